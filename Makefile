@@ -1,0 +1,42 @@
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+# The CPU wheel of torch is pinned first so that no later step pulls a CUDA build.
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: install install-docs train test test-all lint type docs speed benchmark clean
+
+install:
+	$(PIP) install "torch==$(TORCH_VERSION)"
+	$(PIP) install -e ".[tests]"
+
+install-docs:
+	$(PIP) install -e ".[docs]"
+
+# The main job: PPO on CartPole-v1 with the tuned defaults, then a deterministic evaluation.
+train:
+	$(PYTHON) -m baselines3 --algo ppo --env CartPole-v1
+
+test:
+	$(PYTHON) -m pytest -n 2 --timeout 600 -m "not slow" -q tests
+
+test-all:
+	$(PYTHON) -m pytest -n 2 --timeout 1800 -q tests
+
+lint:
+	$(PYTHON) -m ruff check baselines3 benchmarks tests
+	$(PYTHON) -m ruff format --check baselines3 benchmarks tests
+
+type:
+	$(PYTHON) -m mypy
+
+docs:
+	$(PYTHON) -m mkdocs build --strict
+
+speed:
+	$(PYTHON) -m benchmarks.speed
+
+benchmark:
+	$(PYTHON) -m benchmarks.speed
+
+clean:
+	rm -rf build dist site .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,24 @@
+"""baselines3: fast, safe-to-load reinforcement learning algorithms with Stable-Baselines3's API."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from baselines3.a2c import A2C
+    from baselines3.ppo import PPO
+
+# Algorithms are imported on first use, so processes that need only the env tools (e.g. subprocess env
+# workers, which import this package when unpickling their env) do not pay for importing torch.
+_ALGORITHMS = {"A2C": "baselines3.a2c", "PPO": "baselines3.ppo"}
+
+__all__ = ["A2C", "PPO", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ALGORITHMS:
+        return getattr(importlib.import_module(_ALGORITHMS[name]), name)
+    raise AttributeError(f"module 'baselines3' has no attribute {name!r}")

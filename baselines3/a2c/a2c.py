@@ -1,0 +1,185 @@
+"""Advantage Actor-Critic (Mnih et al., 2016), synchronous version.
+
+learn(): repeat { collect n_steps x n_envs transitions -> n-step / GAE advantages -> one gradient step on
+policy-gradient loss + value loss - entropy bonus -> log }.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar, cast
+
+import torch
+from gymnasium import spaces
+
+from baselines3.common import losses
+from baselines3.common.base_class import BaseAlgorithm
+from baselines3.common.buffers import RolloutBuffer
+from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
+from baselines3.common.policies import (
+    ActorCriticCnnPolicy,
+    ActorCriticPolicy,
+    BasePolicy,
+    MultiInputActorCriticPolicy,
+)
+from baselines3.common.utils import explained_variance
+from baselines3.common.vec_env import VecEnv
+
+SelfA2C = TypeVar("SelfA2C", bound="A2C")
+
+
+class A2C(BaseAlgorithm):
+    """A2C with SB3's hyperparameter names and defaults (RMSprop optimizer unless use_rms_prop=False)."""
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": ActorCriticPolicy,
+        "CnnPolicy": ActorCriticCnnPolicy,
+        "MultiInputPolicy": MultiInputActorCriticPolicy,
+    }
+
+    def __init__(
+        self,
+        policy: str | type[ActorCriticPolicy],
+        env: Any,
+        learning_rate: float | Any = 7e-4,
+        n_steps: int = 5,
+        gamma: float = 0.99,
+        gae_lambda: float = 1.0,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        rms_prop_eps: float = 1e-5,
+        use_rms_prop: bool = True,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        rollout_buffer_class: type[RolloutBuffer] | None = None,
+        rollout_buffer_kwargs: dict[str, Any] | None = None,
+        normalize_advantage: bool = False,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+        )
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        self.n_steps = n_steps
+        self.gamma = gamma
+        self.gae_lambda = gae_lambda
+        self.ent_coef = ent_coef
+        self.vf_coef = vf_coef
+        self.max_grad_norm = max_grad_norm
+        self.rms_prop_eps = rms_prop_eps
+        self.use_rms_prop = use_rms_prop
+        self.normalize_advantage = normalize_advantage
+        self.rollout_buffer_class = rollout_buffer_class
+        self.rollout_buffer_kwargs = rollout_buffer_kwargs
+        if use_rms_prop and "optimizer_class" not in self.policy_kwargs:
+            # the A2C paper's optimizer; alpha=0.99 with a larger epsilon, as in the reference implementation
+            self.policy_kwargs["optimizer_class"] = torch.optim.RMSprop
+            self.policy_kwargs["optimizer_kwargs"] = dict(alpha=0.99, eps=rms_prop_eps, weight_decay=0)
+        if _init_setup_model:
+            self._setup_model()
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        data = super()._hyperparameters()
+        if self.use_rms_prop:
+            # the RMSprop settings are derived from use_rms_prop/rms_prop_eps, not chosen by the user
+            kwargs = dict(data.get("policy_kwargs") or {})
+            if kwargs.get("optimizer_class") is torch.optim.RMSprop:
+                kwargs.pop("optimizer_class")
+                kwargs.pop("optimizer_kwargs", None)
+            data["policy_kwargs"] = kwargs
+        return data
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.rollout_buffer = build_policy_and_buffer(
+            self,
+            self.n_steps,
+            self.gamma,
+            self.gae_lambda,
+            self.rollout_buffer_class,
+            self.rollout_buffer_kwargs,
+        )
+
+    def train(self) -> None:
+        """One gradient step on the whole rollout."""
+        policy = cast(ActorCriticPolicy, self.policy)
+        policy.set_training_mode(True)
+        self._update_learning_rate(policy.optimizer)
+        for batch in self.rollout_buffer.get(batch_size=None):
+            values, log_prob, entropy = policy.evaluate_batch(batch)
+            advantages = batch.advantages
+            if self.normalize_advantage:
+                advantages = losses.normalize_advantages(advantages, batch.mask)
+            pg_loss = losses.policy_gradient_loss(advantages, log_prob, batch.mask)
+            vf_loss = losses.value_loss(values, batch.returns, mask=batch.mask)
+            ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
+            loss = pg_loss + self.ent_coef * ent_loss + self.vf_coef * vf_loss
+            policy.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm, foreach=True)
+            policy.optimizer.step()
+        self._n_updates += 1
+        self._pending_stats = (pg_loss.detach(), vf_loss.detach(), ent_loss.detach())
+
+    def _log_train_stats(self) -> None:
+        pg_loss, vf_loss, ent_loss = (float(t) for t in self._pending_stats)
+        buffer = self.rollout_buffer
+        record = self.logger.record
+        record("train/n_updates", self._n_updates, exclude="tensorboard")
+        record("train/explained_variance", explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
+        record("train/entropy_loss", ent_loss)
+        record("train/policy_loss", pg_loss)
+        record("train/value_loss", vf_loss)
+        if isinstance(self.action_space, spaces.Box) and hasattr(self.policy, "log_std"):
+            record("train/std", float(torch.exp(self.policy.log_std.detach()).mean()))  # type: ignore[operator]
+
+    def learn(
+        self: SelfA2C,
+        total_timesteps: int,
+        callback: Any = None,
+        log_interval: int = 100,
+        tb_log_name: str = "A2C",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfA2C:
+        """Train for `total_timesteps` env steps (summed over envs)."""
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        callback.on_training_start(locals(), globals())
+        env: VecEnv = self.env  # type: ignore[assignment]
+        iteration = 0
+        while self.num_timesteps < total_timesteps:
+            # 1. collect n_steps per env; returns/advantages are computed at the end of the rollout
+            if not collect_rollouts(self, env, callback, self.rollout_buffer, self.n_steps, self.gamma):
+                break
+            iteration += 1
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            # 2. one update
+            self.train()
+            # 3. log (statistics are read back from tensors only when logging, to keep steps cheap)
+            if log_interval is not None and iteration % log_interval == 0:
+                self._log_train_stats()
+                self._record_rollout_stats(iteration)
+                self.logger.dump(step=self.num_timesteps)
+        callback.on_training_end()
+        return self

@@ -1,0 +1,112 @@
+"""Build vectorized environments (``make_vec_env``) and inspect wrapper chains."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gymnasium as gym
+
+from baselines3.common.monitor import Monitor
+from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+__all__ = ["is_wrapped", "make_vec_env", "unwrap_wrapper"]
+
+WrapperT = TypeVar("WrapperT", bound=gym.Wrapper)
+
+
+def unwrap_wrapper(env: gym.Env, wrapper_class: type[WrapperT]) -> WrapperT | None:
+    """The outermost wrapper of type ``wrapper_class`` around ``env``, or None."""
+    current: Any = env
+    while isinstance(current, gym.Wrapper):
+        if isinstance(current, wrapper_class):
+            return current
+        current = current.env
+    return None
+
+
+def is_wrapped(env: gym.Env, wrapper_class: type[gym.Wrapper]) -> bool:
+    """Whether ``env`` is wrapped (at any depth) in ``wrapper_class``."""
+    return unwrap_wrapper(env, wrapper_class) is not None
+
+
+def _check_env_id(env_id: str) -> None:
+    """Fail early, in this process, with gymnasium's own message for an unknown env id."""
+    if ":" in env_id:  # "module:EnvId": importing the module registers the env
+        module, env_id = env_id.split(":", 1)
+        importlib.import_module(module)
+    gym.spec(env_id)
+
+
+def make_vec_env(
+    env_id: str | Callable[..., gym.Env],
+    n_envs: int = 1,
+    seed: int | None = None,
+    start_index: int = 0,
+    monitor_dir: str | None = None,
+    wrapper_class: Callable[..., gym.Env] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    vec_env_cls: type[DummyVecEnv | SubprocVecEnv] | None = None,
+    vec_env_kwargs: dict[str, Any] | None = None,
+    monitor_kwargs: dict[str, Any] | None = None,
+    wrapper_kwargs: dict[str, Any] | None = None,
+) -> VecEnv:
+    """Create ``n_envs`` envs, each wrapped in ``Monitor``, inside a VecEnv.
+
+    Env ``i`` is reset with seed ``seed + i`` on the first ``reset()`` and its action space is seeded
+    with ``seed + start_index + i``. Monitor files go to ``<monitor_dir>/<start_index + i>.monitor.csv``.
+
+    :param env_id: a registered gymnasium id (made with ``render_mode="rgb_array"`` when the env
+        accepts it, so videos can be recorded) or a function returning an env
+    :param n_envs: number of envs
+    :param seed: base seed (None: random)
+    :param start_index: offset of the env ranks (monitor file names, action space seeds)
+    :param monitor_dir: folder of the monitor CSV files (None: no files)
+    :param wrapper_class: extra wrapper applied after ``Monitor``
+    :param env_kwargs: keyword arguments for the env constructor / ``gym.make``
+    :param vec_env_cls: ``DummyVecEnv`` (default) or ``SubprocVecEnv``
+    :param vec_env_kwargs: keyword arguments for ``vec_env_cls``
+    :param monitor_kwargs: keyword arguments for ``Monitor``
+    :param wrapper_kwargs: keyword arguments for ``wrapper_class``
+    """
+    if n_envs < 1:
+        raise ValueError(f"n_envs must be at least 1, got {n_envs}")
+    env_kwargs = {} if env_kwargs is None else dict(env_kwargs)
+    vec_env_kwargs = {} if vec_env_kwargs is None else vec_env_kwargs
+    monitor_kwargs = {} if monitor_kwargs is None else monitor_kwargs
+    wrapper_kwargs = {} if wrapper_kwargs is None else wrapper_kwargs
+    if isinstance(env_id, str):
+        _check_env_id(env_id)
+    elif not callable(env_id):
+        raise TypeError(f"env_id must be a registered env id (str) or a function creating an env, got {env_id!r}")
+    if monitor_dir is not None:
+        os.makedirs(monitor_dir, exist_ok=True)
+
+    def make_env(rank: int) -> Callable[[], gym.Env]:
+        def _init() -> gym.Env:
+            if isinstance(env_id, str):
+                kwargs = {"render_mode": "rgb_array", **env_kwargs}
+                try:
+                    env = gym.make(env_id, **kwargs)
+                except TypeError:  # the env takes no render_mode
+                    env = gym.make(env_id, **env_kwargs)
+            else:
+                env = env_id(**env_kwargs)
+            if seed is not None:
+                # Only the action space here; the env itself is seeded at the first reset.
+                env.action_space.seed(seed + rank)
+            monitor_path = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
+            env = Monitor(env, filename=monitor_path, **monitor_kwargs)
+            if wrapper_class is not None:
+                env = wrapper_class(env, **wrapper_kwargs)
+            return env
+
+        return _init
+
+    if vec_env_cls is None:
+        vec_env_cls = DummyVecEnv
+    vec_env = vec_env_cls([make_env(index + start_index) for index in range(n_envs)], **vec_env_kwargs)
+    vec_env.seed(seed)
+    return vec_env

@@ -1,0 +1,117 @@
+"""Targets and losses as pure functions of tensors/arrays: each one is unit-tested against hand-computed numbers.
+
+Every loss takes an optional `mask` (1 = real sample, 0 = padding) so padded recurrent sequences are ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over real samples only (plain mean when `mask` is None)."""
+    if mask is None:
+        return values.mean()
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def compute_gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    episode_starts: np.ndarray,
+    last_values: np.ndarray,
+    last_dones: np.ndarray,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generalized Advantage Estimation (Schulman et al., 2016) over a (n_steps, n_envs) rollout.
+
+    `episode_starts[t]` marks that observation t began an episode, so step t-1 was the episode's last step.
+    Truncated episodes are expected to have the discounted value of their terminal observation already added to
+    their last reward, so here every episode end cuts the bootstrap. Returns (advantages, returns = adv + values).
+    """
+    n_steps = rewards.shape[0]
+    advantages = np.zeros_like(rewards, dtype=np.float32)
+    next_values = last_values
+    next_non_terminal = 1.0 - last_dones.astype(np.float32)
+    last_gae = np.zeros_like(last_values, dtype=np.float32)
+    for step in reversed(range(n_steps)):
+        delta = rewards[step] + gamma * next_values * next_non_terminal - values[step]
+        last_gae = delta + gamma * gae_lambda * next_non_terminal * last_gae
+        advantages[step] = last_gae
+        next_values = values[step]
+        next_non_terminal = 1.0 - episode_starts[step].astype(np.float32)
+    return advantages, advantages + values
+
+
+def ppo_clipped_surrogate_loss(
+    advantages: torch.Tensor,
+    log_prob: torch.Tensor,
+    old_log_prob: torch.Tensor,
+    clip_range: float,
+    mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """PPO's clipped surrogate objective (Schulman et al., 2017), negated to be minimised.
+
+    Returns (loss, fraction of samples whose ratio was clipped).
+    """
+    ratio = torch.exp(log_prob - old_log_prob)
+    surrogate = advantages * ratio
+    clipped_surrogate = advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
+    loss = -masked_mean(torch.min(surrogate, clipped_surrogate), mask)
+    clip_fraction = masked_mean(((ratio - 1.0).abs() > clip_range).float(), mask)
+    return loss, clip_fraction
+
+
+def approx_kl_divergence(
+    log_prob: torch.Tensor, old_log_prob: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Low-variance estimate of KL(old || new): mean((r - 1) - log r) with r the probability ratio."""
+    log_ratio = log_prob - old_log_prob
+    return masked_mean((torch.exp(log_ratio) - 1.0) - log_ratio, mask)
+
+
+def value_loss(
+    values: torch.Tensor,
+    returns: torch.Tensor,
+    old_values: torch.Tensor | None = None,
+    clip_range_vf: float | None = None,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mean squared error to the returns; with `clip_range_vf`, the prediction may move at most that far from
+    `old_values` (the prediction is clipped, as in SB3, so results stay comparable)."""
+    if clip_range_vf is not None:
+        assert old_values is not None, "value clipping needs old_values"
+        values = old_values + torch.clamp(values - old_values, -clip_range_vf, clip_range_vf)
+    if mask is None:
+        return F.mse_loss(returns, values)
+    return masked_mean((returns - values) ** 2, mask)
+
+
+def entropy_loss(
+    entropy: torch.Tensor | None, log_prob: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Negative entropy (to be minimised); estimated by -log_prob when there is no closed form."""
+    if entropy is None:
+        return masked_mean(log_prob, mask)
+    return -masked_mean(entropy, mask)
+
+
+def policy_gradient_loss(
+    advantages: torch.Tensor, log_prob: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The vanilla policy-gradient loss used by A2C: -E[A * log pi(a|s)]."""
+    return -masked_mean(advantages * log_prob, mask)
+
+
+def normalize_advantages(advantages: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Zero mean, unit std over real samples; epsilon guards a constant batch."""
+    mean = masked_mean(advantages, mask)
+    var = masked_mean((advantages - mean) ** 2, mask)
+    if mask is None:
+        # unbiased std, like torch.std: matters only for tiny minibatches
+        n = advantages.numel()
+        var = var * n / max(n - 1, 1)
+    return (advantages - mean) / (var.sqrt() + 1e-8)

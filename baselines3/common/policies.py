@@ -1,0 +1,448 @@
+"""Policies: the networks an algorithm trains, plus `predict` for users.
+
+Every policy answers the same collect-step contract, so the rollout collector never branches on the policy kind:
+`rollout_step(obs, state, episode_starts) -> (actions, values, log_probs, new_state)`, where `state` is None for
+feed-forward policies and a hidden state for recurrent ones.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from baselines3.common.distributions import (
+    BernoulliDistribution,
+    CategoricalDistribution,
+    DiagGaussianDistribution,
+    Distribution,
+    MultiCategoricalDistribution,
+    StateDependentNoiseDistribution,
+    make_proba_distribution,
+)
+from baselines3.common.preprocessing import (
+    is_image_space,
+    preprocess_obs,
+)
+from baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+    FlattenExtractor,
+    MlpExtractor,
+    NatureCNN,
+)
+
+Schedule = Any  # callable: progress_remaining -> float
+
+
+class BaseModel(nn.Module):
+    """Shared plumbing of every policy: spaces, feature extraction, optimizer settings, tensor conversion."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        features_extractor: BaseFeaturesExtractor | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.features_extractor_class = features_extractor_class
+        self.features_extractor_kwargs = dict(features_extractor_kwargs or {})
+        self.features_extractor = features_extractor
+        self.normalize_images = normalize_images
+        self.optimizer_class = optimizer_class
+        self.optimizer_kwargs = dict(optimizer_kwargs or {})
+        self.optimizer: torch.optim.Optimizer
+        if not normalize_images and issubclass(features_extractor_class, (NatureCNN, CombinedExtractor)):
+            self.features_extractor_kwargs.setdefault("normalized_image", True)
+
+    def make_features_extractor(self) -> BaseFeaturesExtractor:
+        return self.features_extractor_class(self.observation_space, **self.features_extractor_kwargs)
+
+    def extract_features(self, obs: Any, features_extractor: BaseFeaturesExtractor) -> torch.Tensor:
+        return features_extractor(preprocess_obs(obs, self.observation_space, self.normalize_images))
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return dict(
+            observation_space=self.observation_space,
+            action_space=self.action_space,
+            normalize_images=self.normalize_images,
+        )
+
+    @property
+    def device(self) -> torch.device:
+        for param in self.parameters():
+            return param.device
+        return torch.device("cpu")
+
+    def set_training_mode(self, mode: bool) -> None:
+        """Train mode matters for dropout / batch-norm layers in custom extractors."""
+        self.train(mode)
+
+    def obs_to_tensor(self, observation: Any) -> tuple[Any, bool]:
+        """Numpy observation(s) -> tensors on the policy's device (with a batch axis), and whether it was a batch.
+
+        Channel-last images are accepted too and made channel-first, as the env wrapping does for training.
+        """
+        device = self.device
+        if isinstance(observation, dict):
+            assert isinstance(self.observation_space, spaces.Dict)
+            vectorized = False
+            tensors = {}
+            for i, (key, subspace) in enumerate(self.observation_space.spaces.items()):
+                obs = _channel_first(np.asarray(observation[key]), subspace)
+                if i == 0:
+                    vectorized = _is_vectorized(obs, subspace)
+                obs = obs.reshape((-1, *subspace.shape)) if subspace.shape else obs.reshape(-1, 1)
+                tensors[key] = torch.as_tensor(obs, device=device)
+            return tensors, vectorized
+        observation = _channel_first(np.asarray(observation), self.observation_space)
+        vectorized = _is_vectorized(observation, self.observation_space)
+        shape = self.observation_space.shape or ()
+        observation = observation.reshape((-1, *shape)) if shape else observation.reshape(-1)
+        return torch.as_tensor(observation, device=device), vectorized
+
+
+def _channel_first(observation: np.ndarray, space: spaces.Space) -> np.ndarray:
+    """Move the channel axis first when `observation` is the channel-last form of a channel-first image space."""
+    if not is_image_space(space, normalized_image=True):
+        return observation
+    channels, height, width = space.shape  # type: ignore[misc]
+    channel_last = (height, width, channels)
+    if channel_last == space.shape:
+        return observation  # ambiguous (square image with as many channels as pixels): leave as is
+    if observation.shape[-3:] == channel_last:
+        return np.moveaxis(observation, -1, -3)
+    return observation
+
+
+def _is_vectorized(observation: np.ndarray, space: spaces.Space) -> bool:
+    shape = tuple(space.shape or ())
+    if isinstance(space, spaces.Discrete):
+        if observation.shape == ():
+            return False
+        if len(observation.shape) == 1 or observation.shape[1:] == (1,):
+            return True
+    else:
+        if observation.shape == shape:
+            return False
+        if observation.shape[1:] == shape:
+            return True
+    raise ValueError(
+        f"Unexpected observation shape {observation.shape} for {space}: expected {shape} for one observation "
+        f"or (n_env, {', '.join(map(str, shape))}) for a batch"
+    )
+
+
+class BasePolicy(BaseModel):
+    """A model that maps observations to actions; adds `predict` and action scaling."""
+
+    is_recurrent = False
+
+    def __init__(self, *args: Any, squash_output: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._squash_output = squash_output
+
+    @property
+    def squash_output(self) -> bool:
+        return self._squash_output
+
+    def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
+        raise NotImplementedError
+
+    def initial_state(self, n_envs: int) -> Any:
+        """The hidden state at the start of an episode (None: this policy has no memory)."""
+        return None
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, Any]:
+        """Actions for one observation or a batch, as numpy; `state` is returned unchanged (no memory)."""
+        self.set_training_mode(False)
+        obs_tensor, vectorized = self.obs_to_tensor(observation)
+        with torch.no_grad():
+            actions_tensor = self._predict(obs_tensor, deterministic=deterministic)
+        action_shape: tuple[int, ...] = tuple(self.action_space.shape or ())
+        actions = actions_tensor.cpu().numpy().reshape((-1, *action_shape))
+        if isinstance(self.action_space, spaces.Box):
+            if self.squash_output:
+                actions = self.unscale_action(actions)
+            else:
+                actions = np.clip(actions, self.action_space.low, self.action_space.high)
+        if not vectorized:
+            actions = actions.squeeze(axis=0)
+        return actions, state
+
+    def scale_action(self, action: np.ndarray) -> np.ndarray:
+        """Map an action from the space's bounds to [-1, 1]."""
+        assert isinstance(self.action_space, spaces.Box)
+        low, high = self.action_space.low, self.action_space.high
+        return 2.0 * ((action - low) / (high - low)) - 1.0
+
+    def unscale_action(self, scaled_action: np.ndarray) -> np.ndarray:
+        """Map an action from [-1, 1] to the space's bounds."""
+        assert isinstance(self.action_space, spaces.Box)
+        low, high = self.action_space.low, self.action_space.high
+        return low + (0.5 * (scaled_action + 1.0) * (high - low))
+
+
+class ActorCriticPolicy(BasePolicy):
+    """Policy and value networks on shared (or separate) features, for A2C and PPO."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.Tanh,
+        ortho_init: bool = True,
+        use_sde: bool = False,
+        log_std_init: float = 0.0,
+        full_std: bool = True,
+        use_expln: bool = False,
+        squash_output: bool = False,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = True,
+        normalize_images: bool = True,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if optimizer_kwargs is None and optimizer_class is torch.optim.Adam:
+            # a larger epsilon than torch's default keeps Adam stable on RL's noisy gradients
+            optimizer_kwargs = {"eps": 1e-5}
+        super().__init__(
+            observation_space,
+            action_space,
+            features_extractor_class,
+            features_extractor_kwargs,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            squash_output=squash_output,
+            normalize_images=normalize_images,
+        )
+        if isinstance(net_arch, list) and net_arch and isinstance(net_arch[0], dict):
+            raise ValueError(
+                f"net_arch={net_arch!r}: a list holding a dict is the old format; pass dict(pi=[...], vf=[...])"
+            )
+        if net_arch is None:
+            net_arch = [] if features_extractor_class is NatureCNN else dict(pi=[64, 64], vf=[64, 64])
+        self.net_arch = net_arch
+        self.activation_fn = activation_fn
+        self.ortho_init = ortho_init
+        self.share_features_extractor = share_features_extractor
+        self.features_extractor: BaseFeaturesExtractor = self.make_features_extractor()
+        self.features_dim = self.features_extractor.features_dim
+        if share_features_extractor:
+            self.pi_features_extractor = self.features_extractor
+            self.vf_features_extractor = self.features_extractor
+        else:
+            self.pi_features_extractor = self.features_extractor
+            self.vf_features_extractor = self.make_features_extractor()
+        self.log_std_init = log_std_init
+        self.use_sde = use_sde
+        dist_kwargs = None
+        if use_sde:
+            dist_kwargs = dict(
+                full_std=full_std, squash_output=squash_output, use_expln=use_expln, learn_features=False
+            )
+        self.dist_kwargs = dist_kwargs
+        self.full_std, self.use_expln = full_std, use_expln
+        self.action_dist = make_proba_distribution(action_space, use_sde=use_sde, dist_kwargs=dist_kwargs)
+        self._build(lr_schedule)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(
+            net_arch=self.net_arch,
+            activation_fn=self.activation_fn,
+            use_sde=self.use_sde,
+            log_std_init=self.log_std_init,
+            squash_output=self.squash_output,
+            full_std=self.full_std,
+            use_expln=self.use_expln,
+            ortho_init=self.ortho_init,
+            share_features_extractor=self.share_features_extractor,
+            optimizer_class=self.optimizer_class,
+            optimizer_kwargs=self.optimizer_kwargs,
+            features_extractor_class=self.features_extractor_class,
+            features_extractor_kwargs=self.features_extractor_kwargs,
+        )
+        return data
+
+    def reset_noise(self, n_envs: int = 1) -> None:
+        """Draw new gSDE exploration weights, one matrix per env."""
+        assert isinstance(self.action_dist, StateDependentNoiseDistribution), "reset_noise() is only for gSDE"
+        self.action_dist.sample_weights(self.log_std, batch_size=n_envs)
+
+    def _build_mlp_extractor(self) -> None:
+        self.mlp_extractor = MlpExtractor(self.features_dim, self.net_arch, self.activation_fn)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self._build_mlp_extractor()
+        latent_dim_pi = self.mlp_extractor.latent_dim_pi
+        if isinstance(self.action_dist, DiagGaussianDistribution):
+            self.action_net, self.log_std = self.action_dist.proba_distribution_net(
+                latent_dim=latent_dim_pi, log_std_init=self.log_std_init
+            )
+        elif isinstance(self.action_dist, StateDependentNoiseDistribution):
+            self.action_net, self.log_std = self.action_dist.proba_distribution_net(
+                latent_dim=latent_dim_pi, latent_sde_dim=latent_dim_pi, log_std_init=self.log_std_init
+            )
+        elif isinstance(
+            self.action_dist, (CategoricalDistribution, MultiCategoricalDistribution, BernoulliDistribution)
+        ):
+            self.action_net = self.action_dist.proba_distribution_net(latent_dim=latent_dim_pi)
+        else:
+            raise NotImplementedError(f"Unsupported distribution {self.action_dist}")
+        self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
+        if self.ortho_init:
+            # orthogonal init with small policy-head gain: near-uniform initial policy, unit-scale values
+            module_gains: dict[nn.Module | None, float] = {
+                self.features_extractor: np.sqrt(2),
+                self.mlp_extractor: np.sqrt(2),
+                self.action_net: 0.01,
+                self.value_net: 1.0,
+            }
+            if not self.share_features_extractor:
+                del module_gains[self.features_extractor]
+                module_gains[self.pi_features_extractor] = np.sqrt(2)
+                module_gains[self.vf_features_extractor] = np.sqrt(2)
+            for module, gain in module_gains.items():
+                assert module is not None
+                module.apply(partial(init_weights_orthogonal, gain=gain))
+        self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
+            self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+
+    def extract_features(  # type: ignore[override]
+        self, obs: Any, features_extractor: BaseFeaturesExtractor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Features for actor and critic: one tensor when shared, else a (pi, vf) pair."""
+        if features_extractor is not None:
+            return super().extract_features(obs, features_extractor)
+        if self.share_features_extractor:
+            return super().extract_features(obs, self.features_extractor)
+        return (
+            super().extract_features(obs, self.pi_features_extractor),
+            super().extract_features(obs, self.vf_features_extractor),
+        )
+
+    def _latents(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.extract_features(obs)
+        if self.share_features_extractor:
+            assert isinstance(features, torch.Tensor)
+            return self.mlp_extractor(features)
+        pi_features, vf_features = features
+        return self.mlp_extractor.forward_actor(pi_features), self.mlp_extractor.forward_critic(vf_features)
+
+    def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Distribution:
+        mean_actions = self.action_net(latent_pi)
+        if isinstance(self.action_dist, DiagGaussianDistribution):
+            return self.action_dist.proba_distribution(mean_actions, self.log_std)
+        if isinstance(self.action_dist, StateDependentNoiseDistribution):
+            return self.action_dist.proba_distribution(mean_actions, self.log_std, latent_pi)
+        return self.action_dist.proba_distribution(action_logits=mean_actions)
+
+    def forward(self, obs: Any, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One pass computing everything a rollout step needs: actions, values (batch,1) and log-probs."""
+        latent_pi, latent_vf = self._latents(obs)
+        values = self.value_net(latent_vf)
+        distribution = self._get_action_dist_from_latent(latent_pi)
+        actions = distribution.get_actions(deterministic=deterministic)
+        log_prob = distribution.log_prob(actions)
+        return actions.reshape((-1, *self.action_space.shape)), values, log_prob  # type: ignore[misc]
+
+    def rollout_step(
+        self, obs: Any, state: Any, episode_starts: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Any]:
+        """The collector's contract: actions, values (batch,), log-probs and the next hidden state (None here)."""
+        actions, values, log_prob = self.forward(obs)
+        return actions, values.flatten(), log_prob, None
+
+    def bootstrap_values(self, obs: Any, state: Any, episode_starts: torch.Tensor | None) -> torch.Tensor:
+        """Values used to bootstrap: of terminal observations of truncated episodes, and of the observation after
+        a rollout. Feed-forward policies ignore `state` and `episode_starts`."""
+        return self.predict_values(obs).flatten()
+
+    def select_state(self, state: Any, env_indices: np.ndarray) -> Any:
+        """The hidden state of some envs only (feed-forward policies have none)."""
+        return state
+
+    def evaluate_actions(
+        self, obs: Any, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Values, log-likelihood and entropy of `actions` under the current policy (for the update)."""
+        latent_pi, latent_vf = self._latents(obs)
+        distribution = self._get_action_dist_from_latent(latent_pi)
+        return self.value_net(latent_vf), distribution.log_prob(actions), distribution.entropy()
+
+    def evaluate_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """`evaluate_actions` on a rollout minibatch; values flattened to (batch,)."""
+        actions = batch.actions
+        if isinstance(self.action_space, spaces.Discrete):
+            actions = actions.long().flatten()
+        values, log_prob, entropy = self.evaluate_actions(batch.observations, actions)
+        return values.flatten(), log_prob, entropy
+
+    def get_distribution(self, obs: Any) -> Distribution:
+        features = self.extract_features(obs, self.pi_features_extractor)
+        assert isinstance(features, torch.Tensor)
+        return self._get_action_dist_from_latent(self.mlp_extractor.forward_actor(features))
+
+    def predict_values(self, obs: Any) -> torch.Tensor:
+        features = self.extract_features(obs, self.vf_features_extractor)
+        assert isinstance(features, torch.Tensor)
+        return self.value_net(self.mlp_extractor.forward_critic(features))
+
+    def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
+        return self.get_distribution(observation).get_actions(deterministic=deterministic)
+
+
+class ActorCriticCnnPolicy(ActorCriticPolicy):
+    """ActorCriticPolicy with the NatureCNN extractor, for image observations."""
+
+    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
+        kwargs["features_extractor_class"] = features_extractor_class
+        super().__init__(*args, **kwargs)
+
+
+class MultiInputActorCriticPolicy(ActorCriticPolicy):
+    """ActorCriticPolicy with the CombinedExtractor, for Dict observations."""
+
+    def __init__(
+        self,
+        *args: Any,
+        features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor,
+        **kwargs: Any,
+    ):
+        kwargs["features_extractor_class"] = features_extractor_class
+        super().__init__(*args, **kwargs)
+
+
+def init_weights_orthogonal(module: nn.Module, gain: float = 1.0) -> None:
+    """Orthogonal weights and zero biases for linear and conv layers."""
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.orthogonal_(module.weight, gain=gain)
+        if module.bias is not None:
+            module.bias.data.fill_(0.0)
+
+
+MlpPolicy = ActorCriticPolicy
+CnnPolicy = ActorCriticCnnPolicy
+MultiInputPolicy = MultiInputActorCriticPolicy

@@ -1,0 +1,161 @@
+"""Helpers shared by the algorithms: devices, seeding, system info, target-network updates, statistics."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import random
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from baselines3.common.schedules import constant_fn, get_linear_fn, get_schedule_fn
+
+__all__ = [
+    "constant_fn",
+    "explained_variance",
+    "get_device",
+    "get_linear_fn",
+    "get_schedule_fn",
+    "get_system_info",
+    "library_version",
+    "obs_as_tensor",
+    "polyak_update",
+    "safe_mean",
+    "set_random_seed",
+    "update_learning_rate",
+    "zip_strict",
+]
+
+
+def get_device(device: torch.device | str = "auto") -> torch.device:
+    """The torch device to use: ``"auto"`` means CUDA when available, else CPU.
+
+    A CUDA device asked for on a machine without CUDA falls back to the CPU (as in Stable-Baselines3).
+    """
+    if device == "auto":
+        device = "cuda"
+    try:
+        result = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"Invalid device {device!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device"
+        ) from error
+    if result.type == "cuda" and not torch.cuda.is_available():
+        return torch.device("cpu")
+    return result
+
+
+def set_random_seed(seed: int, using_cuda: bool = False) -> None:
+    """Seed Python's ``random``, NumPy's global generator and PyTorch (cuDNN made deterministic if asked)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if using_cuda:
+        # Deterministic kernels: slower, but runs repeat exactly.
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def library_version() -> str:
+    """The baselines3 version, read lazily so importing this module never imports the package root."""
+    try:
+        import baselines3
+
+        return str(baselines3.__version__)
+    except (ImportError, AttributeError):
+        pass
+    try:
+        return importlib.metadata.version("baselines3")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def get_system_info(print_info: bool = False) -> tuple[dict[str, str], str]:
+    """Versions of the OS, Python and the main libraries, as a dict and as a printable text."""
+    info = {
+        "OS": f"{platform.platform()} {platform.version()}",
+        "Python": platform.python_version(),
+        "baselines3": library_version(),
+        "PyTorch": torch.__version__,
+        "GPU Enabled": str(torch.cuda.is_available()),
+        "Numpy": np.__version__,
+        "Cloudpickle": _package_version("cloudpickle"),
+        "Gymnasium": _package_version("gymnasium"),
+    }
+    text = "".join(f"- {key}: {value}\n" for key, value in info.items())
+    if print_info:
+        print(text)
+    return info, text
+
+
+def polyak_update(params: Iterable[torch.Tensor], target_params: Iterable[torch.Tensor], tau: float) -> None:
+    """Soft target update ``target = (1 - tau) * target + tau * param``, in place, for all tensors at once.
+
+    One fused ``torch._foreach_lerp_`` call instead of a Python loop over the parameters. The tensors must be
+    floating point (use ``tau=1.0`` style copies for integer buffers yourself).
+    """
+    params_list = list(params)
+    target_list = list(target_params)
+    if len(params_list) != len(target_list):
+        raise ValueError(
+            f"polyak_update needs as many target tensors as source tensors, got {len(target_list)} and "
+            f"{len(params_list)}"
+        )
+    if not params_list:
+        return
+    with torch.no_grad():
+        torch._foreach_lerp_(target_list, params_list, tau)
+
+
+def explained_variance(y_pred: np.ndarray, y_true: np.ndarray) -> float:
+    """``1 - Var[y_true - y_pred] / Var[y_true]``: 1 is a perfect prediction, 0 no better than the mean.
+
+    Returns NaN when ``y_true`` has zero variance.
+    """
+    y_pred = np.asarray(y_pred)
+    y_true = np.asarray(y_true)
+    if y_pred.ndim != 1 or y_true.ndim != 1 or y_pred.shape != y_true.shape:
+        raise ValueError(
+            f"explained_variance needs two 1-D arrays of the same length, got shapes {y_pred.shape} and {y_true.shape}"
+        )
+    var_y = np.var(y_true)
+    if var_y == 0:
+        return float("nan")
+    return float(1.0 - np.var(y_true - y_pred) / var_y)
+
+
+def safe_mean(arr: np.ndarray | list[Any] | Any) -> float:
+    """Mean of ``arr``, or NaN when it is empty (instead of NumPy's warning)."""
+    return float("nan") if len(arr) == 0 else float(np.mean(arr))
+
+
+def zip_strict(*iterables: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """``zip`` that raises ValueError when the iterables have different lengths."""
+    return zip(*iterables, strict=True)
+
+
+def obs_as_tensor(
+    obs: np.ndarray | torch.Tensor | dict[str, np.ndarray], device: torch.device | str
+) -> torch.Tensor | dict[str, torch.Tensor]:
+    """Observation(s) as tensor(s) on ``device``; shares memory with the array where possible (CPU)."""
+    if isinstance(obs, dict):
+        return {key: torch.as_tensor(value, device=device) for key, value in obs.items()}
+    if isinstance(obs, (np.ndarray, torch.Tensor)):
+        return torch.as_tensor(obs, device=device)
+    raise TypeError(f"Unrecognized observation type {type(obs).__name__}: expected a numpy array or a dict of arrays")
+
+
+def update_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
+    """Set the learning rate of every parameter group of ``optimizer``."""
+    for param_group in optimizer.param_groups:
+        param_group["lr"] = learning_rate

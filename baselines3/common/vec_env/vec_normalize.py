@@ -1,0 +1,354 @@
+"""``VecNormalize``: running normalisation of observations and return-based scaling of rewards.
+
+Saved statistics are a JSON file (no pickle), so loading one never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from copy import deepcopy
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from baselines3.common.running_mean_std import RunningMeanStd
+from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvObs, VecEnvStepReturn, VecEnvWrapper
+
+__all__ = ["VecNormalize"]
+
+_FORMAT = "baselines3.VecNormalize"
+_FORMAT_VERSION = 1
+
+
+def _rms_to_json(rms: RunningMeanStd) -> dict[str, Any]:
+    return {
+        "shape": list(rms.mean.shape),
+        "mean": rms.mean.tolist(),
+        "var": rms.var.tolist(),
+        "count": rms.count,
+    }
+
+
+def _rms_from_json(data: dict[str, Any], where: str) -> RunningMeanStd:
+    shape = tuple(int(dim) for dim in data["shape"])
+    rms = RunningMeanStd(shape=shape)
+    rms.mean = np.asarray(data["mean"], dtype=np.float64).reshape(shape)
+    rms.var = np.asarray(data["var"], dtype=np.float64).reshape(shape)
+    rms.count = float(data["count"])
+    if rms.mean.shape != shape or rms.var.shape != shape:
+        raise ValueError(f"Corrupt VecNormalize file: statistics of {where} do not have shape {shape}")
+    return rms
+
+
+def _check_obs_shapes(
+    obs_rms: RunningMeanStd | dict[str, RunningMeanStd], norm_obs: bool, space: spaces.Space, source: str
+) -> None:
+    """Raise ``ValueError`` if observation statistics do not fit an observation space."""
+    if not norm_obs:
+        return
+    if isinstance(obs_rms, dict):
+        if not isinstance(space, spaces.Dict):
+            raise ValueError(f"Statistics in {source} are for a Dict observation space, but the venv has {space}")
+        for key, rms in obs_rms.items():
+            if key not in space.spaces:
+                raise ValueError(
+                    f"Statistics in {source} normalise key {key!r}, which the venv's observation space lacks "
+                    f"(keys: {list(space.spaces)})"
+                )
+            if rms.mean.shape != space.spaces[key].shape:
+                raise ValueError(
+                    f"Statistics in {source} for key {key!r} have shape {rms.mean.shape}, but the venv's "
+                    f"observation space has shape {space.spaces[key].shape} there"
+                )
+    elif isinstance(space, spaces.Dict) or space.shape != obs_rms.mean.shape:
+        raise ValueError(
+            f"Statistics in {source} have observation shape {obs_rms.mean.shape}, but the venv's observation "
+            f"space is {space}"
+        )
+
+
+class VecNormalize(VecEnvWrapper):
+    """Normalise observations with running mean/std and scale rewards by the std of the discounted return.
+
+    Observations become ``clip((obs - mean) / sqrt(var + epsilon), -clip_obs, clip_obs)`` (float32).
+    Rewards are divided by ``sqrt(var(R) + epsilon)``, where ``R = gamma * R + r`` is the running
+    discounted return of each env (reset at episode ends), then clipped to ``clip_reward``; they are
+    not centred, so their sign is kept. Statistics are updated only while ``training`` is True.
+
+    :param venv: the VecEnv to wrap
+    :param training: update the statistics
+    :param norm_obs: normalise observations
+    :param norm_reward: scale rewards
+    :param clip_obs: bound of normalised observations
+    :param clip_reward: bound of scaled rewards
+    :param gamma: discount of the return used for reward scaling
+    :param epsilon: added to variances to avoid division by zero
+    :param norm_obs_keys: keys of a Dict observation space to normalise (default: all)
+    """
+
+    obs_rms: RunningMeanStd | dict[str, RunningMeanStd]
+
+    def __init__(
+        self,
+        venv: VecEnv,
+        training: bool = True,
+        norm_obs: bool = True,
+        norm_reward: bool = True,
+        clip_obs: float = 10.0,
+        clip_reward: float = 10.0,
+        gamma: float = 0.99,
+        epsilon: float = 1e-8,
+        norm_obs_keys: list[str] | None = None,
+    ) -> None:
+        VecEnvWrapper.__init__(self, venv)
+        self.norm_obs = norm_obs
+        self.clip_obs = clip_obs
+        self.norm_obs_keys = list(norm_obs_keys) if norm_obs_keys is not None else None
+        self.obs_rms = self._make_obs_rms(venv.observation_space)
+        self.observation_space = self._normalized_space(venv.observation_space)
+        self.ret_rms = RunningMeanStd(shape=())
+        self.clip_reward = clip_reward
+        self.returns = np.zeros(self.num_envs)
+        self.gamma = gamma
+        self.epsilon = epsilon
+        self.training = training
+        self.norm_reward = norm_reward
+        self.old_obs: VecEnvObs = np.array([])
+        self.old_reward = np.array([])
+
+    def _make_obs_rms(self, space: spaces.Space) -> RunningMeanStd | dict[str, RunningMeanStd]:
+        """Check the observation space (and ``norm_obs_keys``) and create fresh statistics for it."""
+        if not self.norm_obs:
+            return RunningMeanStd(shape=())  # unused placeholder
+        if isinstance(space, spaces.Dict):
+            keys = list(space.spaces) if self.norm_obs_keys is None else self.norm_obs_keys
+            for key in keys:
+                if key not in space.spaces:
+                    raise ValueError(f"norm_obs_keys has {key!r}, which is not a key of {list(space.spaces)}")
+                if not isinstance(space.spaces[key], spaces.Box):
+                    raise ValueError(
+                        f"VecNormalize can only normalise Box subspaces, but {key!r} is {space.spaces[key]}; "
+                        "leave it out with norm_obs_keys"
+                    )
+            self.norm_obs_keys = keys
+            return {key: RunningMeanStd(shape=space.spaces[key].shape or ()) for key in keys}
+        if isinstance(space, spaces.Box):
+            return RunningMeanStd(shape=space.shape)
+        raise ValueError(
+            f"VecNormalize normalises Box and Dict observation spaces, got {space}; use norm_obs=False to "
+            "only scale rewards"
+        )
+
+    def _normalized_space(self, space: spaces.Space) -> spaces.Space:
+        """Observation space after normalisation: normalised parts become float32 in [-clip_obs, clip_obs]."""
+        if not self.norm_obs:
+            return space
+        bound = float(self.clip_obs)
+        if isinstance(space, spaces.Dict):
+            new_spaces = dict(space.spaces)
+            for key in self.norm_obs_keys or ():
+                new_spaces[key] = spaces.Box(-bound, bound, space.spaces[key].shape, np.float32)
+            return spaces.Dict(new_spaces)
+        return spaces.Box(-bound, bound, space.shape, np.float32)
+
+    # ----- pickling support: the wrapped venv is never part of the state -------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["venv"]
+        del state["returns"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.venv = None  # type: ignore[assignment]
+
+    def set_venv(self, venv: VecEnv) -> None:
+        """Attach a VecEnv to a VecNormalize that has none (e.g. after unpickling), keeping the statistics."""
+        if self.__dict__.get("venv") is not None:
+            raise ValueError("This VecNormalize already wraps a VecEnv; create a new VecNormalize instead")
+        _check_obs_shapes(self.obs_rms, self.norm_obs, venv.observation_space, "this VecNormalize")
+        VecEnvWrapper.__init__(self, venv)
+        self.observation_space = self._normalized_space(venv.observation_space)
+        self.returns = np.zeros(self.num_envs)
+
+    # ----- VecEnv API ---------------------------------------------------------------------------------
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.old_obs = obs
+        self.old_reward = rewards
+        if self.training and self.norm_obs:
+            self._update_obs_rms(obs)
+        normalized = self.normalize_obs(obs)
+        if self.training:
+            self._update_reward(rewards)
+        rewards = self.normalize_reward(rewards)
+        if dones.any():
+            for index in np.flatnonzero(dones):
+                terminal = infos[index].get("terminal_observation")
+                if terminal is not None:
+                    infos[index]["terminal_observation"] = self.normalize_obs(terminal)
+            self.returns[dones] = 0.0
+        return normalized, rewards, dones, infos
+
+    def reset(self) -> VecEnvObs:
+        obs = self.venv.reset()
+        self.old_obs = obs
+        self.returns = np.zeros(self.num_envs)
+        if self.training and self.norm_obs:
+            self._update_obs_rms(obs)
+        return self.normalize_obs(obs)
+
+    def _update_obs_rms(self, obs: VecEnvObs) -> None:
+        if isinstance(self.obs_rms, dict):
+            assert isinstance(obs, dict)
+            for key, rms in self.obs_rms.items():
+                rms.update(obs[key])
+        else:
+            self.obs_rms.update(obs)  # type: ignore[arg-type]
+
+    def _update_reward(self, reward: np.ndarray) -> None:
+        self.returns = self.returns * self.gamma + reward
+        self.ret_rms.update(self.returns)
+
+    # ----- (un)normalisation --------------------------------------------------------------------------
+    def _normalize(self, obs: np.ndarray, rms: RunningMeanStd) -> np.ndarray:
+        scaled = (obs - rms.mean) / np.sqrt(rms.var + self.epsilon)
+        return np.clip(scaled, -self.clip_obs, self.clip_obs).astype(np.float32)
+
+    def _unnormalize(self, obs: np.ndarray, rms: RunningMeanStd) -> np.ndarray:
+        return obs * np.sqrt(rms.var + self.epsilon) + rms.mean
+
+    def normalize_obs(self, obs: VecEnvObs) -> VecEnvObs:
+        """Normalise a batch (or a single observation) with the current statistics; returns a new object."""
+        if not self.norm_obs:
+            return deepcopy(obs)
+        if isinstance(self.obs_rms, dict):
+            assert isinstance(obs, dict)
+            result = dict(obs)
+            for key, rms in self.obs_rms.items():
+                result[key] = self._normalize(obs[key], rms)
+            return result
+        return self._normalize(obs, self.obs_rms)  # type: ignore[arg-type]
+
+    def normalize_reward(self, reward: np.ndarray) -> np.ndarray:
+        """Scale rewards by the std of the discounted return and clip them."""
+        if not self.norm_reward:
+            return reward
+        scaled = np.clip(reward / np.sqrt(self.ret_rms.var + self.epsilon), -self.clip_reward, self.clip_reward)
+        return scaled.astype(np.float32)
+
+    def unnormalize_obs(self, obs: VecEnvObs) -> VecEnvObs:
+        """Invert ``normalize_obs`` (exact unless values were clipped)."""
+        if not self.norm_obs:
+            return deepcopy(obs)
+        if isinstance(self.obs_rms, dict):
+            assert isinstance(obs, dict)
+            result = dict(obs)
+            for key, rms in self.obs_rms.items():
+                result[key] = self._unnormalize(obs[key], rms)
+            return result
+        return self._unnormalize(obs, self.obs_rms)  # type: ignore[arg-type]
+
+    def unnormalize_reward(self, reward: np.ndarray) -> np.ndarray:
+        """Invert ``normalize_reward`` (exact unless values were clipped)."""
+        if self.norm_reward:
+            return reward * np.sqrt(self.ret_rms.var + self.epsilon)
+        return reward
+
+    def get_original_obs(self) -> VecEnvObs:
+        """The last observations before normalisation."""
+        return deepcopy(self.old_obs)
+
+    def get_original_reward(self) -> np.ndarray:
+        """The last rewards before scaling."""
+        return self.old_reward.copy()
+
+    # ----- saving -------------------------------------------------------------------------------------
+    def save(self, save_path: str | os.PathLike[str]) -> None:
+        """Write settings and statistics as JSON to ``save_path`` (atomically: temp file + rename)."""
+        if isinstance(self.obs_rms, dict):
+            obs_rms: Any = {key: _rms_to_json(rms) for key, rms in self.obs_rms.items()}
+        else:
+            obs_rms = _rms_to_json(self.obs_rms)
+        data = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "settings": {
+                "training": self.training,
+                "norm_obs": self.norm_obs,
+                "norm_reward": self.norm_reward,
+                "clip_obs": self.clip_obs,
+                "clip_reward": self.clip_reward,
+                "gamma": self.gamma,
+                "epsilon": self.epsilon,
+                "norm_obs_keys": self.norm_obs_keys,
+            },
+            "obs_rms": obs_rms,
+            "obs_rms_is_dict": isinstance(self.obs_rms, dict),
+            "ret_rms": _rms_to_json(self.ret_rms),
+        }
+        path = os.fspath(save_path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as file:
+                json.dump(data, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp_path, path)
+        except BaseException:
+            if os.path.exists(tmp_path):
+                os.remove(tmp_path)
+            raise
+
+    @staticmethod
+    def load(load_path: str | os.PathLike[str], venv: VecEnv) -> VecNormalize:
+        """Create a VecNormalize around ``venv`` with the settings and statistics saved in ``load_path``.
+
+        Raises ``ValueError`` if the file is not a baselines3 VecNormalize file (pickles are refused:
+        loading one could run arbitrary code) or if its statistics do not fit ``venv``'s observations.
+        """
+        path = os.fspath(load_path)
+        with open(path, "rb") as file:
+            raw = file.read()
+        if raw[:1] == b"\x80":
+            raise ValueError(
+                f"{path!r} is a pickle file (e.g. saved by Stable-Baselines3). baselines3 does not unpickle "
+                "VecNormalize statistics because that can run arbitrary code; re-create them and save with "
+                "VecNormalize.save(), which writes JSON."
+            )
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path!r} is not a VecNormalize JSON file: {exc}") from exc
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ValueError(f"{path!r} is not a VecNormalize file (missing format tag {_FORMAT!r})")
+        if int(data.get("version", 0)) > _FORMAT_VERSION:
+            raise ValueError(
+                f"{path!r} has format version {data['version']}; this baselines3 reads versions up to {_FORMAT_VERSION}"
+            )
+        settings = data["settings"]
+        if data["obs_rms_is_dict"]:
+            obs_rms: Any = {key: _rms_from_json(value, f"key {key!r}") for key, value in data["obs_rms"].items()}
+        else:
+            obs_rms = _rms_from_json(data["obs_rms"], "observations")
+        _check_obs_shapes(obs_rms, bool(settings["norm_obs"]), venv.observation_space, repr(path))
+        vec_normalize = VecNormalize(
+            venv,
+            training=bool(settings["training"]),
+            norm_obs=bool(settings["norm_obs"]),
+            norm_reward=bool(settings["norm_reward"]),
+            clip_obs=float(settings["clip_obs"]),
+            clip_reward=float(settings["clip_reward"]),
+            gamma=float(settings["gamma"]),
+            epsilon=float(settings["epsilon"]),
+            norm_obs_keys=settings["norm_obs_keys"],
+        )
+        if vec_normalize.norm_obs:
+            vec_normalize.obs_rms = obs_rms
+        vec_normalize.ret_rms = _rms_from_json(data["ret_rms"], "returns")
+        return vec_normalize

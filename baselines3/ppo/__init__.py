@@ -1,0 +1,3 @@
+from baselines3.ppo.ppo import PPO
+
+__all__ = ["PPO"]

@@ -1,0 +1,239 @@
+"""Proximal Policy Optimization (Schulman et al., 2017), clipped-surrogate variant.
+
+learn(): repeat { collect n_steps x n_envs transitions -> GAE advantages -> n_epochs of minibatch updates
+of the clipped surrogate + value loss - entropy bonus -> log }.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar, TypeVar, cast
+
+import torch
+from gymnasium import spaces
+
+from baselines3.common import losses
+from baselines3.common.base_class import BaseAlgorithm
+from baselines3.common.buffers import RolloutBuffer
+from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
+from baselines3.common.policies import (
+    ActorCriticCnnPolicy,
+    ActorCriticPolicy,
+    BasePolicy,
+    MultiInputActorCriticPolicy,
+)
+from baselines3.common.schedules import get_schedule_fn
+from baselines3.common.utils import explained_variance
+from baselines3.common.vec_env import VecEnv
+
+SelfPPO = TypeVar("SelfPPO", bound="PPO")
+
+
+class PPO(BaseAlgorithm):
+    """PPO with SB3's hyperparameter names and defaults."""
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": ActorCriticPolicy,
+        "CnnPolicy": ActorCriticCnnPolicy,
+        "MultiInputPolicy": MultiInputActorCriticPolicy,
+    }
+
+    def __init__(
+        self,
+        policy: str | type[ActorCriticPolicy],
+        env: Any,
+        learning_rate: float | Any = 3e-4,
+        n_steps: int = 2048,
+        batch_size: int = 64,
+        n_epochs: int = 10,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+        clip_range: float | Any = 0.2,
+        clip_range_vf: float | Any | None = None,
+        normalize_advantage: bool = True,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        rollout_buffer_class: type[RolloutBuffer] | None = None,
+        rollout_buffer_kwargs: dict[str, Any] | None = None,
+        target_kl: float | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+        )
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        if normalize_advantage and batch_size < 2:
+            raise ValueError(f"batch_size must be > 1 with normalize_advantage=True, got {batch_size}")
+        if self.env is not None:
+            rollout_size = n_steps * self.env.num_envs
+            if rollout_size < 2 and normalize_advantage:
+                raise ValueError(f"n_steps * n_envs must be > 1 to normalize advantages, got {rollout_size}")
+            if batch_size > rollout_size:
+                raise ValueError(
+                    f"batch_size={batch_size} is larger than the rollout n_steps * n_envs = {n_steps} * "
+                    f"{self.env.num_envs} = {rollout_size}"
+                )
+            if rollout_size % batch_size != 0:
+                warnings.warn(
+                    f"batch_size={batch_size} does not divide the rollout n_steps * n_envs = {rollout_size}: the "
+                    f"last minibatch of each epoch holds only {rollout_size % batch_size} samples. A divisor of "
+                    f"{rollout_size} avoids that.",
+                    stacklevel=2,
+                )
+        self.n_steps = n_steps
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.gamma = gamma
+        self.gae_lambda = gae_lambda
+        self.clip_range = clip_range
+        self.clip_range_vf = clip_range_vf
+        self.normalize_advantage = normalize_advantage
+        self.ent_coef = ent_coef
+        self.vf_coef = vf_coef
+        self.max_grad_norm = max_grad_norm
+        self.target_kl = target_kl
+        self.rollout_buffer_class = rollout_buffer_class
+        self.rollout_buffer_kwargs = rollout_buffer_kwargs
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.rollout_buffer = build_policy_and_buffer(
+            self,
+            self.n_steps,
+            self.gamma,
+            self.gae_lambda,
+            self.rollout_buffer_class,
+            self.rollout_buffer_kwargs,
+        )
+        self.clip_range = get_schedule_fn(self.clip_range)
+        if self.clip_range_vf is not None:
+            if isinstance(self.clip_range_vf, (float, int)) and self.clip_range_vf <= 0:
+                raise ValueError(f"clip_range_vf must be positive or None, got {self.clip_range_vf}")
+            self.clip_range_vf = get_schedule_fn(self.clip_range_vf)
+
+    def train(self) -> None:
+        """n_epochs passes over the rollout in minibatches, each a gradient step on the PPO loss."""
+        policy = cast(ActorCriticPolicy, self.policy)
+        policy.set_training_mode(True)
+        self._update_learning_rate(policy.optimizer)
+        clip_range = get_schedule_fn(self.clip_range)(self._current_progress_remaining)
+        clip_range_vf = None
+        if self.clip_range_vf is not None:
+            clip_range_vf = get_schedule_fn(self.clip_range_vf)(self._current_progress_remaining)
+        parameters = list(policy.parameters())
+        stats: dict[str, list[torch.Tensor]] = {
+            "pg": [],
+            "vf": [],
+            "ent": [],
+            "clip": [],
+            "kl": [],
+            "loss": [],
+        }
+        continue_training = True
+        epoch = 0
+        for epoch in range(self.n_epochs):
+            for batch in self.rollout_buffer.get(self.batch_size):
+                values, log_prob, entropy = policy.evaluate_batch(batch)
+                advantages = batch.advantages
+                if self.normalize_advantage and advantages.numel() > 1:
+                    advantages = losses.normalize_advantages(advantages, batch.mask)
+                pg_loss, clip_fraction = losses.ppo_clipped_surrogate_loss(
+                    advantages, log_prob, batch.old_log_prob, clip_range, batch.mask
+                )
+                vf_loss = losses.value_loss(values, batch.returns, batch.old_values, clip_range_vf, batch.mask)
+                ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
+                loss = pg_loss + self.ent_coef * ent_loss + self.vf_coef * vf_loss
+                with torch.no_grad():
+                    approx_kl = losses.approx_kl_divergence(log_prob, batch.old_log_prob, batch.mask)
+                # stop before the step that would push the policy too far from the one that collected the data
+                if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
+                    continue_training = False
+                    if self.verbose >= 1:
+                        print(f"Early stopping at epoch {epoch} with approx_kl {approx_kl.item():.4f}")
+                    break
+                policy.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm, foreach=True)
+                policy.optimizer.step()
+                for key, value in zip(stats, (pg_loss, vf_loss, ent_loss, clip_fraction, approx_kl, loss)):
+                    stats[key].append(value.detach())
+            self._n_updates += 1
+            if not continue_training:
+                break
+        self._log_train_stats(stats, clip_range, clip_range_vf)
+
+    def _log_train_stats(
+        self, stats: dict[str, list[torch.Tensor]], clip_range: float, clip_range_vf: float | None
+    ) -> None:
+        # one device->host transfer for all statistics, not one per minibatch
+        means = {k: float(torch.stack(v).mean()) if v else float("nan") for k, v in stats.items()}
+        buffer = self.rollout_buffer
+        record = self.logger.record
+        record("train/entropy_loss", means["ent"])
+        record("train/policy_gradient_loss", means["pg"])
+        record("train/value_loss", means["vf"])
+        record("train/approx_kl", means["kl"])
+        record("train/clip_fraction", means["clip"])
+        record("train/loss", means["loss"])
+        record("train/explained_variance", explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
+        if isinstance(self.action_space, spaces.Box) and hasattr(self.policy, "log_std"):
+            record("train/std", float(torch.exp(self.policy.log_std.detach()).mean()))  # type: ignore[operator]
+        record("train/n_updates", self._n_updates, exclude="tensorboard")
+        record("train/clip_range", clip_range)
+        if clip_range_vf is not None:
+            record("train/clip_range_vf", clip_range_vf)
+
+    def learn(
+        self: SelfPPO,
+        total_timesteps: int,
+        callback: Any = None,
+        log_interval: int = 1,
+        tb_log_name: str = "PPO",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfPPO:
+        """Train for `total_timesteps` env steps (summed over envs)."""
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        callback.on_training_start(locals(), globals())
+        env: VecEnv = self.env  # type: ignore[assignment]
+        iteration = 0
+        while self.num_timesteps < total_timesteps:
+            # 1. collect a rollout (GAE targets are computed at its end)
+            if not collect_rollouts(self, env, callback, self.rollout_buffer, self.n_steps, self.gamma):
+                break
+            iteration += 1
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            # 2. update on it
+            self.train()
+            # 3. log
+            if log_interval is not None and iteration % log_interval == 0:
+                self._record_rollout_stats(iteration)
+                self.logger.dump(step=self.num_timesteps)
+        callback.on_training_end()
+        return self

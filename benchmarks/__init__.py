@@ -1,0 +1,1 @@
+"""Benchmarks: speed races against Stable-Baselines3 and learning-result reproduction."""

@@ -1,0 +1,164 @@
+"""Speed race: baselines3 vs Stable-Baselines3 on the same RL Zoo settings, side by side in one run.
+
+    python -m benchmarks.speed                      # every race, 3 seeds, both libraries
+    python -m benchmarks.speed --races ppo_cartpole --seeds 0 --libs baselines3
+
+Each (library, race, seed) trains in a fresh subprocess with one torch thread, so neither library's state
+affects the other's. Prints training steps/s, the ratio of the means, and the final deterministic return
+(10 evaluation episodes, not timed). SB3 must be installed for its side (`pip install stable-baselines3`);
+without it only our side runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Race:
+    algo: str
+    env_id: str
+    n_envs: int
+    total_timesteps: int
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    # (start, end) linear schedules by name, built per library
+    linear: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+RACES: dict[str, Race] = {
+    # RL Zoo tuned CartPole-v1 settings
+    "ppo_cartpole": Race(
+        "ppo",
+        "CartPole-v1",
+        8,
+        100_000,
+        dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0),
+        linear=dict(learning_rate=(1e-3, 0.0), clip_range=(0.2, 0.0)),
+    ),
+    "a2c_cartpole": Race("a2c", "CartPole-v1", 8, 100_000, dict(ent_coef=0.0)),
+}
+
+
+def _library(name: str) -> tuple[Any, Any, Any]:
+    """(algorithm module, make_vec_env, evaluate_policy) of a library."""
+    if name == "baselines3":
+        import baselines3 as lib
+        from baselines3.common.env_util import make_vec_env
+        from baselines3.common.evaluation import evaluate_policy
+    elif name == "sb3":
+        import stable_baselines3 as lib  # type: ignore[import-not-found, no-redef]
+        from stable_baselines3.common.env_util import make_vec_env  # type: ignore[import-not-found, no-redef, assignment]
+        from stable_baselines3.common.evaluation import evaluate_policy  # type: ignore[import-not-found, no-redef, assignment]
+    else:
+        raise ValueError(f"Unknown library {name!r}; expected 'baselines3' or 'sb3'")
+    return lib, make_vec_env, evaluate_policy
+
+
+def _linear(lib_name: str, start: float, end: float) -> Any:
+    if lib_name == "baselines3":
+        from baselines3.common.schedules import LinearSchedule
+
+        return LinearSchedule(start, end)
+    return lambda progress_remaining: end + progress_remaining * (start - end)
+
+
+def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | None) -> dict[str, Any]:
+    """Train one model and return its figures (runs inside the worker subprocess)."""
+    import torch
+
+    torch.set_num_threads(1)
+    race = RACES[race_name]
+    lib, make_vec_env, evaluate_policy = _library(lib_name)
+    algo_class = getattr(lib, race.algo.upper())
+    hyperparams = dict(race.hyperparams)
+    for key, (start, end) in race.linear.items():
+        hyperparams[key] = _linear(lib_name, start, end)
+    env = make_vec_env(race.env_id, n_envs=race.n_envs, seed=seed)
+    model = algo_class("MlpPolicy", env, seed=seed, device="cpu", **hyperparams)
+    steps = total_timesteps or race.total_timesteps
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    elapsed = time.perf_counter() - start
+    eval_env = make_vec_env(race.env_id, n_envs=1, seed=seed + 10_000)
+    mean_return, _ = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
+    return dict(
+        lib=lib_name,
+        race=race_name,
+        seed=seed,
+        steps=model.num_timesteps,
+        seconds=elapsed,
+        steps_per_second=model.num_timesteps / elapsed,
+        final_return=float(mean_return),
+    )
+
+
+def _spawn(lib_name: str, race_name: str, seed: int, total_timesteps: int | None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.speed", "--worker", lib_name, race_name, str(seed)]
+    if total_timesteps:
+        cmd += ["--timesteps", str(total_timesteps)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{lib_name} {race_name} seed {seed} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--races", nargs="+", default=list(RACES), choices=list(RACES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--libs", nargs="+", default=["baselines3", "sb3"], choices=["baselines3", "sb3"])
+    parser.add_argument("--timesteps", type=int, default=None, help="override every race's budget")
+    parser.add_argument("--json", default=None, help="also write all results to this JSON file")
+    parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        lib_name, race_name, seed = args.worker
+        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps)))
+        return 0
+
+    libs = list(args.libs)
+    if "sb3" in libs and importlib.util.find_spec("stable_baselines3") is None:
+        print("stable-baselines3 is not installed: running our side only (pip install stable-baselines3)")
+        libs.remove("sb3")
+    results: list[dict[str, Any]] = []
+    for race_name in args.races:
+        for seed in args.seeds:
+            # alternate libraries seed by seed so drifts in machine load hit both alike
+            for lib_name in libs if seed % 2 == 0 else reversed(libs):
+                result = _spawn(lib_name, race_name, seed, args.timesteps)
+                results.append(result)
+                print(
+                    f"{race_name:14s} {lib_name:10s} seed {seed}: {result['steps_per_second']:8.0f} steps/s  "
+                    f"return {result['final_return']:7.1f}",
+                    flush=True,
+                )
+    print()
+    print(f"{'race':14s} {'library':10s} {'steps/s (mean)':>15s} {'returns':>28s} {'ratio':>7s}")
+    for race_name in args.races:
+        means = {}
+        for lib_name in libs:
+            rows = [r for r in results if r["race"] == race_name and r["lib"] == lib_name]
+            means[lib_name] = statistics.mean(r["steps_per_second"] for r in rows)
+            returns = " ".join(f"{r['final_return']:.0f}" for r in rows)
+            ratio = ""
+            if lib_name == "baselines3" and "sb3" in libs:
+                sb3_rows = [r for r in results if r["race"] == race_name and r["lib"] == "sb3"]
+                ratio = f"{means[lib_name] / statistics.mean(r['steps_per_second'] for r in sb3_rows):.2f}x"
+            print(f"{race_name:14s} {lib_name:10s} {means[lib_name]:15.0f} {returns:>28s} {ratio:>7s}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

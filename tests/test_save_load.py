@@ -1,0 +1,178 @@
+"""Model save/load round trips and the safety of loading."""
+
+import os
+import zipfile
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from baselines3 import A2C, PPO
+from baselines3.common.env_util import make_vec_env
+from baselines3.common.envs import FakeImageEnv, IdentityEnvBox, SimpleMultiObsEnv
+from baselines3.common.vec_env import DummyVecEnv
+
+ENVS = {
+    "MlpPolicy": lambda: gym.make("CartPole-v1"),
+    "CnnPolicy": lambda: FakeImageEnv(screen_height=36, screen_width=36, n_channels=1),
+    "MultiInputPolicy": lambda: SimpleMultiObsEnv(image_size=36),
+}
+
+
+def _obs_batch(env, n=5):
+    env.seed(123)
+    return env.reset()
+
+
+@pytest.mark.parametrize("algo", [PPO, A2C])
+@pytest.mark.parametrize("policy", list(ENVS))
+def test_round_trip_predictions_equal(tmp_path, algo, policy):
+    env = DummyVecEnv([ENVS[policy]] * 2)
+    kw = dict(n_steps=8, batch_size=16, n_epochs=1) if algo is PPO else dict(n_steps=4)
+    model = algo(policy, env, seed=0, **kw).learn(32)
+    obs = _obs_batch(env)
+    expected, _ = model.predict(obs, deterministic=True)
+    with torch.no_grad():
+        obs_t, _ = model.policy.obs_to_tensor(obs)
+        expected_values = model.policy.predict_values(obs_t)
+    path = tmp_path / "model"
+    model.save(path)
+    assert (tmp_path / "model.zip").exists()
+    with zipfile.ZipFile(tmp_path / "model.zip") as archive:
+        names = set(archive.namelist())
+    assert {"data.json", "policy.pth", "policy.optimizer.pth"} <= names
+    assert not any(name.endswith(".pkl") for name in names), names  # nothing pickled for plain settings
+
+    loaded = algo.load(tmp_path / "model.zip", env=env, device="cpu")
+    actions, _ = loaded.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(actions, expected)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.policy.predict_values(obs_t), expected_values)
+    assert loaded.num_timesteps == model.num_timesteps
+    # optimizer state came back too
+    for a, b in zip(
+        model.policy.optimizer.state_dict()["state"].values(),
+        loaded.policy.optimizer.state_dict()["state"].values(),
+    ):
+        for key in a:
+            torch.testing.assert_close(a[key], b[key])
+    # the loaded model trains on
+    loaded.learn(16, reset_num_timesteps=False)
+    assert loaded.num_timesteps == model.num_timesteps + 16
+
+
+def test_load_without_env_predicts_and_keeps_hyperparameters(tmp_path):
+    model = PPO(
+        "MlpPolicy",
+        "CartPole-v1",
+        n_steps=64,
+        batch_size=32,
+        gamma=0.97,
+        clip_range=0.15,
+        policy_kwargs=dict(net_arch=dict(pi=[32], vf=[16]), activation_fn=torch.nn.ReLU),
+    )
+    model.save(tmp_path / "m.zip")
+    loaded = PPO.load(tmp_path / "m.zip")
+    assert loaded.get_env() is None
+    assert (loaded.n_steps, loaded.batch_size, loaded.gamma) == (64, 32, 0.97)
+    assert loaded.clip_range(1.0) == pytest.approx(0.15)
+    assert loaded.policy_kwargs["activation_fn"] is torch.nn.ReLU
+    assert loaded.policy.mlp_extractor.latent_dim_vf == 16
+    obs = np.zeros(4, dtype=np.float32)
+    assert loaded.predict(obs, deterministic=True)[0] == model.predict(obs, deterministic=True)[0]
+    with pytest.raises(ValueError, match="set_env"):
+        loaded.learn(10)
+    loaded.set_env(make_vec_env("CartPole-v1", n_envs=2))
+    loaded.learn(128)
+
+
+def test_load_with_mismatched_env_names_both_spaces(tmp_path):
+    PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16).save(tmp_path / "m.zip")
+    with pytest.raises(ValueError, match=r"Observation spaces do not match.*Box.*Box"):
+        PPO.load(tmp_path / "m.zip", env=gym.make("Acrobot-v1"))
+    with pytest.raises(ValueError, match="holds a PPO model"):
+        A2C.load(tmp_path / "m.zip")
+
+
+def test_linear_schedule_is_json_and_lambda_needs_opt_in(tmp_path):
+    from baselines3.common.schedules import LinearSchedule
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16, learning_rate=LinearSchedule(1e-3, 0.0))
+    model.save(tmp_path / "lin.zip")
+    loaded = PPO.load(tmp_path / "lin.zip")
+    assert loaded.lr_schedule(0.5) == pytest.approx(5e-4)
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16, learning_rate=lambda p: 1e-3 * p)
+    model.save(tmp_path / "lambda.zip")
+    with pytest.warns(UserWarning, match="allow_pickle=True"):
+        safe = PPO.load(tmp_path / "lambda.zip")
+    # without the pickled schedule the model still loads and can predict
+    safe.predict(np.zeros(4, dtype=np.float32))
+    trusted = PPO.load(tmp_path / "lambda.zip", allow_pickle=True)
+    assert trusted.lr_schedule(0.5) == pytest.approx(5e-4)
+
+
+def test_get_and_set_parameters(tmp_path):
+    a = A2C("MlpPolicy", "CartPole-v1", seed=0)
+    b = A2C("MlpPolicy", "CartPole-v1", seed=1)
+    b.set_parameters(a.get_parameters())
+    for pa, pb in zip(a.policy.parameters(), b.policy.parameters()):
+        torch.testing.assert_close(pa, pb)
+    a.save(tmp_path / "a.zip")
+    c = A2C("MlpPolicy", "CartPole-v1", seed=2)
+    c.set_parameters(str(tmp_path / "a.zip"))
+    for pa, pc in zip(a.policy.parameters(), c.policy.parameters()):
+        torch.testing.assert_close(pa, pc)
+    with pytest.raises(ValueError, match="Unknown parameter group"):
+        c.set_parameters({"nope": {}}, exact_match=False)
+
+
+def test_load_bad_files_have_clear_errors(tmp_path):
+    from baselines3.common.save_util import ModelLoadError
+
+    not_zip = tmp_path / "plain.zip"
+    not_zip.write_text("hello")
+    with pytest.raises(ModelLoadError, match="zip"):
+        PPO.load(not_zip)
+    PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16).save(tmp_path / "good.zip")
+    data = (tmp_path / "good.zip").read_bytes()
+    (tmp_path / "cut.zip").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelLoadError):
+        PPO.load(tmp_path / "cut.zip")
+    with (
+        zipfile.ZipFile(tmp_path / "good.zip") as src,
+        zipfile.ZipFile(tmp_path / "nopolicy.zip", "w") as dst,
+    ):
+        for item in src.infolist():
+            if item.filename != "policy.pth":
+                dst.writestr(item, src.read(item.filename))
+    with pytest.raises(ValueError, match="policy"):
+        PPO.load(tmp_path / "nopolicy.zip")
+    with pytest.raises(FileNotFoundError, match="missing"):
+        PPO.load(tmp_path / "missing.zip")
+
+
+def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16)
+    path = tmp_path / "model.zip"
+    model.save(path)
+    before = path.read_bytes()
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.zip"]
+
+
+def test_load_to_device_and_box_actions(tmp_path):
+    model = A2C("MlpPolicy", DummyVecEnv([lambda: IdentityEnvBox()]), n_steps=4, use_sde=True)
+    model.save(tmp_path / "sde.zip")
+    loaded = A2C.load(tmp_path / "sde.zip", device="cpu")
+    assert loaded.device.type == "cpu"
+    obs = np.array([0.3], dtype=np.float32)
+    np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])

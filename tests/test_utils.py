@@ -1,0 +1,121 @@
+"""Shared helpers: devices, seeding, soft updates, statistics, observation conversion."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from baselines3.common.schedules import ConstantSchedule
+from baselines3.common.utils import (
+    explained_variance,
+    get_device,
+    get_schedule_fn,
+    get_system_info,
+    library_version,
+    obs_as_tensor,
+    polyak_update,
+    safe_mean,
+    set_random_seed,
+    update_learning_rate,
+    zip_strict,
+)
+
+
+def test_get_device() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert get_device("auto").type == expected
+    assert get_device().type == expected
+    assert get_device("cuda").type == expected  # falls back to the CPU without CUDA
+    assert get_device("cpu") == torch.device("cpu")
+    assert get_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match="tpu9"):
+        get_device("tpu9")
+
+
+def test_set_random_seed_repeats_all_generators() -> None:
+    def draw() -> tuple[float, float, float]:
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    set_random_seed(123)
+    first = draw()
+    set_random_seed(123)
+    assert draw() == first
+    set_random_seed(124)
+    assert draw() != first
+
+
+def test_polyak_update() -> None:
+    source = [torch.tensor([1.0, 2.0]), torch.tensor([[4.0]])]
+    target = [torch.tensor([0.0, 0.0]), torch.tensor([[2.0]])]
+    polyak_update(source, target, 0.25)
+    assert torch.allclose(target[0], torch.tensor([0.25, 0.5]))
+    assert torch.allclose(target[1], torch.tensor([[2.5]]))
+    polyak_update(source, target, 1.0)
+    assert torch.equal(target[0], source[0]) and torch.equal(target[1], source[1])
+    with pytest.raises(ValueError, match="as many"):
+        polyak_update(source, target[:1], 0.5)
+
+
+def test_polyak_update_on_module_parameters_has_no_grad_history() -> None:
+    net, target_net = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    expected = [0.9 * t.detach() + 0.1 * p.detach() for p, t in zip(net.parameters(), target_net.parameters())]
+    polyak_update(net.parameters(), target_net.parameters(), 0.1)
+    for value, wanted in zip(target_net.parameters(), expected):
+        assert torch.allclose(value, wanted)
+        assert value.grad_fn is None
+
+
+def test_explained_variance() -> None:
+    y_true = np.array([1.0, 2.0, 3.0, 4.0])
+    assert explained_variance(y_true, y_true) == pytest.approx(1.0)
+    assert explained_variance(np.full(4, y_true.mean()), y_true) == pytest.approx(0.0)
+    assert explained_variance(np.array([1.0, 2.0, 3.0, 5.0]), y_true) == pytest.approx(1 - 0.1875 / 1.25)
+    assert np.isnan(explained_variance(y_true, np.ones(4)))
+    with pytest.raises(ValueError, match="1-D"):
+        explained_variance(np.ones((2, 2)), np.ones((2, 2)))
+
+
+def test_safe_mean() -> None:
+    assert np.isnan(safe_mean([]))
+    assert safe_mean([1.0, 2.0, 6.0]) == pytest.approx(3.0)
+    assert safe_mean(np.array([2, 4])) == pytest.approx(3.0)
+
+
+def test_zip_strict() -> None:
+    assert list(zip_strict([1, 2], "ab")) == [(1, "a"), (2, "b")]
+    with pytest.raises(ValueError):
+        list(zip_strict([1, 2], [1]))
+
+
+def test_obs_as_tensor_shares_memory_on_cpu() -> None:
+    obs = np.zeros((2, 3), dtype=np.float32)
+    tensor = obs_as_tensor(obs, "cpu")
+    assert isinstance(tensor, torch.Tensor)
+    obs[0, 0] = 5.0
+    assert float(tensor[0, 0]) == 5.0  # no copy was made
+    dict_obs = {"a": np.ones(2), "b": np.arange(3)}
+    tensors = obs_as_tensor(dict_obs, torch.device("cpu"))
+    assert isinstance(tensors, dict) and set(tensors) == {"a", "b"}
+    assert tensors["b"].dtype == torch.int64 and torch.equal(tensors["b"], torch.arange(3))
+    with pytest.raises(TypeError, match="list"):
+        obs_as_tensor([1, 2], "cpu")  # type: ignore[arg-type]
+
+
+def test_update_learning_rate() -> None:
+    net = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD([{"params": [net.weight]}, {"params": [net.bias], "lr": 0.5}], lr=0.1)
+    update_learning_rate(optimizer, 0.01)
+    assert [group["lr"] for group in optimizer.param_groups] == [0.01, 0.01]
+
+
+def test_system_info_and_version() -> None:
+    info, text = get_system_info()
+    for key in ("OS", "Python", "baselines3", "PyTorch", "GPU Enabled", "Numpy", "Gymnasium"):
+        assert key in info and f"- {key}: " in text
+    assert info["PyTorch"] == torch.__version__
+    assert info["baselines3"] == library_version() != ""
+
+
+def test_get_schedule_fn_is_reexported() -> None:
+    assert get_schedule_fn(0.3) == ConstantSchedule(0.3)
