@@ -410,3 +410,28 @@ def test_progress_bar_counts_timesteps(capsys):
     fake_learn(model, CallbackList([Spy(), callback]), total_timesteps=10, n_steps=5)
     assert bars == [(10, 10)]
     assert callback.pbar is None  # closed
+
+
+def test_eval_callback_syncs_vec_normalize():
+    from baselines3.common.vec_env import VecNormalize
+
+    train_env = VecNormalize(_vec_env(CountingEnv(length=5)))
+    model = FakeModel(train_env)
+    model.vec_normalize = train_env  # type: ignore[assignment]
+    eval_env = VecNormalize(_vec_env(CountingEnv(length=5)), training=False)
+    callback = EvalCallback(eval_env, n_eval_episodes=1, eval_freq=4, verbose=0, warn=False)
+    fake_learn(model, callback, total_timesteps=4, n_steps=4)
+    # the training env saw observations 0..4 (reset + 4 steps): its statistics moved away from 0
+    assert train_env.obs_rms.mean[0] > 0.5
+    assert np.allclose(eval_env.obs_rms.mean, train_env.obs_rms.mean)
+    assert eval_env.obs_rms is not train_env.obs_rms
+
+    # an eval env without VecNormalize cannot be synced: clear error
+    model = FakeModel(train_env)
+    model.vec_normalize = train_env  # type: ignore[assignment]
+    callback = EvalCallback(_vec_env(CountingEnv()), n_eval_episodes=1, eval_freq=1, verbose=0, warn=False)
+    with (
+        pytest.raises(AssertionError, match="not wrapped the same way"),
+        pytest.warns(UserWarning, match="not of the same type"),
+    ):
+        fake_learn(model, callback, total_timesteps=1)

@@ -204,7 +204,10 @@ def test_image_spaces():
     _no_warnings(ImageEnv(spaces.Box(0, 255, (4, 84, 84), dtype=np.uint8)))
     with pytest.warns(UserWarning, match="smaller than the 36x36"):
         check_env(ImageEnv(spaces.Box(0, 255, (20, 20, 3), dtype=np.uint8)))
-    with pytest.warns(UserWarning, match="dtype is float32"):
+    with (
+        pytest.warns(UserWarning, match="bounds other than low=0, high=255"),
+        pytest.warns(UserWarning, match="dtype is float32"),
+    ):
         check_env(ImageEnv(spaces.Box(0, 1, (84, 84, 3), dtype=np.float32)))
     with pytest.warns(UserWarning, match="channel-last with 5 channels"):
         check_env(ImageEnv(spaces.Box(0, 255, (84, 84, 5), dtype=np.uint8)))

@@ -392,7 +392,7 @@ class EvalCallback(EventCallback):
             except AttributeError as exc:
                 raise AssertionError(
                     "Training and eval env are not wrapped the same way: the eval env needs the same "
-                    "VecNormalize (and other VecEnv wrappers) as the training env"
+                    f"VecNormalize (and other VecEnv wrappers) as the training env ({exc})"
                 ) from exc
 
         self._is_success_buffer = []
