@@ -15,6 +15,7 @@ from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
+from baselines3.common.optim import gradient_step
 from baselines3.common.policies import (
     ActorCriticCnnPolicy,
     ActorCriticPolicy,
@@ -133,10 +134,7 @@ class A2C(BaseAlgorithm):
             vf_loss = losses.value_loss(values, batch.returns, mask=batch.mask)
             ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
             loss = pg_loss + self.ent_coef * ent_loss + self.vf_coef * vf_loss
-            policy.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm, foreach=True)
-            policy.optimizer.step()
+            gradient_step(loss, policy.optimizer, policy.flat_parameters, self.max_grad_norm)
         self._n_updates += 1
         self._pending_stats = (pg_loss.detach(), vf_loss.detach(), ent_loss.detach())
 

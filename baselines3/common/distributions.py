@@ -154,7 +154,7 @@ class CategoricalDistribution(Distribution):
         return nn.Linear(latent_dim, self.action_dim)
 
     def proba_distribution(self, action_logits: torch.Tensor) -> CategoricalDistribution:
-        self.logits = action_logits - action_logits.logsumexp(dim=-1, keepdim=True)
+        self.logits = F.log_softmax(action_logits, dim=-1)
         return self
 
     @property
@@ -191,10 +191,7 @@ class MultiCategoricalDistribution(Distribution):
         return nn.Linear(latent_dim, sum(self.action_dims))
 
     def proba_distribution(self, action_logits: torch.Tensor) -> MultiCategoricalDistribution:
-        self.logits = [
-            chunk - chunk.logsumexp(dim=-1, keepdim=True)
-            for chunk in torch.split(action_logits, self.action_dims, dim=-1)
-        ]
+        self.logits = [F.log_softmax(chunk, dim=-1) for chunk in torch.split(action_logits, self.action_dims, dim=-1)]
         return self
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:

@@ -52,24 +52,21 @@ def ppo_clipped_surrogate_loss(
     old_log_prob: torch.Tensor,
     clip_range: float,
     mask: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """PPO's clipped surrogate objective (Schulman et al., 2017), negated to be minimised.
-
-    Returns (loss, fraction of samples whose ratio was clipped).
-    """
+) -> torch.Tensor:
+    """PPO's clipped surrogate objective (Schulman et al., 2017), negated to be minimised."""
     ratio = torch.exp(log_prob - old_log_prob)
     surrogate = advantages * ratio
     clipped_surrogate = advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    loss = -masked_mean(torch.min(surrogate, clipped_surrogate), mask)
-    clip_fraction = masked_mean(((ratio - 1.0).abs() > clip_range).float(), mask)
-    return loss, clip_fraction
+    return -masked_mean(torch.min(surrogate, clipped_surrogate), mask)
 
 
-def approx_kl_divergence(
-    log_prob: torch.Tensor, old_log_prob: torch.Tensor, mask: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Low-variance estimate of KL(old || new): mean((r - 1) - log r) with r the probability ratio."""
-    log_ratio = log_prob - old_log_prob
+def clip_fraction(log_ratio: torch.Tensor, clip_range: float, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Fraction of samples whose probability ratio exp(log_ratio) lies outside [1 - clip, 1 + clip]."""
+    return masked_mean(((torch.exp(log_ratio) - 1.0).abs() > clip_range).float(), mask)
+
+
+def approx_kl_divergence(log_ratio: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Low-variance estimate of KL(old || new) from log r = log pi_new - log pi_old: mean((r - 1) - log r)."""
     return masked_mean((torch.exp(log_ratio) - 1.0) - log_ratio, mask)
 
 

@@ -72,6 +72,7 @@ def collect_rollouts(
     if isinstance(action_space, spaces.Box) and not policy.squash_output:
         clip_low, clip_high = action_space.low, action_space.high
     use_sde = model.use_sde
+    is_recurrent = policy.is_recurrent
     if use_sde:
         policy.reset_noise(env.num_envs)
     callback.on_rollout_start()
@@ -82,9 +83,11 @@ def collect_rollouts(
     for n_steps in range(n_rollout_steps):
         if use_sde and model.sde_sample_freq > 0 and n_steps % model.sde_sample_freq == 0:
             policy.reset_noise(env.num_envs)
-        with torch.no_grad():
+        with torch.inference_mode():
             obs_tensor = obs_as_tensor(model._last_obs, device)
-            starts = torch.as_tensor(model._last_episode_starts, dtype=torch.float32, device=device)
+            starts = None
+            if is_recurrent:
+                starts = torch.as_tensor(model._last_episode_starts, dtype=torch.float32, device=device)
             actions_t, values_t, log_probs_t, new_state = policy.rollout_step(obs_tensor, state, starts)
         actions = actions_t.cpu().numpy()
         values = values_t.cpu().numpy()
@@ -113,7 +116,7 @@ def collect_rollouts(
         state = new_state
         model._last_state = new_state
 
-    with torch.no_grad():
+    with torch.inference_mode():
         last_values = policy.bootstrap_values(
             obs_as_tensor(new_obs, device), state, torch.as_tensor(dones, dtype=torch.float32, device=device)
         )
@@ -143,7 +146,7 @@ def _bootstrap_truncated(
     indices = np.asarray(truncated)
     terminal_obs = _env_indices_obs_from_infos(infos, indices)
     terminal_tensor, _ = policy.obs_to_tensor(terminal_obs)
-    with torch.no_grad():
+    with torch.inference_mode():
         terminal_values = policy.bootstrap_values(
             terminal_tensor,
             policy.select_state(state, indices) if state is not None else None,

