@@ -35,6 +35,7 @@ from baselines3.common.torch_layers import (
     FlattenExtractor,
     MlpExtractor,
     NatureCNN,
+    call_module,
 )
 
 Schedule = Any  # callable: progress_remaining -> float
@@ -79,7 +80,7 @@ class BaseModel(nn.Module):
         return self.features_extractor_class(self.observation_space, **self.features_extractor_kwargs)
 
     def extract_features(self, obs: Any, features_extractor: BaseFeaturesExtractor) -> torch.Tensor:
-        return features_extractor(preprocess_obs(obs, self.observation_space, self.normalize_images))
+        return call_module(features_extractor, preprocess_obs(obs, self.observation_space, self.normalize_images))
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         return dict(
@@ -371,12 +372,12 @@ class ActorCriticPolicy(BasePolicy):
         features = self.extract_features(obs)
         if self.share_features_extractor:
             assert isinstance(features, torch.Tensor)
-            return self.mlp_extractor(features)
+            return call_module(self.mlp_extractor, features)
         pi_features, vf_features = features
         return self.mlp_extractor.forward_actor(pi_features), self.mlp_extractor.forward_critic(vf_features)
 
     def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Distribution:
-        mean_actions = self.action_net(latent_pi)
+        mean_actions = call_module(self.action_net, latent_pi)
         if isinstance(self.action_dist, DiagGaussianDistribution):
             return self.action_dist.proba_distribution(mean_actions, self.log_std)
         if isinstance(self.action_dist, StateDependentNoiseDistribution):
@@ -386,7 +387,7 @@ class ActorCriticPolicy(BasePolicy):
     def forward(self, obs: Any, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One pass computing everything a rollout step needs: actions, values (batch,1) and log-probs."""
         latent_pi, latent_vf = self._latents(obs)
-        values = self.value_net(latent_vf)
+        values = call_module(self.value_net, latent_vf)
         distribution = self._get_action_dist_from_latent(latent_pi)
         actions = distribution.get_actions(deterministic=deterministic)
         log_prob = distribution.log_prob(actions)
@@ -414,7 +415,7 @@ class ActorCriticPolicy(BasePolicy):
         """Values, log-likelihood and entropy of `actions` under the current policy (for the update)."""
         latent_pi, latent_vf = self._latents(obs)
         distribution = self._get_action_dist_from_latent(latent_pi)
-        return self.value_net(latent_vf), distribution.log_prob(actions), distribution.entropy()
+        return call_module(self.value_net, latent_vf), distribution.log_prob(actions), distribution.entropy()
 
     def evaluate_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """`evaluate_actions` on a rollout minibatch; values flattened to (batch,)."""

@@ -70,6 +70,32 @@ class NatureCNN(BaseFeaturesExtractor):
         return self.linear(self.cnn(observations))
 
 
+def _has_hooks(module: nn.Module) -> bool:
+    return bool(
+        module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or module._backward_pre_hooks
+    )
+
+
+def call_module(module: nn.Module, x: Any) -> Any:
+    """`module(x)`, skipping nn.Module.__call__'s bookkeeping when the module has no hooks (see run_sequential)."""
+    if _has_hooks(module):
+        return module(x)
+    return module.forward(x)
+
+
+def run_sequential(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """`layers(x)` without nn.Module.__call__'s per-layer bookkeeping when no layer has hooks.
+
+    That bookkeeping costs about 2 us a layer, a third of a small MLP's forward pass at rollout batch sizes
+    (measured: 31 us instead of 53 us for the two 64x64 MLPs of the default policy).
+    """
+    if _has_hooks(layers) or any(_has_hooks(layer) for layer in layers):
+        return layers(x)
+    for layer in layers:
+        x = layer.forward(x)
+    return x
+
+
 def create_mlp(
     input_dim: int,
     output_dim: int,
@@ -120,13 +146,13 @@ class MlpExtractor(nn.Module):
         self.latent_dim_vf = vf_sizes[-1] if vf_sizes else feature_dim
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.policy_net(features), self.value_net(features)
+        return run_sequential(self.policy_net, features), run_sequential(self.value_net, features)
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
-        return self.policy_net(features)
+        return run_sequential(self.policy_net, features)
 
     def forward_critic(self, features: torch.Tensor) -> torch.Tensor:
-        return self.value_net(features)
+        return run_sequential(self.value_net, features)
 
 
 class CombinedExtractor(BaseFeaturesExtractor):
