@@ -32,11 +32,18 @@ class FlatParameters:
         offset = 0
         flat = self.flat.data
         self._expected_ptrs = []
+        self.offsets: dict[int, int] = {}  # id(param) -> its first index in the flat tensor
         for param in self.params:
             n = param.numel()
             param.data = flat[offset : offset + n].view_as(param)
             self._expected_ptrs.append(param.data_ptr())
+            self.offsets[id(param)] = offset
             offset += n
+
+    def slice_of(self, tensor: torch.Tensor, param: torch.Tensor) -> torch.Tensor:
+        """The part of a flat-sized `tensor` (e.g. a flat gradient) that belongs to `param`, shaped like it."""
+        offset = self.offsets[id(param)]
+        return tensor[offset : offset + param.numel()].view_as(param)
 
     def rebuild_if_moved(self) -> None:
         """After `.to(device)`/dtype changes the parameters are separate tensors again: re-join them."""
@@ -48,17 +55,19 @@ class FlatParameters:
     def gather_grads(self) -> torch.Tensor | None:
         """Move the per-parameter gradients into `flat.grad` (summed into it if one is already there)."""
         grads = [p.grad for p in self.params]
-        if all(g is None for g in grads):
+        present = sum(g is not None for g in grads)
+        if present == 0:
             return self.flat.grad
-        flat_grad = torch.cat(
-            [(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, self.params)]
-        )
+        if present == len(grads) and self.flat.grad is None:
+            self.flat.grad = torch.cat([g.reshape(-1) for g in grads])  # type: ignore[union-attr]
+        else:
+            if self.flat.grad is None:
+                self.flat.grad = torch.zeros_like(self.flat)
+            for param, grad in zip(self.params, grads):
+                if grad is not None:
+                    self.slice_of(self.flat.grad, param).add_(grad)
         for param in self.params:
             param.grad = None
-        if self.flat.grad is None:
-            self.flat.grad = flat_grad
-        else:
-            self.flat.grad.add_(flat_grad)
         return self.flat.grad
 
 

@@ -24,6 +24,7 @@ from baselines3.common.distributions import (
     StateDependentNoiseDistribution,
     make_proba_distribution,
 )
+from baselines3.common.fused_mlp import FusedPlan, fused_heads, make_plan, plan_usable
 from baselines3.common.optim import FlatParameters, make_optimizer
 from baselines3.common.preprocessing import (
     is_image_space,
@@ -74,6 +75,7 @@ class BaseModel(nn.Module):
         flat = self.__dict__.get("flat_parameters")
         if flat is not None:
             flat.rebuild_if_moved()
+        self.__dict__.pop("_fused_plan_cache", None)  # it holds views of the old parameter storage
         return module
 
     def make_features_extractor(self) -> BaseFeaturesExtractor:
@@ -376,6 +378,48 @@ class ActorCriticPolicy(BasePolicy):
         pi_features, vf_features = features
         return self.mlp_extractor.forward_actor(pi_features), self.mlp_extractor.forward_critic(vf_features)
 
+    def _fused_plan(self) -> FusedPlan | None:
+        """The fused MLP path for the default network shape (see fused_mlp), or None."""
+        plan = self.__dict__.get("_fused_plan_cache", False)
+        if plan is False:
+            plan = None
+            if (
+                type(self.features_extractor) is FlattenExtractor
+                and self.share_features_extractor
+                and not self.use_sde
+                and type(self.mlp_extractor) is MlpExtractor
+                and "flat_parameters" in self.__dict__
+            ):
+                plan = make_plan(self.mlp_extractor, self.action_net, self.value_net, self.flat_parameters)
+            self.__dict__["_fused_plan_cache"] = plan
+        if plan is not None and (
+            plan.action_net is not self.action_net or plan.mlp_extractor is not self.mlp_extractor
+        ):
+            self.__dict__["_fused_plan_cache"] = plan = None  # modules were replaced
+        return plan
+
+    def _heads(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(action-distribution parameters, values (batch, 1), policy latent or None when not computed)."""
+        plan = self._fused_plan()
+        if plan is not None:
+            features = self.extract_features(obs)
+            assert isinstance(features, torch.Tensor)
+            if plan_usable(plan, features):
+                action_params, values = fused_heads(plan, features)
+                return action_params, values, None
+            latent_pi, latent_vf = call_module(self.mlp_extractor, features)
+        else:
+            latent_pi, latent_vf = self._latents(obs)
+        return call_module(self.action_net, latent_pi), call_module(self.value_net, latent_vf), latent_pi
+
+    def _distribution(self, action_params: torch.Tensor, latent_pi: torch.Tensor | None) -> Distribution:
+        if isinstance(self.action_dist, DiagGaussianDistribution):
+            return self.action_dist.proba_distribution(action_params, self.log_std)
+        if isinstance(self.action_dist, StateDependentNoiseDistribution):
+            assert latent_pi is not None
+            return self.action_dist.proba_distribution(action_params, self.log_std, latent_pi)
+        return self.action_dist.proba_distribution(action_logits=action_params)
+
     def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Distribution:
         mean_actions = call_module(self.action_net, latent_pi)
         if isinstance(self.action_dist, DiagGaussianDistribution):
@@ -386,9 +430,8 @@ class ActorCriticPolicy(BasePolicy):
 
     def forward(self, obs: Any, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One pass computing everything a rollout step needs: actions, values (batch,1) and log-probs."""
-        latent_pi, latent_vf = self._latents(obs)
-        values = call_module(self.value_net, latent_vf)
-        distribution = self._get_action_dist_from_latent(latent_pi)
+        action_params, values, latent_pi = self._heads(obs)
+        distribution = self._distribution(action_params, latent_pi)
         actions = distribution.get_actions(deterministic=deterministic)
         log_prob = distribution.log_prob(actions)
         return actions.reshape((-1, *self.action_space.shape)), values, log_prob  # type: ignore[misc]
@@ -413,9 +456,9 @@ class ActorCriticPolicy(BasePolicy):
         self, obs: Any, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Values, log-likelihood and entropy of `actions` under the current policy (for the update)."""
-        latent_pi, latent_vf = self._latents(obs)
-        distribution = self._get_action_dist_from_latent(latent_pi)
-        return call_module(self.value_net, latent_vf), distribution.log_prob(actions), distribution.entropy()
+        action_params, values, latent_pi = self._heads(obs)
+        distribution = self._distribution(action_params, latent_pi)
+        return values, distribution.log_prob(actions), distribution.entropy()
 
     def evaluate_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """`evaluate_actions` on a rollout minibatch; values flattened to (batch,)."""
