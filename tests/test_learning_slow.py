@@ -3,27 +3,16 @@
 import pytest
 
 from baselines3 import A2C, PPO
+from baselines3.__main__ import TUNED
 from baselines3.common.env_util import make_vec_env
 from baselines3.common.evaluation import evaluate_policy
-from baselines3.common.schedules import LinearSchedule
 
 
 @pytest.mark.slow
-def test_ppo_solves_cartpole_with_tuned_settings():
-    env = make_vec_env("CartPole-v1", n_envs=8, seed=0)
-    model = PPO(
-        "MlpPolicy",
-        env,
-        n_steps=32,
-        batch_size=256,
-        gae_lambda=0.8,
-        gamma=0.98,
-        n_epochs=20,
-        ent_coef=0.0,
-        learning_rate=LinearSchedule(1e-3, 0.0),
-        clip_range=LinearSchedule(0.2, 0.0),
-        seed=0,
-    ).learn(100_000)
+def test_ppo_solves_cartpole_with_the_main_jobs_settings():
+    n_envs, n_timesteps, hyperparams = TUNED[("ppo", "CartPole-v1")]
+    env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=0)
+    model = PPO("MlpPolicy", env, seed=0, **hyperparams).learn(n_timesteps)
     mean, _ = evaluate_policy(model, make_vec_env("CartPole-v1", n_envs=1, seed=100), n_eval_episodes=10)
     assert mean >= 475, f"PPO CartPole mean return {mean} < 475"
 
