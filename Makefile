@@ -30,7 +30,7 @@ type:
 	$(PYTHON) -m mypy
 
 docs:
-	$(PYTHON) -m mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet
 
 speed:
 	$(PYTHON) -m benchmarks.speed
