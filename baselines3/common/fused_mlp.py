@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from baselines3.common.optim import FlatParameters
+from baselines3.common.torch_layers import has_hooks
 
 _TANH, _RELU, _NONE = 1, 2, 0
 tanh_backward = torch.ops.aten.tanh_backward
@@ -104,9 +105,7 @@ def plan_usable(plan: FusedPlan, features: torch.Tensor) -> bool:
     """Fall back to the modules when hooks were added or when gradients must reach the features."""
     if features.requires_grad or not features.is_floating_point():
         return False
-    return not any(
-        m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in plan.modules
-    )
+    return not any(has_hooks(m) for m in plan.modules)
 
 
 def _tanh_(x: torch.Tensor) -> torch.Tensor:

@@ -421,12 +421,7 @@ class ActorCriticPolicy(BasePolicy):
         return self.action_dist.proba_distribution(action_logits=action_params)
 
     def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Distribution:
-        mean_actions = call_module(self.action_net, latent_pi)
-        if isinstance(self.action_dist, DiagGaussianDistribution):
-            return self.action_dist.proba_distribution(mean_actions, self.log_std)
-        if isinstance(self.action_dist, StateDependentNoiseDistribution):
-            return self.action_dist.proba_distribution(mean_actions, self.log_std, latent_pi)
-        return self.action_dist.proba_distribution(action_logits=mean_actions)
+        return self._distribution(call_module(self.action_net, latent_pi), latent_pi)
 
     def forward(self, obs: Any, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One pass computing everything a rollout step needs: actions, values (batch,1) and log-probs."""

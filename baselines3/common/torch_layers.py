@@ -72,7 +72,8 @@ class NatureCNN(BaseFeaturesExtractor):
         return self.linear(self.cnn(observations))
 
 
-def _has_hooks(module: nn.Module) -> bool:
+def has_hooks(module: nn.Module) -> bool:
+    """Whether forward/backward hooks are registered on `module` itself (not its children)."""
     return bool(
         module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or module._backward_pre_hooks
     )
@@ -80,7 +81,7 @@ def _has_hooks(module: nn.Module) -> bool:
 
 def call_module(module: nn.Module, x: Any) -> Any:
     """`module(x)`, skipping nn.Module.__call__'s bookkeeping when the module has no hooks (see run_sequential)."""
-    if _has_hooks(module):
+    if has_hooks(module):
         return module(x)
     return module.forward(x)
 
@@ -91,7 +92,7 @@ def run_sequential(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     That bookkeeping costs about 2 us a layer, a third of a small MLP's forward pass at rollout batch sizes
     (measured: 31 us instead of 53 us for the two 64x64 MLPs of the default policy).
     """
-    if _has_hooks(layers) or any(_has_hooks(layer) for layer in layers):
+    if has_hooks(layers) or any(has_hooks(layer) for layer in layers):
         return layers(x)
     for layer in layers:
         x = layer.forward(x)
