@@ -9,13 +9,24 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from baselines3.a2c import A2C
+    from baselines3.dqn import DQN
+    from baselines3.her import HerReplayBuffer
     from baselines3.ppo import PPO
+    from baselines3.sac import SAC
+    from baselines3.td3 import TD3
 
 # Algorithms are imported on first use, so processes that need only the env tools (e.g. subprocess env
 # workers, which import this package when unpickling their env) do not pay for importing torch.
-_ALGORITHMS = {"A2C": "baselines3.a2c", "PPO": "baselines3.ppo"}
+_ALGORITHMS = {
+    "A2C": "baselines3.a2c",
+    "DQN": "baselines3.dqn",
+    "HerReplayBuffer": "baselines3.her",
+    "PPO": "baselines3.ppo",
+    "SAC": "baselines3.sac",
+    "TD3": "baselines3.td3",
+}
 
-__all__ = ["A2C", "PPO", "__version__"]
+__all__ = ["A2C", "DQN", "PPO", "SAC", "TD3", "HerReplayBuffer", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

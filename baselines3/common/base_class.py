@@ -18,6 +18,7 @@ from gymnasium import spaces
 
 from baselines3.common import save_util
 from baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
+from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.logger import Logger, configure
 from baselines3.common.monitor import Monitor
 from baselines3.common.policies import BasePolicy
@@ -49,6 +50,7 @@ def maybe_make_env(env: gym.Env | VecEnv | str | None, verbose: int) -> gym.Env 
     if isinstance(env, str):
         if verbose >= 1:
             print(f"Creating environment from the given name '{env}'")
+        register_ale_envs_if_needed(env)
         return gym.make(env)
     return env
 

@@ -187,3 +187,387 @@ class RolloutBuffer:
 
 
 DictRolloutBuffer = RolloutBuffer  # Dict observations are handled by RolloutBuffer itself
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Off-policy storage
+# ----------------------------------------------------------------------------------------------------------
+
+
+class ReplayBufferSamples(NamedTuple):
+    """A batch of transitions. `dones` is 1 only where the episode *terminated* (a time-limit truncation is not
+    an end: its next observation is bootstrapped). `discounts` is gamma**n for n-step returns, else None."""
+
+    observations: TensorObs
+    actions: torch.Tensor
+    next_observations: TensorObs
+    dones: torch.Tensor
+    rewards: torch.Tensor
+    discounts: torch.Tensor | None = None
+
+
+DictReplayBufferSamples = ReplayBufferSamples  # SB3's name
+
+
+def _space_dtype(space: spaces.Space) -> np.dtype:
+    dtype = np.dtype(space.dtype) if space.dtype is not None else np.dtype(np.float32)
+    return np.dtype(np.float32) if dtype == np.float64 else dtype  # float64 doubles memory for no gain
+
+
+class ReplayBuffer:
+    """FIFO store of `buffer_size` transitions (split evenly over `n_envs`), sampled uniformly.
+
+    Arrays are preallocated as (buffer_size // n_envs, n_envs, ...). With `optimize_memory_usage=True` the next
+    observation of a step is the observation of the following slot, so observations are stored once; the
+    terminal observations of finished episodes are kept on the side, so sampled transitions are exactly what
+    a plain buffer would return (and time limits can still be bootstrapped, unlike SB3's variant).
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: torch.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+    ) -> None:
+        if buffer_size < 1:
+            raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+        if n_envs < 1:
+            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        from baselines3.common.utils import get_device
+
+        self.buffer_size = max(buffer_size // n_envs, 1)
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.device = get_device(device)
+        self.n_envs = n_envs
+        self.optimize_memory_usage = optimize_memory_usage
+        self.handle_timeout_termination = handle_timeout_termination
+        self.obs_shape = get_obs_shape(observation_space)
+        self.action_dim = get_action_dim(action_space)
+        self.reset()
+
+    # ------------------------------------------------------------------ storage
+    def _obs_storage(self) -> np.ndarray | dict[str, np.ndarray]:
+        n = (self.buffer_size, self.n_envs)
+        if isinstance(self.observation_space, spaces.Dict):
+            assert isinstance(self.obs_shape, dict)
+            return {
+                key: np.zeros((*n, *shape), dtype=_space_dtype(self.observation_space.spaces[key]))
+                for key, shape in self.obs_shape.items()
+            }
+        assert isinstance(self.obs_shape, tuple)
+        return np.zeros((*n, *self.obs_shape), dtype=_space_dtype(self.observation_space))
+
+    def reset(self) -> None:
+        """Forget every stored transition."""
+        n = (self.buffer_size, self.n_envs)
+        self.observations = self._obs_storage()
+        self.next_observations = None if self.optimize_memory_usage else self._obs_storage()
+        action_dtype = np.float32 if isinstance(self.action_space, spaces.Box) else _space_dtype(self.action_space)
+        self.actions = np.zeros((*n, self.action_dim), dtype=action_dtype)
+        self.rewards = np.zeros(n, dtype=np.float32)
+        self.dones = np.zeros(n, dtype=np.float32)
+        self.timeouts = np.zeros(n, dtype=np.float32)
+        # optimize_memory_usage: terminal observations, keyed by flat slot index (pos * n_envs + env)
+        self.terminal_observations: dict[int, Any] = {}
+        self.pos = 0
+        self.full = False
+
+    def size(self) -> int:
+        """Number of stored steps per env."""
+        return self.buffer_size if self.full else self.pos
+
+    def nbytes(self) -> int:
+        """Bytes held by the stored arrays."""
+        arrays = [self.observations, self.next_observations, self.actions, self.rewards, self.dones, self.timeouts]
+        total = 0
+        for array in arrays:
+            if isinstance(array, dict):
+                total += sum(part.nbytes for part in array.values())
+            elif array is not None:
+                total += array.nbytes
+        return total
+
+    def _write_obs(self, storage: np.ndarray | dict[str, np.ndarray], slot: int, obs: Any) -> None:
+        if isinstance(storage, dict):
+            for key, array in storage.items():
+                array[slot] = np.asarray(obs[key]).reshape(array.shape[1:])
+        else:
+            storage[slot] = np.asarray(obs).reshape(storage.shape[1:])
+
+    def add(
+        self,
+        obs: np.ndarray | dict[str, np.ndarray],
+        next_obs: np.ndarray | dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        """Store one vec-env step. `next_obs` holds the terminal observation for envs whose episode ended."""
+        pos = self.pos
+        self._write_obs(self.observations, pos, obs)
+        if self.next_observations is not None:
+            self._write_obs(self.next_observations, pos, next_obs)
+        else:
+            for env_idx in range(self.n_envs):
+                self.terminal_observations.pop(pos * self.n_envs + env_idx, None)
+            self._write_obs(self.observations, (pos + 1) % self.buffer_size, next_obs)
+            for env_idx in np.flatnonzero(done):
+                self.terminal_observations[pos * self.n_envs + int(env_idx)] = _select_env(next_obs, env_idx)
+        self.actions[pos] = np.asarray(action).reshape(self.n_envs, self.action_dim)
+        self.rewards[pos] = np.asarray(reward).reshape(self.n_envs)
+        self.dones[pos] = np.asarray(done).reshape(self.n_envs)
+        if self.handle_timeout_termination:
+            self.timeouts[pos] = [info.get("TimeLimit.truncated", False) for info in infos]
+        self.pos += 1
+        if self.pos == self.buffer_size:
+            self.full = True
+            self.pos = 0
+
+    # ------------------------------------------------------------------ sampling
+    def _sample_indices(self, n: int) -> np.ndarray:
+        """Flat indices (slot * n_envs + env) of `n` uniformly drawn stored transitions."""
+        if self.full:
+            if self.optimize_memory_usage:
+                # slot `pos` is the oldest transition, whose observation the newest next-observation overwrote
+                slots = (np.random.randint(1, self.buffer_size, size=n) + self.pos) % self.buffer_size
+            else:
+                slots = np.random.randint(0, self.buffer_size, size=n)
+        else:
+            if self.pos == 0:
+                raise ValueError("Cannot sample from an empty replay buffer")
+            slots = np.random.randint(0, self.pos, size=n)
+        envs = np.random.randint(0, self.n_envs, size=n)
+        return slots * self.n_envs + envs
+
+    def sample(self, batch_size: int, env: Any = None) -> ReplayBufferSamples:
+        """`batch_size` transitions drawn uniformly (with replacement). `env`: a VecNormalize to normalize with."""
+        return self._get_samples(self._sample_indices(batch_size), env)
+
+    def sample_batches(self, batch_size: int, n_batches: int, env: Any = None) -> list[ReplayBufferSamples]:
+        """`n_batches` independent batches gathered at once: the same draws as `n_batches` calls to `sample`
+        while the buffer does not change, with one gather instead of one per batch."""
+        everything = self._get_samples(self._sample_indices(batch_size * n_batches), env)
+        fields = [_split(value, batch_size) if value is not None else [None] * n_batches for value in everything]
+        return [ReplayBufferSamples(*parts) for parts in zip(*fields)]
+
+    def _gather_obs(self, storage: np.ndarray | dict[str, np.ndarray], flat: np.ndarray) -> Any:
+        def take(array: np.ndarray) -> np.ndarray:
+            return array.reshape(-1, *array.shape[2:])[flat]
+
+        return {key: take(array) for key, array in storage.items()} if isinstance(storage, dict) else take(storage)
+
+    def _next_obs(self, flat: np.ndarray) -> Any:
+        if self.next_observations is not None:
+            return self._gather_obs(self.next_observations, flat)
+        slots, envs = np.divmod(flat, self.n_envs)
+        next_flat = ((slots + 1) % self.buffer_size) * self.n_envs + envs
+        next_obs = self._gather_obs(self.observations, next_flat)
+        if self.terminal_observations:
+            for row in np.flatnonzero(self.dones.reshape(-1)[flat]):
+                terminal = self.terminal_observations[int(flat[row])]
+                if isinstance(next_obs, dict):
+                    for key in next_obs:
+                        next_obs[key][row] = terminal[key]
+                else:
+                    next_obs[row] = terminal
+        return next_obs
+
+    def _get_samples(self, flat: np.ndarray, env: Any = None) -> ReplayBufferSamples:
+        obs = self._gather_obs(self.observations, flat)
+        next_obs = self._next_obs(flat)
+        rewards = self.rewards.reshape(-1)[flat]
+        if env is not None:
+            obs, next_obs = env.normalize_obs(obs), env.normalize_obs(next_obs)
+            rewards = env.normalize_reward(rewards)
+        dones = self.dones.reshape(-1)[flat] * (1.0 - self.timeouts.reshape(-1)[flat])
+        actions = self.actions.reshape(-1, self.action_dim)[flat]
+        return ReplayBufferSamples(
+            observations=self._to_torch_obs(obs),
+            actions=self.to_torch(actions),
+            next_observations=self._to_torch_obs(next_obs),
+            dones=self.to_torch(dones.astype(np.float32).reshape(-1, 1)),
+            rewards=self.to_torch(np.asarray(rewards, dtype=np.float32).reshape(-1, 1)),
+        )
+
+    def to_torch(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+
+    def _to_torch_obs(self, obs: Any) -> TensorObs:
+        if isinstance(obs, dict):
+            return {key: self.to_torch(value) for key, value in obs.items()}
+        return self.to_torch(obs)
+
+    # ------------------------------------------------------------------ save / load (numeric arrays + JSON only)
+    def _meta(self) -> dict[str, Any]:
+        return dict(
+            buffer_class=type(self).__name__,
+            observation_space=self.observation_space,
+            action_space=self.action_space,
+            buffer_size=self.buffer_size,
+            n_envs=self.n_envs,
+            optimize_memory_usage=self.optimize_memory_usage,
+            handle_timeout_termination=self.handle_timeout_termination,
+            pos=self.pos,
+            full=self.full,
+        )
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = dict(
+            actions=self.actions, rewards=self.rewards, dones=self.dones, timeouts=self.timeouts
+        )
+        stored = {"observations": self.observations, "next_observations": self.next_observations}
+        for name, storage in stored.items():
+            if isinstance(storage, dict):
+                arrays.update({f"{name}/{key}": value for key, value in storage.items()})
+            elif storage is not None:
+                arrays[name] = storage
+        if self.terminal_observations:
+            keys = sorted(self.terminal_observations)
+            arrays["terminal_keys"] = np.asarray(keys, dtype=np.int64)
+            first = self.terminal_observations[keys[0]]
+            if isinstance(first, dict):
+                for key in first:
+                    arrays[f"terminal_observations/{key}"] = np.stack(
+                        [self.terminal_observations[k][key] for k in keys]
+                    )
+            else:
+                arrays["terminal_observations"] = np.stack([self.terminal_observations[k] for k in keys])
+        return arrays
+
+    def save(self, path: str | Any) -> Any:
+        """Write the buffer to an `.npz` archive (numeric arrays + JSON metadata, atomically). Returns the path."""
+        from baselines3.common.save_util import save_arrays
+
+        return save_arrays(path, self._meta(), self._arrays())
+
+    def load(self, path: str | Any) -> None:
+        """Replace the contents with a buffer saved by `save`. The spaces and layout must match this buffer's."""
+        from baselines3.common.save_util import load_arrays
+
+        meta, arrays = load_arrays(path)
+        own = self._meta()
+        for key in ("buffer_class", "observation_space", "action_space", "optimize_memory_usage"):
+            if meta.get(key) != own[key]:
+                raise ValueError(
+                    f"The replay buffer in {path} does not fit this model: its {key} is {meta.get(key)!r}, "
+                    f"the model's is {own[key]!r}"
+                )
+        self._set_arrays(meta, arrays, str(path))
+
+    def _set_arrays(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> None:
+        n_envs = int(meta["n_envs"])
+        self.buffer_size, self.n_envs = int(meta["buffer_size"]), n_envs
+        self.handle_timeout_termination = bool(meta["handle_timeout_termination"])
+        self.reset()
+        targets: dict[str, np.ndarray] = dict(
+            actions=self.actions, rewards=self.rewards, dones=self.dones, timeouts=self.timeouts
+        )
+        stored = {"observations": self.observations, "next_observations": self.next_observations}
+        for name, storage in stored.items():
+            if isinstance(storage, dict):
+                targets.update({f"{name}/{key}": value for key, value in storage.items()})
+            elif storage is not None:
+                targets[name] = storage
+        for name, target in targets.items():
+            if name not in arrays or arrays[name].shape != target.shape:
+                found = arrays[name].shape if name in arrays else "nothing"
+                raise ValueError(f"{where}: array {name!r} should have shape {target.shape}, found {found}")
+            target[...] = arrays[name]
+        if "terminal_keys" in arrays:
+            keys = arrays["terminal_keys"].tolist()
+            if isinstance(self.observations, dict):
+                for i, k in enumerate(keys):
+                    self.terminal_observations[k] = {
+                        key: arrays[f"terminal_observations/{key}"][i] for key in self.observations
+                    }
+            else:
+                for i, k in enumerate(keys):
+                    self.terminal_observations[k] = arrays["terminal_observations"][i]
+        self.pos, self.full = int(meta["pos"]), bool(meta["full"])
+
+    def truncate_last_trajectory(self) -> None:
+        """Mark the newest, unfinished step of each env as a time-limit end, so that continuing training with a
+        fresh env reset does not link two unrelated steps (SB3's `truncate_last_traj`)."""
+        last = (self.pos - 1) % self.buffer_size
+        if not self.full and self.pos == 0:
+            return
+        open_envs = self.dones[last] == 0
+        if self.optimize_memory_usage:
+            # the stored next observation (slot last + 1) is real; keep it as the terminal observation
+            for env_idx in np.flatnonzero(open_envs):
+                nxt = self._gather_obs(
+                    self.observations, np.asarray([((last + 1) % self.buffer_size) * self.n_envs + env_idx])
+                )
+                self.terminal_observations[last * self.n_envs + int(env_idx)] = _select_env(nxt, 0)
+        self.dones[last, open_envs] = 1.0
+        self.timeouts[last, open_envs] = 1.0
+
+
+DictReplayBuffer = ReplayBuffer  # Dict observations are handled by ReplayBuffer itself
+
+
+class NStepReplayBuffer(ReplayBuffer):
+    """Samples n-step transitions: R = sum_k gamma^k r_{t+k} over up to `n_steps` steps of the same env, cut at
+    the first episode end (termination or truncation) or at the newest stored step, with the next observation
+    and `done` of the last step used and `discounts` = gamma**(steps used) for the bootstrap term."""
+
+    def __init__(self, *args: Any, n_steps: int = 3, gamma: float = 0.99, **kwargs: Any) -> None:
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+        super().__init__(*args, **kwargs)
+        if self.optimize_memory_usage:
+            raise ValueError("NStepReplayBuffer does not support optimize_memory_usage=True")
+        self.n_steps = n_steps
+        self.gamma = gamma
+
+    def _get_samples(self, flat: np.ndarray, env: Any = None) -> ReplayBufferSamples:
+        slots, envs = np.divmod(flat, self.n_envs)
+        offsets = np.arange(self.n_steps)
+        steps = (slots[:, None] + offsets[None, :]) % self.buffer_size  # (batch, n)
+        step_flat = steps * self.n_envs + envs[:, None]
+        ends = self.dones.reshape(-1)[step_flat] > 0
+        # the newest stored step ends the lookahead too (its successor is not stored yet)
+        newest = (self.pos - 1) % self.buffer_size
+        ends |= steps == newest
+        ends[:, -1] = True
+        n_used = ends.argmax(axis=1) + 1  # steps up to and including the first end
+        used = offsets[None, :] < n_used[:, None]
+        rewards = self.rewards.reshape(-1)[step_flat]
+        if env is not None:
+            rewards = env.normalize_reward(rewards)
+        returns = (rewards * used * self.gamma ** offsets[None, :]).sum(axis=1)
+        last = step_flat[np.arange(len(flat)), n_used - 1]
+        dones = self.dones.reshape(-1)[last] * (1.0 - self.timeouts.reshape(-1)[last])
+        obs = self._gather_obs(self.observations, flat)
+        next_obs = self._gather_obs(self.next_observations, last)  # type: ignore[arg-type]
+        if env is not None:
+            obs, next_obs = env.normalize_obs(obs), env.normalize_obs(next_obs)
+        return ReplayBufferSamples(
+            observations=self._to_torch_obs(obs),
+            actions=self.to_torch(self.actions.reshape(-1, self.action_dim)[flat]),
+            next_observations=self._to_torch_obs(next_obs),
+            dones=self.to_torch(dones.astype(np.float32).reshape(-1, 1)),
+            rewards=self.to_torch(returns.astype(np.float32).reshape(-1, 1)),
+            discounts=self.to_torch((self.gamma**n_used).astype(np.float32).reshape(-1, 1)),
+        )
+
+
+def _select_env(obs: Any, env_idx: int | np.integer) -> Any:
+    if isinstance(obs, dict):
+        return {key: np.array(value[env_idx]) for key, value in obs.items()}
+    return np.array(obs[env_idx])
+
+
+def _split(value: Any, batch_size: int) -> list[Any]:
+    if isinstance(value, dict):
+        parts = {key: torch.split(tensor, batch_size) for key, tensor in value.items()}
+        return [dict(zip(parts, items)) for items in zip(*parts.values())]
+    return list(torch.split(value, batch_size))

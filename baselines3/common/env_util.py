@@ -1,4 +1,4 @@
-"""Build vectorized environments (``make_vec_env``) and inspect wrapper chains."""
+"""Build vectorized environments (``make_vec_env``, ``make_atari_env``) and inspect wrapper chains."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import gymnasium as gym
 from baselines3.common.monitor import Monitor
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-__all__ = ["is_wrapped", "make_vec_env", "unwrap_wrapper"]
+__all__ = ["is_wrapped", "make_atari_env", "make_vec_env", "register_ale_envs_if_needed", "unwrap_wrapper"]
 
 WrapperT = TypeVar("WrapperT", bound=gym.Wrapper)
 
@@ -32,12 +32,44 @@ def is_wrapped(env: gym.Env, wrapper_class: type[gym.Wrapper]) -> bool:
     return unwrap_wrapper(env, wrapper_class) is not None
 
 
-def _check_env_id(env_id: str) -> None:
-    """Fail early, in this process, with gymnasium's own message for an unknown env id."""
+# Parts of env ids that only the Atari envs of ale_py use (``Pong-v4`` or ``Pong-v0`` cannot be told apart
+# from other envs by name; they are still found when ale_py is installed).
+_ALE_ID_MARKERS = ("NoFrameskip", "Deterministic", "-ram")
+
+_ATARI_INSTALL_HINT = 'pip install "baselines3[atari]"'
+
+
+def register_ale_envs_if_needed(env_id: str) -> None:
+    """Register ale_py's Atari envs with gymnasium when ``env_id`` is not registered yet.
+
+    This lets ``make_vec_env("PongNoFrameskip-v4")`` or ``make_atari_env("ALE/Pong-v5")`` work without
+    the user importing ``ale_py`` (gymnasium 1.x no longer loads it by itself). It is cheap for ids
+    that are already registered. ``"module:EnvId"`` ids are left to gymnasium (it imports the module).
+
+    :param env_id: a gymnasium env id
+    :raises ImportError: when ``env_id`` is an Atari id and ale_py is not installed
+    """
+    if ":" in env_id or env_id in gym.registry:
+        return
+    looks_like_ale = env_id.startswith("ALE/") or any(marker in env_id for marker in _ALE_ID_MARKERS)
+    try:
+        import ale_py
+    except ImportError as error:
+        if looks_like_ale:
+            raise ImportError(
+                f"The Atari env {env_id!r} needs the ale-py package (Arcade Learning Environment and ROMs), "
+                f"which is not installed. Install it with: {_ATARI_INSTALL_HINT}"
+            ) from error
+        return  # not an Atari id: gymnasium reports the unknown id itself
+    gym.register_envs(ale_py)
+
+
+def _check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
+    """Fail early, in this process, with gymnasium's own message for an unknown env id; return its spec."""
     if ":" in env_id:  # "module:EnvId": importing the module registers the env
         module, env_id = env_id.split(":", 1)
         importlib.import_module(module)
-    gym.spec(env_id)
+    return gym.spec(env_id)
 
 
 def make_vec_env(
@@ -78,6 +110,7 @@ def make_vec_env(
     monitor_kwargs = {} if monitor_kwargs is None else monitor_kwargs
     wrapper_kwargs = {} if wrapper_kwargs is None else wrapper_kwargs
     if isinstance(env_id, str):
+        register_ale_envs_if_needed(env_id)
         _check_env_id(env_id)
     elif not callable(env_id):
         raise TypeError(f"env_id must be a registered env id (str) or a function creating an env, got {env_id!r}")
@@ -87,6 +120,7 @@ def make_vec_env(
     def make_env(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
             if isinstance(env_id, str):
+                register_ale_envs_if_needed(env_id)  # again here: subprocess workers start with a fresh registry
                 kwargs = {"render_mode": "rgb_array", **env_kwargs}
                 try:
                     env = gym.make(env_id, **kwargs)
@@ -110,3 +144,66 @@ def make_vec_env(
     vec_env = vec_env_cls([make_env(index + start_index) for index in range(n_envs)], **vec_env_kwargs)
     vec_env.seed(seed)
     return vec_env
+
+
+def make_atari_env(
+    env_id: str | Callable[..., gym.Env],
+    n_envs: int = 1,
+    seed: int | None = None,
+    start_index: int = 0,
+    monitor_dir: str | None = None,
+    wrapper_kwargs: dict[str, Any] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    vec_env_cls: type[DummyVecEnv | SubprocVecEnv] | None = None,
+    vec_env_kwargs: dict[str, Any] | None = None,
+    monitor_kwargs: dict[str, Any] | None = None,
+) -> VecEnv:
+    """Create ``n_envs`` Atari envs with the DQN-paper preprocessing (``AtariWrapper``) in a VecEnv.
+
+    Each env is ``AtariWrapper(Monitor(env))``: the ``Monitor`` inside sees real games and unclipped
+    rewards, so episode statistics are game scores. Stack frames on the result with
+    ``VecFrameStack(venv, n_stack=4)``.
+
+    ALE ids that skip frames themselves (``ALE/<Game>-v5`` skips 4) are created with ``frameskip=1``
+    so that ``AtariWrapper``'s ``frame_skip`` (4 by default) is the total skip; pass
+    ``env_kwargs={"frameskip": ...}`` to choose yourself (then use ``wrapper_kwargs={"frame_skip": 1}``
+    if the env skips frames). Note that ``v5`` ids use sticky actions (``repeat_action_probability=0.25``)
+    and ``NoFrameskip-v4`` ids do not.
+
+    :param env_id: Atari env id (e.g. ``"PongNoFrameskip-v4"``, ``"ALE/Pong-v5"``) or a function returning an env
+    :param n_envs: number of envs
+    :param seed: base seed (None: random)
+    :param start_index: offset of the env ranks (monitor file names, action space seeds)
+    :param monitor_dir: folder of the monitor CSV files (None: no files)
+    :param wrapper_kwargs: keyword arguments for ``AtariWrapper``
+    :param env_kwargs: keyword arguments for the env constructor / ``gym.make``
+    :param vec_env_cls: ``DummyVecEnv`` (default) or ``SubprocVecEnv``
+    :param vec_env_kwargs: keyword arguments for ``vec_env_cls``
+    :param monitor_kwargs: keyword arguments for ``Monitor``
+    """
+    from baselines3.common.atari_wrappers import AtariWrapper
+
+    wrapper_kwargs = {} if wrapper_kwargs is None else dict(wrapper_kwargs)
+    env_kwargs = {} if env_kwargs is None else dict(env_kwargs)
+    if isinstance(env_id, str):
+        register_ale_envs_if_needed(env_id)
+        spec = _check_env_id(env_id)
+        is_ale = isinstance(spec.entry_point, str) and spec.entry_point.startswith("ale_py")
+        frame_skip = wrapper_kwargs.get("frame_skip", 4)
+        wrapper_skips = isinstance(frame_skip, int) and frame_skip > 1  # a bad value is reported by AtariWrapper
+        # ale_py's AtariEnv skips 4 frames unless told otherwise.
+        if is_ale and wrapper_skips and "frameskip" not in env_kwargs and spec.kwargs.get("frameskip", 4) != 1:
+            env_kwargs["frameskip"] = 1
+    return make_vec_env(
+        env_id,
+        n_envs=n_envs,
+        seed=seed,
+        start_index=start_index,
+        monitor_dir=monitor_dir,
+        wrapper_class=AtariWrapper,
+        env_kwargs=env_kwargs,
+        vec_env_cls=vec_env_cls,
+        vec_env_kwargs=vec_env_kwargs,
+        monitor_kwargs=monitor_kwargs,
+        wrapper_kwargs=wrapper_kwargs,
+    )

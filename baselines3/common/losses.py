@@ -112,3 +112,75 @@ def normalize_advantages(advantages: torch.Tensor, mask: torch.Tensor | None = N
         n = advantages.numel()
         var = var * n / max(n - 1, 1)
     return (advantages - mean) / (var.sqrt() + 1e-8)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Off-policy: TD targets, DQN, SAC, TD3
+# ----------------------------------------------------------------------------------------------------------
+
+
+def td_target(
+    rewards: torch.Tensor,
+    dones: torch.Tensor,
+    next_values: torch.Tensor,
+    gamma: float,
+    discounts: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """r + gamma * (1 - done) * V(s'). `dones` marks terminations only (a truncated episode is bootstrapped);
+    `discounts` (gamma**n per sample, for n-step returns) replaces `gamma` when given."""
+    discount = gamma if discounts is None else discounts
+    return rewards + (1.0 - dones) * discount * next_values
+
+
+def dqn_next_q_values(next_q_target: torch.Tensor, next_q_online: torch.Tensor | None = None) -> torch.Tensor:
+    """Value of the next state for the DQN target, shaped (batch, 1).
+
+    DQN: max_a Q_target(s', a). Double DQN (van Hasselt et al., 2016), when the online network's values are
+    given: Q_target(s', argmax_a Q_online(s', a)) — the online net picks, the target net evaluates.
+    """
+    if next_q_online is None:
+        return next_q_target.max(dim=1, keepdim=True).values
+    return next_q_target.gather(1, next_q_online.argmax(dim=1, keepdim=True))
+
+
+def dqn_loss(q_values: torch.Tensor, actions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Huber loss between Q(s, a) of the taken actions (`actions` (batch, 1) int) and the TD targets."""
+    current = q_values.gather(1, actions.long().reshape(-1, 1))
+    return F.smooth_l1_loss(current, targets)
+
+
+def twin_critic_loss(current_q_values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Sum over critics of 0.5 * MSE(Q_i(s, a), target); `current_q_values` is (n_critics, batch, 1)."""
+    return 0.5 * ((current_q_values - targets.unsqueeze(0)) ** 2).mean(dim=(1, 2)).sum()
+
+
+def sac_next_values(
+    next_q_values: torch.Tensor, next_log_prob: torch.Tensor, ent_coef: torch.Tensor | float
+) -> torch.Tensor:
+    """Soft value of the next state: min_i Q_target_i(s', a') - alpha * log pi(a'|s'), shaped (batch, 1)."""
+    return next_q_values.min(dim=0).values - ent_coef * next_log_prob.reshape(-1, 1)
+
+
+def sac_actor_loss(q_values_pi: torch.Tensor, log_prob: torch.Tensor, ent_coef: torch.Tensor | float) -> torch.Tensor:
+    """mean(alpha * log pi(a|s) - min_i Q_i(s, a)) with a ~ pi(.|s) (reparameterized)."""
+    return (ent_coef * log_prob.reshape(-1, 1) - q_values_pi.min(dim=0).values).mean()
+
+
+def sac_entropy_coef_loss(log_ent_coef: torch.Tensor, log_prob: torch.Tensor, target_entropy: float) -> torch.Tensor:
+    """Loss whose gradient moves log(alpha) so the policy entropy tracks `target_entropy` (Haarnoja et al., 2018b).
+
+    Optimizing log(alpha) keeps alpha positive."""
+    return -(log_ent_coef * (log_prob + target_entropy).detach()).mean()
+
+
+def td3_actor_loss(q1_values_pi: torch.Tensor) -> torch.Tensor:
+    """Deterministic policy gradient: maximize the first critic's Q(s, mu(s))."""
+    return -q1_values_pi.mean()
+
+
+def smoothed_target_actions(
+    next_actions: torch.Tensor, noise_std: float, noise_clip: float, low: float = -1.0, high: float = 1.0
+) -> torch.Tensor:
+    """TD3 target policy smoothing: a' = clip(mu'(s') + clip(N(0, std), -c, c), low, high)."""
+    noise = (torch.randn_like(next_actions) * noise_std).clamp_(-noise_clip, noise_clip)
+    return (next_actions + noise).clamp_(low, high)

@@ -72,13 +72,14 @@ class FlatParameters:
 
 
 def make_optimizer(
-    module: nn.Module,
+    module: nn.Module | Iterable[nn.Parameter],
     optimizer_class: type[torch.optim.Optimizer],
     learning_rate: float,
     optimizer_kwargs: dict[str, Any],
 ) -> tuple[torch.optim.Optimizer, FlatParameters]:
-    """An optimizer over the flat parameters of `module`; uses the fused/foreach kernels where available."""
-    flat = FlatParameters(module.parameters())
+    """An optimizer over the flat parameters of `module` (or of the given parameters); uses the fused/foreach
+    kernels where available."""
+    flat = FlatParameters(module.parameters() if isinstance(module, nn.Module) else module)
     kwargs = dict(optimizer_kwargs)
     optimizer: torch.optim.Optimizer | None = None
     if optimizer_class in (torch.optim.Adam, torch.optim.AdamW) and "fused" not in kwargs and "foreach" not in kwargs:
@@ -105,6 +106,8 @@ def gradient_step(
 ) -> None:
     """backward -> clip the global gradient norm to `max_grad_norm` -> optimizer step -> clear gradients."""
     flat.flat.grad = None
+    for param in flat.params:  # stale gradients (e.g. left by another loss's backward) must not be summed in
+        param.grad = None
     loss.backward()
     grad = flat.gather_grads()
     if grad is None:
@@ -112,5 +115,69 @@ def gradient_step(
     if max_grad_norm is not None:
         # same rule as torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
         grad.mul_((max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
-    optimizer.step()
+    if not _fused_adam_step(optimizer):
+        optimizer.step()
     flat.flat.grad = None
+
+
+def _fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
+    """Run the fused Adam/AdamW kernel directly for our single-flat-parameter optimizers; False if not applicable.
+
+    `optimizer.step()` spends ~0.12 ms in Python bookkeeping (profiling context, grad-mode switch, hook and
+    capture checks) around a ~0.07 ms kernel on a 70k-parameter net; DQN/SAC/TD3 take tens of thousands of
+    such steps. The kernel, state tensors and arguments are the ones `step()` would use, so results are
+    identical (tested). The first step (which creates the state) and any optimizer with extra hooks, several
+    parameters or non-default options go through `step()`.
+    """
+    if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW) or len(optimizer.param_groups) != 1:
+        return False
+    group = optimizer.param_groups[0]
+    if (
+        len(group["params"]) != 1
+        or not group.get("fused")
+        or group["amsgrad"]
+        or group["maximize"]
+        or group.get("capturable")
+        or group.get("differentiable")
+        or len(optimizer._optimizer_step_pre_hooks) != 1  # only our gather hook
+        or optimizer._optimizer_step_post_hooks
+        or _has_global_optimizer_hooks()
+    ):
+        return False
+    param = group["params"][0]
+    state = optimizer.state.get(param)
+    if not state or param.grad is None:
+        return False
+    decoupled = group.get("decoupled_weight_decay", isinstance(optimizer, torch.optim.AdamW))
+    kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+    beta1, beta2 = group["betas"]
+    step = state["step"]
+    with torch.no_grad():
+        step.add_(1)
+        kernel(
+            [param],
+            [param.grad],
+            [state["exp_avg"]],
+            [state["exp_avg_sq"]],
+            [],
+            [step],
+            amsgrad=False,
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=False,
+            grad_scale=None,
+            found_inf=None,
+        )
+    return True
+
+
+def _has_global_optimizer_hooks() -> bool:
+    from torch.optim import optimizer as optimizer_module
+
+    return bool(
+        getattr(optimizer_module, "_global_optimizer_pre_hooks", None)
+        or getattr(optimizer_module, "_global_optimizer_post_hooks", None)
+    )

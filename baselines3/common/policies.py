@@ -7,6 +7,7 @@ feed-forward policies and a hidden state for recurrent ones.
 
 from __future__ import annotations
 
+import copy
 from functools import partial
 from typing import Any
 
@@ -32,12 +33,14 @@ from baselines3.common.preprocessing import (
 )
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
+    BatchedMLP,
     CombinedExtractor,
     FlattenExtractor,
     MlpExtractor,
     NatureCNN,
     call_module,
 )
+from baselines3.common.utils import polyak_update
 
 Schedule = Any  # callable: progress_remaining -> float
 
@@ -509,3 +512,88 @@ def init_weights_orthogonal(module: nn.Module, gain: float = 1.0) -> None:
 MlpPolicy = ActorCriticPolicy
 CnnPolicy = ActorCriticCnnPolicy
 MultiInputPolicy = MultiInputActorCriticPolicy
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Off-policy building blocks
+# ----------------------------------------------------------------------------------------------------------
+
+
+class ContinuousCritic(BaseModel):
+    """`n_critics` Q-networks Q_i(s, a) for continuous actions (SAC, TD3), evaluated as one batched module.
+
+    When the features extractor is shared with the actor, the critic loss does not train it (its features are
+    computed without gradient), as in SB3.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        net_arch: list[int],
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        n_critics: int = 2,
+        share_features_extractor: bool = True,
+    ) -> None:
+        super().__init__(
+            observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        action_dim = int(np.prod(action_space.shape))
+        self.net_arch = list(net_arch)
+        self.features_dim = features_dim
+        self.activation_fn = activation_fn
+        self.share_features_extractor = share_features_extractor
+        self.n_critics = n_critics
+        self.qf = BatchedMLP(n_critics, features_dim + action_dim, 1, self.net_arch, activation_fn)
+
+    def _inputs(self, obs: Any, actions: torch.Tensor, detach_params: bool) -> torch.Tensor:
+        assert self.features_extractor is not None
+        train_features = torch.is_grad_enabled() and not self.share_features_extractor and not detach_params
+        with torch.set_grad_enabled(train_features):
+            features = self.extract_features(obs, self.features_extractor)
+        return torch.cat([features, actions], dim=1)
+
+    def q_values(self, obs: Any, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
+        """All critics at once: (n_critics, batch, 1).
+
+        `detach_params=True` (for actor losses): gradients reach `actions` only, never the critic's weights or
+        features extractor, so the actor's backward pass does no work for the critic."""
+        return self.qf(self._inputs(obs, actions, detach_params), detach_params=detach_params)
+
+    def forward(self, obs: Any, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One (batch, 1) tensor per critic (SB3's return shape)."""
+        return tuple(self.q_values(obs, actions).unbind(0))
+
+    def q1_forward(self, obs: Any, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
+        """Only the first critic (TD3's actor loss), without computing the others."""
+        return self.qf.forward_one(self._inputs(obs, actions, detach_params), 0, detach_params=detach_params)
+
+
+def make_target_network(online: nn.Module) -> nn.Module:
+    """A frozen copy of `online`, for TD targets: no gradients, always in eval mode."""
+    target = copy.deepcopy(online)
+    target.requires_grad_(False)
+    target.train(False)
+    return target
+
+
+def running_stats(module: nn.Module) -> list[torch.Tensor]:
+    """Batch-norm running statistics of `module` (copied, not averaged, into target networks)."""
+    return [buffer for name, buffer in module.named_buffers() if "running_" in name]
+
+
+class TargetUpdate:
+    """target <- (1 - tau) * target + tau * online for the parameters (one fused call); batch-norm statistics
+    are copied. The tensor lists are collected once: `.to(device)` keeps the same Parameter objects."""
+
+    def __init__(self, online: nn.Module, target: nn.Module) -> None:
+        self.params = (list(online.parameters()), list(target.parameters()))
+        self.stats = (running_stats(online), running_stats(target))
+
+    def __call__(self, tau: float) -> None:
+        polyak_update(self.params[0], self.params[1], tau)
+        if self.stats[0]:
+            polyak_update(self.stats[0], self.stats[1], 1.0)

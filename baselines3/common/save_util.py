@@ -34,7 +34,7 @@ import warnings
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import cloudpickle
@@ -51,10 +51,13 @@ __all__ = [
     "SUPPORTED_FORMAT_VERSIONS",
     "ModelLoadError",
     "UnsafeObjectsSkippedWarning",
+    "atomic_write",
     "data_to_json",
     "get_device",
     "json_to_data",
+    "load_arrays",
     "load_from_zip_file",
+    "save_arrays",
     "save_to_zip_file",
     "space_from_json",
     "space_to_json",
@@ -665,8 +668,16 @@ def save_to_zip_file(
         return
 
     path = _with_zip_suffix(pathlib.Path(save_path))
+    atomic_write(path, lambda file: _write_archive(file, data_bytes, params, pytorch_variables, pickle_bytes))
+
+
+def atomic_write(path: pathlib.Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write`` on a temporary file next to ``path``, sync it, then move it over ``path``.
+
+    A failed write leaves no half-written file behind and keeps what ``path`` held before.
+    """
     if path.is_dir():
-        raise IsADirectoryError(f"Cannot save the model to {path}: it is a directory")
+        raise IsADirectoryError(f"Cannot save to {path}: it is a directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_EXCL with mode 0o666 gives the file the usual permissions (umask applies), unlike mkstemp's 0o600.
     while True:
@@ -678,7 +689,7 @@ def save_to_zip_file(
             continue
     try:
         with os.fdopen(fd, "wb") as file:
-            _write_archive(file, data_bytes, params, pytorch_variables, pickle_bytes)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp_path, path)
@@ -687,6 +698,54 @@ def save_to_zip_file(
             os.unlink(tmp_path)
         raise
     _fsync_directory(path.parent)
+
+
+ARRAYS_META_KEY = "__meta__"
+
+
+def save_arrays(
+    path: str | os.PathLike[str], meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+) -> pathlib.Path:
+    """Write numeric arrays plus JSON metadata to an ``.npz`` archive, atomically (``.npz`` is appended if missing).
+
+    Used for replay buffers: ``load_arrays`` reads it back with ``allow_pickle=False``, so loading runs no code.
+    Returns the path written.
+    """
+    path = pathlib.Path(path)
+    if not path.name.lower().endswith(".npz"):
+        path = path.with_name(path.name + ".npz")
+    for name, array in arrays.items():
+        if name == ARRAYS_META_KEY or np.asarray(array).dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(
+                f"Cannot save array {name!r}: only numeric arrays (not {np.asarray(array).dtype}) are saved"
+            )
+    meta_json = json.dumps(data_to_json(meta)[0], allow_nan=False)
+    members = {ARRAYS_META_KEY: np.array(meta_json), **arrays}
+    atomic_write(path, lambda file: np.savez(file, **members))  # type: ignore[arg-type]
+    return path
+
+
+def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read an archive written by ``save_arrays``: ``(meta, arrays)``. Never unpickles anything."""
+    path = pathlib.Path(path)
+    if not path.exists() and not path.name.lower().endswith(".npz"):
+        path = path.with_name(path.name + ".npz")
+    if not path.exists():
+        raise FileNotFoundError(f"No such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ModelLoadError(
+            f"{path} is not an array archive written by baselines3 (or it is corrupt): {error}"
+        ) from error
+    if ARRAYS_META_KEY not in arrays:
+        raise ModelLoadError(f"{path} has no {ARRAYS_META_KEY!r} member: it was not written by baselines3")
+    try:
+        meta = json_to_data(json.loads(str(arrays.pop(ARRAYS_META_KEY))))
+    except (ValueError, TypeError) as error:
+        raise ModelLoadError(f"{path}: unreadable metadata: {error}") from error
+    return meta, arrays
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -1,0 +1,257 @@
+"""Deep Q-Network (Mnih et al., 2015), with optional double-Q targets, dueling head and n-step returns.
+
+learn(): repeat { act epsilon-greedily for train_freq steps, storing transitions in the replay buffer ->
+copy the online net into the target net every target_update_interval steps -> gradient_steps minibatch updates
+of the Huber loss towards r + gamma * max_a Q_target(s', a) -> log }.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from baselines3.common import losses
+from baselines3.common.base_class import BaseAlgorithm
+from baselines3.common.buffers import ReplayBuffer
+from baselines3.common.off_policy import (
+    build_replay_buffer,
+    collect_transitions,
+    convert_train_freq,
+    load_replay_buffer,
+    random_or_policy_actions,
+    save_replay_buffer,
+)
+from baselines3.common.optim import gradient_step
+from baselines3.common.policies import BasePolicy, TargetUpdate
+from baselines3.common.schedules import LinearSchedule
+from baselines3.common.utils import obs_as_tensor
+from baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy, MultiInputPolicy
+
+SelfDQN = TypeVar("SelfDQN", bound="DQN")
+
+
+class DQN(BaseAlgorithm):
+    """DQN with SB3's hyperparameter names and defaults."""
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
+    }
+    supported_action_spaces = (spaces.Discrete,)
+    policy: DQNPolicy
+
+    def __init__(
+        self,
+        policy: str | type[DQNPolicy],
+        env: Any,
+        learning_rate: float | Any = 1e-4,
+        buffer_size: int = 1_000_000,
+        learning_starts: int = 100,
+        batch_size: int = 32,
+        tau: float = 1.0,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 4,
+        gradient_steps: int = 1,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
+        n_steps: int = 1,
+        double_q: bool = False,
+        target_update_interval: int = 10_000,
+        exploration_fraction: float = 0.1,
+        exploration_initial_eps: float = 1.0,
+        exploration_final_eps: float = 0.05,
+        max_grad_norm: float = 10,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+        )
+        if not 0.0 < tau <= 1.0:
+            raise ValueError(f"tau must be in (0, 1], got {tau}")
+        if target_update_interval < 1:
+            raise ValueError(f"target_update_interval must be >= 1, got {target_update_interval}")
+        self.buffer_size = buffer_size
+        self.learning_starts = learning_starts
+        self.batch_size = batch_size
+        self.tau = tau
+        self.gamma = gamma
+        self.train_freq = train_freq
+        self._train_freq = convert_train_freq(train_freq)
+        self.gradient_steps = gradient_steps
+        self.replay_buffer_class = replay_buffer_class
+        self.replay_buffer_kwargs = replay_buffer_kwargs
+        self.optimize_memory_usage = optimize_memory_usage
+        self.n_steps = n_steps
+        self.double_q = double_q
+        self.target_update_interval = target_update_interval
+        self.exploration_fraction = exploration_fraction
+        self.exploration_initial_eps = exploration_initial_eps
+        self.exploration_final_eps = exploration_final_eps
+        self.max_grad_norm = max_grad_norm
+        self.exploration_rate = exploration_initial_eps
+        self.replay_buffer: ReplayBuffer | None = None
+        self._n_calls = 0  # vec-env steps, for the target update schedule
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.policy = self.policy_class(  # type: ignore[assignment, call-arg]
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+        ).to(self.device)
+        self.q_net, self.q_net_target = self.policy.q_net, self.policy.q_net_target
+        self._update_target_net = TargetUpdate(self.q_net, self.q_net_target)
+        self.replay_buffer = build_replay_buffer(
+            self,
+            self.buffer_size,
+            self.batch_size,
+            self.optimize_memory_usage,
+            self.replay_buffer_class,
+            self.replay_buffer_kwargs,
+            self.n_steps,
+            self.gamma,
+        )
+        self.exploration_schedule = LinearSchedule(
+            self.exploration_initial_eps, self.exploration_final_eps, self.exploration_fraction
+        )
+
+    # ------------------------------------------------------------------ acting
+    def _epsilon_greedy(self, obs: Any) -> np.ndarray:
+        """Greedy actions, each replaced by a uniformly random one with probability exploration_rate."""
+        self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
+        n_envs = self.n_envs if self.env is None else self.env.num_envs
+        if np.random.rand() < self.exploration_rate and n_envs == 1:
+            return np.array([self.action_space.sample()])
+        with torch.inference_mode():  # the env's batch goes straight to the Q-network (no predict() checks)
+            actions = self.q_net.forward(obs_as_tensor(obs, self.device)).argmax(dim=1).cpu().numpy()
+        if n_envs > 1:
+            random_envs = np.random.rand(n_envs) < self.exploration_rate
+            for idx in np.flatnonzero(random_envs):
+                actions[idx] = self.action_space.sample()
+        return actions
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, Any]:
+        """Greedy actions, or epsilon-greedy ones (at the current exploration rate) when not deterministic."""
+        if deterministic:
+            return self.policy.predict(observation, state, episode_start, deterministic=True)
+        actions, state = self.policy.predict(observation, state, episode_start, deterministic=True)
+        random = np.random.rand(*np.shape(actions)) < self.exploration_rate
+        if np.ndim(actions) == 0:
+            return (np.array(self.action_space.sample()) if random else actions), state
+        for idx in np.flatnonzero(random):
+            actions[idx] = self.action_space.sample()
+        return actions, state
+
+    # ------------------------------------------------------------------ updating
+    def _update_target(self, n_calls_before: int) -> None:
+        """Target update for every multiple of target_update_interval (vec-env steps) passed since the last call.
+
+        The online net does not change while collecting, so k updates with rate tau equal one with rate
+        1 - (1 - tau)**k."""
+        interval = max(self.target_update_interval // (self.env.num_envs if self.env else 1), 1)
+        k = self._n_calls // interval - n_calls_before // interval
+        if k > 0:
+            self._update_target_net(1.0 - (1.0 - self.tau) ** k)
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        """`gradient_steps` minibatch updates of the Huber TD loss."""
+        assert self.replay_buffer is not None
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        step_losses = []
+        for batch in self.replay_buffer.sample_batches(batch_size, gradient_steps, env=self._vec_normalize_env):
+            # 1. targets: r + gamma * (1 - terminated) * max_a Q_target(s', a) (double Q: a from the online net)
+            with torch.no_grad():
+                next_q = self.q_net_target.forward(batch.next_observations)
+                next_q_online = self.q_net.forward(batch.next_observations) if self.double_q else None
+                next_values = losses.dqn_next_q_values(next_q, next_q_online)
+                targets = losses.td_target(batch.rewards, batch.dones, next_values, self.gamma, batch.discounts)
+            # 2. regress Q(s, a) on the targets
+            loss = losses.dqn_loss(self.q_net.forward(batch.observations), batch.actions, targets)
+            gradient_step(loss, self.policy.optimizer, self.policy.flat_parameters, self.max_grad_norm)
+            step_losses.append(loss.detach())
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        if step_losses:
+            self.logger.record("train/loss", torch.stack(step_losses).mean().item())
+
+    def learn(
+        self: SelfDQN,
+        total_timesteps: int,
+        callback: Any = None,
+        log_interval: int = 4,
+        tb_log_name: str = "DQN",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfDQN:
+        """Train for `total_timesteps` env steps (summed over envs)."""
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        callback.on_training_start(locals(), globals())
+        assert self.env is not None and self.replay_buffer is not None
+        while self.num_timesteps < total_timesteps:
+            # 1. act and store transitions
+            n_calls_before, steps_before = self._n_calls, self.num_timesteps
+            rollout = collect_transitions(
+                self,
+                self.env,
+                callback,
+                self._train_freq,
+                self.replay_buffer,
+                lambda: random_or_policy_actions(
+                    self, self._epsilon_greedy, self.learning_starts, None, self.env.num_envs
+                ),  # type: ignore[union-attr]
+                log_interval=log_interval,
+            )
+            self._n_calls += (self.num_timesteps - steps_before) // self.env.num_envs
+            self._update_target(n_calls_before)
+            self.logger.record("rollout/exploration_rate", self.exploration_rate)
+            if not rollout.continue_training:
+                break
+            # 2. learn from replayed transitions
+            if self.num_timesteps > 0 and self.num_timesteps > self.learning_starts:
+                gradient_steps = self.gradient_steps if self.gradient_steps >= 0 else rollout.episode_timesteps
+                if gradient_steps > 0:
+                    self.train(gradient_steps, self.batch_size)
+        callback.on_training_end()
+        return self
+
+    # ------------------------------------------------------------------ saving
+    def save_replay_buffer(self, path: str) -> Any:
+        """Write the replay buffer to an .npz file (numeric arrays + JSON; loading it runs no code)."""
+        return save_replay_buffer(self.replay_buffer, path)
+
+    def load_replay_buffer(self, path: str, truncate_last_traj: bool = True) -> None:
+        """Load a buffer written by `save_replay_buffer` (its spaces must match the model's)."""
+        load_replay_buffer(self, self.replay_buffer, path, truncate_last_traj)
+
+
+__all__ = ["DQN"]
