@@ -138,9 +138,12 @@ class SAC(BaseAlgorithm):
     def _setup_ent_coef(self) -> None:
         """`"auto"`/`"auto_<init>"`: alpha is learned (log alpha optimized); a number: alpha is fixed."""
         if isinstance(self.ent_coef, str):
-            if not self.ent_coef.startswith("auto"):
+            if self.ent_coef != "auto" and not self.ent_coef.startswith("auto_"):
                 raise ValueError(f"ent_coef must be a float, 'auto' or 'auto_<initial value>', got {self.ent_coef!r}")
-            init = float(self.ent_coef.split("_")[1]) if "_" in self.ent_coef else 1.0
+            try:
+                init = float(self.ent_coef.split("_", 1)[1]) if "_" in self.ent_coef else 1.0
+            except ValueError:
+                raise ValueError(f"ent_coef {self.ent_coef!r}: expected 'auto_<number>', e.g. 'auto_0.1'") from None
             if init <= 0:
                 raise ValueError(f"The initial entropy coefficient must be > 0, got {init} (from {self.ent_coef!r})")
             self.log_ent_coef = torch.log(torch.ones(1, device=self.device) * init).requires_grad_(True)
