@@ -248,6 +248,11 @@ class ReplayBuffer:
         self.handle_timeout_termination = handle_timeout_termination
         self.obs_shape = get_obs_shape(observation_space)
         self.action_dim = get_action_dim(action_space)
+        if optimize_memory_usage and self.buffer_size < 2:
+            raise ValueError(
+                f"optimize_memory_usage=True needs at least 2 slots per env, got buffer_size={buffer_size} for "
+                f"n_envs={n_envs}: the next observation is stored in the following slot"
+            )
         self.reset()
 
     # ------------------------------------------------------------------ storage
@@ -317,13 +322,16 @@ class ReplayBuffer:
             for env_idx in range(self.n_envs):
                 self.terminal_observations.pop(pos * self.n_envs + env_idx, None)
             self._write_obs(self.observations, (pos + 1) % self.buffer_size, next_obs)
-            for env_idx in np.flatnonzero(done):
-                self.terminal_observations[pos * self.n_envs + int(env_idx)] = _select_env(next_obs, env_idx)
+            for done_idx in np.flatnonzero(done):
+                self.terminal_observations[pos * self.n_envs + int(done_idx)] = _select_env(next_obs, done_idx)
         self.actions[pos] = np.asarray(action).reshape(self.n_envs, self.action_dim)
         self.rewards[pos] = np.asarray(reward).reshape(self.n_envs)
         self.dones[pos] = np.asarray(done).reshape(self.n_envs)
+        # always written: a flag left by truncate_last_trajectory() must not outlive the slot
         if self.handle_timeout_termination:
             self.timeouts[pos] = [info.get("TimeLimit.truncated", False) for info in infos]
+        else:
+            self.timeouts[pos] = 0.0
         self.pos += 1
         if self.pos == self.buffer_size:
             self.full = True
@@ -352,7 +360,8 @@ class ReplayBuffer:
     def sample_batches(self, batch_size: int, n_batches: int, env: Any = None) -> list[ReplayBufferSamples]:
         """`n_batches` independent batches gathered at once: the same draws as `n_batches` calls to `sample`
         while the buffer does not change, with one gather instead of one per batch."""
-        everything = self._get_samples(self._sample_indices(batch_size * n_batches), env)
+        indices = np.concatenate([self._sample_indices(batch_size) for _ in range(n_batches)])
+        everything = self._get_samples(indices, env)
         fields = [_split(value, batch_size) if value is not None else [None] * n_batches for value in everything]
         return [ReplayBufferSamples(*parts) for parts in zip(*fields)]
 

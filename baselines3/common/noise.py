@@ -50,7 +50,7 @@ class NormalActionNoise(ActionNoise):
         self._dtype = np.dtype(dtype)
 
     def __call__(self) -> np.ndarray:
-        return np.random.normal(self._mu, self._sigma).astype(self._dtype)
+        return np.asarray(np.random.normal(self._mu, self._sigma), dtype=self._dtype)
 
     def to_spec(self) -> dict[str, Any]:
         return dict(mean=self._mu.tolist(), sigma=self._sigma.tolist(), dtype=self._dtype.name)
@@ -136,7 +136,10 @@ class VectorizedActionNoise(ActionNoise):
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> VectorizedActionNoise:
-        kinds = {"NormalActionNoise": NormalActionNoise, "OrnsteinUhlenbeckActionNoise": OrnsteinUhlenbeckActionNoise}
+        kinds: dict[str, type[ActionNoise]] = {
+            "NormalActionNoise": NormalActionNoise,
+            "OrnsteinUhlenbeckActionNoise": OrnsteinUhlenbeckActionNoise,
+        }
         if spec.get("base_class") not in kinds:
             raise ValueError(f"Unknown base noise {spec.get('base_class')!r}; expected one of {sorted(kinds)}")
         base = kinds[spec["base_class"]].from_spec(spec["base"])

@@ -197,6 +197,7 @@ def _store_transition(
     infos: list[dict[str, Any]],
 ) -> None:
     vec_normalize = model._vec_normalize_env
+    new_obs_: Any
     if vec_normalize is not None:
         new_obs_ = vec_normalize.get_original_obs()
         rewards_ = vec_normalize.get_original_reward()

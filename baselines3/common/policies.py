@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -572,7 +572,10 @@ class ContinuousCritic(BaseModel):
         return self.qf.forward_one(self._inputs(obs, actions, detach_params), 0, detach_params=detach_params)
 
 
-def make_target_network(online: nn.Module) -> nn.Module:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def make_target_network(online: ModuleT) -> ModuleT:
     """A frozen copy of `online`, for TD targets: no gradients, always in eval mode."""
     target = copy.deepcopy(online)
     target.requires_grad_(False)

@@ -733,7 +733,10 @@ def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
     if not path.exists():
         raise FileNotFoundError(f"No such file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a single .npy array
+            raise ValueError(f"it holds a single {type(loaded).__name__}, not an .npz archive")
+        with loaded as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
         raise ModelLoadError(
@@ -742,7 +745,10 @@ def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
     if ARRAYS_META_KEY not in arrays:
         raise ModelLoadError(f"{path} has no {ARRAYS_META_KEY!r} member: it was not written by baselines3")
     try:
-        meta = json_to_data(json.loads(str(arrays.pop(ARRAYS_META_KEY))))
+        meta_json = json.loads(str(arrays.pop(ARRAYS_META_KEY)))
+        if not isinstance(meta_json, dict):
+            raise TypeError(f"expected a JSON object, got {type(meta_json).__name__}")
+        meta = json_to_data(meta_json)
     except (ValueError, TypeError) as error:
         raise ModelLoadError(f"{path}: unreadable metadata: {error}") from error
     return meta, arrays

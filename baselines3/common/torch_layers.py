@@ -224,8 +224,15 @@ class BatchedMLP(nn.Module):
         self.activation = activation_fn()
 
     def forward(self, x: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
-        """(batch, input_dim) shared input -> (n_nets, batch, output_dim). `detach_params`: no gradient flows
-        into the weights (only into `x`), e.g. for an actor loss that must not train the critics."""
+        """(batch, input_dim) shared input, or (n_nets, batch, input_dim) -> (n_nets, batch, output_dim).
+
+        `detach_params`: no gradient flows into the weights (only into `x`), e.g. for an actor loss that must not
+        train the critics."""
+        if x.device.type == "cpu":
+            # On CPU one matmul per net beats the batched kernel (measured for TD3's 2 x [400, 300] critics at
+            # batch 256: forward+backward 5.6 ms per net-by-net pass against 6.4 ms batched).
+            inputs = x.unbind(0) if x.dim() == 3 else [x] * self.n_nets
+            return torch.stack([self.forward_one(inputs[i], i, detach_params) for i in range(self.n_nets)])
         n_layers = len(self.weights)
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
             if detach_params:

@@ -217,21 +217,20 @@ class DQN(BaseAlgorithm):
         )
         callback.on_training_start(locals(), globals())
         assert self.env is not None and self.replay_buffer is not None
+        env = self.env
         while self.num_timesteps < total_timesteps:
             # 1. act and store transitions
             n_calls_before, steps_before = self._n_calls, self.num_timesteps
             rollout = collect_transitions(
                 self,
-                self.env,
+                env,
                 callback,
                 self._train_freq,
                 self.replay_buffer,
-                lambda: random_or_policy_actions(
-                    self, self._epsilon_greedy, self.learning_starts, None, self.env.num_envs
-                ),  # type: ignore[union-attr]
+                lambda: random_or_policy_actions(self, self._epsilon_greedy, self.learning_starts, None, env.num_envs),
                 log_interval=log_interval,
             )
-            self._n_calls += (self.num_timesteps - steps_before) // self.env.num_envs
+            self._n_calls += (self.num_timesteps - steps_before) // env.num_envs
             self._update_target(n_calls_before)
             self.logger.record("rollout/exploration_rate", self.exploration_rate)
             if not rollout.continue_training:

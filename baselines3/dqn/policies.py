@@ -150,7 +150,8 @@ class CnnPolicy(DQNPolicy):
     """DQNPolicy with the NatureCNN features extractor, for image observations."""
 
     def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+        kwargs["features_extractor_class"] = features_extractor_class
+        super().__init__(*args, **kwargs)
 
 
 class MultiInputPolicy(DQNPolicy):
@@ -159,4 +160,5 @@ class MultiInputPolicy(DQNPolicy):
     def __init__(
         self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
     ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+        kwargs["features_extractor_class"] = features_extractor_class
+        super().__init__(*args, **kwargs)

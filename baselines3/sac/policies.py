@@ -242,7 +242,8 @@ class CnnPolicy(SACPolicy):
     """SACPolicy with the NatureCNN features extractor, for image observations."""
 
     def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+        kwargs["features_extractor_class"] = features_extractor_class
+        super().__init__(*args, **kwargs)
 
 
 class MultiInputPolicy(SACPolicy):
@@ -251,4 +252,5 @@ class MultiInputPolicy(SACPolicy):
     def __init__(
         self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
     ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+        kwargs["features_extractor_class"] = features_extractor_class
+        super().__init__(*args, **kwargs)

@@ -146,9 +146,9 @@ class SAC(BaseAlgorithm):
                 raise ValueError(f"ent_coef {self.ent_coef!r}: expected 'auto_<number>', e.g. 'auto_0.1'") from None
             if init <= 0:
                 raise ValueError(f"The initial entropy coefficient must be > 0, got {init} (from {self.ent_coef!r})")
-            self.log_ent_coef = torch.log(torch.ones(1, device=self.device) * init).requires_grad_(True)
+            log_ent_coef = torch.nn.Parameter(torch.log(torch.ones(1, device=self.device) * init))
             self.ent_coef_optimizer, self._ent_coef_flat = make_optimizer(
-                [self.log_ent_coef], torch.optim.Adam, self.lr_schedule(1), {}
+                [log_ent_coef], torch.optim.Adam, self.lr_schedule(1), {}
             )
             self.log_ent_coef = self._ent_coef_flat.params[0]
         else:
