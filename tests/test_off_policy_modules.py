@@ -352,3 +352,29 @@ def test_build_replay_buffer_errors():
         build_replay_buffer(_model(), 100, 32, False, ReplayBuffer, None, n_steps=3)
     with pytest.raises(TypeError, match="ReplayBuffer subclass"):
         build_replay_buffer(_model(), 100, 32, False, dict, None)  # type: ignore[arg-type]
+
+
+def test_dqn_fused_q_network_matches_the_module_path():
+    from baselines3.dqn.policies import DQNPolicy
+
+    torch.manual_seed(0)
+    obs_space = spaces.Box(-1.0, 1.0, (4,), np.float32)
+    policy = DQNPolicy(obs_space, spaces.Discrete(3), lambda _: 1e-3, net_arch=[32, 16])
+    q_net = policy.q_net
+    assert q_net._mlp_plan() is not None
+    obs = torch.randn(8, 4)
+    fused = q_net(obs)
+    modules = q_net.q_net(obs)  # the nn.Sequential itself
+    torch.testing.assert_close(fused, modules)
+    # gradients: the fused path writes them into the flat buffer, the module path into each parameter
+    flat = policy.flat_parameters
+    flat.flat.grad = None
+    q_net(obs).pow(2).sum().backward()
+    fused_grad = flat.gather_grads().clone()
+    flat.flat.grad = None
+    q_net.q_net(obs).pow(2).sum().backward()
+    module_grad = flat.gather_grads().clone()
+    torch.testing.assert_close(fused_grad, module_grad)
+    # the target network (no gradient buffer) runs the fused forward under no_grad and matches too
+    with torch.no_grad():
+        torch.testing.assert_close(policy.q_net_target(obs), policy.q_net_target.q_net(obs))

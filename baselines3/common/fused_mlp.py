@@ -182,3 +182,79 @@ def fused_heads(plan: FusedPlan, features: torch.Tensor) -> tuple[torch.Tensor, 
     if torch.is_grad_enabled():
         return _ActorCriticMlp.apply(features, plan.flat.flat, plan)  # type: ignore[no-any-return]
     return _run(plan.pi_steps, features, None), _run(plan.vf_steps, features, None)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# One plain MLP (e.g. DQN's Q-network: Flatten -> Linear/ReLU ... -> Linear)
+# ----------------------------------------------------------------------------------------------------------
+
+
+class MlpPlan(NamedTuple):
+    steps: tuple[_Step, ...]
+    grad_buffer: torch.Tensor | None  # None: inference only (e.g. a target network)
+    modules: tuple[nn.Module, ...]
+    sequential: nn.Sequential
+    flat: FlatParameters | None
+
+
+def make_mlp_plan(sequential: nn.Sequential, flat: FlatParameters | None) -> MlpPlan | None:
+    """A plan for `sequential` = [Linear, act, ..., Linear] (act: Tanh or ReLU), or None for any other shape.
+
+    Without `flat` the plan only runs forward passes (no gradients)."""
+    with torch.inference_mode(False):
+        modules = list(sequential)
+        if not modules:
+            return None
+        layers = _layers_of(nn.Sequential(*modules[:-1]), modules[-1])
+        if layers is None:
+            return None
+        params = [p for linear, _ in layers for p in (linear.weight, linear.bias)]
+        grad_buffer = None
+        if flat is not None:
+            if any(id(p) not in flat.offsets for p in params):
+                return None
+            grad_buffer = torch.zeros_like(flat.flat, requires_grad=False)
+        steps = tuple(
+            _Step(
+                linear.weight.detach(),
+                linear.weight.detach().t(),
+                linear.bias.detach(),
+                flat.slice_of(grad_buffer, linear.weight) if flat is not None and grad_buffer is not None else None,  # type: ignore[arg-type]
+                flat.slice_of(grad_buffer, linear.bias) if flat is not None and grad_buffer is not None else None,  # type: ignore[arg-type]
+                activation,
+            )
+            for linear, activation in layers
+        )
+        return MlpPlan(steps, grad_buffer, tuple(modules), sequential, flat)
+
+
+class _Mlp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, flat_param: torch.Tensor, plan: MlpPlan) -> Any:
+        saved: list[torch.Tensor] = []
+        out = _run(plan.steps, x, saved)
+        ctx.plan = plan
+        ctx.save_for_backward(x, *saved)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        plan: MlpPlan = ctx.plan
+        x, *saved = ctx.saved_tensors
+        _backward(plan.steps, x, saved, grad)
+        return None, plan.grad_buffer, None
+
+
+def mlp_plan_usable(plan: MlpPlan, x: torch.Tensor) -> bool:
+    """The plan runs only without hooks, on float inputs that need no gradient, and trains only with a buffer."""
+    if x.requires_grad or not x.is_floating_point() or any(has_hooks(m) for m in plan.modules):
+        return False
+    return plan.grad_buffer is not None or not torch.is_grad_enabled()
+
+
+def fused_mlp(plan: MlpPlan, x: torch.Tensor) -> torch.Tensor:
+    """The MLP's output, recording one autograd node when gradients are on."""
+    if torch.is_grad_enabled():
+        assert plan.flat is not None
+        return _Mlp.apply(x, plan.flat.flat, plan)  # type: ignore[no-any-return]
+    return _run(plan.steps, x, None)

@@ -8,6 +8,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
+from baselines3.common.fused_mlp import MlpPlan, fused_mlp, make_mlp_plan, mlp_plan_usable
 from baselines3.common.optim import make_optimizer
 from baselines3.common.policies import BasePolicy, make_target_network
 from baselines3.common.torch_layers import (
@@ -57,10 +58,26 @@ class QNetwork(BasePolicy):
         else:
             self.q_net = nn.Sequential(*create_mlp(features_dim, n_actions, self.net_arch, activation_fn))
 
+    def _mlp_plan(self) -> MlpPlan | None:
+        """The fused MLP path (see fused_mlp) for a flat-feature, non-dueling Q-network, or None."""
+        plan = self.__dict__.get("_fused_plan_cache", False)
+        if plan is False:
+            plan = None
+            if type(self.features_extractor) is FlattenExtractor and not self.dueling:
+                plan = make_mlp_plan(self.q_net, self.__dict__.get("flat_parameters"))
+            self.__dict__["_fused_plan_cache"] = plan
+        if plan is not None and plan.sequential is not self.q_net:
+            self.__dict__["_fused_plan_cache"] = plan = None  # the module was replaced
+        return plan
+
     def forward(self, obs: Any) -> torch.Tensor:
         """Q-values, shape (batch, n_actions)."""
         assert self.features_extractor is not None
-        hidden = run_sequential(self.q_net, self.extract_features(obs, self.features_extractor))
+        features = self.extract_features(obs, self.features_extractor)
+        plan = self._mlp_plan()
+        if plan is not None and mlp_plan_usable(plan, features):
+            return fused_mlp(plan, features)
+        hidden = run_sequential(self.q_net, features)
         if not self.dueling:
             return hidden
         advantages = self.advantage_head(hidden)
@@ -105,6 +122,7 @@ class DQNPolicy(BasePolicy):
         self.q_net_target = make_target_network(self.q_net)
         self.optimizer, flat = make_optimizer(self.q_net, self.optimizer_class, lr_schedule(1), self.optimizer_kwargs)
         self.__dict__["flat_parameters"] = flat  # a plain attribute: not registered as a module parameter
+        self.q_net.__dict__["flat_parameters"] = flat  # lets the Q-network's fused path write its gradients
 
     def make_q_net(self) -> QNetwork:
         features_extractor = self.make_features_extractor()
