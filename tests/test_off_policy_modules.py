@@ -17,90 +17,10 @@ from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from baselines3.common.off_policy import TrainFreq, TrainFrequencyUnit, build_replay_buffer, convert_train_freq
 from baselines3.common.optim import gradient_step, make_optimizer
 from baselines3.common.policies import ContinuousCritic, TargetUpdate, make_target_network
-from baselines3.common.torch_layers import BaseFeaturesExtractor, BatchedMLP
+from baselines3.common.torch_layers import BaseFeaturesExtractor
 
 OBS = spaces.Box(-1.0, 1.0, (3,), np.float32)
 ACT = spaces.Box(-1.0, 1.0, (2,), np.float32)
-
-
-# ------------------------------------------------------------------ BatchedMLP
-
-
-def _separate_net(mlp: BatchedMLP, index: int) -> nn.Sequential:
-    """Net `index` of `mlp` rebuilt from nn.Linear layers holding its slices of the batched weights."""
-    layers: list[nn.Module] = []
-    for i, (weight, bias) in enumerate(zip(mlp.weights, mlp.biases)):
-        linear = nn.Linear(weight.shape[1], weight.shape[2])
-        with torch.no_grad():
-            linear.weight.copy_(weight[index].T)
-            linear.bias.copy_(bias[index, 0])
-        layers.append(linear)
-        if i < len(mlp.weights) - 1:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
-def test_batched_mlp_equals_separate_nets():
-    torch.manual_seed(0)
-    mlp = BatchedMLP(3, 4, 2, [8, 5])
-    assert [tuple(w.shape) for w in mlp.weights] == [(3, 4, 8), (3, 8, 5), (3, 5, 2)]
-    assert [tuple(b.shape) for b in mlp.biases] == [(3, 1, 8), (3, 1, 5), (3, 1, 2)]
-    x = torch.randn(6, 4)
-    out = mlp(x)
-    assert out.shape == (3, 6, 2)
-    for i in range(3):
-        expected = _separate_net(mlp, i)(x)
-        torch.testing.assert_close(out[i], expected)
-        torch.testing.assert_close(mlp.forward_one(x, i), expected)
-    # the nets really differ (independent initialization)
-    assert not torch.allclose(out[0], out[1])
-
-
-def test_batched_mlp_takes_one_input_per_net():
-    torch.manual_seed(1)
-    mlp = BatchedMLP(2, 3, 1, [4])
-    x = torch.randn(2, 5, 3)  # (n_nets, batch, input_dim)
-    out = mlp(x)
-    for i in range(2):
-        torch.testing.assert_close(out[i], _separate_net(mlp, i)(x[i]))
-
-
-def test_batched_mlp_initialization_bounds():
-    torch.manual_seed(2)
-    mlp = BatchedMLP(2, 16, 1, [64])
-    assert mlp.weights[0].abs().max().item() <= 1 / 4  # 1 / sqrt(fan_in = 16)
-    assert mlp.weights[1].abs().max().item() <= 1 / 8  # 1 / sqrt(64)
-    assert mlp.weights[0].abs().max().item() > 0.2  # uniform over the whole range, not a narrower one
-
-
-def test_batched_mlp_detach_params_gives_input_gradients_only():
-    torch.manual_seed(3)
-    mlp = BatchedMLP(2, 4, 1, [8])
-    x = torch.randn(5, 4, requires_grad=True)
-    mlp(x).sum().backward()
-    reference = x.grad.clone()
-    mlp.zero_grad(set_to_none=True)
-    x.grad = None
-    mlp(x, detach_params=True).sum().backward()
-    assert all(p.grad is None for p in mlp.parameters())
-    torch.testing.assert_close(x.grad, reference)
-    x.grad = None
-    mlp.forward_one(x, 1, detach_params=True).sum().backward()
-    assert all(p.grad is None for p in mlp.parameters())
-    assert x.grad is not None and x.grad.abs().sum() > 0
-
-
-def test_batched_mlp_forward_one_trains_only_its_net():
-    torch.manual_seed(4)
-    mlp = BatchedMLP(2, 4, 1, [8])
-    mlp.forward_one(torch.randn(5, 4), 1).sum().backward()
-    for weight in mlp.weights:
-        assert weight.grad[0].abs().sum() == 0 and weight.grad[1].abs().sum() > 0
-
-
-def test_batched_mlp_needs_a_net():
-    with pytest.raises(ValueError, match="n_nets"):
-        BatchedMLP(0, 4, 1, [8])
 
 
 # ------------------------------------------------------------------ ContinuousCritic
@@ -139,7 +59,8 @@ def test_continuous_critic_shapes_and_views():
     features = critic.features_extractor(obs)
     inputs = torch.cat([features, actions], dim=1)
     for i in range(3):
-        torch.testing.assert_close(q[i], _separate_net(critic.qf, i)(inputs))
+        torch.testing.assert_close(q[i], getattr(critic, f"qf{i}")(inputs))
+    assert not torch.allclose(q[0], q[1])  # independently initialized networks
 
 
 @pytest.mark.parametrize("share", [True, False])
@@ -147,7 +68,7 @@ def test_critic_loss_trains_the_extractor_only_when_not_shared(share):
     critic = _critic(share=share)
     loss = critic.q_values(torch.rand(5, 3), torch.rand(5, 2)).pow(2).mean()
     loss.backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in critic.qf.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for q in critic.q_networks for p in q.parameters())
     extractor_grads = [p.grad for p in critic.features_extractor.parameters()]
     if share:
         assert all(g is None for g in extractor_grads)
@@ -162,6 +83,46 @@ def test_critic_detach_params_passes_gradient_to_actions_only(method):
     getattr(critic, method)(torch.rand(5, 3), actions, detach_params=True).sum().backward()
     assert all(p.grad is None for p in critic.parameters())
     assert actions.grad is not None and actions.grad.abs().sum() > 0
+
+
+def test_critic_fused_path_matches_the_module_path():
+    from baselines3.common.optim import make_optimizer
+    from baselines3.common.torch_layers import FlattenExtractor
+
+    torch.manual_seed(7)
+    critic = ContinuousCritic(OBS, ACT, [16, 8], FlattenExtractor(OBS), 3, share_features_extractor=False)
+    critic.optimizer, flat = make_optimizer(critic, torch.optim.Adam, 1e-3, {})
+    critic.__dict__["flat_parameters"] = flat
+    assert all(plan is not None for plan in critic._plans())
+    obs, actions = torch.rand(6, 3), torch.rand(6, 2)
+    inputs = torch.cat([obs, actions], dim=1)
+    expected = torch.stack([q(inputs) for q in critic.q_networks])
+    torch.testing.assert_close(critic.q_values(obs, actions), expected)
+    # weight gradients land in the flat buffer exactly as the module path's per-parameter gradients
+    flat.flat.grad = None
+    critic.q_values(obs, actions).pow(2).sum().backward()
+    fused_grad = flat.gather_grads().clone()
+    flat.flat.grad = None
+    torch.stack([q(inputs) for q in critic.q_networks]).pow(2).sum().backward()
+    torch.testing.assert_close(fused_grad, flat.gather_grads())
+    # input-only gradients (actor loss) equal autograd's through the modules
+    flat.flat.grad = None
+    fused_actions = actions.clone().requires_grad_(True)
+    critic.q_values(obs, fused_actions, detach_params=True).sum().backward()
+    module_actions = actions.clone().requires_grad_(True)
+    torch.stack([q(torch.cat([obs, module_actions], dim=1)) for q in critic.q_networks]).sum().backward()
+    torch.testing.assert_close(fused_actions.grad, module_actions.grad)
+
+
+def test_critic_state_dict_uses_sb3_names():
+    critic = _critic(share=False)
+    keys = set(critic.state_dict())
+    assert {"qf0.0.weight", "qf0.2.weight", "qf0.4.bias", "qf1.0.weight"} <= keys
+
+
+def test_critic_needs_at_least_one_network():
+    with pytest.raises(ValueError, match="n_critics"):
+        _critic(share=False, n_critics=0)
 
 
 # ------------------------------------------------------------------ target networks
@@ -378,3 +339,33 @@ def test_dqn_fused_q_network_matches_the_module_path():
     # the target network (no gradient buffer) runs the fused forward under no_grad and matches too
     with torch.no_grad():
         torch.testing.assert_close(policy.q_net_target(obs), policy.q_net_target.q_net(obs))
+
+
+def test_dqn_fused_update_equals_the_autograd_update():
+    from baselines3 import DQN
+    from baselines3.common.envs import IdentityEnv
+
+    def trained(fused: bool) -> torch.Tensor:
+        model = DQN("MlpPolicy", IdentityEnv(3), learning_starts=50, batch_size=16, buffer_size=500, seed=4)
+        if not fused:
+            model.q_net.trainable_plan = lambda: None  # type: ignore[method-assign]
+        else:
+            assert model.q_net.trainable_plan() is not None
+        model.learn(300)
+        return model.policy.flat_parameters.flat.detach().clone()
+
+    # same seed, same batches: the hand-computed Huber gradient matches autograd's up to float rounding
+    torch.testing.assert_close(trained(True), trained(False), rtol=1e-4, atol=1e-5)
+
+
+def test_huber_loss_and_grad_matches_autograd():
+    from baselines3.common.losses import huber_loss_and_grad
+
+    diff = torch.tensor([[-3.0], [-1.0], [-0.25], [0.0], [0.5], [1.0], [2.5]], requires_grad=True)
+    expected = torch.nn.functional.smooth_l1_loss(diff, torch.zeros_like(diff))
+    expected.backward()
+    loss, grad = huber_loss_and_grad(diff.detach().clone())
+    torch.testing.assert_close(loss, expected.detach())
+    torch.testing.assert_close(grad, diff.grad)
+    # hand values: |x| > 1 -> x - 0.5 sign; else x^2 / 2; mean over 7
+    assert loss.item() == pytest.approx((2.5 + 0.5 + 0.03125 + 0 + 0.125 + 0.5 + 2.0) / 7)

@@ -229,6 +229,8 @@ def make_mlp_plan(sequential: nn.Sequential, flat: FlatParameters | None) -> Mlp
 
 
 class _Mlp(torch.autograd.Function):
+    """Gradients for the weights (into the plan's buffer) and, when `x` needs one, for the input."""
+
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, flat_param: torch.Tensor, plan: MlpPlan) -> Any:
         saved: list[torch.Tensor] = []
@@ -242,19 +244,63 @@ class _Mlp(torch.autograd.Function):
         plan: MlpPlan = ctx.plan
         x, *saved = ctx.saved_tensors
         _backward(plan.steps, x, saved, grad)
-        return None, plan.grad_buffer, None
+        grad_x = _input_grad(plan.steps, saved, grad) if ctx.needs_input_grad[0] else None
+        return grad_x, plan.grad_buffer, None
 
 
-def mlp_plan_usable(plan: MlpPlan, x: torch.Tensor) -> bool:
-    """The plan runs only without hooks, on float inputs that need no gradient, and trains only with a buffer."""
-    if x.requires_grad or not x.is_floating_point() or any(has_hooks(m) for m in plan.modules):
+class _MlpInputOnly(torch.autograd.Function):
+    """Gradient for the input only: the weights are treated as constants (e.g. a critic inside an actor loss)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, plan: MlpPlan) -> Any:
+        saved: list[torch.Tensor] = []
+        out = _run(plan.steps, x, saved)
+        ctx.plan = plan
+        ctx.save_for_backward(*saved)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        return _input_grad(ctx.plan.steps, list(ctx.saved_tensors), grad), None
+
+
+def _input_grad(steps: tuple[_Step, ...], outputs: list[torch.Tensor], grad: torch.Tensor) -> torch.Tensor:
+    for i in range(len(steps) - 1, -1, -1):
+        weight, _, _, _, _, activation = steps[i]
+        if activation == _TANH:
+            grad = tanh_backward(grad, outputs[i])
+        elif activation == _RELU:
+            grad = threshold_backward(grad, outputs[i], 0)
+        grad = torch.mm(grad, weight)
+    return grad
+
+
+def mlp_plan_usable(plan: MlpPlan, x: torch.Tensor, train_weights: bool = True) -> bool:
+    """The plan runs only without hooks and on float inputs; it trains weights only with a gradient buffer."""
+    if not x.is_floating_point() or any(has_hooks(m) for m in plan.modules):
         return False
-    return plan.grad_buffer is not None or not torch.is_grad_enabled()
+    return plan.grad_buffer is not None or not torch.is_grad_enabled() or not train_weights
 
 
-def fused_mlp(plan: MlpPlan, x: torch.Tensor) -> torch.Tensor:
-    """The MLP's output, recording one autograd node when gradients are on."""
-    if torch.is_grad_enabled():
-        assert plan.flat is not None
-        return _Mlp.apply(x, plan.flat.flat, plan)  # type: ignore[no-any-return]
-    return _run(plan.steps, x, None)
+def fused_mlp(plan: MlpPlan, x: torch.Tensor, train_weights: bool = True) -> torch.Tensor:
+    """The MLP's output, recording one autograd node when gradients are on. `train_weights=False`: gradients
+    reach `x` only."""
+    if not torch.is_grad_enabled():
+        return _run(plan.steps, x, None)
+    if not train_weights:
+        return _MlpInputOnly.apply(x, plan) if x.requires_grad else _run(plan.steps, x, None)  # type: ignore[no-any-return]
+    assert plan.flat is not None
+    return _Mlp.apply(x, plan.flat.flat, plan)  # type: ignore[no-any-return]
+
+
+def mlp_forward_saving(plan: MlpPlan, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Output and the activations a later `mlp_weight_grads` needs (no autograd graph is recorded)."""
+    saved: list[torch.Tensor] = []
+    return _run(plan.steps, x, saved), saved
+
+
+def mlp_weight_grads(plan: MlpPlan, x: torch.Tensor, saved: list[torch.Tensor], grad_out: torch.Tensor) -> torch.Tensor:
+    """The flat parameter gradient for d(loss)/d(output) = `grad_out`, written into the plan's buffer."""
+    assert plan.grad_buffer is not None, "this plan has no gradient buffer (inference only)"
+    _backward(plan.steps, x, saved, grad_out)
+    return plan.grad_buffer

@@ -149,6 +149,13 @@ def dqn_loss(q_values: torch.Tensor, actions: torch.Tensor, targets: torch.Tenso
     return F.smooth_l1_loss(current, targets)
 
 
+def huber_loss_and_grad(diff: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """mean(smooth_l1(diff)) (beta 1, as `dqn_loss`) and its gradient with respect to `diff`, computed directly:
+    clip(diff, -1, 1) / n. Used by DQN's fused update, which runs without an autograd graph."""
+    loss = F.smooth_l1_loss(diff, torch.zeros_like(diff))
+    return loss, diff.clamp(-1.0, 1.0).div_(diff.numel())
+
+
 def twin_critic_loss(current_q_values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Sum over critics of 0.5 * MSE(Q_i(s, a), target); `current_q_values` is (n_critics, batch, 1)."""
     return 0.5 * ((current_q_values - targets.unsqueeze(0)) ** 2).mean(dim=(1, 2)).sum()

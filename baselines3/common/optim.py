@@ -110,11 +110,22 @@ def gradient_step(
         param.grad = None
     loss.backward()
     grad = flat.gather_grads()
-    if grad is None:
-        return
+    if grad is not None:
+        apply_gradient(grad, optimizer, flat, max_grad_norm)
+
+
+def apply_gradient(
+    grad: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    flat: FlatParameters,
+    max_grad_norm: float | None = None,
+) -> None:
+    """Clip the flat gradient `grad` (modified in place) to `max_grad_norm`, take an optimizer step with it,
+    then clear it. For gradients computed without autograd (see DQN's fused update)."""
     if max_grad_norm is not None:
         # same rule as torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
         grad.mul_((max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
+    flat.flat.grad = grad
     if not _fused_adam_step(optimizer):
         optimizer.step()
     flat.flat.grad = None

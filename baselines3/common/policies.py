@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
+from torch.nn import functional as F
 
 from baselines3.common.distributions import (
     BernoulliDistribution,
@@ -25,7 +26,16 @@ from baselines3.common.distributions import (
     StateDependentNoiseDistribution,
     make_proba_distribution,
 )
-from baselines3.common.fused_mlp import FusedPlan, fused_heads, make_plan, plan_usable
+from baselines3.common.fused_mlp import (
+    FusedPlan,
+    MlpPlan,
+    fused_heads,
+    fused_mlp,
+    make_mlp_plan,
+    make_plan,
+    mlp_plan_usable,
+    plan_usable,
+)
 from baselines3.common.optim import FlatParameters, make_optimizer
 from baselines3.common.preprocessing import (
     is_image_space,
@@ -33,12 +43,13 @@ from baselines3.common.preprocessing import (
 )
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
-    BatchedMLP,
     CombinedExtractor,
     FlattenExtractor,
     MlpExtractor,
     NatureCNN,
     call_module,
+    create_mlp,
+    run_sequential,
 )
 from baselines3.common.utils import polyak_update
 
@@ -520,10 +531,12 @@ MultiInputPolicy = MultiInputActorCriticPolicy
 
 
 class ContinuousCritic(BaseModel):
-    """`n_critics` Q-networks Q_i(s, a) for continuous actions (SAC, TD3), evaluated as one batched module.
+    """`n_critics` Q-networks Q_i(s, a) for continuous actions (SAC, TD3), each an MLP on [features, action].
 
-    When the features extractor is shared with the actor, the critic loss does not train it (its features are
-    computed without gradient), as in SB3.
+    The networks are `qf0`, `qf1`... (SB3's layout). They are evaluated one after the other: on CPU one matmul
+    per network beats a batched matmul over stacked weights (measured for TD3's 2 x [400, 300] critics at batch
+    256: forward+backward 5.6 ms against 6.4 ms). When the features extractor is shared with the actor, the
+    critic loss does not train it (its features are computed without gradient), as in SB3.
     """
 
     def __init__(
@@ -541,13 +554,19 @@ class ContinuousCritic(BaseModel):
         super().__init__(
             observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
         )
+        if n_critics < 1:
+            raise ValueError(f"n_critics must be >= 1, got {n_critics}")
         action_dim = int(np.prod(action_space.shape))
         self.net_arch = list(net_arch)
         self.features_dim = features_dim
         self.activation_fn = activation_fn
         self.share_features_extractor = share_features_extractor
         self.n_critics = n_critics
-        self.qf = BatchedMLP(n_critics, features_dim + action_dim, 1, self.net_arch, activation_fn)
+        self.q_networks: list[nn.Sequential] = []
+        for idx in range(n_critics):
+            q_net = nn.Sequential(*create_mlp(features_dim + action_dim, 1, self.net_arch, activation_fn))
+            self.add_module(f"qf{idx}", q_net)
+            self.q_networks.append(q_net)
 
     def _inputs(self, obs: Any, actions: torch.Tensor, detach_params: bool) -> torch.Tensor:
         assert self.features_extractor is not None
@@ -556,20 +575,46 @@ class ContinuousCritic(BaseModel):
             features = self.extract_features(obs, self.features_extractor)
         return torch.cat([features, actions], dim=1)
 
+    def _plans(self) -> tuple[MlpPlan | None, ...]:
+        """Fused MLP plans (see fused_mlp) per network, built once the optimizer's flat buffer exists."""
+        plans = self.__dict__.get("_fused_plan_cache")
+        if plans is None or any(p is not None and p.sequential is not q for p, q in zip(plans, self.q_networks)):
+            flat = self.__dict__.get("flat_parameters")
+            plans = tuple(make_mlp_plan(q_net, flat) for q_net in self.q_networks)
+            if flat is not None or not any(p.requires_grad for p in self.parameters()):
+                self.__dict__["_fused_plan_cache"] = plans  # a trainable critic waits for its optimizer
+        return plans
+
+    def _q(self, index: int, x: torch.Tensor, detach_params: bool) -> torch.Tensor:
+        plan = self._plans()[index]
+        if plan is not None and mlp_plan_usable(plan, x, train_weights=not detach_params):
+            return fused_mlp(plan, x, train_weights=not detach_params)
+        q_net = self.q_networks[index]
+        if not detach_params:
+            return run_sequential(q_net, x)
+        for layer in q_net:
+            if isinstance(layer, nn.Linear):
+                x = F.linear(x, layer.weight.detach(), None if layer.bias is None else layer.bias.detach())
+            else:
+                x = layer(x)
+        return x
+
     def q_values(self, obs: Any, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
         """All critics at once: (n_critics, batch, 1).
 
         `detach_params=True` (for actor losses): gradients reach `actions` only, never the critic's weights or
         features extractor, so the actor's backward pass does no work for the critic."""
-        return self.qf(self._inputs(obs, actions, detach_params), detach_params=detach_params)
+        x = self._inputs(obs, actions, detach_params)
+        return torch.stack([self._q(i, x, detach_params) for i in range(self.n_critics)])
 
     def forward(self, obs: Any, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One (batch, 1) tensor per critic (SB3's return shape)."""
-        return tuple(self.q_values(obs, actions).unbind(0))
+        x = self._inputs(obs, actions, False)
+        return tuple(self._q(i, x, False) for i in range(self.n_critics))
 
     def q1_forward(self, obs: Any, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
         """Only the first critic (TD3's actor loss), without computing the others."""
-        return self.qf.forward_one(self._inputs(obs, actions, detach_params), 0, detach_params=detach_params)
+        return self._q(0, self._inputs(obs, actions, detach_params), detach_params)
 
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)

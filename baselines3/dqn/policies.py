@@ -17,6 +17,7 @@ from baselines3.common.torch_layers import (
     FlattenExtractor,
     NatureCNN,
     create_mlp,
+    has_hooks,
     run_sequential,
 )
 
@@ -68,6 +69,15 @@ class QNetwork(BasePolicy):
             self.__dict__["_fused_plan_cache"] = plan
         if plan is not None and plan.sequential is not self.q_net:
             self.__dict__["_fused_plan_cache"] = plan = None  # the module was replaced
+        return plan
+
+    def trainable_plan(self) -> MlpPlan | None:
+        """The fused plan when DQN's hand-computed update applies (plain MLP, gradient buffer, no hooks)."""
+        plan = self._mlp_plan()
+        if plan is None or plan.grad_buffer is None or any(has_hooks(m) for m in plan.modules):
+            return None
+        if has_hooks(self) or (self.features_extractor is not None and has_hooks(self.features_extractor)):
+            return None
         return plan
 
     def forward(self, obs: Any) -> torch.Tensor:
