@@ -316,3 +316,43 @@ def test_make_vec_env_with_dqn_and_several_envs():
     model = DQN("MlpPolicy", env, **FAST).learn(100)
     # train_freq=4 counts vec-env steps: each collection takes 4 x 2 env steps, so 100 rounds up to 104
     assert model.num_timesteps == 104
+
+
+def _stacked_image_env():
+    from baselines3.common.envs import FakeImageEnv
+    from baselines3.common.vec_env import VecFrameStack
+
+    return VecFrameStack(DummyVecEnv([lambda: FakeImageEnv(screen_height=36, screen_width=36)]), n_stack=4)
+
+
+def test_dqn_on_stacked_frames_stores_each_frame_once(tmp_path):
+    from baselines3.common.buffers import ReplayBuffer
+    from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
+
+    model = DQN("CnnPolicy", _stacked_image_env(), buffer_size=200, learning_starts=30, batch_size=8, seed=0)
+    assert isinstance(model.replay_buffer, FrameStackReplayBuffer)
+    assert model.replay_buffer.n_stack == 4
+    model.learn(60)
+    per_transition = model.replay_buffer.nbytes() / model.replay_buffer.buffer_size
+    assert per_transition < 1.5 * 36 * 36  # about one 36x36 frame, not 2 stacks of 4
+    path = model.save_replay_buffer(tmp_path / "frames")
+    model.save(tmp_path / "dqn")
+    # a model loaded without its env builds plain storage, and takes the frame-stacked file all the same
+    loaded = DQN.load(tmp_path / "dqn")
+    assert type(loaded.replay_buffer) is ReplayBuffer
+    loaded.set_env(_stacked_image_env())
+    loaded.load_replay_buffer(path)
+    assert isinstance(loaded.replay_buffer, FrameStackReplayBuffer)
+    np.random.seed(1)
+    expected = model.replay_buffer.sample(8)
+    np.random.seed(1)
+    got = loaded.replay_buffer.sample(8)
+    torch.testing.assert_close(got.observations, expected.observations)
+    loaded.learn(20, reset_num_timesteps=False)
+
+
+def test_an_explicit_buffer_class_is_kept_for_stacked_frames():
+    from baselines3.common.buffers import ReplayBuffer
+
+    model = DQN("CnnPolicy", _stacked_image_env(), buffer_size=100, replay_buffer_class=ReplayBuffer)
+    assert type(model.replay_buffer) is ReplayBuffer

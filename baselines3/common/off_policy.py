@@ -82,6 +82,25 @@ def build_replay_buffer(
         kwargs.update(n_steps=n_steps, gamma=gamma)
     if not (isinstance(buffer_class, type) and issubclass(buffer_class, ReplayBuffer)):
         raise TypeError(f"replay_buffer_class must be a ReplayBuffer subclass, got {buffer_class!r}")
+    if replay_buffer_class is None and n_steps == 1:
+        n_stack = _stacked_frames(model)
+        if n_stack > 1:
+            # identical samples to ReplayBuffer, with each frame stored once (7 KB instead of 28-56 KB per
+            # Atari transition)
+            from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
+
+            try:
+                return FrameStackReplayBuffer(
+                    buffer_size,
+                    model.observation_space,
+                    model.action_space,
+                    device=model.device,
+                    n_envs=model.n_envs,
+                    optimize_memory_usage=optimize_memory_usage,
+                    **{"n_stack": n_stack, **kwargs},
+                )
+            except ValueError:
+                pass  # a layout it does not handle: plain storage
     if _is_her(buffer_class):
         if model.env is None:
             raise ValueError("HerReplayBuffer needs the model's env (to recompute rewards): pass env to the model")
@@ -95,6 +114,17 @@ def build_replay_buffer(
         optimize_memory_usage=optimize_memory_usage,
         **kwargs,
     )
+
+
+def _stacked_frames(model: BaseAlgorithm) -> int:
+    """n_stack of the model env's VecFrameStack when it stacks image frames, else 0."""
+    from baselines3.common.preprocessing import is_image_space
+    from baselines3.common.vec_env import VecFrameStack, unwrap_vec_wrapper
+
+    if model.env is None or not is_image_space(model.observation_space):
+        return 0
+    frame_stack = unwrap_vec_wrapper(model.env, VecFrameStack)
+    return 0 if frame_stack is None else int(frame_stack.n_stack)
 
 
 def _is_her(buffer_class: type) -> bool:
@@ -237,13 +267,37 @@ def save_replay_buffer(replay_buffer: ReplayBuffer | None, path: str | pathlib.P
     return replay_buffer.save(path)
 
 
-def load_replay_buffer(
-    model: BaseAlgorithm, replay_buffer: ReplayBuffer | None, path: str | pathlib.Path, truncate_last_traj: bool
-) -> None:
-    """Fill the model's buffer from `path`; with `truncate_last_traj` the newest unfinished episode is cut
-    (as a time limit), since training continues from a fresh env reset."""
+def load_replay_buffer(model: BaseAlgorithm, path: str | pathlib.Path, truncate_last_traj: bool) -> None:
+    """Fill `model.replay_buffer` from `path`; with `truncate_last_traj` the newest unfinished episode is cut
+    (as a time limit), since training continues from a fresh env reset.
+
+    When the model chose its buffer itself (no replay_buffer_class) and the file holds the other automatic kind
+    (plain or frame-stacked storage, which sample the same), the model's buffer is rebuilt as the saved kind:
+    e.g. a model loaded without its frame-stacked env can still take its saved Atari buffer."""
+    from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
+    from baselines3.common.save_util import load_arrays
+
+    replay_buffer: ReplayBuffer | None = getattr(model, "replay_buffer", None)
     if replay_buffer is None:
         raise ValueError("This model has no replay buffer to load into (was it built with _init_setup_model?)")
+    automatic = {"ReplayBuffer": ReplayBuffer, "FrameStackReplayBuffer": FrameStackReplayBuffer}
+    if getattr(model, "replay_buffer_class", None) is None and type(replay_buffer).__name__ in automatic:
+        meta, _ = load_arrays(path, meta_only=True)
+        saved_class = automatic.get(str(meta.get("buffer_class")))
+        if saved_class is not None and saved_class is not type(replay_buffer):
+            extra: dict[str, Any] = {}
+            if saved_class is FrameStackReplayBuffer:
+                extra = {"n_stack": int(meta["n_stack"]), "stack_axis": int(meta["stack_axis"])}
+            replay_buffer = saved_class(
+                int(meta["buffer_size"]) * int(meta["n_envs"]),
+                model.observation_space,
+                model.action_space,
+                device=model.device,
+                n_envs=int(meta["n_envs"]),
+                optimize_memory_usage=bool(meta["optimize_memory_usage"]),
+                **extra,
+            )
+            model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
     replay_buffer.load(path)
     if _is_her(type(replay_buffer)):
         if model.env is None:

@@ -725,8 +725,9 @@ def save_arrays(
     return path
 
 
-def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read an archive written by ``save_arrays``: ``(meta, arrays)``. Never unpickles anything."""
+def load_arrays(path: str | os.PathLike[str], meta_only: bool = False) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read an archive written by ``save_arrays``: ``(meta, arrays)`` (``arrays`` empty with ``meta_only``: the
+    members are read lazily, so that is cheap even for a multi-GB buffer). Never unpickles anything."""
     path = pathlib.Path(path)
     if not path.exists() and not path.name.lower().endswith(".npz"):
         path = path.with_name(path.name + ".npz")
@@ -737,7 +738,8 @@ def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
         if not isinstance(loaded, np.lib.npyio.NpzFile):  # a single .npy array
             raise ValueError(f"it holds a single {type(loaded).__name__}, not an .npz archive")
         with loaded as archive:
-            arrays = {name: archive[name] for name in archive.files}
+            names = [ARRAYS_META_KEY] if meta_only and ARRAYS_META_KEY in archive.files else archive.files
+            arrays = {name: archive[name] for name in names}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
         raise ModelLoadError(
             f"{path} is not an array archive written by baselines3 (or it is corrupt): {error}"

@@ -271,4 +271,4 @@ class SAC(BaseAlgorithm):
 
     def load_replay_buffer(self, path: str, truncate_last_traj: bool = True) -> None:
         """Load a buffer written by `save_replay_buffer` (its spaces must match the model's)."""
-        load_replay_buffer(self, self.replay_buffer, path, truncate_last_traj)
+        load_replay_buffer(self, path, truncate_last_traj)
