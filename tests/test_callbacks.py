@@ -260,8 +260,8 @@ def test_checkpoint_replay_buffer_and_prefix(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [
         "sac_2_steps.zip",
         "sac_4_steps.zip",
-        "sac_replay_buffer_2_steps.pkl",
-        "sac_replay_buffer_4_steps.pkl",
+        "sac_replay_buffer_2_steps.npz",
+        "sac_replay_buffer_4_steps.npz",
     ]
     with pytest.raises(ValueError, match="save_freq"):
         CheckpointCallback(0, str(tmp_path))

@@ -356,3 +356,19 @@ def test_an_explicit_buffer_class_is_kept_for_stacked_frames():
 
     model = DQN("CnnPolicy", _stacked_image_env(), buffer_size=100, replay_buffer_class=ReplayBuffer)
     assert type(model.replay_buffer) is ReplayBuffer
+
+
+def test_checkpoint_callback_saves_a_loadable_replay_buffer(tmp_path):
+    from baselines3.common.callbacks import CheckpointCallback
+
+    model = SAC("MlpPolicy", box_env(), **FAST)
+    model.learn(40, callback=CheckpointCallback(20, str(tmp_path), name_prefix="sac", save_replay_buffer=True))
+    assert sorted(os.listdir(tmp_path)) == [
+        "sac_20_steps.zip",
+        "sac_40_steps.zip",
+        "sac_replay_buffer_20_steps.npz",
+        "sac_replay_buffer_40_steps.npz",
+    ]
+    loaded = SAC.load(tmp_path / "sac_40_steps.zip", env=box_env())
+    loaded.load_replay_buffer(tmp_path / "sac_replay_buffer_40_steps.npz")
+    assert loaded.replay_buffer.size() == 40

@@ -231,7 +231,7 @@ class CheckpointCallback(BaseCallback):
 
     ``save_freq`` counts calls of on_step (vectorized steps): with n envs a checkpoint comes every
     ``save_freq * n`` timesteps. Optionally also saves the replay buffer
-    (``<prefix>_replay_buffer_<N>_steps.pkl``, off-policy models) and the VecNormalize statistics
+    (``<prefix>_replay_buffer_<N>_steps.npz``, off-policy models) and the VecNormalize statistics
     (``<prefix>_vecnormalize_<N>_steps.pkl``).
     """
 
@@ -269,7 +269,7 @@ class CheckpointCallback(BaseCallback):
         if self.verbose >= 2:
             print(f"Saving model checkpoint to {model_path}")
         if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
-            buffer_path = self._checkpoint_path("replay_buffer_", extension="pkl")
+            buffer_path = self._checkpoint_path("replay_buffer_", extension="npz")
             self.model.save_replay_buffer(buffer_path)  # type: ignore[attr-defined]
             if self.verbose >= 2:
                 print(f"Saving model replay buffer checkpoint to {buffer_path}")
