@@ -373,3 +373,11 @@ def test_checkpoint_callback_saves_a_loadable_replay_buffer(tmp_path):
     loaded.load_replay_buffer(tmp_path / "sac_replay_buffer_40_steps.npz")
     # callbacks run right after env.step, before the step's transition is stored (as in SB3)
     assert loaded.replay_buffer.size() == 39
+
+
+def test_on_policy_models_have_no_replay_buffer(tmp_path):
+    from baselines3 import PPO
+
+    model = PPO("MlpPolicy", box_env(), n_steps=16, batch_size=16)
+    with pytest.raises(ValueError, match="PPO has no replay buffer"):
+        model.save_replay_buffer(tmp_path / "buffer")

@@ -371,6 +371,24 @@ class BaseAlgorithm:
         """Actions (and the next hidden state, for recurrent policies) for one observation or a batch."""
         return self.policy.predict(observation, state, episode_start, deterministic)
 
+    def save_replay_buffer(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Off-policy models: write the replay buffer to an .npz file (numeric arrays + JSON; loading it runs no
+        code). Returns the path written (".npz" is appended when missing)."""
+        from baselines3.common.off_policy import save_replay_buffer
+
+        if not hasattr(self, "replay_buffer"):
+            raise ValueError(f"{type(self).__name__} has no replay buffer (DQN, SAC and TD3 have one)")
+        return save_replay_buffer(self.replay_buffer, path)
+
+    def load_replay_buffer(self, path: str | pathlib.Path, truncate_last_traj: bool = True) -> None:
+        """Off-policy models: load a buffer written by `save_replay_buffer` (its spaces must match the model's).
+        With `truncate_last_traj` the newest unfinished episode is cut, as training goes on from an env reset."""
+        from baselines3.common.off_policy import load_replay_buffer
+
+        if not hasattr(self, "replay_buffer"):
+            raise ValueError(f"{type(self).__name__} has no replay buffer (DQN, SAC and TD3 have one)")
+        load_replay_buffer(self, path, truncate_last_traj)
+
     def _torch_save_params(self) -> tuple[list[str], list[str]]:
         """Names of the modules/optimizers saved as state dicts, and of other tensors saved as variables."""
         return ["policy", "policy.optimizer"], []

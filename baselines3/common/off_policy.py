@@ -82,38 +82,32 @@ def build_replay_buffer(
         kwargs.update(n_steps=n_steps, gamma=gamma)
     if not (isinstance(buffer_class, type) and issubclass(buffer_class, ReplayBuffer)):
         raise TypeError(f"replay_buffer_class must be a ReplayBuffer subclass, got {buffer_class!r}")
-    if replay_buffer_class is None and n_steps == 1:
-        n_stack = _stacked_frames(model)
-        if n_stack > 1:
-            # identical samples to ReplayBuffer, with each frame stored once (7 KB instead of 28-56 KB per
-            # Atari transition)
-            from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
 
-            try:
-                return FrameStackReplayBuffer(
-                    buffer_size,
-                    model.observation_space,
-                    model.action_space,
-                    device=model.device,
-                    n_envs=model.n_envs,
-                    optimize_memory_usage=optimize_memory_usage,
-                    **{"n_stack": n_stack, **kwargs},
-                )
-            except ValueError:
-                pass  # a layout it does not handle: plain storage
+    def build(cls: type[ReplayBuffer], **extra: Any) -> ReplayBuffer:
+        return cls(
+            buffer_size,
+            model.observation_space,
+            model.action_space,
+            device=model.device,
+            n_envs=model.n_envs,
+            optimize_memory_usage=optimize_memory_usage,
+            **extra,
+        )
+
+    if replay_buffer_class is None and n_steps == 1 and _stacked_frames(model) > 1:
+        # identical samples to ReplayBuffer, with each frame stored once (7 KB instead of 28-56 KB per Atari
+        # transition)
+        from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
+
+        try:
+            return build(FrameStackReplayBuffer, **{"n_stack": _stacked_frames(model), **kwargs})
+        except ValueError:
+            pass  # a layout it does not handle: plain storage
     if _is_her(buffer_class):
         if model.env is None:
             raise ValueError("HerReplayBuffer needs the model's env (to recompute rewards): pass env to the model")
         kwargs["env"] = model.env
-    return buffer_class(
-        buffer_size,
-        model.observation_space,
-        model.action_space,
-        device=model.device,
-        n_envs=model.n_envs,
-        optimize_memory_usage=optimize_memory_usage,
-        **kwargs,
-    )
+    return build(buffer_class, **kwargs)
 
 
 def _stacked_frames(model: BaseAlgorithm) -> int:

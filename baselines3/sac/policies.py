@@ -160,17 +160,7 @@ class SACPolicy(BasePolicy):
         critic_extractor = self.actor.features_extractor if share_features_extractor else None
         self.critic = make_critic(self, critic_arch, critic_extractor)
         self.critic_target = make_target_network(self.critic)
-        self.actor.optimizer, actor_flat = make_optimizer(
-            self.actor, self.optimizer_class, lr_schedule(1), self.optimizer_kwargs
-        )
-        self.critic.optimizer, critic_flat = make_optimizer(
-            critic_parameters(self.critic, share_features_extractor),
-            self.optimizer_class,
-            lr_schedule(1),
-            self.optimizer_kwargs,
-        )
-        self.actor.__dict__["flat_parameters"] = actor_flat
-        self.critic.__dict__["flat_parameters"] = critic_flat
+        make_actor_critic_optimizers(self, lr_schedule)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -226,6 +216,23 @@ def make_critic(
         n_critics=policy.n_critics,  # type: ignore[arg-type]
         share_features_extractor=features_extractor is not None,
     )
+
+
+def make_actor_critic_optimizers(policy: Any, lr_schedule: Schedule) -> None:
+    """`policy.actor.optimizer` and `policy.critic.optimizer`, each over one flat parameter buffer (the critic's
+    without a features extractor shared with the actor)."""
+    lr = lr_schedule(1)
+    policy.actor.optimizer, actor_flat = make_optimizer(
+        policy.actor, policy.optimizer_class, lr, policy.optimizer_kwargs
+    )
+    policy.critic.optimizer, critic_flat = make_optimizer(
+        critic_parameters(policy.critic, policy.share_features_extractor),
+        policy.optimizer_class,
+        lr,
+        policy.optimizer_kwargs,
+    )
+    policy.actor.__dict__["flat_parameters"] = actor_flat  # plain attributes: not registered as parameters
+    policy.critic.__dict__["flat_parameters"] = critic_flat
 
 
 def critic_parameters(critic: ContinuousCritic, share_features_extractor: bool) -> list[nn.Parameter]:

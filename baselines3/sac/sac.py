@@ -21,9 +21,7 @@ from baselines3.common.off_policy import (
     build_replay_buffer,
     collect_transitions,
     convert_train_freq,
-    load_replay_buffer,
     random_or_policy_actions,
-    save_replay_buffer,
 )
 from baselines3.common.optim import gradient_step, make_optimizer
 from baselines3.common.policies import BasePolicy, TargetUpdate
@@ -263,12 +261,3 @@ class SAC(BaseAlgorithm):
                     self.train(gradient_steps, self.batch_size)
         callback.on_training_end()
         return self
-
-    # ------------------------------------------------------------------ saving
-    def save_replay_buffer(self, path: str) -> Any:
-        """Write the replay buffer to an .npz file (numeric arrays + JSON; loading it runs no code)."""
-        return save_replay_buffer(self.replay_buffer, path)
-
-    def load_replay_buffer(self, path: str, truncate_last_traj: bool = True) -> None:
-        """Load a buffer written by `save_replay_buffer` (its spaces must match the model's)."""
-        load_replay_buffer(self, path, truncate_last_traj)

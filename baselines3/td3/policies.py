@@ -9,7 +9,6 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common.optim import make_optimizer
 from baselines3.common.policies import BasePolicy, make_target_network
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
@@ -20,7 +19,7 @@ from baselines3.common.torch_layers import (
     get_actor_critic_arch,
     run_sequential,
 )
-from baselines3.sac.policies import critic_parameters, make_critic
+from baselines3.sac.policies import make_actor_critic_optimizers, make_critic
 
 Schedule = Any
 
@@ -108,17 +107,7 @@ class TD3Policy(BasePolicy):
         critic_extractor = self.actor.features_extractor if share_features_extractor else None
         self.critic = make_critic(self, critic_arch, critic_extractor)
         self.critic_target = make_target_network(self.critic)
-        self.actor.optimizer, actor_flat = make_optimizer(
-            self.actor, self.optimizer_class, lr_schedule(1), self.optimizer_kwargs
-        )
-        self.critic.optimizer, critic_flat = make_optimizer(
-            critic_parameters(self.critic, share_features_extractor),
-            self.optimizer_class,
-            lr_schedule(1),
-            self.optimizer_kwargs,
-        )
-        self.actor.__dict__["flat_parameters"] = actor_flat
-        self.critic.__dict__["flat_parameters"] = critic_flat
+        make_actor_critic_optimizers(self, lr_schedule)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
