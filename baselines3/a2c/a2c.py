@@ -22,6 +22,11 @@ from baselines3.common.policies import (
     BasePolicy,
     MultiInputActorCriticPolicy,
 )
+from baselines3.common.recurrent_policies import (
+    RecurrentActorCriticCnnPolicy,
+    RecurrentActorCriticPolicy,
+    RecurrentMultiInputActorCriticPolicy,
+)
 from baselines3.common.utils import explained_variance
 from baselines3.common.vec_env import VecEnv
 
@@ -35,7 +40,11 @@ class A2C(BaseAlgorithm):
         "MlpPolicy": ActorCriticPolicy,
         "CnnPolicy": ActorCriticCnnPolicy,
         "MultiInputPolicy": MultiInputActorCriticPolicy,
+        "MlpLstmPolicy": RecurrentActorCriticPolicy,
+        "CnnLstmPolicy": RecurrentActorCriticCnnPolicy,
+        "MultiInputLstmPolicy": RecurrentMultiInputActorCriticPolicy,
     }
+    supports_recurrent_policies = True
 
     def __init__(
         self,

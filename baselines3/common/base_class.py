@@ -76,6 +76,8 @@ class BaseAlgorithm:
         spaces.MultiBinary,
     )
     policy: BasePolicy
+    #: whether the algorithm trains recurrent policies (its rollout buffer keeps hidden states and sequences)
+    supports_recurrent_policies: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -147,12 +149,22 @@ class BaseAlgorithm:
         if not isinstance(policy, str):
             if not (inspect.isclass(policy) and issubclass(policy, BasePolicy)):
                 raise TypeError(f"policy must be a policy name or a BasePolicy subclass, got {policy!r}")
+            if policy.is_recurrent and not self.supports_recurrent_policies:
+                raise ValueError(
+                    f"{type(self).__name__} does not support recurrent policies such as {policy.__name__}; "
+                    "use PPO or A2C for LSTM policies"
+                )
             return policy
         name = policy
         if name == "auto":
             if not hasattr(self, "observation_space"):
                 raise ValueError("policy='auto' needs an env to pick the policy from its observation space")
             name = self._auto_policy_name(self.observation_space)
+        if name not in self.policy_aliases and name.endswith("LstmPolicy"):
+            raise ValueError(
+                f"{type(self).__name__} does not support recurrent policies ({name!r}); use PPO or A2C for LSTM "
+                f"policies, or one of {', '.join(self.policy_aliases)}"
+            )
         if name not in self.policy_aliases:
             raise ValueError(
                 f"Unknown policy {policy!r} for {type(self).__name__}; choose one of "

@@ -6,6 +6,7 @@ tensors once per rollout, never per minibatch.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Generator
 from typing import Any, NamedTuple
 
@@ -148,7 +149,7 @@ class RolloutBuffer:
             observations: TensorObs = {key: flat(array) for key, array in self.observations.items()}
         else:
             observations = flat(self.observations)
-        return dict(
+        tensors: dict[str, Any] = dict(
             observations=observations,
             actions=flat(self.actions),
             old_values=flat(self.values),
@@ -156,13 +157,24 @@ class RolloutBuffer:
             advantages=flat(self.advantages),
             returns=flat(self.returns),
         )
+        if self.states:
+            # per state part: (n_steps, n_layers, n_envs, hidden), indexed [step, :, env] for a sequence start
+            tensors["states"] = tuple(torch.stack(parts).to(self.device) for parts in zip(*self.states))
+            tensors["episode_starts"] = flat(self.episode_starts)
+        return tensors
 
     def get(self, batch_size: int | None = None) -> Generator[RolloutBatch, None, None]:
-        """Yield minibatches covering the rollout once in random order (the whole rollout if `batch_size` is None)."""
+        """Yield minibatches covering the rollout once in random order (the whole rollout if `batch_size` is None).
+
+        With hidden states stored (recurrent policies) a minibatch is a set of whole sequences, see
+        `_sequence_batches`."""
         assert self.full, "The rollout buffer must be full before sampling"
         if self._tensors is None:
             self._tensors = self._to_tensors()
         tensors = self._tensors
+        if self.states:
+            yield from self._sequence_batches(tensors, batch_size)
+            return
         n = self.buffer_size * self.n_envs
         if batch_size is None or batch_size >= n:
             # one minibatch of everything: order does not change mean losses, so skip the shuffle
@@ -171,6 +183,52 @@ class RolloutBuffer:
         indices = torch.randperm(n, device=self.device)
         for start in range(0, n, batch_size):
             yield self._batch(tensors, indices[start : start + batch_size])
+
+    def sequences(self) -> list[tuple[int, int, int]]:
+        """(env, first step, length) of every piece of the rollout between episode starts, env by env."""
+        pieces = []
+        for env in range(self.n_envs):
+            cuts = [0, *[int(t) for t in np.flatnonzero(self.episode_starts[1:, env]) + 1], self.buffer_size]
+            pieces += [(env, start, end - start) for start, end in itertools.pairwise(cuts)]
+        return pieces
+
+    def _sequence_batches(self, tensors: dict[str, Any], batch_size: int | None) -> Generator[RolloutBatch, None, None]:
+        """Minibatches of whole sequences (cut at episode starts), in random order, each holding at least
+        `batch_size` steps (all sequences when None). Sequences are padded to the longest one and laid out
+        time-major, (max_len * n_sequences, ...); `mask` marks the real steps and `states` holds each
+        sequence's hidden state before its first step."""
+        pieces = self.sequences()
+        if batch_size is None:
+            yield self._padded_batch(tensors, pieces)
+            return
+        order = torch.randperm(len(pieces)).tolist()
+        chosen: list[tuple[int, int, int]] = []
+        steps = 0
+        for index in order:
+            chosen.append(pieces[index])
+            steps += pieces[index][2]
+            if steps >= batch_size:
+                yield self._padded_batch(tensors, chosen)
+                chosen, steps = [], 0
+        if chosen:
+            yield self._padded_batch(tensors, chosen)
+
+    def _padded_batch(self, tensors: dict[str, Any], pieces: list[tuple[int, int, int]]) -> RolloutBatch:
+        envs = torch.tensor([p[0] for p in pieces], device=self.device)
+        starts = torch.tensor([p[1] for p in pieces], device=self.device)
+        lengths = torch.tensor([p[2] for p in pieces], device=self.device)
+        max_len = int(lengths.max())
+        offsets = torch.arange(max_len, device=self.device).unsqueeze(1)  # (T, 1)
+        mask = offsets < lengths.unsqueeze(0)  # (T, N)
+        steps = torch.where(mask, starts.unsqueeze(0) + offsets, starts.unsqueeze(0))  # padding repeats step 0
+        idx = (steps * self.n_envs + envs.unsqueeze(0)).reshape(-1)
+        batch = self._batch(tensors, idx)
+        states = tuple(stacked[starts, :, envs].transpose(0, 1) for stacked in tensors["states"])
+        return batch._replace(
+            episode_starts=tensors["episode_starts"][idx],
+            states=states,
+            mask=mask.reshape(-1).to(torch.float32),
+        )
 
     @staticmethod
     def _batch(tensors: dict[str, Any], idx: torch.Tensor) -> RolloutBatch:
