@@ -35,6 +35,11 @@ class Race:
     normal_action_noise: float | None = None
     # evaluate every this many steps during training (not timed) and report the best evaluation too
     eval_freq: int | None = None
+    policy: str = "MlpPolicy"
+    # VecNormalize (observations and rewards) around the training env, as the RL Zoo's `normalize: true`
+    normalize: bool = False
+    # the SB3 side's algorithm when it lives in sb3-contrib (e.g. "RecurrentPPO")
+    sb3_contrib_algo: str | None = None
 
 
 RACES: dict[str, Race] = {
@@ -85,7 +90,43 @@ RACES: dict[str, Race] = {
         normal_action_noise=0.1,
         eval_freq=5000,
     ),
+    # RL Zoo's tuned CartPoleNoVel-v1 LSTM settings; the SB3 side is sb3-contrib's RecurrentPPO
+    "ppo_lstm_cartpole_novel": Race(
+        "ppo",
+        "benchmarks.envs:cartpole_no_velocity",
+        8,
+        100_000,
+        dict(
+            n_steps=32,
+            batch_size=256,
+            gae_lambda=0.8,
+            gamma=0.98,
+            n_epochs=20,
+            ent_coef=0.0,
+            policy_kwargs=dict(
+                ortho_init=False,
+                activation_fn="ReLU",
+                lstm_hidden_size=64,
+                enable_critic_lstm=True,
+                net_arch=dict(pi=[64], vf=[64]),
+            ),
+        ),
+        linear=dict(learning_rate=(1e-3, 0.0), clip_range=(0.2, 0.0)),
+        policy="MlpLstmPolicy",
+        normalize=True,
+        sb3_contrib_algo="RecurrentPPO",
+    ),
 }
+
+
+def _env_source(env_id: str) -> Any:
+    """A gymnasium id, or "module:function" for an env factory (both libraries' make_vec_env take either)."""
+    if ":" in env_id and env_id.split(":", 1)[0].startswith("benchmarks."):
+        import importlib
+
+        module, name = env_id.split(":", 1)
+        return getattr(importlib.import_module(module), name)
+    return env_id
 
 
 def _library(name: str) -> tuple[Any, Any, Any]:
@@ -119,10 +160,25 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
     race = RACES[race_name]
     lib, make_vec_env, evaluate_policy = _library(lib_name)
     algo_class = getattr(lib, race.algo.upper())
+    if lib_name == "sb3" and race.sb3_contrib_algo:
+        import sb3_contrib  # type: ignore[import-not-found]
+
+        algo_class = getattr(sb3_contrib, race.sb3_contrib_algo)
     hyperparams = dict(race.hyperparams)
     for key, (start, end) in race.linear.items():
         hyperparams[key] = _linear(lib_name, start, end)
-    env = make_vec_env(race.env_id, n_envs=race.n_envs, seed=seed)
+    if "policy_kwargs" in hyperparams and isinstance(hyperparams["policy_kwargs"].get("activation_fn"), str):
+        from torch import nn
+
+        policy_kwargs = dict(hyperparams["policy_kwargs"])
+        policy_kwargs["activation_fn"] = getattr(nn, policy_kwargs["activation_fn"])
+        hyperparams["policy_kwargs"] = policy_kwargs
+    env_source = _env_source(race.env_id)
+    env = make_vec_env(env_source, n_envs=race.n_envs, seed=seed)
+    vec_normalize_class = None
+    if race.normalize:
+        vec_normalize_class = _vec_normalize_class(lib_name)
+        env = vec_normalize_class(env)
     if race.normal_action_noise is not None:
         import numpy as np
 
@@ -130,9 +186,13 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
         hyperparams["action_noise"] = _noise_module(lib_name).NormalActionNoise(
             mean=np.zeros(n_actions), sigma=race.normal_action_noise * np.ones(n_actions)
         )
-    model = algo_class("MlpPolicy", env, seed=seed, device="cpu", **hyperparams)
+    model = algo_class(race.policy, env, seed=seed, device="cpu", **hyperparams)
     steps = total_timesteps or race.total_timesteps
-    eval_env = make_vec_env(race.env_id, n_envs=1, seed=seed + 10_000)
+    eval_env = make_vec_env(env_source, n_envs=1, seed=seed + 10_000)
+    if vec_normalize_class is not None:
+        # evaluate on unnormalized rewards with the training statistics, frozen
+        eval_env = vec_normalize_class(eval_env, training=False, norm_reward=False)
+        eval_env.obs_rms = env.obs_rms
     callback, eval_state = None, {"seconds": 0.0, "best": float("-inf")}
     if race.eval_freq:
         callback = _eval_callback(lib_name, eval_env, evaluate_policy, race.eval_freq, eval_state)
@@ -150,6 +210,14 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
         final_return=float(mean_return),
         best_return=max(float(mean_return), eval_state["best"]),
     )
+
+
+def _vec_normalize_class(lib_name: str) -> Any:
+    if lib_name == "baselines3":
+        from baselines3.common.vec_env import VecNormalize
+    else:
+        from stable_baselines3.common.vec_env import VecNormalize  # type: ignore[import-not-found, no-redef, assignment]
+    return VecNormalize
 
 
 def _noise_module(lib_name: str) -> Any:
@@ -209,11 +277,17 @@ def main(argv: list[str] | None = None) -> int:
     if "sb3" in libs and importlib.util.find_spec("stable_baselines3") is None:
         print("stable-baselines3 is not installed: running our side only (pip install stable-baselines3)")
         libs.remove("sb3")
+    needs_contrib = any(RACES[name].sb3_contrib_algo for name in args.races)
+    if "sb3" in libs and needs_contrib and importlib.util.find_spec("sb3_contrib") is None:
+        print("sb3-contrib is not installed: recurrent races run our side only (pip install sb3-contrib)")
+    contrib_missing = importlib.util.find_spec("sb3_contrib") is None
     results: list[dict[str, Any]] = []
     for race_name in args.races:
         for seed in args.seeds:
             # alternate libraries seed by seed so drifts in machine load hit both alike
             for lib_name in libs if seed % 2 == 0 else reversed(libs):
+                if lib_name == "sb3" and RACES[race_name].sb3_contrib_algo and contrib_missing:
+                    continue
                 result = _spawn(lib_name, race_name, seed, args.timesteps)
                 results.append(result)
                 print(
@@ -227,12 +301,14 @@ def main(argv: list[str] | None = None) -> int:
         means = {}
         for lib_name in libs:
             rows = [r for r in results if r["race"] == race_name and r["lib"] == lib_name]
+            if not rows:
+                continue
             means[lib_name] = statistics.mean(r["steps_per_second"] for r in rows)
             returns = " ".join(f"{r['final_return']:.0f}" for r in rows)
             if any(r["best_return"] > r["final_return"] for r in rows):
                 returns += " (best " + " ".join(f"{r['best_return']:.0f}" for r in rows) + ")"
             ratio = ""
-            if lib_name == "baselines3" and "sb3" in libs:
+            if lib_name == "baselines3" and any(r["race"] == race_name and r["lib"] == "sb3" for r in results):
                 sb3_rows = [r for r in results if r["race"] == race_name and r["lib"] == "sb3"]
                 ratio = f"{means[lib_name] / statistics.mean(r['steps_per_second'] for r in sb3_rows):.2f}x"
             print(f"{race_name:14s} {lib_name:10s} {means[lib_name]:15.1f} {returns:>40s} {ratio:>7s}")

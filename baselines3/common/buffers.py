@@ -224,10 +224,12 @@ class RolloutBuffer:
         idx = (steps * self.n_envs + envs.unsqueeze(0)).reshape(-1)
         batch = self._batch(tensors, idx)
         states = tuple(stacked[starts, :, envs].transpose(0, 1) for stacked in tensors["states"])
+        flat_mask = mask.reshape(-1).to(torch.float32)
         return batch._replace(
-            episode_starts=tensors["episode_starts"][idx],
+            # padding never starts an episode: the LSTM then runs each minibatch in one call
+            episode_starts=tensors["episode_starts"][idx] * flat_mask,
             states=states,
-            mask=mask.reshape(-1).to(torch.float32),
+            mask=flat_mask,
         )
 
     @staticmethod
