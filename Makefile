@@ -37,6 +37,8 @@ speed:
 
 benchmark:
 	$(PYTHON) -m benchmarks.speed
+	$(PYTHON) -m benchmarks.recurrent_cartpole
+	$(PYTHON) -m benchmarks.replay_memory
 
 clean:
 	rm -rf build dist site .mypy_cache .ruff_cache .pytest_cache

@@ -12,6 +12,7 @@ from gymnasium import spaces
 from baselines3 import A2C, DQN, PPO, SAC
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.env_util import make_vec_env
+from baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
 from baselines3.common.evaluation import evaluate_policy
 from baselines3.common.recurrent_policies import RecurrentActorCriticPolicy
 
@@ -182,3 +183,24 @@ def test_lstm_remembers_what_an_mlp_cannot(algo):
     assert lstm >= 3.8, f"{algo.__name__} LSTM return {lstm} < 3.8 of 4"
     mlp = train("MlpPolicy")
     assert mlp <= 3.0, f"{algo.__name__} MLP return {mlp}: the task should need memory"
+
+
+@pytest.mark.parametrize(
+    "policy, env_fn",
+    [
+        ("CnnLstmPolicy", lambda: FakeImageEnv(screen_height=36, screen_width=36)),
+        ("MultiInputLstmPolicy", SimpleMultiObsEnv),
+        ("MlpLstmPolicy", lambda: gym.make("Pendulum-v1")),
+    ],
+)
+def test_other_lstm_policies_train_save_and_predict(tmp_path, policy, env_fn):
+    env = make_vec_env(env_fn, n_envs=2, seed=0)
+    model = PPO(policy, env, n_steps=8, batch_size=8, n_epochs=1, policy_kwargs=dict(lstm_hidden_size=8)).learn(32)
+    obs = env.reset()
+    actions, state = model.predict(obs, deterministic=True)
+    model.save(tmp_path / "model")
+    loaded = PPO.load(tmp_path / "model")
+    np.testing.assert_array_equal(
+        loaded.predict(obs, state=state, deterministic=True)[0], model.predict(obs, state=state, deterministic=True)[0]
+    )
+    assert env.action_space.contains(actions[0])
