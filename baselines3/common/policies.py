@@ -218,6 +218,11 @@ class BasePolicy(BaseModel):
         obs_tensor, vectorized = self.obs_to_tensor(observation)
         with torch.inference_mode():
             actions_tensor = self._predict(obs_tensor, deterministic=deterministic)
+        return self._env_actions(actions_tensor, vectorized), state
+
+    def _env_actions(self, actions_tensor: torch.Tensor, vectorized: bool) -> np.ndarray:
+        """Policy output -> numpy actions in the env's bounds (unscaled or clipped), without a batch axis for a
+        single observation."""
         action_shape: tuple[int, ...] = tuple(self.action_space.shape or ())
         actions = actions_tensor.cpu().numpy().reshape((-1, *action_shape))
         if isinstance(self.action_space, spaces.Box):
@@ -227,7 +232,7 @@ class BasePolicy(BaseModel):
                 actions = np.clip(actions, self.action_space.low, self.action_space.high)
         if not vectorized:
             actions = actions.squeeze(axis=0)
-        return actions, state
+        return actions
 
     def scale_action(self, action: np.ndarray) -> np.ndarray:
         """Map an action from the space's bounds to [-1, 1]."""

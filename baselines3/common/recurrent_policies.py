@@ -185,15 +185,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
                     raise ValueError(f"episode_start has {starts.shape[0]} entries for {n_envs} observations")
             latent_pi, _, new_state = self._recurrent_latents(obs_tensor, state_t, starts)
             actions_tensor = self._get_action_dist_from_latent(latent_pi).get_actions(deterministic=deterministic)
-        actions = actions_tensor.cpu().numpy().reshape((-1, *(self.action_space.shape or ())))
-        if isinstance(self.action_space, spaces.Box):
-            if self.squash_output:
-                actions = self.unscale_action(actions)
-            else:
-                actions = np.clip(actions, self.action_space.low, self.action_space.high)
-        if not vectorized:
-            actions = actions.squeeze(axis=0)
-        return actions, tuple(part.cpu().numpy() for part in new_state)
+        return self._env_actions(actions_tensor, vectorized), tuple(part.cpu().numpy() for part in new_state)
 
     def _state_tensors(self, state: Any, n_envs: int) -> RecurrentState:
         if state is None:
