@@ -23,8 +23,8 @@ test-all:
 	$(PYTHON) -m pytest -n 2 --timeout 1800 -q tests
 
 lint:
-	$(PYTHON) -m ruff check baselines3 benchmarks tests
-	$(PYTHON) -m ruff format --check baselines3 benchmarks tests
+	$(PYTHON) -m ruff check baselines3 benchmarks tests zoo
+	$(PYTHON) -m ruff format --check baselines3 benchmarks tests zoo
 
 type:
 	$(PYTHON) -m mypy

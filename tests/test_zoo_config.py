@@ -1,0 +1,102 @@
+"""The zoo's hyperparameter files: every entry loads and builds its model; bad entries are clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from baselines3.common.env_util import make_vec_env
+from baselines3.common.noise import NormalActionNoise
+from baselines3.common.schedules import LinearSchedule
+from baselines3.common.vec_env import VecNormalize
+from zoo.config import ALGOS, HYPERPARAMS_DIR, ConfigError, load_experiment, parse_policy_kwargs, read_file
+from zoo.envs import register_zoo_envs
+
+ENTRIES = [
+    (algo, env_id)
+    for algo in ALGOS
+    for env_id in read_file(HYPERPARAMS_DIR / f"{algo}.yml")
+    if env_id != "atari" and "Bullet" not in env_id
+]
+
+
+@pytest.mark.parametrize("algo, env_id", ENTRIES)
+def test_every_entry_builds_its_model(algo, env_id):
+    register_zoo_envs()
+    experiment = load_experiment(algo, env_id)
+    env = make_vec_env(env_id, n_envs=experiment.n_envs, seed=0)
+    if experiment.normalize:
+        env = VecNormalize(env, **(experiment.normalize if isinstance(experiment.normalize, dict) else {}))
+    kwargs = dict(experiment.algo_kwargs)
+    if "action_noise" in kwargs:
+        _, std = kwargs["action_noise"]
+        n = env.action_space.shape[0]
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(n), std * np.ones(n))
+    kwargs.pop("buffer_size", None)  # keep the test's memory small
+    model = experiment_model(algo, experiment.policy, env, kwargs)
+    assert model.num_timesteps == 0 and experiment.n_timesteps > 0
+
+
+def experiment_model(algo, policy, env, kwargs):
+    from zoo.config import algorithm_class
+
+    if algo in ("dqn", "sac", "td3"):
+        kwargs["buffer_size"] = 1000
+        kwargs["batch_size"] = min(kwargs.get("batch_size", 64), 1000)
+    return algorithm_class(algo)(policy, env, device="cpu", **kwargs)
+
+
+def test_values_are_converted():
+    experiment = load_experiment("ppo", "CartPole-v1")
+    assert isinstance(experiment.algo_kwargs["learning_rate"], LinearSchedule)
+    assert experiment.algo_kwargs["learning_rate"](1.0) == pytest.approx(1e-3)
+    assert experiment.algo_kwargs["learning_rate"](0.0) == 0.0
+    assert experiment.n_timesteps == 100_000 and experiment.n_envs == 8
+    lstm = load_experiment("ppo", "CartPoleNoVel-v1")
+    assert lstm.algo_kwargs["policy_kwargs"]["activation_fn"] is nn.ReLU
+    assert lstm.algo_kwargs["policy_kwargs"]["net_arch"] == {"pi": [64], "vf": [64]}
+    assert load_experiment("td3", "Pendulum-v1").algo_kwargs["action_noise"] == ("normal", 0.1)
+
+
+def test_unknown_keys_name_the_file_the_env_and_the_key(tmp_path):
+    path = tmp_path / "ppo.yml"
+    path.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n  n_step: 32\n")
+    with pytest.raises(ConfigError, match=r"ppo.yml, entry 'CartPole-v1': unknown key\(s\) \['n_step'\] for PPO"):
+        load_experiment("ppo", "CartPole-v1", conf_file=path)
+    with pytest.raises(ConfigError, match="no entry for 'Acrobot-v1'"):
+        load_experiment("ppo", "Acrobot-v1", conf_file=path)
+    with pytest.raises(ConfigError, match="Unknown algorithm 'ddpg'"):
+        load_experiment("ddpg", "CartPole-v1")
+    path.write_text("CartPole-v1:\n  n_timesteps: 1000\n")
+    with pytest.raises(ConfigError, match="'policy' is missing"):
+        load_experiment("ppo", "CartPole-v1", conf_file=path)
+    path.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n  learning_rate: lin_fast\n")
+    with pytest.raises(ConfigError, match="needs a number after 'lin_'"):
+        load_experiment("ppo", "CartPole-v1", conf_file=path)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("dict(net_arch=[64, 64])", {"net_arch": [64, 64]}),
+        ("dict(activation_fn=th.nn.Tanh, log_std_init=-2)", {"activation_fn": torch.nn.Tanh, "log_std_init": -2}),
+        ("{'ortho_init': False}", {"ortho_init": False}),
+    ],
+)
+def test_policy_kwargs_strings(text, expected):
+    assert parse_policy_kwargs(text) == expected
+
+
+@pytest.mark.parametrize("text", ["__import__('os').system('true')", "dict(x=open('f'))", "[1, 2]", "dict(a="])
+def test_policy_kwargs_strings_never_run_code(text):
+    with pytest.raises(ConfigError, match="policy_kwargs"):
+        parse_policy_kwargs(text)
+
+
+def test_keys_naming_python_objects_are_refused_not_ignored(tmp_path):
+    path = tmp_path / "ppo.yml"
+    path.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n  env_wrapper: some.module.Wrapper\n")
+    with pytest.raises(ConfigError, match=r"\['env_wrapper'\] not supported by zoo.train yet"):
+        load_experiment("ppo", "CartPole-v1", conf_file=path)

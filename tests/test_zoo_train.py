@@ -1,0 +1,61 @@
+"""`python -m zoo.train` run as a real command with tiny budgets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import yaml
+
+from baselines3 import DQN, PPO
+
+
+def run(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "zoo.train", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path):
+    common = ["-f", str(tmp_path / "logs"), "--seed", "0", "--verbose", "0"]
+    done = run("--algo", "ppo", "--env", "CartPole-v1", "-n", "512", "--eval-freq", "256", "--save-freq", "256",
+               "-params", "n_epochs:2", "learning_rate:0.001", *common, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "logs" / "ppo" / "CartPole-v1_1"
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"CartPole-v1.zip", "best_model.zip", "evaluations.npz", "rl_model_256_steps.zip", "CartPole-v1"} <= names
+    assert sum(name.endswith(".monitor.csv") for name in names) == 8  # one per env (n_envs 8 in ppo.yml)
+    config = yaml.safe_load((run_dir / "CartPole-v1" / "config.yml").read_text())
+    assert config["n_epochs"] == 2 and config["learning_rate"] == 0.001 and config["n_envs"] == 8
+    assert np.load(run_dir / "evaluations.npz")["timesteps"].tolist() == [256, 512]
+    assert PPO.load(run_dir / "CartPole-v1.zip").n_epochs == 2
+
+    # continue: a second run folder, counting on from the first run's timesteps; the replay buffer comes along
+    done = run("--algo", "dqn", "--env", "CartPole-v1", "-n", "300", "--eval-freq", "-1", "--save-replay-buffer",
+               "-params", "learning_starts:100", "buffer_size:1000", *common, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first = tmp_path / "logs" / "dqn" / "CartPole-v1_1"
+    assert (first / "replay_buffer.npz").exists()
+    done = run("--algo", "dqn", "--env", "CartPole-v1", "-n", "200", "--eval-freq", "-1",
+               "-i", str(first / "CartPole-v1.zip"), *common, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert DQN.load(tmp_path / "logs" / "dqn" / "CartPole-v1_2" / "CartPole-v1.zip").num_timesteps >= 500
+
+
+def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
+    logs = tmp_path / "logs"
+    cases = [
+        (["--algo", "ppo", "--env", "NoSuchEnv-v0"], "Unknown env id 'NoSuchEnv-v0'"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "-params", "n_epochs"], "key:value"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "-params", "n_epoch:3"], "unknown key(s) ['n_epoch']"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "-i", "missing.zip"], "does not exist"),
+        (["--algo", "ppo", "--env", "Acrobot-v1"], "no entry for 'Acrobot-v1'"),
+    ]
+    for args, message in cases:
+        done = run(*args, "-f", str(logs), cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr, (args, done.stderr)
+    assert not (logs / "ppo").exists() or not any((logs / "ppo").iterdir())
+    done = run("--algo", "ddpg", "--env", "CartPole-v1", cwd=tmp_path)
+    assert done.returncode == 2 and "invalid choice: 'ddpg'" in done.stderr

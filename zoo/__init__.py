@@ -1,0 +1,1 @@
+"""The zoo: tuned hyperparameters (`zoo/hyperparams/<algo>.yml`) and the experiment command line."""

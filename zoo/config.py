@@ -1,0 +1,200 @@
+"""Reading the zoo's hyperparameter files: one YAML per algorithm, keyed by env id, with the RL Zoo's keys.
+
+An entry mixes experiment settings (`n_envs`, `n_timesteps`, `policy`, `normalize`, ...) with keyword arguments
+of the algorithm. Values are turned into what the algorithm takes: `lin_<v>` strings become linear schedules,
+`policy_kwargs` strings such as "dict(net_arch=[64], activation_fn=nn.ReLU)" are parsed (without `eval`: only
+literals, `dict(...)` and `torch.nn` names are accepted), and `noise_type`/`noise_std` become action noise.
+An unknown key is an error naming the file, the env and the key.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import pathlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from torch import nn
+
+import baselines3
+from baselines3.common.base_class import BaseAlgorithm
+from baselines3.common.schedules import LinearSchedule
+
+HYPERPARAMS_DIR = pathlib.Path(__file__).parent / "hyperparams"
+ALGOS = ("a2c", "dqn", "ppo", "sac", "td3")
+
+#: Keys that describe the experiment rather than the algorithm.
+EXPERIMENT_KEYS = frozenset(
+    {
+        "n_envs",
+        "n_timesteps",
+        "policy",
+        "normalize",
+        "env_wrapper",
+        "frame_stack",
+        "callback",
+        "vec_env_wrapper",
+        "noise_type",
+        "noise_std",
+    }
+)
+
+
+#: RL Zoo keys that name Python objects to import; refused (not silently ignored) until zoo.train applies them.
+NOT_YET_SUPPORTED = frozenset({"env_wrapper", "vec_env_wrapper", "callback"})
+
+
+class ConfigError(ValueError):
+    """A hyperparameter file or override that cannot be used."""
+
+
+@dataclass
+class Experiment:
+    """A resolved entry: what to build and with which algorithm keywords."""
+
+    algo: str
+    env_id: str
+    policy: str
+    n_timesteps: int
+    n_envs: int = 1
+    normalize: bool | dict[str, Any] = False
+    frame_stack: int | None = None
+    env_wrapper: Any = None
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)  # the entry as written, for config.yml
+
+
+def algorithm_class(algo: str) -> type[BaseAlgorithm]:
+    if algo not in ALGOS:
+        raise ConfigError(f"Unknown algorithm {algo!r}; choose one of {', '.join(ALGOS)}")
+    return getattr(baselines3, algo.upper())  # type: ignore[no-any-return]
+
+
+def read_file(path: pathlib.Path) -> dict[str, Any]:
+    try:
+        with open(path) as handle:
+            data = yaml.safe_load(handle) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"Hyperparameter file {path} does not exist") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must map env ids to settings, got {type(data).__name__}")
+    return data
+
+
+def load_experiment(
+    algo: str,
+    env_id: str,
+    conf_file: str | pathlib.Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Experiment:
+    """The entry for `env_id` in `zoo/hyperparams/<algo>.yml` (or `conf_file`), with `overrides` applied."""
+    algo_class = algorithm_class(algo)
+    path = pathlib.Path(conf_file) if conf_file is not None else HYPERPARAMS_DIR / f"{algo}.yml"
+    entries = read_file(path)
+    if env_id in entries:
+        entry = dict(entries[env_id] or {})
+    elif "atari" in entries and ("NoFrameskip" in env_id or env_id.startswith("ALE/")):
+        entry = dict(entries["atari"] or {})
+    else:
+        known = ", ".join(sorted(entries)) or "none"
+        raise ConfigError(f"{path} has no entry for {env_id!r} (entries: {known})")
+    entry.update(overrides or {})
+    return resolve(algo, algo_class, env_id, entry, str(path))
+
+
+def resolve(algo: str, algo_class: type, env_id: str, entry: dict[str, Any], where: str) -> Experiment:
+    accepted = set(inspect.signature(algo_class).parameters) - {"policy", "env", "_init_setup_model"}
+    unknown = sorted(key for key in entry if key not in EXPERIMENT_KEYS and key not in accepted)
+    if unknown:
+        raise ConfigError(
+            f"{where}, entry {env_id!r}: unknown key(s) {unknown} for {algo_class.__name__} "
+            f"(experiment keys: {', '.join(sorted(EXPERIMENT_KEYS))})"
+        )
+    unsupported = sorted(key for key in NOT_YET_SUPPORTED if key in entry)
+    if unsupported:
+        raise ConfigError(f"{where}, entry {env_id!r}: {unsupported} not supported by zoo.train yet")
+    if "policy" not in entry:
+        raise ConfigError(f"{where}, entry {env_id!r}: 'policy' is missing")
+    kwargs = {key: value for key, value in entry.items() if key not in EXPERIMENT_KEYS}
+    for key, value in list(kwargs.items()):
+        if isinstance(value, str) and value.startswith("lin_"):
+            kwargs[key] = LinearSchedule(_number(value[4:], where, env_id, key), 0.0)
+    if isinstance(kwargs.get("policy_kwargs"), str):
+        kwargs["policy_kwargs"] = parse_policy_kwargs(kwargs["policy_kwargs"], f"{where}, entry {env_id!r}")
+    if "noise_type" in entry:
+        kwargs["action_noise"] = _noise_spec(entry, where, env_id)
+    n_timesteps = entry.get("n_timesteps")
+    if n_timesteps is None:
+        raise ConfigError(f"{where}, entry {env_id!r}: 'n_timesteps' is missing")
+    frame_stack = entry.get("frame_stack")
+    return Experiment(
+        algo=algo,
+        env_id=env_id,
+        policy=str(entry["policy"]),
+        n_timesteps=int(float(n_timesteps)),
+        n_envs=int(entry.get("n_envs", 1)),
+        normalize=entry.get("normalize", False),
+        frame_stack=int(frame_stack) if frame_stack else None,
+        env_wrapper=entry.get("env_wrapper"),
+        algo_kwargs=kwargs,
+        raw=dict(entry),
+    )
+
+
+def _number(text: str, where: str, env_id: str, key: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{where}, entry {env_id!r}: {key} = 'lin_{text}' needs a number after 'lin_'") from None
+
+
+def _noise_spec(entry: dict[str, Any], where: str, env_id: str) -> tuple[str, float]:
+    """(noise type, std): turned into an ActionNoise once the action dimension is known."""
+    kind = entry["noise_type"]
+    if kind not in ("normal", "ornstein-uhlenbeck"):
+        raise ConfigError(
+            f"{where}, entry {env_id!r}: noise_type must be 'normal' or 'ornstein-uhlenbeck', got {kind!r}"
+        )
+    return kind, float(entry.get("noise_std", 0.1))
+
+
+_NN_NAMES = {name for name in dir(nn) if isinstance(getattr(nn, name), type)}
+
+
+def parse_policy_kwargs(text: str, where: str = "policy_kwargs") -> dict[str, Any]:
+    """Parse an RL Zoo `policy_kwargs` string without running code: literals, lists, dicts, `dict(...)` calls
+    and `nn.<Module>` / `torch.nn.<Module>` names only."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ConfigError(f"{where}: policy_kwargs {text!r} is not a valid expression: {error.msg}") from None
+    value = _literal(tree.body, where, text)
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: policy_kwargs must be a dict, got {text!r}")
+    return value
+
+
+def _literal(node: ast.AST, where: str, text: str) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(item, where, text) for item in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict):
+        return {_literal(k, where, text): _literal(v, where, text) for k, v in zip(node.keys, node.values) if k}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+        return {kw.arg: _literal(kw.value, where, text) for kw in node.keywords if kw.arg}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_literal(node.operand, where, text)
+    if isinstance(node, ast.Attribute) and node.attr in _NN_NAMES:
+        base = ast.unparse(node.value)
+        if base in ("nn", "th.nn", "torch.nn"):
+            return getattr(nn, node.attr)
+    raise ConfigError(
+        f"{where}: cannot read {ast.unparse(node)!r} in policy_kwargs {text!r}; allowed: numbers, strings, lists, "
+        "dicts, dict(...) and torch.nn classes such as nn.ReLU"
+    )

@@ -1,0 +1,194 @@
+"""Train an agent with the zoo's tuned hyperparameters.
+
+    python -m zoo.train --algo dqn --env CartPole-v1
+    python -m zoo.train --algo ppo --env CartPole-v1 -n 20000 -params n_epochs:5 learning_rate:0.0003
+
+A run goes to `<log-folder>/<algo>/<env>_<N>/`: the final model `<env>.zip`, `best_model.zip` and
+`evaluations.npz` (with --eval-freq), checkpoints (with --save-freq), monitor CSVs, `<env>/config.yml` (the
+resolved hyperparameters), `<env>/args.yml` (the command line) and `<env>/vecnormalize.pkl` when observations are
+normalized (JSON content; SB3's file name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import sys
+import uuid
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+
+from baselines3.common.base_class import BaseAlgorithm
+from baselines3.common.callbacks import CheckpointCallback, EvalCallback
+from baselines3.common.env_util import make_vec_env, register_ale_envs_if_needed
+from baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
+from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, load_experiment
+from zoo.envs import register_zoo_envs
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train an agent with the zoo's tuned hyperparameters")
+    parser.add_argument("--algo", required=True, choices=ALGOS)
+    parser.add_argument("--env", required=True, help="gymnasium env id")
+    parser.add_argument("-n", "--n-timesteps", type=int, default=-1, help="override the entry's n_timesteps")
+    parser.add_argument("-f", "--log-folder", default="logs")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--eval-freq", type=int, default=25_000, help="evaluate every N steps (-1: never)")
+    parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--n-eval-envs", type=int, default=1)
+    parser.add_argument("--save-freq", type=int, default=-1, help="checkpoint every N steps (-1: never)")
+    parser.add_argument("-i", "--trained-agent", default="", help="continue training this .zip")
+    parser.add_argument("-params", "--hyperparams", nargs="+", default=[], metavar="KEY:VALUE")
+    parser.add_argument("-conf", "--conf-file", default=None, help="a YAML file to read instead of the zoo's")
+    parser.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("-tb", "--tensorboard-log", default=None)
+    parser.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
+    parser.add_argument("--save-replay-buffer", action="store_true")
+    parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("-uuid", "--uuid", action="store_true", help="add a unique suffix to the run folder")
+    return parser.parse_args(argv)
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`key:value` items; values are read as YAML scalars/lists (`0.001`, `true`, `[64, 64]`, `lin_0.001`)."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ConfigError(f"-params items must look like key:value, got {item!r}")
+        try:
+            overrides[key] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"-params {item!r}: cannot read the value: {error}") from None
+    return overrides
+
+
+def run_folder(log_folder: str, algo: str, env_id: str, with_uuid: bool) -> pathlib.Path:
+    """`<log_folder>/<algo>/<env>_<N>` with N one more than the highest existing run."""
+    base = pathlib.Path(log_folder) / algo
+    name = env_id.replace("/", "-")
+    runs = [int(p.name.rsplit("_", 1)[1]) for p in base.glob(f"{name}_*") if p.name.rsplit("_", 1)[1].isdigit()]
+    suffix = f"_{uuid.uuid4().hex[:8]}" if with_uuid else ""
+    return base / f"{name}_{max(runs, default=0) + 1}{suffix}"
+
+
+def make_env(experiment: Experiment, n_envs: int, seed: int | None, monitor_dir: str | None, vec_env: str) -> VecEnv:
+    vec_env_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
+    env = make_vec_env(experiment.env_id, n_envs=n_envs, seed=seed, monitor_dir=monitor_dir, vec_env_cls=vec_env_cls)
+    if experiment.frame_stack:
+        env = VecFrameStack(env, experiment.frame_stack)
+    return env
+
+
+def action_noise(spec: tuple[str, float], env: VecEnv) -> Any:
+    kind, std = spec
+    n_actions = int(np.prod(env.action_space.shape))  # type: ignore[arg-type]
+    mean, sigma = np.zeros(n_actions), std * np.ones(n_actions)
+    return NormalActionNoise(mean, sigma) if kind == "normal" else OrnsteinUhlenbeckActionNoise(mean, sigma)
+
+
+def train(args: argparse.Namespace) -> pathlib.Path:
+    register_zoo_envs()
+    try:
+        register_ale_envs_if_needed(args.env)
+        gym.spec(args.env)
+    except (gym.error.Error, ImportError) as error:
+        raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
+    experiment = load_experiment(args.algo, args.env, args.conf_file, parse_overrides(args.hyperparams))
+    if args.trained_agent and not os.path.isfile(args.trained_agent):
+        raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")
+    algo_class = algorithm_class(args.algo)
+    folder = run_folder(args.log_folder, args.algo, args.env, args.uuid)
+    folder.mkdir(parents=True)
+    try:
+        return _train_in(folder, args, experiment, algo_class)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # no half-made run folder
+        raise
+
+
+def _train_in(
+    folder: pathlib.Path, args: argparse.Namespace, experiment: Experiment, algo_class: type[BaseAlgorithm]
+) -> pathlib.Path:
+    name = args.env.replace("/", "-")
+    env = make_env(experiment, experiment.n_envs, args.seed, str(folder), args.vec_env)
+    normalize_kwargs = experiment.normalize if isinstance(experiment.normalize, dict) else {}
+    if experiment.normalize:
+        env = VecNormalize(env, **normalize_kwargs)
+    kwargs = dict(experiment.algo_kwargs)
+    if "action_noise" in kwargs:
+        kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
+    if args.trained_agent:
+        model = algo_class.load(args.trained_agent, env=env, device=args.device)
+        buffer = pathlib.Path(args.trained_agent).with_name("replay_buffer.npz")
+        if buffer.exists() and hasattr(model, "replay_buffer"):
+            model.load_replay_buffer(buffer)
+    else:
+        model = algo_class(
+            experiment.policy,
+            env,
+            seed=args.seed,
+            device=args.device,
+            verbose=args.verbose,
+            tensorboard_log=args.tensorboard_log,
+            **kwargs,
+        )
+    params_dir = folder / name
+    params_dir.mkdir()
+    with open(params_dir / "config.yml", "w") as handle:
+        yaml.safe_dump({"env_id": args.env, **experiment.raw}, handle, sort_keys=True)
+    with open(params_dir / "args.yml", "w") as handle:
+        yaml.safe_dump({"argv": sys.argv, **vars(args)}, handle, sort_keys=True)
+
+    callbacks: list[Any] = []
+    if args.save_freq > 0:
+        save_freq = max(args.save_freq // experiment.n_envs, 1)
+        callbacks.append(CheckpointCallback(save_freq, str(folder), name_prefix="rl_model"))
+    if args.eval_freq > 0:
+        eval_env = make_env(
+            experiment, args.n_eval_envs, None if args.seed is None else args.seed + 1000, None, "dummy"
+        )
+        if experiment.normalize:
+            eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+        callbacks.append(
+            EvalCallback(
+                eval_env,
+                eval_freq=max(args.eval_freq // experiment.n_envs, 1),
+                n_eval_episodes=args.eval_episodes,
+                best_model_save_path=str(folder),
+                log_path=str(folder),
+                verbose=args.verbose,
+            )
+        )
+    n_timesteps = args.n_timesteps if args.n_timesteps > 0 else experiment.n_timesteps
+    model.learn(  # type: ignore[attr-defined]
+        n_timesteps, callback=callbacks, progress_bar=args.progress, reset_num_timesteps=not args.trained_agent
+    )
+    model.save(folder / f"{name}.zip")
+    if args.save_replay_buffer and hasattr(model, "replay_buffer"):
+        model.save_replay_buffer(folder / "replay_buffer.npz")
+    if isinstance(env, VecNormalize):
+        env.save(str(params_dir / "vecnormalize.pkl"))
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        folder = train(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Saved the run to {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
