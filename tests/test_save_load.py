@@ -176,3 +176,16 @@ def test_load_to_device_and_box_actions(tmp_path):
     assert loaded.device.type == "cpu"
     obs = np.array([0.3], dtype=np.float32)
     np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+
+
+def test_a_ppo_model_loads_with_fewer_envs_than_it_trained_with(tmp_path):
+    from baselines3 import PPO
+    from baselines3.common.env_util import make_vec_env
+
+    model = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=8), n_steps=32, batch_size=256)
+    model.save(tmp_path / "ppo")
+    loaded = PPO.load(tmp_path / "ppo", env=make_vec_env("CartPole-v1", n_envs=1))  # e.g. to watch it play
+    assert loaded.n_envs == 1 and loaded.batch_size == 256
+    actions, _ = loaded.predict(loaded.get_env().reset())
+    assert actions.shape == (1,)
+    loaded.learn(64)  # a batch larger than the rollout is the whole rollout

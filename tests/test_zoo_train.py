@@ -31,6 +31,21 @@ def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path):
     assert np.load(run_dir / "evaluations.npz")["timesteps"].tolist() == [256, 512]
     assert PPO.load(run_dir / "CartPole-v1.zip").n_epochs == 2
 
+    # enjoy the model train just wrote, without extra flags (beyond not opening a window here)
+    enjoy = subprocess.run(
+        [sys.executable, "-m", "zoo.enjoy", "--algo", "ppo", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"),
+         "-n", "200", "--no-render", "--load-best"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert enjoy.returncode == 0, enjoy.stderr
+    assert "episodes: mean return" in enjoy.stdout and "Episode return" in enjoy.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "zoo.enjoy", "--algo", "ppo", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"),
+         "--exp-id", "9", "--no-render"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "No run folder" in missing.stderr
+
     # continue: a second run folder, counting on from the first run's timesteps; the replay buffer comes along
     done = run("--algo", "dqn", "--env", "CartPole-v1", "-n", "300", "--eval-freq", "-1", "--save-replay-buffer",
                "-params", "learning_starts:100", "buffer_size:1000", *common, cwd=tmp_path)  # fmt: skip

@@ -95,7 +95,7 @@ class PPO(BaseAlgorithm):
             raise ValueError(f"n_steps must be >= 1, got {n_steps}")
         if normalize_advantage and batch_size < 2:
             raise ValueError(f"batch_size must be > 1 with normalize_advantage=True, got {batch_size}")
-        if self.env is not None:
+        if self.env is not None and _init_setup_model:  # a saved model may be loaded with fewer envs to run it
             rollout_size = n_steps * self.env.num_envs
             if rollout_size < 2 and normalize_advantage:
                 raise ValueError(f"n_steps * n_envs must be > 1 to normalize advantages, got {rollout_size}")

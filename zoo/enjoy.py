@@ -1,0 +1,119 @@
+"""Watch (or just run) a trained agent from a zoo run folder and print each episode's return and length.
+
+python -m zoo.enjoy --algo ppo --env CartPole-v1                 # the latest run, final model
+python -m zoo.enjoy --algo ppo --env CartPole-v1 --exp-id 2 --load-best -n 2000 --no-render
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+import numpy as np
+
+from baselines3.common.env_util import make_vec_env
+from baselines3.common.vec_env import VecEnv, VecFrameStack, VecNormalize
+from zoo.config import ALGOS, ConfigError, algorithm_class, load_experiment
+from zoo.envs import register_zoo_envs
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run a trained agent and print its episodes")
+    parser.add_argument("--algo", required=True, choices=ALGOS)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("-f", "--folder", default="logs", help="the log folder zoo.train wrote to")
+    parser.add_argument("--exp-id", type=int, default=0, help="run number (0: the latest)")
+    parser.add_argument("--load-best", action="store_true", help="best_model.zip instead of the final model")
+    parser.add_argument("--load-checkpoint", type=int, default=None, help="the checkpoint at this many steps")
+    parser.add_argument("-n", "--n-timesteps", type=int, default=1000)
+    parser.add_argument("--stochastic", action="store_true", help="sample actions (default: deterministic)")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic actions (the default)")
+    parser.add_argument("--no-render", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def find_run(folder: str, algo: str, env_id: str, exp_id: int) -> pathlib.Path:
+    name = env_id.replace("/", "-")
+    base = pathlib.Path(folder) / algo
+    if exp_id <= 0:
+        runs = sorted(
+            (int(p.name.rsplit("_", 1)[1]), p) for p in base.glob(f"{name}_*") if p.name.rsplit("_", 1)[1].isdigit()
+        )
+        if not runs:
+            raise ConfigError(f"No run of {algo} on {env_id} in {base}")
+        return runs[-1][1]
+    run = base / f"{name}_{exp_id}"
+    if not run.is_dir():
+        raise ConfigError(f"No run folder {run}")
+    return run
+
+
+def model_path(run: pathlib.Path, env_id: str, load_best: bool, checkpoint: int | None) -> pathlib.Path:
+    if checkpoint is not None:
+        path = run / f"rl_model_{checkpoint}_steps.zip"
+    elif load_best:
+        path = run / "best_model.zip"
+    else:
+        path = run / f"{env_id.replace('/', '-')}.zip"
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist")
+    return path
+
+
+def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
+    register_zoo_envs()
+    run = find_run(args.folder, args.algo, args.env, args.exp_id)
+    path = model_path(run, args.env, args.load_best, args.load_checkpoint)
+    experiment = load_experiment(args.algo, args.env)
+    render_mode = None if args.no_render else "human"
+    env: VecEnv = make_vec_env(args.env, n_envs=1, seed=args.seed, env_kwargs={"render_mode": render_mode})
+    if experiment.frame_stack:
+        env = VecFrameStack(env, experiment.frame_stack)
+    stats = run / args.env.replace("/", "-") / "vecnormalize.pkl"
+    if stats.exists():
+        env = VecNormalize.load(str(stats), env)
+        env.training, env.norm_reward = False, False
+    model = algorithm_class(args.algo).load(path, env=env)
+    obs = env.reset()
+    state, starts = None, np.ones((1,), dtype=bool)
+    episodes: list[tuple[float, int]] = []
+    episode_return, episode_length = 0.0, 0
+    for _ in range(args.n_timesteps):
+        action, state = model.predict(
+            obs,  # type: ignore[arg-type]
+            state=state,
+            episode_start=starts,
+            deterministic=not args.stochastic,
+        )
+        obs, rewards, dones, infos = env.step(action)
+        starts = dones
+        episode_return += float(rewards[0])
+        episode_length += 1
+        if dones[0]:
+            info = infos[0].get("episode")  # the Monitor's figures are the true ones (before any normalization)
+            if info is not None:
+                episode_return, episode_length = float(info["r"]), int(info["l"])
+            episodes.append((episode_return, episode_length))
+            print(f"Episode return {episode_return:.2f}, length {episode_length}", flush=True)
+            episode_return, episode_length = 0.0, 0
+    env.close()
+    return episodes
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        episodes = enjoy(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if episodes:
+        returns = [r for r, _ in episodes]
+        print(f"{len(episodes)} episodes: mean return {np.mean(returns):.2f} +/- {np.std(returns):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
