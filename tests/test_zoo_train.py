@@ -46,6 +46,16 @@ def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path):
     )  # fmt: skip
     assert missing.returncode == 2 and "No run folder" in missing.stderr
 
+    # and record a short video of it (mp4 with moviepy/imageio, else GIF)
+    video = subprocess.run(
+        [sys.executable, "-m", "zoo.record_video", "--algo", "ppo", "--env", "CartPole-v1",
+         "-f", str(tmp_path / "logs"), "-n", "20", "-o", str(tmp_path / "videos")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert video.returncode == 0, video.stderr
+    (written,) = list((tmp_path / "videos").iterdir())
+    assert written.suffix in (".mp4", ".gif") and written.stat().st_size > 1000
+
     # continue: a second run folder, counting on from the first run's timesteps; the replay buffer comes along
     done = run("--algo", "dqn", "--env", "CartPole-v1", "-n", "300", "--eval-freq", "-1", "--save-replay-buffer",
                "-params", "learning_starts:100", "buffer_size:1000", *common, cwd=tmp_path)  # fmt: skip

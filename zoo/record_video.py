@@ -1,0 +1,73 @@
+"""Record a video of a trained agent from a zoo run folder (mp4, or GIF when no video encoder is installed).
+
+python -m zoo.record_video --algo ppo --env CartPole-v1                  # latest run -> <run>/videos/
+python -m zoo.record_video --algo ppo --env CartPole-v1 --load-best -n 500 -o my_videos
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from baselines3.common.env_util import make_vec_env
+from baselines3.common.vec_env import VecEnv, VecFrameStack, VecNormalize, VecVideoRecorder
+from zoo.config import ALGOS, ConfigError, algorithm_class, load_experiment
+from zoo.enjoy import find_run, model_path
+from zoo.envs import register_zoo_envs
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Record a video of a trained agent")
+    parser.add_argument("--algo", required=True, choices=ALGOS)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("-f", "--folder", default="logs", help="the log folder zoo.train wrote to")
+    parser.add_argument("--exp-id", type=int, default=0, help="run number (0: the latest)")
+    parser.add_argument("--load-best", action="store_true")
+    parser.add_argument("--load-checkpoint", type=int, default=None)
+    parser.add_argument("-n", "--n-timesteps", type=int, default=1000, help="video length in steps")
+    parser.add_argument("-o", "--output-folder", default=None, help="default: <run folder>/videos")
+    parser.add_argument("--stochastic", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def record(args: argparse.Namespace) -> str:
+    register_zoo_envs()
+    run = find_run(args.folder, args.algo, args.env, args.exp_id)
+    path = model_path(run, args.env, args.load_best, args.load_checkpoint)
+    experiment = load_experiment(args.algo, args.env)
+    env: VecEnv = make_vec_env(args.env, n_envs=1, seed=args.seed, env_kwargs={"render_mode": "rgb_array"})
+    if experiment.frame_stack:
+        env = VecFrameStack(env, experiment.frame_stack)
+    stats = run / args.env.replace("/", "-") / "vecnormalize.pkl"
+    if stats.exists():
+        env = VecNormalize.load(str(stats), env)
+        env.training, env.norm_reward = False, False
+    model = algorithm_class(args.algo).load(path)
+    folder = args.output_folder or str(run / "videos")
+    name = f"{args.algo}-{args.env.replace('/', '-')}"
+    recorder = VecVideoRecorder(env, folder, lambda step: step == 0, video_length=args.n_timesteps, name_prefix=name)
+    obs = recorder.reset()
+    state, starts = None, None
+    for _ in range(args.n_timesteps):
+        action, state = model.predict(obs, state=state, episode_start=starts, deterministic=not args.stochastic)  # type: ignore[arg-type]
+        obs, _, starts, _ = recorder.step(action)
+    recorder.close()
+    if not recorder.video_paths:
+        raise ConfigError("No video was written")
+    return recorder.video_paths[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        path = record(args)
+    except (ConfigError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Saved the video to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
