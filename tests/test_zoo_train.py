@@ -56,6 +56,22 @@ def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path):
     (written,) = list((tmp_path / "videos").iterdir())
     assert written.suffix in (".mp4", ".gif") and written.stat().st_size > 1000
 
+    # training curves, from the monitor files and from the evaluations
+    for source in ("monitor", "evaluations"):
+        png = tmp_path / f"{source}.png"
+        done = subprocess.run(
+            [sys.executable, "-m", "zoo.plot", "--algos", "ppo", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"),
+             "--source", source, "--window", "2", "-o", str(png)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    nothing = subprocess.run(
+        [sys.executable, "-m", "zoo.plot", "--algos", "sac", "--env", "Pendulum-v1", "-f", str(tmp_path / "logs")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert nothing.returncode == 2 and "Nothing to plot" in nothing.stderr
+
     # continue: a second run folder, counting on from the first run's timesteps; the replay buffer comes along
     done = run("--algo", "dqn", "--env", "CartPole-v1", "-n", "300", "--eval-freq", "-1", "--save-replay-buffer",
                "-params", "learning_starts:100", "buffer_size:1000", *common, cwd=tmp_path)  # fmt: skip
