@@ -7,15 +7,13 @@ python -m zoo.enjoy --algo ppo --env CartPole-v1 --exp-id 2 --load-best -n 2000 
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 
 import numpy as np
 
-from baselines3.common.env_util import make_vec_env
-from baselines3.common.vec_env import VecEnv, VecFrameStack, VecNormalize
 from zoo.config import ALGOS, ConfigError, algorithm_class, load_experiment
 from zoo.envs import register_zoo_envs
+from zoo.runs import find_run, model_path, replay_env
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -34,47 +32,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def find_run(folder: str, algo: str, env_id: str, exp_id: int) -> pathlib.Path:
-    name = env_id.replace("/", "-")
-    base = pathlib.Path(folder) / algo
-    if exp_id <= 0:
-        runs = sorted(
-            (int(p.name.rsplit("_", 1)[1]), p) for p in base.glob(f"{name}_*") if p.name.rsplit("_", 1)[1].isdigit()
-        )
-        if not runs:
-            raise ConfigError(f"No run of {algo} on {env_id} in {base}")
-        return runs[-1][1]
-    run = base / f"{name}_{exp_id}"
-    if not run.is_dir():
-        raise ConfigError(f"No run folder {run}")
-    return run
-
-
-def model_path(run: pathlib.Path, env_id: str, load_best: bool, checkpoint: int | None) -> pathlib.Path:
-    if checkpoint is not None:
-        path = run / f"rl_model_{checkpoint}_steps.zip"
-    elif load_best:
-        path = run / "best_model.zip"
-    else:
-        path = run / f"{env_id.replace('/', '-')}.zip"
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist")
-    return path
-
-
 def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
     register_zoo_envs()
     run = find_run(args.folder, args.algo, args.env, args.exp_id)
     path = model_path(run, args.env, args.load_best, args.load_checkpoint)
     experiment = load_experiment(args.algo, args.env)
-    render_mode = None if args.no_render else "human"
-    env: VecEnv = make_vec_env(args.env, n_envs=1, seed=args.seed, env_kwargs={"render_mode": render_mode})
-    if experiment.frame_stack:
-        env = VecFrameStack(env, experiment.frame_stack)
-    stats = run / args.env.replace("/", "-") / "vecnormalize.pkl"
-    if stats.exists():
-        env = VecNormalize.load(str(stats), env)
-        env.training, env.norm_reward = False, False
+    env = replay_env(run, experiment, args.seed, None if args.no_render else "human")
     model = algorithm_class(args.algo).load(path, env=env)
     obs = env.reset()
     state, starts = None, np.ones((1,), dtype=bool)

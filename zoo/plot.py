@@ -19,11 +19,12 @@ import numpy as np
 from baselines3.common.monitor import load_results
 from baselines3.common.results_plotter import X_TIMESTEPS, ts2xy, window_func
 from zoo.config import ALGOS, ConfigError
+from zoo.runs import env_folder_name
 
 
 def run_folders(folder: str, algo: str, env_id: str) -> list[pathlib.Path]:
-    name = env_id.replace("/", "-")
-    return sorted(p for p in (pathlib.Path(folder) / algo).glob(f"{name}_*") if p.is_dir())
+    # every run folder, numbered or with a -uuid suffix
+    return sorted(p for p in (pathlib.Path(folder) / algo).glob(f"{env_folder_name(env_id)}_*") if p.is_dir())
 
 
 def run_curve(run: pathlib.Path, source: str, window: int) -> tuple[np.ndarray, np.ndarray] | None:

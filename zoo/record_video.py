@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baselines3.common.env_util import make_vec_env
-from baselines3.common.vec_env import VecEnv, VecFrameStack, VecNormalize, VecVideoRecorder
+from baselines3.common.vec_env import VecVideoRecorder
 from zoo.config import ALGOS, ConfigError, algorithm_class, load_experiment
-from zoo.enjoy import find_run, model_path
 from zoo.envs import register_zoo_envs
+from zoo.runs import find_run, model_path, replay_env
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,13 +35,7 @@ def record(args: argparse.Namespace) -> str:
     run = find_run(args.folder, args.algo, args.env, args.exp_id)
     path = model_path(run, args.env, args.load_best, args.load_checkpoint)
     experiment = load_experiment(args.algo, args.env)
-    env: VecEnv = make_vec_env(args.env, n_envs=1, seed=args.seed, env_kwargs={"render_mode": "rgb_array"})
-    if experiment.frame_stack:
-        env = VecFrameStack(env, experiment.frame_stack)
-    stats = run / args.env.replace("/", "-") / "vecnormalize.pkl"
-    if stats.exists():
-        env = VecNormalize.load(str(stats), env)
-        env.training, env.norm_reward = False, False
+    env = replay_env(run, experiment, args.seed, "rgb_array")
     model = algorithm_class(args.algo).load(path)
     folder = args.output_folder or str(run / "videos")
     name = f"{args.algo}-{args.env.replace('/', '-')}"

@@ -30,6 +30,7 @@ from baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNo
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
 from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, load_experiment
 from zoo.envs import register_zoo_envs
+from zoo.runs import env_folder_name, run_numbers
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,10 +74,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 def run_folder(log_folder: str, algo: str, env_id: str, with_uuid: bool) -> pathlib.Path:
     """`<log_folder>/<algo>/<env>_<N>` with N one more than the highest existing run."""
     base = pathlib.Path(log_folder) / algo
-    name = env_id.replace("/", "-")
-    runs = [int(p.name.rsplit("_", 1)[1]) for p in base.glob(f"{name}_*") if p.name.rsplit("_", 1)[1].isdigit()]
+    runs = run_numbers(base, env_id)
+    last = runs[-1][0] if runs else 0
     suffix = f"_{uuid.uuid4().hex[:8]}" if with_uuid else ""
-    return base / f"{name}_{max(runs, default=0) + 1}{suffix}"
+    return base / f"{env_folder_name(env_id)}_{last + 1}{suffix}"
 
 
 def make_env(experiment: Experiment, n_envs: int, seed: int | None, monitor_dir: str | None, vec_env: str) -> VecEnv:
@@ -117,7 +118,7 @@ def train(args: argparse.Namespace) -> pathlib.Path:
 def _train_in(
     folder: pathlib.Path, args: argparse.Namespace, experiment: Experiment, algo_class: type[BaseAlgorithm]
 ) -> pathlib.Path:
-    name = args.env.replace("/", "-")
+    name = env_folder_name(args.env)
     env = make_env(experiment, experiment.n_envs, args.seed, str(folder), args.vec_env)
     normalize_kwargs = experiment.normalize if isinstance(experiment.normalize, dict) else {}
     if experiment.normalize:

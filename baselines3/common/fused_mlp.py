@@ -84,21 +84,38 @@ def _make_plan(
         return None
     grad_buffer = torch.zeros_like(flat.flat, requires_grad=False)
 
-    def steps(layers: list[tuple[nn.Linear, int]]) -> tuple[_Step, ...]:
-        return tuple(
-            _Step(
-                linear.weight.detach(),
-                linear.weight.detach().t(),
-                linear.bias.detach(),
-                flat.slice_of(grad_buffer, linear.weight),
-                flat.slice_of(grad_buffer, linear.bias),
-                activation,
-            )
-            for linear, activation in layers
-        )
-
     modules = tuple(dict.fromkeys((*mlp_extractor.modules(), action_net, value_net)))
-    return FusedPlan(steps(pi), steps(vf), grad_buffer, modules, action_net, mlp_extractor, flat)
+    return FusedPlan(
+        _steps(pi, flat, grad_buffer),
+        _steps(vf, flat, grad_buffer),
+        grad_buffer,
+        modules,
+        action_net,
+        mlp_extractor,
+        flat,
+    )
+
+
+def _steps(
+    layers: list[tuple[nn.Linear, int]], flat: FlatParameters | None, grad_buffer: torch.Tensor | None
+) -> tuple[_Step, ...]:
+    """Per layer: detached weight views (and the transpose, made once) and, with a gradient buffer, the slices of
+    it that receive the layer's gradients (None for an inference-only plan)."""
+
+    def grad_view(param: torch.Tensor) -> Any:
+        return None if flat is None or grad_buffer is None else flat.slice_of(grad_buffer, param)
+
+    return tuple(
+        _Step(
+            linear.weight.detach(),
+            linear.weight.detach().t(),
+            linear.bias.detach(),
+            grad_view(linear.weight),
+            grad_view(linear.bias),
+            activation,
+        )
+        for linear, activation in layers
+    )
 
 
 def plan_usable(plan: FusedPlan, features: torch.Tensor) -> bool:
@@ -214,17 +231,7 @@ def make_mlp_plan(sequential: nn.Sequential, flat: FlatParameters | None) -> Mlp
             if any(id(p) not in flat.offsets for p in params):
                 return None
             grad_buffer = torch.zeros_like(flat.flat, requires_grad=False)
-        steps = tuple(
-            _Step(
-                linear.weight.detach(),
-                linear.weight.detach().t(),
-                linear.bias.detach(),
-                flat.slice_of(grad_buffer, linear.weight) if flat is not None and grad_buffer is not None else None,  # type: ignore[arg-type]
-                flat.slice_of(grad_buffer, linear.bias) if flat is not None and grad_buffer is not None else None,  # type: ignore[arg-type]
-                activation,
-            )
-            for linear, activation in layers
-        )
+        steps = _steps(layers, flat, grad_buffer)
         return MlpPlan(steps, grad_buffer, tuple(modules), sequential, flat)
 
 

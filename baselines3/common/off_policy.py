@@ -151,6 +151,18 @@ def random_or_policy_actions(
     return model.policy.unscale_action(scaled), scaled
 
 
+def actor_env_actions(model: BaseAlgorithm, obs: Any) -> np.ndarray:
+    """The actor's actions (stochastic for SAC, deterministic for TD3) for the env's batch of observations, in
+    the action space's bounds; straight to the actor, without predict()'s input checks."""
+    import torch
+
+    from baselines3.common.utils import obs_as_tensor
+
+    with torch.inference_mode():
+        scaled = model.actor.forward(obs_as_tensor(obs, model.device)).cpu().numpy()  # type: ignore[attr-defined]
+    return model.policy.unscale_action(scaled)
+
+
 def collect_transitions(
     model: BaseAlgorithm,
     env: VecEnv,

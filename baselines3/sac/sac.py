@@ -18,6 +18,7 @@ from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy import (
+    actor_env_actions,
     build_replay_buffer,
     collect_transitions,
     convert_train_freq,
@@ -25,7 +26,6 @@ from baselines3.common.off_policy import (
 )
 from baselines3.common.optim import gradient_step, make_optimizer
 from baselines3.common.policies import BasePolicy, TargetUpdate
-from baselines3.common.utils import obs_as_tensor
 from baselines3.sac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SACPolicy
 
 SelfSAC = TypeVar("SelfSAC", bound="SAC")
@@ -160,13 +160,6 @@ class SAC(BaseAlgorithm):
             return [*state_dicts, "ent_coef_optimizer"], ["log_ent_coef"]
         return state_dicts, ["ent_coef_tensor"]
 
-    # ------------------------------------------------------------------ acting
-    def _policy_actions(self, obs: Any) -> np.ndarray:
-        """Stochastic policy actions in the env's bounds, for the env's batch of observations."""
-        with torch.inference_mode():
-            scaled = self.actor.forward(obs_as_tensor(obs, self.device)).cpu().numpy()
-        return self.policy.unscale_action(scaled)
-
     # ------------------------------------------------------------------ updating
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """`gradient_steps` updates of the entropy coefficient, critics and actor, in that order."""
@@ -247,7 +240,11 @@ class SAC(BaseAlgorithm):
                 self._train_freq,
                 self.replay_buffer,
                 lambda: random_or_policy_actions(
-                    self, self._policy_actions, self.learning_starts, self.action_noise, env.num_envs
+                    self,
+                    lambda obs: actor_env_actions(self, obs),
+                    self.learning_starts,
+                    self.action_noise,
+                    env.num_envs,
                 ),
                 action_noise=self.action_noise,
                 log_interval=log_interval,

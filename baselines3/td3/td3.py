@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-import numpy as np
 import torch
 from gymnasium import spaces
 
@@ -18,6 +17,7 @@ from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy import (
+    actor_env_actions,
     build_replay_buffer,
     collect_transitions,
     convert_train_freq,
@@ -25,7 +25,6 @@ from baselines3.common.off_policy import (
 )
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import BasePolicy, TargetUpdate
-from baselines3.common.utils import obs_as_tensor
 from baselines3.td3.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, TD3Policy
 
 SelfTD3 = TypeVar("SelfTD3", bound="TD3")
@@ -133,13 +132,6 @@ class TD3(BaseAlgorithm):
     def _torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "actor.optimizer", "critic.optimizer"], []
 
-    # ------------------------------------------------------------------ acting
-    def _policy_actions(self, obs: Any) -> np.ndarray:
-        """Deterministic policy actions in the env's bounds (exploration noise is added by the caller)."""
-        with torch.inference_mode():
-            scaled = self.actor.forward(obs_as_tensor(obs, self.device)).cpu().numpy()
-        return self.policy.unscale_action(scaled)
-
     # ------------------------------------------------------------------ updating
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """`gradient_steps` critic updates, with an actor and target update every `policy_delay` of them."""
@@ -202,7 +194,11 @@ class TD3(BaseAlgorithm):
                 self._train_freq,
                 self.replay_buffer,
                 lambda: random_or_policy_actions(
-                    self, self._policy_actions, self.learning_starts, self.action_noise, env.num_envs
+                    self,
+                    lambda obs: actor_env_actions(self, obs),
+                    self.learning_starts,
+                    self.action_noise,
+                    env.num_envs,
                 ),
                 action_noise=self.action_noise,
                 log_interval=log_interval,
