@@ -4,12 +4,15 @@ An entry mixes experiment settings (`n_envs`, `n_timesteps`, `policy`, `normaliz
 of the algorithm. Values are turned into what the algorithm takes: `lin_<v>` strings become linear schedules,
 `policy_kwargs` strings such as "dict(net_arch=[64], activation_fn=nn.ReLU)" are parsed (without `eval`: only
 literals, `dict(...)` and `torch.nn` names are accepted), and `noise_type`/`noise_std` become action noise.
-An unknown key is an error naming the file, the env and the key.
+`env_wrapper`, `vec_env_wrapper` and `callback` name Python classes by dotted path (with keyword arguments as a
+one-key mapping); names under `stable_baselines3`, `sb3_contrib` and `rl_zoo3` are read as their counterparts
+here, so RL Zoo files work unchanged. An unknown key is an error naming the file, the env and the key.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import pathlib
 from dataclasses import dataclass, field
@@ -41,13 +44,41 @@ EXPERIMENT_KEYS = frozenset(
     }
 )
 
-
-#: RL Zoo keys that name Python objects to import; refused (not silently ignored) until zoo.train applies them.
-NOT_YET_SUPPORTED = frozenset({"env_wrapper", "vec_env_wrapper", "callback"})
+#: Module prefixes of the RL Zoo's ecosystem and where the same classes live here.
+MODULE_ALIASES = {
+    "stable_baselines3.": "baselines3.",
+    "sb3_contrib.common.wrappers.": "zoo.wrappers.",
+    "rl_zoo3.wrappers.": "zoo.wrappers.",
+    "utils.wrappers.": "zoo.wrappers.",
+}
 
 
 class ConfigError(ValueError):
     """A hyperparameter file or override that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """A class named in a hyperparameter file and the keyword arguments to build it with."""
+
+    cls: type
+    kwargs: dict[str, Any]
+
+    def __call__(self, *args: Any) -> Any:
+        return self.cls(*args, **self.kwargs)
+
+
+def chain(specs: list[ObjectSpec]) -> Any:
+    """One callable applying `specs` in order (wrappers), or None when there are none."""
+    if not specs:
+        return None
+
+    def wrap(target: Any) -> Any:
+        for spec in specs:
+            target = spec(target)
+        return target
+
+    return wrap
 
 
 @dataclass
@@ -61,7 +92,9 @@ class Experiment:
     n_envs: int = 1
     normalize: bool | dict[str, Any] = False
     frame_stack: int | None = None
-    env_wrapper: Any = None
+    env_wrapper: list[ObjectSpec] = field(default_factory=list)
+    vec_env_wrapper: list[ObjectSpec] = field(default_factory=list)
+    callback: list[ObjectSpec] = field(default_factory=list)
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)  # the entry as written, for config.yml
 
@@ -114,9 +147,6 @@ def resolve(algo: str, algo_class: type, env_id: str, entry: dict[str, Any], whe
             f"{where}, entry {env_id!r}: unknown key(s) {unknown} for {algo_class.__name__} "
             f"(experiment keys: {', '.join(sorted(EXPERIMENT_KEYS))})"
         )
-    unsupported = sorted(key for key in NOT_YET_SUPPORTED if key in entry)
-    if unsupported:
-        raise ConfigError(f"{where}, entry {env_id!r}: {unsupported} not supported by zoo.train yet")
     if "policy" not in entry:
         raise ConfigError(f"{where}, entry {env_id!r}: 'policy' is missing")
     kwargs = {key: value for key, value in entry.items() if key not in EXPERIMENT_KEYS}
@@ -139,7 +169,9 @@ def resolve(algo: str, algo_class: type, env_id: str, entry: dict[str, Any], whe
         n_envs=int(entry.get("n_envs", 1)),
         normalize=entry.get("normalize", False),
         frame_stack=int(frame_stack) if frame_stack else None,
-        env_wrapper=entry.get("env_wrapper"),
+        env_wrapper=object_specs(entry.get("env_wrapper"), f"{where}, entry {env_id!r}, env_wrapper"),
+        vec_env_wrapper=object_specs(entry.get("vec_env_wrapper"), f"{where}, entry {env_id!r}, vec_env_wrapper"),
+        callback=object_specs(entry.get("callback"), f"{where}, entry {env_id!r}, callback"),
         algo_kwargs=kwargs,
         raw=dict(entry),
     )
@@ -160,6 +192,46 @@ def _noise_spec(entry: dict[str, Any], where: str, env_id: str) -> tuple[str, fl
             f"{where}, entry {env_id!r}: noise_type must be 'normal' or 'ornstein-uhlenbeck', got {kind!r}"
         )
     return kind, float(entry.get("noise_std", 0.1))
+
+
+def object_specs(value: Any, where: str) -> list[ObjectSpec]:
+    """Classes named as the RL Zoo writes them: "mod.Class", {"mod.Class": {kwargs}} or a list of those."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    specs = []
+    for item in items:
+        kwargs: Any = {}
+        if isinstance(item, str):
+            name = item
+        elif isinstance(item, dict) and len(item) == 1:
+            ((name, kwargs),) = item.items()
+            kwargs = kwargs or {}
+            if not isinstance(kwargs, dict):
+                raise ConfigError(f"{where}: arguments of {name!r} must be a mapping, got {kwargs!r}")
+        else:
+            raise ConfigError(f"{where}: expected 'module.Class' or {{'module.Class': {{...}}}}, got {item!r}")
+        specs.append(ObjectSpec(import_class(str(name), where), dict(kwargs)))
+    return specs
+
+
+def import_class(name: str, where: str) -> type:
+    """The class at dotted path `name` (RL Zoo module prefixes mapped to ours)."""
+    for prefix, ours in MODULE_ALIASES.items():
+        if name.startswith(prefix):
+            name = ours + name[len(prefix) :]
+            break
+    module_name, _, attr = name.rpartition(".")
+    if not module_name:
+        raise ConfigError(f"{where}: {name!r} must be a dotted path such as 'package.module.Class'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConfigError(f"{where}: cannot import module {module_name!r} ({error})") from None
+    found = getattr(module, attr, None)
+    if not isinstance(found, type):
+        raise ConfigError(f"{where}: {module_name!r} has no class {attr!r}")
+    return found
 
 
 _NN_NAMES = {name for name in dir(nn) if isinstance(getattr(nn, name), type)}

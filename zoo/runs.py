@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pathlib
+from typing import Any
+
+import yaml
 
 from baselines3.common.env_util import make_vec_env
-from baselines3.common.vec_env import VecEnv, VecFrameStack, VecNormalize
-from zoo.config import ConfigError, Experiment
+from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
+from zoo.config import ConfigError, Experiment, algorithm_class, chain, resolve
 
 
 def env_folder_name(env_id: str) -> str:
@@ -50,13 +53,72 @@ def model_path(run: pathlib.Path, env_id: str, load_best: bool, checkpoint: int 
     return path
 
 
-def replay_env(run: pathlib.Path, experiment: Experiment, seed: int, render_mode: str | None) -> VecEnv:
-    """One env built as the run trained it: frame stacking and its VecNormalize statistics (frozen)."""
-    env: VecEnv = make_vec_env(experiment.env_id, n_envs=1, seed=seed, env_kwargs={"render_mode": render_mode})
+def build_env(
+    experiment: Experiment,
+    n_envs: int,
+    seed: int | None,
+    *,
+    monitor_dir: str | None = None,
+    vec_env: str = "dummy",
+    env_kwargs: dict[str, Any] | None = None,
+    normalize_stats: pathlib.Path | None = None,
+    training: bool = True,
+) -> VecEnv:
+    """The env an entry describes, in the RL Zoo's order: env wrappers (inside Monitor), vec-env wrappers,
+    VecNormalize (fresh, or `normalize_stats` when given), frame stacking. Without `training`, normalization
+    statistics are frozen and rewards are left as they are (evaluation and replay)."""
+    vec_env_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
+    env: VecEnv = make_vec_env(
+        experiment.env_id,
+        n_envs=n_envs,
+        seed=seed,
+        monitor_dir=monitor_dir,
+        wrapper_class=chain(experiment.env_wrapper),
+        env_kwargs=env_kwargs,
+        vec_env_cls=vec_env_cls,
+    )
+    for spec in experiment.vec_env_wrapper:
+        env = spec(env)
+    if experiment.normalize:
+        if normalize_stats is not None:
+            env = VecNormalize.load(str(normalize_stats), env)
+            env.training = training
+        else:
+            options = experiment.normalize if isinstance(experiment.normalize, dict) else {}
+            env = VecNormalize(env, training=training, **options)
+        if not training:
+            env.norm_reward = False
     if experiment.frame_stack:
         env = VecFrameStack(env, experiment.frame_stack)
-    stats = run / env_folder_name(experiment.env_id) / "vecnormalize.pkl"
-    if stats.exists():
-        env = VecNormalize.load(str(stats), env)
-        env.training, env.norm_reward = False, False
     return env
+
+
+def normalize_stats_path(run: pathlib.Path, env_id: str) -> pathlib.Path:
+    return run / env_folder_name(env_id) / "vecnormalize.pkl"
+
+
+def run_experiment(run: pathlib.Path, algo: str, env_id: str) -> tuple[Experiment, dict[str, Any]]:
+    """The experiment a run trained with (its `config.yml`) and the env keywords it used (`args.yml`)."""
+    params = run / env_folder_name(env_id)
+    try:
+        config = yaml.safe_load((params / "config.yml").read_text())
+        args = yaml.safe_load((params / "args.yml").read_text()) or {}
+    except FileNotFoundError as error:
+        raise ConfigError(f"{run} is not a complete zoo run: {error.filename} is missing") from None
+    config.pop("env_id", None)
+    experiment = resolve(algo, algorithm_class(algo), env_id, config, str(params / "config.yml"))
+    return experiment, dict(args.get("env_kwargs") or {})
+
+
+def replay_env(run: pathlib.Path, experiment: Experiment, seed: int, render_mode: str | None,
+               env_kwargs: dict[str, Any] | None = None) -> VecEnv:  # fmt: skip
+    """One env built as the run trained it: wrappers, frame stacking and its VecNormalize statistics (frozen)."""
+    stats = normalize_stats_path(run, experiment.env_id)
+    return build_env(
+        experiment,
+        1,
+        seed,
+        env_kwargs={**(env_kwargs or {}), "render_mode": render_mode},
+        normalize_stats=stats if stats.exists() else None,
+        training=False,
+    )

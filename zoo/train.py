@@ -25,12 +25,13 @@ import yaml
 
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.callbacks import CheckpointCallback, EvalCallback
-from baselines3.common.env_util import make_vec_env, register_ale_envs_if_needed
+from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
-from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
+from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, load_experiment
 from zoo.envs import register_zoo_envs
-from zoo.runs import env_folder_name, run_numbers
+from zoo.runs import build_env, env_folder_name, normalize_stats_path, run_numbers
+from zoo.tune import add_tuning_arguments
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,22 +53,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-tb", "--tensorboard-log", default=None)
     parser.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
     parser.add_argument("--save-replay-buffer", action="store_true")
+    parser.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY:VALUE", help="keywords for gym.make")
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("-uuid", "--uuid", action="store_true", help="add a unique suffix to the run folder")
+    add_tuning_arguments(parser)
     return parser.parse_args(argv)
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
+def parse_overrides(items: list[str], flag: str = "-params") -> dict[str, Any]:
     """`key:value` items; values are read as YAML scalars/lists (`0.001`, `true`, `[64, 64]`, `lin_0.001`)."""
     overrides: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition(":")
         if not sep or not key:
-            raise ConfigError(f"-params items must look like key:value, got {item!r}")
+            raise ConfigError(f"{flag} items must look like key:value, got {item!r}")
         try:
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError as error:
-            raise ConfigError(f"-params {item!r}: cannot read the value: {error}") from None
+            raise ConfigError(f"{flag} {item!r}: cannot read the value: {error}") from None
     return overrides
 
 
@@ -78,14 +81,6 @@ def run_folder(log_folder: str, algo: str, env_id: str, with_uuid: bool) -> path
     last = runs[-1][0] if runs else 0
     suffix = f"_{uuid.uuid4().hex[:8]}" if with_uuid else ""
     return base / f"{env_folder_name(env_id)}_{last + 1}{suffix}"
-
-
-def make_env(experiment: Experiment, n_envs: int, seed: int | None, monitor_dir: str | None, vec_env: str) -> VecEnv:
-    vec_env_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
-    env = make_vec_env(experiment.env_id, n_envs=n_envs, seed=seed, monitor_dir=monitor_dir, vec_env_cls=vec_env_cls)
-    if experiment.frame_stack:
-        env = VecFrameStack(env, experiment.frame_stack)
-    return env
 
 
 def action_noise(spec: tuple[str, float], env: VecEnv) -> Any:
@@ -103,6 +98,7 @@ def train(args: argparse.Namespace) -> pathlib.Path:
     except (gym.error.Error, ImportError) as error:
         raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
     experiment = load_experiment(args.algo, args.env, args.conf_file, parse_overrides(args.hyperparams))
+    args.env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
     if args.trained_agent and not os.path.isfile(args.trained_agent):
         raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")
     algo_class = algorithm_class(args.algo)
@@ -119,10 +115,16 @@ def _train_in(
     folder: pathlib.Path, args: argparse.Namespace, experiment: Experiment, algo_class: type[BaseAlgorithm]
 ) -> pathlib.Path:
     name = env_folder_name(args.env)
-    env = make_env(experiment, experiment.n_envs, args.seed, str(folder), args.vec_env)
-    normalize_kwargs = experiment.normalize if isinstance(experiment.normalize, dict) else {}
-    if experiment.normalize:
-        env = VecNormalize(env, **normalize_kwargs)
+    stats = normalize_stats_path(pathlib.Path(args.trained_agent).parent, args.env) if args.trained_agent else None
+    env = build_env(
+        experiment,
+        experiment.n_envs,
+        args.seed,
+        monitor_dir=str(folder),
+        vec_env=args.vec_env,
+        env_kwargs=args.env_kwargs,
+        normalize_stats=stats if stats is not None and stats.exists() else None,
+    )
     kwargs = dict(experiment.algo_kwargs)
     if "action_noise" in kwargs:
         kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
@@ -148,16 +150,13 @@ def _train_in(
     with open(params_dir / "args.yml", "w") as handle:
         yaml.safe_dump({"argv": sys.argv, **vars(args)}, handle, sort_keys=True)
 
-    callbacks: list[Any] = []
+    callbacks: list[Any] = [spec() for spec in experiment.callback]
     if args.save_freq > 0:
         save_freq = max(args.save_freq // experiment.n_envs, 1)
         callbacks.append(CheckpointCallback(save_freq, str(folder), name_prefix="rl_model"))
     if args.eval_freq > 0:
-        eval_env = make_env(
-            experiment, args.n_eval_envs, None if args.seed is None else args.seed + 1000, None, "dummy"
-        )
-        if experiment.normalize:
-            eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+        eval_seed = None if args.seed is None else args.seed + 1000
+        eval_env = build_env(experiment, args.n_eval_envs, eval_seed, env_kwargs=args.env_kwargs, training=False)
         callbacks.append(
             EvalCallback(
                 eval_env,
@@ -182,6 +181,14 @@ def _train_in(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.optimize:
+        from zoo.tune import optimize  # Optuna is only needed for tuning
+
+        try:
+            return optimize(args)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     try:
         folder = train(args)
     except ConfigError as error:
