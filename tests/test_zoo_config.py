@@ -7,12 +7,14 @@ import pytest
 import torch
 from torch import nn
 
+from baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from baselines3.common.env_util import make_vec_env
 from baselines3.common.noise import NormalActionNoise
 from baselines3.common.schedules import LinearSchedule
-from baselines3.common.vec_env import VecNormalize
+from baselines3.common.vec_env import VecMonitor, VecNormalize
 from zoo.config import ALGOS, HYPERPARAMS_DIR, ConfigError, load_experiment, parse_policy_kwargs, read_file
 from zoo.envs import register_zoo_envs
+from zoo.wrappers import TimeFeatureWrapper
 
 ENTRIES = [
     (algo, env_id)
@@ -95,8 +97,35 @@ def test_policy_kwargs_strings_never_run_code(text):
         parse_policy_kwargs(text)
 
 
-def test_keys_naming_python_objects_are_refused_not_ignored(tmp_path):
+def test_keys_naming_classes_are_imported_with_rl_zoo_prefixes_mapped(tmp_path):
     path = tmp_path / "ppo.yml"
-    path.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n  env_wrapper: some.module.Wrapper\n")
-    with pytest.raises(ConfigError, match=r"\['env_wrapper'\] not supported by zoo.train yet"):
+    path.write_text(
+        "CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n"
+        "  env_wrapper:\n    - sb3_contrib.common.wrappers.TimeFeatureWrapper:\n        max_steps: 200\n"
+        "  vec_env_wrapper: stable_baselines3.common.vec_env.VecMonitor\n"
+        "  callback:\n    - stable_baselines3.common.callbacks.StopTrainingOnMaxEpisodes:\n        max_episodes: 3\n"
+    )
+    experiment = load_experiment("ppo", "CartPole-v1", conf_file=path)
+    (wrapper,) = experiment.env_wrapper
+    assert wrapper.cls is TimeFeatureWrapper and wrapper.kwargs == {"max_steps": 200}
+    assert experiment.vec_env_wrapper[0].cls is VecMonitor and experiment.vec_env_wrapper[0].kwargs == {}
+    callback = experiment.callback[0]()
+    assert isinstance(callback, StopTrainingOnMaxEpisodes) and callback.max_episodes == 3
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("some.module.Wrapper", "cannot import module 'some.module'"),
+        ("gymnasium.wrappers.NoSuchWrapper", "'gymnasium.wrappers' has no class 'NoSuchWrapper'"),
+        ("Wrapper", "must be a dotted path"),
+        ("[1, 2]", "expected 'module.Class'"),
+        ("{gymnasium.wrappers.TimeLimit: 5}", "arguments of 'gymnasium.wrappers.TimeLimit' must be a mapping"),
+    ],
+)
+def test_bad_class_names_are_errors_naming_the_entry(tmp_path, value, message):
+    path = tmp_path / "ppo.yml"
+    path.write_text(f"CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n  env_wrapper: {value}\n")
+    with pytest.raises(ConfigError, match=r"ppo.yml, entry 'CartPole-v1', env_wrapper: ") as error:
         load_experiment("ppo", "CartPole-v1", conf_file=path)
+    assert message in str(error.value)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import gymnasium as gym
 import numpy as np
 import yaml
 
 from baselines3 import DQN, PPO
+from baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 
 def run(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -91,7 +93,9 @@ def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
         (["--algo", "ppo", "--env", "CartPole-v1", "-params", "n_epochs"], "key:value"),
         (["--algo", "ppo", "--env", "CartPole-v1", "-params", "n_epoch:3"], "unknown key(s) ['n_epoch']"),
         (["--algo", "ppo", "--env", "CartPole-v1", "-i", "missing.zip"], "does not exist"),
-        (["--algo", "ppo", "--env", "Acrobot-v1"], "no entry for 'Acrobot-v1'"),
+        (["--algo", "ppo", "--env", "FrozenLake-v1"], "no entry for 'FrozenLake-v1'"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "--env-kwargs", "gravity"], "--env-kwargs items must look like"),
+        (["--algo", "ppo", "--env", "Pendulum-v1", "--env-kwargs", "gravity:3"], "rejected by Pendulum-v1"),
     ]
     for args, message in cases:
         done = run(*args, "-f", str(logs), cwd=tmp_path)
@@ -100,3 +104,41 @@ def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
     assert not (logs / "ppo").exists() or not any((logs / "ppo").iterdir())
     done = run("--algo", "ddpg", "--env", "CartPole-v1", cwd=tmp_path)
     assert done.returncode == 2 and "invalid choice: 'ddpg'" in done.stderr
+
+
+def test_wrappers_env_kwargs_and_normalization_statistics_carry_over(tmp_path):
+    conf = tmp_path / "ppo.yml"
+    conf.write_text(
+        "Pendulum-v1:\n  policy: MlpPolicy\n  n_timesteps: 256\n  n_envs: 2\n  n_steps: 64\n  batch_size: 64\n"
+        "  n_epochs: 1\n  normalize: true\n  env_wrapper: sb3_contrib.common.wrappers.TimeFeatureWrapper\n"
+    )
+    common = ["--algo", "ppo", "--env", "Pendulum-v1", "-conf", str(conf), "-f", str(tmp_path / "logs"),
+              "--seed", "0", "--verbose", "0", "--eval-freq", "128", "--env-kwargs", "g:3.5"]  # fmt: skip
+    done = run(*common, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    first = tmp_path / "logs" / "ppo" / "Pendulum-v1_1"
+    args = yaml.safe_load((first / "Pendulum-v1" / "args.yml").read_text())
+    assert args["env_kwargs"] == {"g": 3.5}
+    stats = VecNormalize.load(str(first / "Pendulum-v1" / "vecnormalize.pkl"), DummyVecEnv([make_pendulum]))
+    assert stats.obs_rms.mean.shape == (4,)  # three Pendulum features and the time feature
+    assert PPO.load(first / "Pendulum-v1.zip").observation_space.shape == (4,)
+
+    done = run(*common, "-i", str(first / "Pendulum-v1.zip"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    second = tmp_path / "logs" / "ppo" / "Pendulum-v1_2" / "Pendulum-v1" / "vecnormalize.pkl"
+    continued = VecNormalize.load(str(second), DummyVecEnv([make_pendulum]))
+    assert continued.obs_rms.count > stats.obs_rms.count + 255  # went on from the saved statistics
+
+    enjoy = subprocess.run(
+        [sys.executable, "-m", "zoo.enjoy", "--algo", "ppo", "--env", "Pendulum-v1", "-f", str(tmp_path / "logs"),
+         "-n", "200", "--no-render"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert enjoy.returncode == 0, enjoy.stderr
+    assert "1 episodes: mean return" in enjoy.stdout
+
+
+def make_pendulum():
+    from zoo.wrappers import TimeFeatureWrapper
+
+    return TimeFeatureWrapper(gym.make("Pendulum-v1"))

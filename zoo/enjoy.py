@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from zoo.config import ALGOS, ConfigError, algorithm_class, load_experiment
+from zoo.config import ALGOS, ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
 from zoo.runs import find_run, model_path, replay_env
 
@@ -36,8 +36,7 @@ def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
     register_zoo_envs()
     run = find_run(args.folder, args.algo, args.env, args.exp_id)
     path = model_path(run, args.env, args.load_best, args.load_checkpoint)
-    experiment = load_experiment(args.algo, args.env)
-    env = replay_env(run, experiment, args.seed, None if args.no_render else "human")
+    env = replay_env(run, args.algo, args.env, args.seed, None if args.no_render else "human")
     model = algorithm_class(args.algo).load(path, env=env)
     obs = env.reset()
     state, starts = None, np.ones((1,), dtype=bool)

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from baselines3.common.vec_env import VecVideoRecorder
-from zoo.config import ALGOS, ConfigError, algorithm_class, load_experiment
+from zoo.config import ALGOS, ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
 from zoo.runs import find_run, model_path, replay_env
 
@@ -34,8 +34,7 @@ def record(args: argparse.Namespace) -> str:
     register_zoo_envs()
     run = find_run(args.folder, args.algo, args.env, args.exp_id)
     path = model_path(run, args.env, args.load_best, args.load_checkpoint)
-    experiment = load_experiment(args.algo, args.env)
-    env = replay_env(run, experiment, args.seed, "rgb_array")
+    env = replay_env(run, args.algo, args.env, args.seed, "rgb_array")
     model = algorithm_class(args.algo).load(path)
     folder = args.output_folder or str(run / "videos")
     name = f"{args.algo}-{args.env.replace('/', '-')}"

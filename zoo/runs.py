@@ -110,15 +110,16 @@ def run_experiment(run: pathlib.Path, algo: str, env_id: str) -> tuple[Experimen
     return experiment, dict(args.get("env_kwargs") or {})
 
 
-def replay_env(run: pathlib.Path, experiment: Experiment, seed: int, render_mode: str | None,
-               env_kwargs: dict[str, Any] | None = None) -> VecEnv:  # fmt: skip
-    """One env built as the run trained it: wrappers, frame stacking and its VecNormalize statistics (frozen)."""
-    stats = normalize_stats_path(run, experiment.env_id)
+def replay_env(run: pathlib.Path, algo: str, env_id: str, seed: int, render_mode: str | None) -> VecEnv:
+    """One env built as the run trained it (its config.yml and --env-kwargs): wrappers, frame stacking and its
+    VecNormalize statistics (frozen)."""
+    experiment, env_kwargs = run_experiment(run, algo, env_id)
+    stats = normalize_stats_path(run, env_id)
     return build_env(
         experiment,
         1,
         seed,
-        env_kwargs={**(env_kwargs or {}), "render_mode": render_mode},
+        env_kwargs={**env_kwargs, "render_mode": render_mode},
         normalize_stats=stats if stats.exists() else None,
         training=False,
     )

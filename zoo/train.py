@@ -99,6 +99,11 @@ def train(args: argparse.Namespace) -> pathlib.Path:
         raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
     experiment = load_experiment(args.algo, args.env, args.conf_file, parse_overrides(args.hyperparams))
     args.env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
+    if args.env_kwargs:
+        try:
+            gym.make(args.env, **args.env_kwargs).close()
+        except TypeError as error:
+            raise ConfigError(f"--env-kwargs {args.env_kwargs} rejected by {args.env}: {error}") from None
     if args.trained_agent and not os.path.isfile(args.trained_agent):
         raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")
     algo_class = algorithm_class(args.algo)
