@@ -159,8 +159,10 @@ def test_bad_inputs_have_clear_errors():
     tuple_env.action_space = spaces.Tuple([spaces.Discrete(2), spaces.Discrete(2)])
     with pytest.raises(ValueError, match="does not support the action space Tuple"):
         PPO("MlpPolicy", tuple_env)
-    with pytest.raises(ValueError, match="batch_size=512 is larger than the rollout"):
-        PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), n_steps=16, batch_size=512)
+    with pytest.warns(UserWarning, match="batch_size=512 is larger than the rollout.*one minibatch"):
+        whole = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), n_steps=16, batch_size=512, n_epochs=2)
+    whole.learn(32)  # trains on the whole rollout of 32 samples per epoch
+    assert whole._n_updates == 2  # one minibatch per epoch
     with pytest.warns(UserWarning, match="does not divide"):
         PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), n_steps=16, batch_size=10)
     with pytest.raises(ValueError, match="gSDE"):

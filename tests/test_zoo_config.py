@@ -2,52 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from baselines3.common.callbacks import StopTrainingOnMaxEpisodes
-from baselines3.common.env_util import make_vec_env
-from baselines3.common.noise import NormalActionNoise
 from baselines3.common.schedules import LinearSchedule
-from baselines3.common.vec_env import VecMonitor, VecNormalize
-from zoo.config import ALGOS, HYPERPARAMS_DIR, ConfigError, load_experiment, parse_policy_kwargs, read_file
-from zoo.envs import register_zoo_envs
+from baselines3.common.vec_env import VecMonitor
+from zoo.config import ConfigError, load_experiment, parse_policy_kwargs
 from zoo.wrappers import TimeFeatureWrapper
-
-ENTRIES = [
-    (algo, env_id)
-    for algo in ALGOS
-    for env_id in read_file(HYPERPARAMS_DIR / f"{algo}.yml")
-    if env_id != "atari" and "Bullet" not in env_id
-]
-
-
-@pytest.mark.parametrize("algo, env_id", ENTRIES)
-def test_every_entry_builds_its_model(algo, env_id):
-    register_zoo_envs()
-    experiment = load_experiment(algo, env_id)
-    env = make_vec_env(env_id, n_envs=experiment.n_envs, seed=0)
-    if experiment.normalize:
-        env = VecNormalize(env, **(experiment.normalize if isinstance(experiment.normalize, dict) else {}))
-    kwargs = dict(experiment.algo_kwargs)
-    if "action_noise" in kwargs:
-        _, std = kwargs["action_noise"]
-        n = env.action_space.shape[0]
-        kwargs["action_noise"] = NormalActionNoise(np.zeros(n), std * np.ones(n))
-    kwargs.pop("buffer_size", None)  # keep the test's memory small
-    model = experiment_model(algo, experiment.policy, env, kwargs)
-    assert model.num_timesteps == 0 and experiment.n_timesteps > 0
-
-
-def experiment_model(algo, policy, env, kwargs):
-    from zoo.config import algorithm_class
-
-    if algo in ("dqn", "sac", "td3"):
-        kwargs["buffer_size"] = 1000
-        kwargs["batch_size"] = min(kwargs.get("batch_size", 64), 1000)
-    return algorithm_class(algo)(policy, env, device="cpu", **kwargs)
 
 
 def test_values_are_converted():

@@ -18,11 +18,13 @@ import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 import yaml
 from torch import nn
 
 import baselines3
 from baselines3.common.base_class import BaseAlgorithm
+from baselines3.common.sb2_compat import RMSpropTFLike
 from baselines3.common.schedules import LinearSchedule
 
 HYPERPARAMS_DIR = pathlib.Path(__file__).parent / "hyperparams"
@@ -234,6 +236,9 @@ def import_class(name: str, where: str) -> type:
     return found
 
 
+#: Bare names that published policy_kwargs use.
+_NAMED_CLASSES: dict[str, type] = {"RMSpropTFLike": RMSpropTFLike}
+
 _NN_NAMES = {name for name in dir(nn) if isinstance(getattr(nn, name), type)}
 
 
@@ -266,7 +271,13 @@ def _literal(node: ast.AST, where: str, text: str) -> Any:
         base = ast.unparse(node.value)
         if base in ("nn", "th.nn", "torch.nn"):
             return getattr(nn, node.attr)
+    if isinstance(node, ast.Attribute) and ast.unparse(node.value) in ("optim", "th.optim", "torch.optim"):
+        found = getattr(torch.optim, node.attr, None)
+        if isinstance(found, type) and issubclass(found, torch.optim.Optimizer):
+            return found
+    if isinstance(node, ast.Name) and node.id in _NAMED_CLASSES:
+        return _NAMED_CLASSES[node.id]
     raise ConfigError(
         f"{where}: cannot read {ast.unparse(node)!r} in policy_kwargs {text!r}; allowed: numbers, strings, lists, "
-        "dicts, dict(...) and torch.nn classes such as nn.ReLU"
+        "dicts, dict(...), torch.nn classes such as nn.ReLU, torch.optim optimizers and RMSpropTFLike"
     )

@@ -99,12 +99,13 @@ class PPO(BaseAlgorithm):
             rollout_size = n_steps * self.env.num_envs
             if rollout_size < 2 and normalize_advantage:
                 raise ValueError(f"n_steps * n_envs must be > 1 to normalize advantages, got {rollout_size}")
-            if batch_size > rollout_size:
-                raise ValueError(
+            if batch_size > rollout_size:  # SB3 accepts this (published RL Zoo entries rely on it)
+                warnings.warn(
                     f"batch_size={batch_size} is larger than the rollout n_steps * n_envs = {n_steps} * "
-                    f"{self.env.num_envs} = {rollout_size}"
+                    f"{self.env.num_envs} = {rollout_size}: each epoch is one minibatch of the whole rollout",
+                    stacklevel=2,
                 )
-            if rollout_size % batch_size != 0:
+            elif rollout_size % batch_size != 0:
                 warnings.warn(
                     f"batch_size={batch_size} does not divide the rollout n_steps * n_envs = {rollout_size}: the "
                     f"last minibatch of each epoch holds only {rollout_size % batch_size} samples. A divisor of "

@@ -1,0 +1,140 @@
+"""The zoo's tuned hyperparameter files: every (algorithm, env) entry loads and builds its model without training,
+and the required envs have entries for exactly the algorithms that have published values for them."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+
+from baselines3.common.noise import ActionNoise
+from baselines3.common.vec_env import VecEnv, VecNormalize
+from zoo.config import ALGOS, HYPERPARAMS_DIR, algorithm_class, load_experiment, read_file
+from zoo.envs import register_zoo_envs
+from zoo.runs import build_env
+from zoo.train import action_noise
+
+ATARI_ENV = "PongNoFrameskip-v4"  # the env the `atari` entries are built with
+OFF_POLICY = ("dqn", "sac", "td3")
+# Replay buffers are allocated when the model is built: the published sizes (up to 1e6 transitions, 1e5 Atari
+# frames) would take seconds and gigabytes, so off-policy entries are built with this buffer size instead.
+SMALL_BUFFER = 1000
+# Scalar settings that the built model keeps under the same name: checked against the entry.
+KEPT_AS_ATTRIBUTES = (
+    "gamma",
+    "n_steps",
+    "batch_size",
+    "gae_lambda",
+    "n_epochs",
+    "ent_coef",
+    "vf_coef",
+    "max_grad_norm",
+    "tau",
+    "learning_starts",
+    "target_update_interval",
+    "exploration_fraction",
+    "exploration_final_eps",
+    "use_sde",
+    "buffer_size",
+)
+
+#: Published entries that baselines3 cannot build yet, with the reason (strict: an XPASS fails the run).
+
+#: For each required env, the algorithms with published RL Zoo values (MuJoCo ids moved from -v4 to -v5).
+EXPECTED_ALGOS = {
+    "CartPole-v1": {"a2c", "dqn", "ppo"},
+    "Acrobot-v1": {"a2c", "dqn", "ppo"},
+    "MountainCar-v0": {"a2c", "dqn", "ppo"},
+    "LunarLander-v3": {"a2c", "dqn", "ppo"},
+    "Pendulum-v1": {"a2c", "ppo", "sac", "td3"},
+    "MountainCarContinuous-v0": {"a2c", "ppo", "sac", "td3"},
+    "LunarLanderContinuous-v3": {"a2c", "ppo", "sac", "td3"},
+    "BipedalWalker-v3": {"a2c", "ppo", "sac", "td3"},
+    "HalfCheetah-v5": {"a2c", "ppo", "sac", "td3"},
+    "Hopper-v5": {"a2c", "ppo", "sac", "td3"},
+    "Walker2d-v5": {"a2c", "ppo", "sac", "td3"},
+    "Ant-v5": {"a2c", "ppo", "sac", "td3"},
+    "Humanoid-v5": {"a2c", "ppo", "sac", "td3"},
+    "atari": {"a2c", "dqn", "ppo"},
+}
+
+
+def entries() -> dict[str, set[str]]:
+    """Algorithm -> env ids (including `atari`) with an entry in its file."""
+    return {algo: set(read_file(HYPERPARAMS_DIR / f"{algo}.yml")) for algo in ALGOS}
+
+
+def _params() -> list:
+    params = []
+    for algo, env_ids in entries().items():
+        for env_id in sorted(env_ids):
+            params.append(pytest.param(algo, env_id, id=f"{algo}-{env_id}"))
+    return params
+
+
+def required_modules(env_id: str) -> list[tuple[str, str]]:
+    """(importable module, package to install) pairs that building `env_id` needs beyond gymnasium."""
+    if env_id == "atari":
+        return [("ale_py", "ale-py")]
+    entry_point = str(gym.spec(env_id).entry_point)
+    if "mujoco" in entry_point:
+        # gymnasium's MuJoCo envs import imageio (and glfw, a mujoco dependency) when the module loads
+        return [("mujoco", "mujoco"), ("imageio", "imageio")]
+    if "box2d" in entry_point:
+        return [("Box2D", "box2d-py")]
+    return []
+
+
+def build_n_envs(algo: str, experiment_n_envs: int, kwargs: dict) -> int:
+    """At most 2 envs to keep the test fast, unless PPO needs the written count for its minibatch size."""
+    n_envs = min(experiment_n_envs, 2)
+    if algo == "ppo" and kwargs.get("batch_size", 64) > kwargs.get("n_steps", 2048) * n_envs:
+        return experiment_n_envs
+    return n_envs
+
+
+@pytest.mark.parametrize("algo, env_id", _params())
+def test_entry_builds_its_model(algo: str, env_id: str) -> None:
+    register_zoo_envs()
+    for module, package in required_modules(env_id):
+        pytest.importorskip(module, reason=f"{env_id} needs the {package!r} package, which is not installed")
+    target = ATARI_ENV if env_id == "atari" else env_id
+    overrides = {"buffer_size": SMALL_BUFFER} if algo in OFF_POLICY else {}
+    experiment = load_experiment(algo, target, overrides=overrides)
+    assert experiment.n_timesteps > 0
+    kwargs = dict(experiment.algo_kwargs)
+    env: VecEnv = build_env(experiment, build_n_envs(algo, experiment.n_envs, kwargs), seed=0)
+    try:
+        if "action_noise" in kwargs:
+            kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
+        model = algorithm_class(algo)(experiment.policy, env, device="cpu", **kwargs)
+        assert model.num_timesteps == 0
+        if env_id == "atari":  # frames are stacked channel-last; the model sees them channel-first
+            assert env.observation_space.shape == (84, 84, experiment.frame_stack)
+            assert model.observation_space.shape == (experiment.frame_stack, 84, 84)
+        else:
+            assert model.observation_space == env.observation_space
+        for key in KEPT_AS_ATTRIBUTES:
+            if key in kwargs:
+                assert getattr(model, key) == kwargs[key], key
+        if "action_noise" in kwargs:
+            assert isinstance(getattr(model, "action_noise", None), ActionNoise)
+        assert isinstance(env, VecNormalize) == bool(experiment.normalize)
+    finally:
+        env.close()
+
+
+def test_required_envs_have_entries_for_the_published_algorithms() -> None:
+    found = entries()
+    have = {env_id: {algo for algo in ALGOS if env_id in found[algo]} for env_id in EXPECTED_ALGOS}
+    assert have == EXPECTED_ALGOS
+
+
+def test_entry_ids_are_current_gymnasium_ids() -> None:
+    register_zoo_envs()
+    unknown = sorted(
+        (algo, env_id)
+        for algo, env_ids in entries().items()
+        for env_id in env_ids
+        if env_id != "atari" and env_id not in gym.registry
+    )
+    assert unknown == []
