@@ -21,6 +21,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 import yaml
 
 from baselines3.common.base_class import BaseAlgorithm
@@ -50,6 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-conf", "--conf-file", default=None, help="a YAML file to read instead of the zoo's")
     parser.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--num-threads", type=int, default=-1, help="torch threads (-1: torch's default)")
     parser.add_argument("-tb", "--tensorboard-log", default=None)
     parser.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
     parser.add_argument("--save-replay-buffer", action="store_true")
@@ -186,6 +188,8 @@ def _train_in(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.num_threads > 0:
+        torch.set_num_threads(args.num_threads)
     if args.optimize:
         from zoo.tune import optimize  # Optuna is only needed for tuning
 

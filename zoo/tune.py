@@ -1,8 +1,46 @@
-"""Hyperparameter tuning for `python -m zoo.train ... -optimize` with Optuna."""
+"""Hyperparameter tuning for `python -m zoo.train ... -optimize` with Optuna.
+
+    python -m zoo.train --algo ppo --env CartPole-v1 -n 50000 -optimize --n-trials 100
+    python -m zoo.train --algo ppo --env CartPole-v1 -n 50000 -optimize --n-trials 50 \\
+        --storage sqlite:///tuning.db --study-name ppo-cartpole      # in several processes or machines at once
+
+Each trial draws hyperparameters from `zoo.search_spaces`, applies them on top of the entry (and `-params`),
+trains for the per-trial budget (`-n`, else the entry's n_timesteps) and evaluates `--n-evaluations` times
+evenly over it; every evaluation is reported to Optuna, which may stop (prune) the trial there. A trial that
+crashes is recorded as failed and the study goes on. Trials write no run folders: the results are
+`trials.csv` and `best_hyperparams.yml` (an entry ready for `zoo/hyperparams/<algo>.yml`) in
+`<log-folder>/<algo>/<env>_optimize_<study name>/`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import math
+import os
+import pathlib
+import random
+import re
+import socket
+import sys
+import tempfile
+import time
+from typing import Any
+
+import gymnasium as gym
+import yaml
+
+from zoo.config import ConfigError, Experiment, algorithm_class, load_experiment, parse_policy_kwargs
+
+#: Evaluations per trial unless --n-evaluations says otherwise: max(this, budget // 100_000).
+DEFAULT_N_EVALUATIONS = 5
+
+#: Tries to open a database storage (several processes may be creating its tables at the same moment).
+STORAGE_ATTEMPTS = 5
+
+#: Errors that end one trial (recorded as failed) but not the study: invalid combinations (ValueError,
+#: AssertionError), numerical trouble (ArithmeticError, e.g. a NaN return) and torch failures (RuntimeError).
+TRIAL_ERRORS: tuple[type[Exception], ...] = (ValueError, AssertionError, ArithmeticError, RuntimeError)
 
 
 def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,3 +55,348 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--n-evaluations", type=int, default=None, help="evaluations per trial (pruning points)")
     group.add_argument("--storage", default=None, help="sqlite:///f.db, a .log journal file or a DB URL")
     group.add_argument("--study-name", default=None)
+
+
+def _slug(text: str) -> str:
+    """`text` with anything but letters, digits, '.', '_' and '-' replaced, for study and folder names."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "study"
+
+
+def default_study_name(algo: str, env_id: str) -> str:
+    return _slug(f"{algo}-{env_id}")
+
+
+def output_folder(log_folder: str, algo: str, env_id: str, study_name: str) -> pathlib.Path:
+    """`<log_folder>/<algo>/<env>_optimize_<study name>`: never taken for a run folder (`<env>_<N>`)."""
+    from zoo.runs import env_folder_name
+
+    return pathlib.Path(log_folder) / algo / f"{env_folder_name(env_id)}_optimize_{_slug(study_name)}"
+
+
+def make_storage(spec: str | None) -> Any:
+    """The Optuna storage `--storage` names: None (in memory), a path ending in `.log` or `.journal` (a journal
+    file, safe for several processes on one file system) or a database URL (sqlite:///, postgresql://,
+    mysql://, ...) shared by every process and machine that can reach it."""
+    import optuna
+    import sqlalchemy.exc
+
+    if spec is None:
+        return None
+    if spec.endswith((".log", ".journal")) and "://" not in spec:
+        from optuna.storages.journal import JournalFileBackend
+
+        path = pathlib.Path(spec)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    if "://" not in spec:
+        raise ConfigError(
+            f"--storage {spec!r} is neither a database URL (sqlite:///tuning.db, postgresql://user:pass@host/db, "
+            "mysql://...) nor a journal file path ending in .log or .journal"
+        )
+    engine_kwargs: dict[str, Any] = {}
+    if spec.startswith("sqlite"):
+        # several processes write to one file: wait for the lock instead of failing at once
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(spec, engine_kwargs=engine_kwargs)
+        except ImportError as error:
+            hint = " (pip install psycopg2-binary)" if spec.startswith("postgres") else ""
+            raise ConfigError(
+                f"--storage {spec!r} needs a database driver that is not installed{hint}: {error}"
+            ) from None
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as error:
+            # processes starting together on a new database race to create its tables: the loser retries
+            # and finds them made (a database that cannot be reached fails every attempt)
+            if attempt == STORAGE_ATTEMPTS - 1:
+                raise ConfigError(f"--storage {spec!r} cannot be used: {type(error).__name__}: {error}") from None
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
+        except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
+            raise ConfigError(f"--storage {spec!r} cannot be used: {type(error).__name__}: {error}") from None
+    raise AssertionError("unreachable")
+
+
+def make_sampler(name: str, n_startup_trials: int, seed: int | None) -> Any:
+    """TPE, random or CMA-ES (its categorical values are drawn by a seeded TPE sampler, quietly)."""
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(n_startup_trials=n_startup_trials, seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        if importlib.util.find_spec("cmaes") is None:
+            raise ConfigError("--sampler cmaes needs the cmaes package: pip install cmaes")
+        return optuna.samplers.CmaEsSampler(
+            n_startup_trials=n_startup_trials,
+            seed=seed,
+            independent_sampler=optuna.samplers.TPESampler(n_startup_trials=n_startup_trials, seed=seed),
+            warn_independent_sampling=False,
+        )
+    raise ConfigError(f"--sampler {name!r}: choose tpe, random or cmaes")
+
+
+def make_pruner(name: str, n_startup_trials: int, n_evaluations: int) -> Any:
+    """Median (once `n_startup_trials` trials have completed; evaluations are reported as steps 1, 2, ... and
+    none before step `n_evaluations // 3` is pruned), successive halving, or none."""
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=n_evaluations // 3)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(f"--pruner {name!r}: choose median, halving or none")
+
+
+def with_entry_policy_kwargs(params: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """`params` whose `policy_kwargs` keep what the entry's own policy_kwargs set and the sampler does not
+    (an LSTM size, ortho_init, ...), still written as one string."""
+    from zoo.search_spaces import policy_kwargs_text
+
+    base = entry.get("policy_kwargs")
+    if "policy_kwargs" not in params or not base:
+        return params
+    base_kwargs = parse_policy_kwargs(base) if isinstance(base, str) else dict(base)
+    sampled = parse_policy_kwargs(params["policy_kwargs"])
+    return {**params, "policy_kwargs": policy_kwargs_text({**base_kwargs, **sampled})}
+
+
+def _make_trial_callback(eval_env: Any, trial: Any, n_eval_episodes: int, eval_freq: int) -> Any:
+    from baselines3.common.callbacks import EvalCallback
+
+    class TrialEvalCallback(EvalCallback):
+        """Evaluates every `eval_freq` calls (syncing VecNormalize statistics first), reports the mean return
+        to the trial and stops training when the pruner says so."""
+
+        def __init__(self) -> None:
+            super().__init__(eval_env, n_eval_episodes=n_eval_episodes, eval_freq=eval_freq, verbose=0)
+            self.evaluations_done = 0
+            self.pruned = False
+
+        def _on_step(self) -> bool:
+            if self.eval_freq <= 0 or self.n_calls % self.eval_freq != 0:
+                return True
+            super()._on_step()
+            self.evaluations_done += 1
+            if not math.isfinite(self.last_mean_reward):
+                raise FloatingPointError(f"evaluation {self.evaluations_done} returned {self.last_mean_reward}")
+            trial.report(self.last_mean_reward, self.evaluations_done)
+            self.pruned = trial.should_prune()
+            return not self.pruned
+
+    return TrialEvalCallback()
+
+
+class Objective:
+    """One trial: sample, build, train with periodic evaluations, return the last mean return."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        base: Experiment,
+        overrides: dict[str, Any],
+        env_kwargs: dict[str, Any],
+        n_timesteps: int,
+        n_evaluations: int,
+    ) -> None:
+        from zoo.search_spaces import SearchContext
+
+        self.args = args
+        self.base = base
+        self.overrides = overrides
+        self.env_kwargs = env_kwargs
+        self.n_timesteps = n_timesteps
+        self.n_evaluations = n_evaluations
+        self.context = SearchContext(
+            n_envs=base.n_envs, n_timesteps=n_timesteps, use_sde=bool(base.algo_kwargs.get("use_sde", False))
+        )
+        self.trial_numbers: list[int] = []  # trials this process ran
+
+    def __call__(self, trial: Any) -> float:
+        self.trial_numbers.append(trial.number)
+        trial.set_user_attr("pid", os.getpid())
+        trial.set_user_attr("host", socket.gethostname())
+        try:
+            return self._run(trial)
+        except TRIAL_ERRORS as error:
+            trial.set_user_attr("error", f"{type(error).__name__}: {error}"[:1000])
+            raise
+
+    def _run(self, trial: Any) -> float:
+        import optuna
+
+        from baselines3.common.vec_env import VecEnv
+        from zoo.runs import build_env
+        from zoo.search_spaces import sample_hyperparams
+        from zoo.train import action_noise
+
+        args = self.args
+        params = with_entry_policy_kwargs(sample_hyperparams(args.algo, trial, self.context), self.base.raw)
+        trial.set_user_attr("zoo_params", params)
+        experiment = load_experiment(args.algo, args.env, args.conf_file, {**self.overrides, **params})
+        seed = None if args.seed is None else args.seed + trial.number
+        envs: list[VecEnv] = []
+        try:
+            env = build_env(experiment, experiment.n_envs, seed, vec_env=args.vec_env, env_kwargs=self.env_kwargs)
+            envs.append(env)
+            eval_seed = None if seed is None else seed + 1000
+            eval_env = build_env(experiment, args.n_eval_envs, eval_seed, env_kwargs=self.env_kwargs, training=False)
+            envs.append(eval_env)
+            kwargs = dict(experiment.algo_kwargs)
+            if "action_noise" in kwargs:
+                kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
+            model = algorithm_class(args.algo)(
+                experiment.policy, env, seed=seed, device=args.device, verbose=0, **kwargs
+            )
+            calls = max(self.n_timesteps // experiment.n_envs, 1)
+            callback = _make_trial_callback(eval_env, trial, args.eval_episodes, max(calls // self.n_evaluations, 1))
+            callbacks = [spec() for spec in experiment.callback] + [callback]
+            model.learn(self.n_timesteps, callback=callbacks)  # type: ignore[attr-defined]
+            if callback.pruned:
+                raise optuna.TrialPruned(f"pruned after evaluation {callback.evaluations_done}")
+            if callback.evaluations_done == 0:  # training ended early (an entry's callback): evaluate now
+                callback._evaluate()
+            value = float(callback.last_mean_reward)
+        finally:
+            for opened in envs:
+                opened.close()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the final evaluation returned {value}")
+        return value
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.n_trials < 1:
+        raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
+    if args.n_jobs < 1:
+        raise ConfigError(f"--n-jobs must be at least 1, got {args.n_jobs}")
+    if args.n_startup_trials < 0:
+        raise ConfigError(f"--n-startup-trials must be >= 0, got {args.n_startup_trials}")
+    if args.n_evaluations is not None and args.n_evaluations < 1:
+        raise ConfigError(f"--n-evaluations must be at least 1, got {args.n_evaluations}")
+    if args.eval_episodes < 1:
+        raise ConfigError(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
+    if args.n_eval_envs < 1:
+        raise ConfigError(f"--n-eval-envs must be at least 1, got {args.n_eval_envs}")
+
+
+def _write_atomically(path: pathlib.Path, text: str) -> None:
+    """Several processes of one study may write the same file: each write replaces it whole."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+        handle.write(text)
+    os.chmod(handle.name, 0o644)  # readable like any other output (temporary files are private)
+    os.replace(handle.name, path)
+
+
+def best_entry(base: Experiment, params: dict[str, Any]) -> dict[str, Any]:
+    """The entry as resolved (with -params) and the tuned values on top, in hyperparameter-file form."""
+    entry = {**base.raw, **params}
+    steps = entry.get("n_timesteps")
+    if isinstance(steps, float) and steps.is_integer():
+        entry["n_timesteps"] = int(steps)  # 1e5 read as a float: written as 100000
+    return entry
+
+
+def optimize(args: argparse.Namespace) -> int:
+    """Run `--n-trials` trials of the study (shared through `--storage`), then write `trials.csv` and
+    `best_hyperparams.yml` and print the best trial. 0 when a trial of the study completed, 1 when none did
+    or every trial of this process failed."""
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError("-optimize needs Optuna: pip install 'baselines3[zoo]' (or optuna and cmaes)") from None
+
+    from baselines3.common.env_util import register_ale_envs_if_needed
+    from zoo.envs import register_zoo_envs
+    from zoo.train import parse_overrides
+
+    _check_args(args)
+    register_zoo_envs()
+    try:
+        register_ale_envs_if_needed(args.env)
+        gym.spec(args.env)
+    except (gym.error.Error, ImportError) as error:
+        raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
+    overrides = parse_overrides(args.hyperparams)
+    base = load_experiment(args.algo, args.env, args.conf_file, overrides)
+    env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
+    n_timesteps = args.n_timesteps if args.n_timesteps > 0 else base.n_timesteps
+    calls = n_timesteps // base.n_envs
+    if calls < 1:
+        raise ConfigError(f"a budget of {n_timesteps} steps is less than one step of each of the {base.n_envs} envs")
+    if args.n_evaluations is None:
+        n_evaluations = min(max(DEFAULT_N_EVALUATIONS, n_timesteps // 100_000), calls)
+    elif args.n_evaluations > calls:
+        raise ConfigError(
+            f"--n-evaluations {args.n_evaluations} is more than the {calls} steps of each env in a budget of "
+            f"{n_timesteps} steps with {base.n_envs} envs"
+        )
+    else:
+        n_evaluations = args.n_evaluations
+
+    study_name = args.study_name or default_study_name(args.algo, args.env)
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose >= 1 else optuna.logging.WARNING)
+    try:
+        study = optuna.create_study(
+            storage=make_storage(args.storage),
+            sampler=make_sampler(args.sampler, args.n_startup_trials, args.seed),
+            pruner=make_pruner(args.pruner, args.n_startup_trials, n_evaluations),
+            study_name=study_name,
+            direction="maximize",
+            load_if_exists=True,
+        )
+    except ValueError as error:  # e.g. an existing study of that name that minimizes
+        raise ConfigError(f"study {study_name!r}: {error}") from None
+    objective = Objective(args, base, overrides, env_kwargs, n_timesteps, n_evaluations)
+    print(
+        f"Tuning {args.algo} on {args.env}: study {study_name!r}, {args.n_trials} trials of {n_timesteps} steps, "
+        f"{n_evaluations} evaluations each, sampler {args.sampler}, pruner {args.pruner}"
+    )
+    try:
+        study.optimize(objective, n_trials=args.n_trials, n_jobs=args.n_jobs, catch=TRIAL_ERRORS, gc_after_trial=True)
+    except KeyboardInterrupt:
+        print("Interrupted: writing the results so far", file=sys.stderr)
+    return _report(study, objective, args, base, study_name)
+
+
+def _report(study: Any, objective: Objective, args: argparse.Namespace, base: Experiment, study_name: str) -> int:
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    folder = output_folder(args.log_folder, args.algo, args.env, study_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(folder / "trials.csv", study.trials_dataframe().to_csv(index=False))
+    counts = {state: sum(t.state == state for t in trials) for state in TrialState}
+    print(
+        f"Study {study_name!r}: {len(trials)} trials ({counts[TrialState.COMPLETE]} complete, "
+        f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} "
+        f"running); this process ran "
+        f"{len(objective.trial_numbers)}. Trials: {folder / 'trials.csv'}"
+    )
+    mine = [t for t in trials if t.number in set(objective.trial_numbers)]
+    if mine and all(t.state == TrialState.FAIL for t in mine):
+        last = mine[-1].user_attrs.get("error", "see the log above")
+        print(f"error: all {len(mine)} trials of this run failed; the last one: {last}", file=sys.stderr)
+        return 1
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not complete:
+        print(f"error: no trial of study {study_name!r} has completed, so there is no best trial", file=sys.stderr)
+        return 1
+    best = study.best_trial
+    params = best.user_attrs.get("zoo_params")
+    print(f"Best trial: #{best.number}, mean return {best.value:.4g}")
+    for key, value in (params or best.params).items():
+        print(f"    {key}: {value}")
+    if params is None:
+        print("The best trial holds no zoo parameters (not run by zoo.train): no best_hyperparams.yml written")
+        return 0
+    header = (
+        f"# {args.algo} on {args.env}: best trial #{best.number} of study {study_name!r}, "
+        f"mean return {best.value:.6g} after {objective.n_timesteps} steps\n"
+    )
+    text = header + yaml.safe_dump({args.env: best_entry(base, params)}, sort_keys=False)
+    _write_atomically(folder / "best_hyperparams.yml", text)
+    print(f"Best hyperparameters: {folder / 'best_hyperparams.yml'}")
+    return 0

@@ -1,0 +1,274 @@
+"""`python -m zoo.train ... -optimize`: studies shared through storages by several processes, failed and pruned
+trials, the best entry written back as a zoo entry, and the per-algorithm search spaces."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import subprocess
+import sys
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from zoo import runs, search_spaces, tune
+from zoo.config import algorithm_class, load_experiment, parse_policy_kwargs
+from zoo.search_spaces import SearchContext, policy_kwargs_text, sample_hyperparams
+from zoo.train import action_noise, main
+
+# A2C on CartPole with 2 envs, 128 steps and 2 one-episode evaluations per trial: about a second a trial.
+TINY = ["--algo", "a2c", "--env", "CartPole-v1", "-n", "128", "-params", "n_envs:2", "-optimize",
+        "--n-evaluations", "2", "--eval-episodes", "1", "--verbose", "0"]  # fmt: skip
+
+
+def results_folder(tmp_path, study_name, algo="a2c", env="CartPole-v1"):
+    return tmp_path / "logs" / algo / f"{env}_optimize_{study_name}"
+
+
+def check_best_entry(folder, study, algo="a2c", env="CartPole-v1"):
+    """best_hyperparams.yml is a zoo entry: load_experiment reads it, with the best trial's values in it."""
+    path = folder / "best_hyperparams.yml"
+    experiment = load_experiment(algo, env, conf_file=path)
+    best = study.best_trial.user_attrs["zoo_params"]
+    entry = yaml.safe_load(path.read_text())[env]
+    assert entry == {**entry, **best}
+    assert experiment.n_envs == 2 and experiment.policy == "MlpPolicy"
+    assert experiment.raw["n_timesteps"] == 500_000  # the entry's full budget (a2c.yml), as an int
+    assert experiment.algo_kwargs["gamma"] == best["gamma"]
+    assert experiment.algo_kwargs["policy_kwargs"] == parse_policy_kwargs(best["policy_kwargs"])
+    return experiment
+
+
+def test_two_processes_started_together_share_one_sqlite_study(tmp_path):
+    db = tmp_path / "s.db"
+    command = [sys.executable, "-m", "zoo.train", *TINY, "--n-trials", "2", "--storage", f"sqlite:///{db}",
+               "--study-name", "shared", "-f", str(tmp_path / "logs")]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # two processes on two cores
+    with contextlib.ExitStack() as stack:  # output to files, not pipes: neither process can block on it
+        outs = [stack.enter_context(open(tmp_path / f"out{index}.txt", "w")) for index in range(2)]
+        processes = [
+            subprocess.Popen(command, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env) for out in outs
+        ]
+        try:
+            for process in processes:
+                process.wait(timeout=300)
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+    logs = [(tmp_path / f"out{index}.txt").read_text() for index in range(2)]
+    assert [process.returncode for process in processes] == [0, 0], logs
+
+    study = optuna.load_study(study_name="shared", storage=f"sqlite:///{db}")
+    assert sorted(trial.number for trial in study.trials) == [0, 1, 2, 3]
+    assert all(trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in study.trials)
+    by_process = [trial.user_attrs["pid"] for trial in study.trials]
+    assert sorted(by_process) == sorted(2 * [process.pid for process in processes])  # two from each
+    folder = results_folder(tmp_path, "shared")
+    assert "4 trials" in "".join(logs)  # the process that finished last saw all four
+    check_best_entry(folder, study)
+    assert (folder / "trials.csv").read_text().count("\n") >= 5  # header and 4 rows
+
+
+def test_journal_file_storage_is_shared_by_successive_runs_and_threads(tmp_path, capsys):
+    journal = tmp_path / "tuning" / "study.log"
+    common = [*TINY, "--storage", str(journal), "--study-name", "journal", "-f", str(tmp_path / "logs")]
+    assert main([*common, "--n-trials", "2", "--n-jobs", "2", "--seed", "1"]) == 0
+    assert main([*common, "--n-trials", "1", "--sampler", "random", "--pruner", "none"]) == 0
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    study = optuna.load_study(study_name="journal", storage=storage)
+    assert sorted(trial.number for trial in study.trials) == [0, 1, 2]
+    assert all(trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in study.trials)
+    out = capsys.readouterr().out
+    assert "3 trials" in out and "Best trial: #" in out
+    check_best_entry(results_folder(tmp_path, "journal"), study)
+
+
+def test_a_crashing_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path, monkeypatch):
+    real_sampler = search_spaces.SEARCH_SPACES["a2c"]
+
+    def crash_first(trial, context):
+        params = real_sampler(trial, context)
+        if trial.number == 0:
+            params["n_steps"] = 0  # A2C's constructor raises ValueError, after both envs were built
+        return params
+
+    opened, closed = [], []
+    real_build_env = runs.build_env
+
+    def tracked_build_env(*args, **kwargs):
+        env = real_build_env(*args, **kwargs)
+        real_close = env.close
+        env.close = lambda: (closed.append(env), real_close())
+        opened.append(env)
+        return env
+
+    monkeypatch.setitem(search_spaces.SEARCH_SPACES, "a2c", crash_first)
+    monkeypatch.setattr(runs, "build_env", tracked_build_env)
+    storage = f"sqlite:///{tmp_path / 'crash.db'}"
+    assert main([*TINY, "--n-trials", "3", "--storage", storage, "--study-name", "crash", "--pruner", "none",
+                 "-f", str(tmp_path / "logs")]) == 0  # fmt: skip
+
+    study = optuna.load_study(study_name="crash", storage=storage)
+    assert [trial.state for trial in study.trials] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert "n_steps must be >= 1" in study.trials[0].user_attrs["error"]
+    assert len(opened) == 6 and {id(env) for env in closed} == {id(env) for env in opened}  # train + eval, closed
+    check_best_entry(results_folder(tmp_path, "crash"), study)
+    assert not list((tmp_path / "logs" / "a2c").glob("CartPole-v1_[0-9]*"))  # trials make no run folders
+
+
+def test_every_trial_failing_is_an_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(search_spaces.SEARCH_SPACES, "a2c", lambda trial, context: {"n_steps": 0})
+    assert main([*TINY, "--n-trials", "2", "--study-name", "broken", "-f", str(tmp_path / "logs")]) == 1
+    assert "all 2 trials of this run failed" in capsys.readouterr().err
+    folder = results_folder(tmp_path, "broken")
+    assert (folder / "trials.csv").exists() and not (folder / "best_hyperparams.yml").exists()
+
+
+class PruneAllButTheFirst(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return trial.number > 0
+
+
+def test_pruned_trials_stop_training_early_and_the_study_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(tune, "make_pruner", lambda *args: PruneAllButTheFirst())
+    journal = tmp_path / "prune.journal"
+    assert main([*TINY, "--n-trials", "3", "--storage", str(journal), "--study-name", "prune",
+                 "-f", str(tmp_path / "logs")]) == 0  # fmt: skip
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    trials = optuna.load_study(study_name="prune", storage=storage).trials
+    assert [trial.state for trial in trials] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.PRUNED]
+    assert sorted(trials[0].intermediate_values) == [1, 2]  # both evaluations
+    assert [sorted(trial.intermediate_values) for trial in trials[1:]] == [[1], [1]]  # stopped at the first
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--n-trials", "0"], "--n-trials must be at least 1"),
+        (["--n-jobs", "0"], "--n-jobs must be at least 1"),
+        (["--n-evaluations", "0"], "--n-evaluations must be at least 1"),
+        (["--n-evaluations", "100"], "more than the 64 steps of each env"),
+        (["--storage", "tuning.db"], "neither a database URL"),
+        (["--storage", "nosuchdb://host/db"], "cannot be used"),
+        (["--env", "NoSuchEnv-v0"], "Unknown env id"),
+        (["-params", "no_such_key:1"], "unknown key(s) ['no_such_key']"),
+    ],
+)
+def test_bad_flags_exit_2_with_a_message(tmp_path, capsys, flags, message):
+    assert main([*TINY, "-f", str(tmp_path / "logs"), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "logs").exists()
+
+
+def test_unknown_choices_are_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*TINY, "--sampler", "grid"])
+    assert exit_info.value.code == 2 and "invalid choice: 'grid'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("psycopg2") is not None, reason="psycopg2 is installed")
+def test_postgresql_storage_without_its_driver_says_what_to_install():
+    with pytest.raises(tune.ConfigError, match="psycopg2-binary"):
+        tune.make_storage("postgresql://user:secret@localhost/optuna")
+
+
+ALGO_ENVS = [("ppo", "CartPole-v1", 2), ("a2c", "CartPole-v1", 2), ("dqn", "CartPole-v1", 1),
+             ("sac", "Pendulum-v1", 1), ("td3", "Pendulum-v1", 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize("algo, env_id, n_envs", ALGO_ENVS)
+def test_each_search_space_gives_entries_that_build_a_model(algo, env_id, n_envs):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize")
+    context = SearchContext(n_envs=n_envs, n_timesteps=1000)
+    seen = []
+    for _ in range(3):
+        trial = study.ask()
+        params = sample_hyperparams(algo, trial, context)
+        experiment = load_experiment(algo, env_id, overrides={"n_envs": n_envs, **params})
+        env = runs.build_env(experiment, n_envs, seed=0)
+        try:
+            kwargs = dict(experiment.algo_kwargs)
+            if "action_noise" in kwargs:
+                kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
+            model = algorithm_class(algo)(experiment.policy, env, seed=0, device="cpu", **kwargs)
+        finally:
+            env.close()
+        assert model.gamma == params["gamma"]
+        assert model.policy_kwargs["net_arch"] == parse_policy_kwargs(params["policy_kwargs"])["net_arch"]
+        if algo in ("ppo", "a2c"):
+            assert model.n_steps * n_envs <= 1000  # a rollout fits the budget
+        if algo == "ppo":
+            assert (model.n_steps * n_envs) % model.batch_size == 0 and model.batch_size > 1
+        if algo in ("dqn", "sac", "td3"):
+            assert params["learning_starts"] <= 250 and 1 <= params["train_freq"] <= 100
+            assert 1 <= params["gradient_steps"] <= params["train_freq"]
+        if algo == "td3":
+            assert type(model.action_noise).__name__ in ("NormalActionNoise", "OrnsteinUhlenbeckActionNoise")
+        seen.append(params)
+        study.tell(trial, 0.0)
+    assert seen[0] != seen[1]
+
+
+def test_ppo_rollout_and_minibatch_are_narrowed_to_fit():
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({"n_steps": 2048, "batch_size": 512})
+    params = sample_hyperparams("ppo", study.ask(), SearchContext(n_envs=3, n_timesteps=100))
+    assert (params["n_steps"], params["batch_size"]) == (32, 96)  # 32 steps * 3 envs <= 100; 96 divides 96
+    study.enqueue_trial({"n_steps": 16, "batch_size": 32})
+    params = sample_hyperparams("ppo", study.ask(), SearchContext(n_envs=3, n_timesteps=100_000))
+    assert (params["n_steps"], params["batch_size"]) == (16, 24)  # the largest divisor of 48 up to 32
+
+
+def test_gsde_entries_also_tune_the_initial_log_std():
+    trial = optuna.create_study().ask()
+    params = sample_hyperparams("sac", trial, SearchContext(use_sde=True))
+    assert -4.0 <= parse_policy_kwargs(params["policy_kwargs"])["log_std_init"] <= 1.0
+    plain = sample_hyperparams("sac", optuna.create_study().ask(), SearchContext())
+    assert "log_std_init" not in parse_policy_kwargs(plain["policy_kwargs"])
+
+
+@pytest.mark.parametrize("name", ["tpe", "random", "cmaes"])
+def test_every_sampler_explores_the_search_space(name):
+    sampler = tune.make_sampler(name, n_startup_trials=2, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    rates = []
+    for index in range(6):
+        trial = study.ask()
+        params = sample_hyperparams("ppo", trial, SearchContext(n_envs=2, n_timesteps=10_000))
+        rates.append(params["learning_rate"])
+        study.tell(trial, float(index % 3))
+    assert len(set(rates)) == 6 and all(1e-5 <= rate <= 1e-2 for rate in rates)
+
+
+def test_pruners():
+    assert isinstance(tune.make_pruner("median", 5, 9), optuna.pruners.MedianPruner)
+    assert isinstance(tune.make_pruner("halving", 5, 9), optuna.pruners.SuccessiveHalvingPruner)
+    assert isinstance(tune.make_pruner("none", 5, 9), optuna.pruners.NopPruner)
+
+
+def test_policy_kwargs_are_written_so_the_zoo_reads_them_back():
+    from torch import nn
+
+    kwargs = {"net_arch": {"pi": [64], "vf": [64, 64]}, "activation_fn": nn.ReLU, "log_std_init": -2.5,
+              "ortho_init": False, "features": (8,), "odd key": None}  # fmt: skip
+    assert parse_policy_kwargs(policy_kwargs_text(kwargs)) == kwargs
+    with pytest.raises(ValueError, match="cannot write"):
+        policy_kwargs_text({"optimizer": object()})
+
+
+def test_sampled_policy_kwargs_keep_the_entrys_other_keys():
+    entry = {"policy_kwargs": "dict(ortho_init=False, lstm_hidden_size=64, net_arch=[32])"}
+    params = {"gamma": 0.99, "policy_kwargs": "dict(net_arch=[256, 256], activation_fn=nn.Tanh)"}
+    merged = parse_policy_kwargs(tune.with_entry_policy_kwargs(params, entry)["policy_kwargs"])
+    assert merged["lstm_hidden_size"] == 64 and merged["ortho_init"] is False and merged["net_arch"] == [256, 256]
+    assert tune.with_entry_policy_kwargs(params, {}) == params
+
+
+def test_default_study_name_and_folder_are_safe_names():
+    assert tune.default_study_name("ppo", "ALE/Pong-v5") == "ppo-ALE-Pong-v5"
+    folder = tune.output_folder("logs", "ppo", "ALE/Pong-v5", "my study/1")
+    assert folder.as_posix() == "logs/ppo/ALE-Pong-v5_optimize_my-study-1"
