@@ -3,7 +3,7 @@ PIP ?= $(PYTHON) -m pip
 # The CPU wheel of torch is pinned first so that no later step pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-docs train test test-all lint type docs speed benchmark clean
+.PHONY: install install-docs train test test-all lint type docs speed benchmark gate sweep benchmarks-report clean
 
 install:
 	$(PIP) install "torch==$(TORCH_VERSION)"
@@ -35,8 +35,21 @@ docs:
 speed:
 	$(PYTHON) -m benchmarks.speed
 
+# Benchmark reproduction: every feasible published row over 3 seeds (resumes), then the report.
+sweep:
+	$(PYTHON) -m benchmarks.run --all-feasible
+
+benchmarks-report:
+	$(PYTHON) -m benchmarks.report
+
+# The short learning check CI runs after the tests (fails when a row falls below its threshold).
+gate:
+	$(PYTHON) -m benchmarks.gate
+
 benchmark:
-	$(PYTHON) -m benchmarks.speed
+	$(PYTHON) -m benchmarks.run --all-feasible
+	$(PYTHON) -m benchmarks.speed --json benchmarks/results/speed.json
+	$(PYTHON) -m benchmarks.report
 	$(PYTHON) -m benchmarks.recurrent_cartpole
 	$(PYTHON) -m benchmarks.replay_memory
 

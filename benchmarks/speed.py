@@ -12,6 +12,7 @@ without it only our side runs.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
 import statistics
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--libs", nargs="+", default=["baselines3", "sb3"], choices=["baselines3", "sb3"])
     parser.add_argument("--timesteps", type=int, default=None, help="override every race's budget")
-    parser.add_argument("--json", default=None, help="also write all results to this JSON file")
+    parser.add_argument("--json", default=None, help="also write the races' results to this JSON file")
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -314,8 +315,42 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{race_name:14s} {lib_name:10s} {means[lib_name]:15.1f} {returns:>40s} {ratio:>7s}")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=2)
+            json.dump(race_summary(results, args.races, args.seeds, args.timesteps), handle, indent=1)
     return 0
+
+
+def race_summary(
+    results: list[dict[str, Any]], races: list[str], seeds: list[int], timesteps: int | None
+) -> dict[str, Any]:
+    """Per race: each library's steps/s and returns per seed, their means and our/SB3 ratio of the means; with
+    the raw runs and the versions (read by benchmarks.report)."""
+    import platform
+
+    import torch
+
+    summary = []
+    for race_name in races:
+        entry: dict[str, Any] = {"race": race_name, "steps": timesteps or RACES[race_name].total_timesteps}
+        for lib_name in ("baselines3", "sb3"):
+            rows = [r for r in results if r["race"] == race_name and r["lib"] == lib_name]
+            entry[lib_name] = None
+            if rows:
+                entry[lib_name] = {
+                    "seeds": [r["seed"] for r in rows],
+                    "steps_per_s": [r["steps_per_second"] for r in rows],
+                    "mean_steps_per_s": statistics.mean(r["steps_per_second"] for r in rows),
+                    "final_returns": [r["final_return"] for r in rows],
+                    "best_returns": [r["best_return"] for r in rows],
+                }
+        ours, theirs = entry["baselines3"], entry["sb3"]
+        entry["ratio"] = ours["mean_steps_per_s"] / theirs["mean_steps_per_s"] if ours and theirs else None
+        summary.append(entry)
+    versions = {"python": platform.python_version(), "torch": torch.__version__}
+    for name in ("baselines3", "stable_baselines3", "sb3_contrib"):
+        ran = name == "baselines3" or any(r["lib"] == "sb3" for r in results)
+        if ran and importlib.util.find_spec(name) is not None:
+            versions[name] = getattr(importlib.import_module(name), "__version__", "?")
+    return {"seeds": seeds, "timesteps": timesteps, "races": summary, "runs": results, "versions": versions}
 
 
 if __name__ == "__main__":

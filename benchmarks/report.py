@@ -1,0 +1,428 @@
+"""Write docs/benchmarks.md and its learning-curve plots from the committed result files alone.
+
+    python -m benchmarks.report
+    python -m benchmarks.report --results benchmarks/results --output docs/benchmarks.md
+
+Per row: the published score, the threshold, the seeds run, our mean final evaluation, its IQM with a 95 %
+bootstrap interval over seeds, and whether the row meets the published score; then one learning-curve figure per
+env, the rows not run yet with the command that runs them, and the speed race (`benchmarks/results/speed.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchmarks.rows import ROWS, TOLERANCE, Row
+from benchmarks.run import DEFAULT_RESULTS, REPO, zoo_budget
+from benchmarks.stats import bootstrap_ci, iqm
+
+DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
+DEFAULT_IMG_DIR = REPO / "docs" / "img" / "benchmarks"
+SPEED_FILE = "speed.json"
+SEEDS_WANTED = 3
+
+
+@dataclass
+class RowSummary:
+    """A row and its results: those that count (trained for the published budget) and those set aside."""
+
+    row: Row
+    results: list[dict[str, Any]] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(int(result["seed"]) for result in self.results)
+
+    @property
+    def finals(self) -> list[float]:
+        return [float(result["final_eval"]["mean"]) for result in sorted(self.results, key=lambda r: r["seed"])]
+
+    @property
+    def mean(self) -> float | None:
+        return float(np.mean(self.finals)) if self.results else None
+
+    @property
+    def passed(self) -> bool | None:
+        """Mean final evaluation over seeds >= threshold; None when not run or the threshold is undefined."""
+        threshold = self.row.threshold
+        if self.mean is None or threshold is None:
+            return None
+        return self.mean >= threshold
+
+
+def load_results(results: pathlib.Path) -> list[dict[str, Any]]:
+    """Every `<results>/<algo>/<env>/seed<S>.json`, sorted by path (the report does not depend on listing
+    order)."""
+    found = []
+    for path in sorted(pathlib.Path(results).glob("*/*/seed*.json")):
+        with open(path) as handle:
+            data = json.load(handle)
+        missing = {"algo", "env", "seed", "n_timesteps", "final_eval"} - set(data)
+        if missing:
+            raise ValueError(f"{path} is not a benchmark result: missing {sorted(missing)}")
+        data["_path"] = str(path)
+        found.append(data)
+    return found
+
+
+def summarize(results: list[dict[str, Any]], rows: tuple[Row, ...] = ROWS) -> tuple[list[RowSummary], list[str]]:
+    """Results grouped by row; results trained for another budget than the published one (smoke tests) are set
+    aside, and results of no row are reported as such (second value)."""
+    summaries = {row.key: RowSummary(row) for row in rows}
+    strays = []
+    for result in results:
+        summary = summaries.get(f"{result['algo']}:{result['env']}")
+        if summary is None:
+            strays.append(f"{result['_path']}: {result['algo']} on {result['env']} is not a benchmark row")
+        elif int(result["n_timesteps"]) != summary.row.budget:
+            summary.set_aside.append(
+                f"seed {result['seed']} trained {int(result['n_timesteps']):,} steps, "
+                f"not the published {summary.row.budget:,}"
+            )
+        else:
+            summary.results.append(result)
+    return list(summaries.values()), strays
+
+
+def _curve(result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    curve = result.get("learning_curve") or {}
+    return np.asarray(curve.get("timesteps", []), dtype=float), np.asarray(curve.get("mean_returns", []), dtype=float)
+
+
+def seed_band(results: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(timesteps, mean, min, max) over seeds; curves on different grids are interpolated onto the union of
+    their points within the range they all cover."""
+    curves = [_curve(result) for result in results]
+    curves = [(x, y) for x, y in curves if len(x)]
+    if not curves:
+        return None
+    if all(np.array_equal(x, curves[0][0]) for x, _ in curves):
+        grid = curves[0][0]
+        values = np.stack([y for _, y in curves])
+    else:
+        low, high = max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves)
+        grid = np.unique(np.concatenate([x[(x >= low) & (x <= high)] for x, _ in curves]))
+        if not len(grid):
+            return None
+        values = np.stack([np.interp(grid, x, y) for x, y in curves])
+    return grid, values.mean(axis=0), values.min(axis=0), values.max(axis=0)
+
+
+def plot_env(env_id: str, summaries: list[RowSummary], path: pathlib.Path) -> bool:
+    """One figure for `env_id`: per algorithm the mean evaluation return over seeds and its min-max band, and
+    the published score as a dotted line. False (nothing written) when no run has a learning curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    drawn, budgets = 0, []
+    for index, summary in enumerate(summaries):
+        band = seed_band(summary.results)
+        if band is None:
+            continue
+        grid, mean, low, high = band
+        color = f"C{index}"
+        label = f"{summary.row.algo.upper()} ({len(summary.results)} seed{'s' if len(summary.results) > 1 else ''})"
+        axes.plot(grid, mean, color=color, label=label)
+        axes.fill_between(grid, low, high, color=color, alpha=0.2, linewidth=0)
+        axes.axhline(summary.row.published, color=color, linestyle=":", linewidth=1)
+        budgets.append(summary.row.budget)
+        drawn += 1
+    if not drawn:
+        plt.close(figure)
+        return False
+    if max(budgets) >= 10 * min(budgets):
+        axes.set_xscale("log")  # budgets that far apart would squeeze the short runs into the corner
+    axes.set_title(f"{env_id} (line: mean over seeds, band: min-max, dotted: published)", fontsize="medium")
+    axes.set_xlabel("timesteps")
+    axes.set_ylabel("evaluation return")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best", fontsize="small")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(figure)
+    return True
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _budget(steps: int) -> str:
+    if steps >= 1_000_000 and steps % 100_000 == 0:
+        return f"{steps / 1_000_000:g}M"
+    if steps >= 1_000 and steps % 1_000 == 0:
+        return f"{steps // 1_000}k"
+    return f"{steps:,}"
+
+
+def run_command(row: Row, seeds: list[int]) -> str:
+    return f"python -m benchmarks.run --rows {row.key} --seeds {' '.join(map(str, seeds))}"
+
+
+def score_cells(summary: RowSummary) -> list[str]:
+    """Seeds, mean final, IQM [95 % CI], steps/s and the verdict of a row that has results."""
+    finals = summary.finals
+    ci = bootstrap_ci(finals)
+    ci_text = "CI n/a" if ci is None else f"[{ci[0]:,.1f}, {ci[1]:,.1f}]"
+    speed = float(np.mean([result["steps_per_s"] for result in summary.results if "steps_per_s" in result] or [0]))
+    if summary.passed is None:
+        verdict = "n/a (no random score)"
+    else:
+        verdict = "**pass**" if summary.passed else "**FAIL**"
+    return [
+        " ".join(map(str, summary.seeds)),
+        _number(summary.mean),
+        f"{iqm(finals):,.1f} {ci_text}",
+        f"{speed:,.0f}",
+        verdict,
+    ]
+
+
+def speed_section(path: pathlib.Path) -> list[str]:
+    """The speed race table from `speed.json` (written by `python -m benchmarks.speed --json`), or how to get it."""
+    command = f"python -m benchmarks.speed --json {_display(path)}"
+    if not path.exists():
+        return [f"No speed results yet: `{command}` (with `pip install stable-baselines3` for SB3's side)."]
+    with open(path) as handle:
+        data = json.load(handle)
+    lines = [
+        f"From `{command}`: training steps/s (evaluations not timed), mean over seeds "
+        f"{', '.join(map(str, data.get('seeds', [])))}; one torch thread each, one run at a time.",
+        "",
+        "| race | steps | baselines3 steps/s | SB3 steps/s | ratio | baselines3 returns | SB3 returns |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for race in data.get("races", []):
+        ours, theirs = race.get("baselines3"), race.get("sb3")
+        ratio = race.get("ratio")
+        lines.append(
+            f"| `{race['race']}` | {_budget(int(race['steps']))} "
+            f"| {_number(ours and ours['mean_steps_per_s'], 0)} | {_number(theirs and theirs['mean_steps_per_s'], 0)} "
+            f"| {'-' if ratio is None else f'{ratio:.2f}x'} | {_returns(ours)} | {_returns(theirs)} |"
+        )
+    versions = data.get("versions")
+    if versions:
+        lines += ["", "Versions: " + ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))]
+    return lines
+
+
+def _returns(side: dict[str, Any] | None) -> str:
+    if not side:
+        return "-"
+    text = ", ".join(f"{r:.0f}" for r in side["final_returns"])
+    if any(b > f for b, f in zip(side.get("best_returns", []), side["final_returns"])):
+        text += " (best " + ", ".join(f"{r:.0f}" for r in side["best_returns"]) + ")"
+    return text
+
+
+def _display(path: pathlib.Path) -> str:
+    path = pathlib.Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+INTRO = """# Benchmarks
+
+How close baselines3 comes to the published [RL Zoo](https://github.com/DLR-RM/rl-baselines3-zoo) scores when
+trained with the zoo's own command. Each run is an ordinary `python -m zoo.train --algo A --env E --seed S`
+(tuned hyperparameters from `zoo/hyperparams/`, the published training budget), so a number here is what a user
+of the zoo gets. After training, the final model is evaluated deterministically for 10 episodes in the env it
+trained in (its wrappers, frozen normalization statistics; returns before any normalization).
+
+**Reading the table.** *Published* is the RL Zoo's score (one run, deterministic evaluation; older env versions
+map to today's: LunarLander-v2 to v3, MuJoCo v3 to v5). A row **meets** it when our mean final evaluation over
+seeds is at least *threshold* = `published - {tolerance} * (published - random)`, where *random* is the mean return
+of a uniformly random policy on that env (`python -m benchmarks.rows --random-scores`, 100 episodes, seed 0).
+*IQM* is the interquartile mean over seeds with a 95 % percentile-bootstrap interval (n/a below 3 seeds).
+*steps/s* is training steps per second of the training process's wall time, interpreter start and the periodic
+evaluations included, with as many runs in parallel as the sweep used: it understates raw speed (for that, see
+the speed race below and [Speed](speed.md)).
+
+**Running a sweep.**
+
+```bash
+python -m benchmarks.run --list                          # rows, thresholds, seeds already done
+python -m benchmarks.run --all-feasible --seeds 0 1 2    # every row that fits a small CPU (hours)
+python -m benchmarks.run --rows ppo:LunarLander-v3 --seeds 0 1 2 --jobs 2
+python -m benchmarks.report                              # this page and its plots
+```
+
+Each (row, seed) writes `benchmarks/results/<algo>/<env>/seed<S>.json` (scores, learning curve, wall time,
+versions, git commit, resolved hyperparameters and the exact command); pairs whose file exists are skipped, so
+an interrupted sweep resumes where it stopped. To spread a sweep over machines, run
+`python -m benchmarks.run --rows ... --seeds ...` on each, copy the result files back into `benchmarks/results/`
+and run the report: it reads nothing but those files. Run folders (models, monitor files) go to
+`benchmarks/runs/`, which is not committed.
+"""
+
+
+def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str], speed_lines: list[str]) -> str:
+    """The Markdown page (no timestamps: the same result files give the same page)."""
+    lines = [INTRO.format(tolerance=TOLERANCE).rstrip(), ""]
+    run = [s for s in summaries if s.results]
+    judged = [s for s in run if s.passed is not None]
+    met = sum(bool(s.passed) for s in judged)
+    lines += ["## Results", ""]
+    summary_line = f"**{met} of {len(judged)} rows run meet the published score.**"
+    if len(run) > len(judged):
+        summary_line += f" {len(run) - len(judged)} more row(s) ran without a random score (no threshold)."
+    lines += [summary_line, ""]
+    if run:
+        lines += [
+            "| algo | env | budget | published | threshold | seeds | mean final | IQM [95 % CI] | steps/s | meets |",
+            "|---|---|---:|---:|---:|---|---:|---|---:|---|",
+        ]
+        for summary in run:
+            row = summary.row
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        row.algo.upper(),
+                        row.env,
+                        _budget(row.budget),
+                        _number(row.published),
+                        "undefined" if row.threshold is None else _number(row.threshold),
+                        *score_cells(summary),
+                    ]
+                )
+                + " |"
+            )
+        lines.append("")
+    lines += _provenance(run)
+    incomplete = [s for s in run if len(s.results) < SEEDS_WANTED]
+    if incomplete:
+        lines += [f"Rows with fewer than {SEEDS_WANTED} seeds:", ""]
+        for summary in incomplete:
+            missing = [seed for seed in range(SEEDS_WANTED) if seed not in summary.seeds] or [max(summary.seeds) + 1]
+            lines.append(f"- {summary.row.key}: `{run_command(summary.row, missing)}`")
+        lines.append("")
+    set_aside = [(s.row.key, note) for s in summaries for note in s.set_aside]
+    if set_aside or strays:
+        lines += ["Result files not counted:", ""]
+        lines += [f"- {key}: {note}" for key, note in set_aside] + [f"- {note}" for note in strays]
+        lines.append("")
+
+    if images:
+        lines += ["## Learning curves", ""]
+        lines += [
+            "Mean evaluation return during training (5 deterministic episodes every 1/20 of the budget) over "
+            "seeds, with the min-max band; dotted lines are the published scores.",
+            "",
+        ]
+        for env_id, image in images.items():
+            lines += [f"### {env_id}", "", f"![{env_id} learning curves]({image})", ""]
+
+    not_run = [s for s in summaries if not s.results]
+    lines += ["## Not run yet", ""]
+    if not_run:
+        lines += [
+            "Every published row without a result, with the command that runs it (3 seeds):",
+            "",
+            "| algo | env | budget | published | why not run | command |",
+            "|---|---|---:|---:|---|---|",
+        ]
+        for summary in not_run:
+            row = summary.row
+            why = row.reason if not row.feasible else "feasible, not run yet"
+            if isinstance(zoo_budget(row.algo, row.env), str):
+                why += f"; needs an entry in `zoo/hyperparams/{row.algo}.yml`"
+            lines.append(
+                f"| {row.algo.upper()} | {row.env} | {_budget(row.budget)} | {_number(row.published)} | {why} "
+                f"| `{run_command(row, list(range(SEEDS_WANTED)))}` |"
+            )
+    else:
+        lines.append("Every published row has results.")
+    lines += ["", "## Speed against Stable-Baselines3", "", *speed_lines, ""]
+    return "\n".join(lines)
+
+
+def _provenance(run: list[RowSummary]) -> list[str]:
+    """Which versions and commits the counted results came from."""
+    results = [result for summary in run for result in summary.results]
+    if not results:
+        return []
+    versions = Counter(
+        ", ".join(f"{k} {v}" for k, v in sorted((result.get("versions") or {}).items())) or "unknown"
+        for result in results
+    )
+    commits = Counter(str(result.get("git_commit") or "unknown")[:12] for result in results)
+    return [
+        "Results from "
+        + "; ".join(f"{text} ({count} run{'s' if count > 1 else ''})" for text, count in sorted(versions.items()))
+        + ". Commits: "
+        + ", ".join(f"`{commit}` ({count})" for commit, count in sorted(commits.items()))
+        + ".",
+        "",
+    ]
+
+
+def write_report(
+    results: pathlib.Path = DEFAULT_RESULTS,
+    output: pathlib.Path = DEFAULT_OUTPUT,
+    img_dir: pathlib.Path = DEFAULT_IMG_DIR,
+    speed: pathlib.Path | None = None,
+) -> list[RowSummary]:
+    """Write the page and the plots (stale plots in `img_dir` are removed); return the row summaries."""
+    summaries, strays = summarize(load_results(results))
+    by_env: dict[str, list[RowSummary]] = {}
+    for summary in summaries:
+        if summary.results:
+            by_env.setdefault(summary.row.env, []).append(summary)
+    images: dict[str, str] = {}
+    written = set()
+    for env_id, env_summaries in by_env.items():
+        path = pathlib.Path(img_dir) / f"{env_id.replace('/', '-')}.png"
+        if plot_env(env_id, env_summaries, path):
+            images[env_id] = os.path.relpath(path, pathlib.Path(output).parent).replace(os.sep, "/")
+            written.add(path.name)
+    if pathlib.Path(img_dir).is_dir():
+        for stale in pathlib.Path(img_dir).glob("*.png"):
+            if stale.name not in written:
+                stale.unlink()
+    speed_path = pathlib.Path(speed) if speed is not None else pathlib.Path(results) / SPEED_FILE
+    text = render(summaries, strays, images, speed_section(speed_path))
+    pathlib.Path(output).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(output).write_text(text)
+    return summaries
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write docs/benchmarks.md from the benchmark result files")
+    parser.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--img-dir", type=pathlib.Path, default=DEFAULT_IMG_DIR)
+    parser.add_argument("--speed", type=pathlib.Path, default=None, help="default: <results>/speed.json")
+    args = parser.parse_args(argv)
+    try:
+        summaries = write_report(args.results, args.output, args.img_dir, args.speed)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    judged = [s for s in summaries if s.passed is not None]
+    run = sum(bool(s.results) for s in summaries)
+    print(
+        f"Wrote {_display(args.output)}: {sum(bool(s.passed) for s in judged)} of {len(judged)} rows run meet "
+        f"the published score ({run} of {len(summaries)} rows have results)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

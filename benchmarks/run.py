@@ -1,0 +1,447 @@
+"""Reproduce the published RL Zoo scores: train each (row, seed) with the ordinary zoo command, evaluate the final
+model and write one JSON result per run.
+
+    python -m benchmarks.run --list                              # rows, thresholds, seeds already done
+    python -m benchmarks.run --all-feasible --seeds 0 1 2        # every row that fits a small CPU
+    python -m benchmarks.run --rows ppo:CartPole-v1 dqn:LunarLander-v3 --seeds 0 1 2 --jobs 2
+    python -m benchmarks.run --rows ppo:CartPole-v1 --dry-run    # print the zoo commands only
+
+Each run is `python -m zoo.train --algo A --env E --seed S -f <runs folder> -uuid --eval-freq F --eval-episodes 5
+--verbose 0` in its own process (one BLAS/OpenMP thread, so parallel runs do not fight over cores), so a score here
+is what a user of the zoo gets. The final model is then evaluated deterministically in a second process and
+`<results>/<algo>/<env>/seed<S>.json` is written. Pairs whose result file exists are skipped: an interrupted sweep
+resumes where it stopped, and a sweep can be spread over machines by running different `--rows`/`--seeds` on each
+and copying the result files back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, cast
+
+from benchmarks.rows import ROWS, Row, find_row
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_RESULTS = REPO / "benchmarks" / "results"
+DEFAULT_RUNS = REPO / "benchmarks" / "runs"
+#: Evaluation points during training (the learning curve): eval-freq is the budget divided by this.
+N_EVAL_POINTS = 20
+#: Episodes per evaluation during training (zoo.train's --eval-episodes).
+TRAIN_EVAL_EPISODES = 5
+#: The final evaluation's env is seeded with this plus the run's seed (training evaluations use seed + 1000).
+FINAL_EVAL_SEED_OFFSET = 10_000
+#: Version of the result-file layout.
+SCHEMA = 1
+
+
+class RunFailed(RuntimeError):
+    """A training or evaluation subprocess exited non-zero (the message holds its stderr tail)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One (row, seed) to train, for `n_timesteps` steps, and where its result goes."""
+
+    row: Row
+    seed: int
+    n_timesteps: int
+    result_path: pathlib.Path
+    # pass `-n n_timesteps` (a smoke-test override, or a zoo entry whose budget is not the published one)
+    pass_budget: bool = False
+
+    @property
+    def eval_freq(self) -> int:
+        return eval_freq(self.n_timesteps)
+
+
+@dataclass
+class Plan:
+    """What a sweep will do: pairs to run, pairs already done, and rows the zoo cannot train yet."""
+
+    todo: list[Job] = field(default_factory=list)
+    done: list[Job] = field(default_factory=list)
+    no_entry: list[tuple[Row, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def eval_freq(n_timesteps: int) -> int:
+    """Evaluate every `budget / N_EVAL_POINTS` steps: about 20 points on the learning curve."""
+    return max(n_timesteps // N_EVAL_POINTS, 1)
+
+
+def result_path(results: pathlib.Path, algo: str, env_id: str, seed: int) -> pathlib.Path:
+    return pathlib.Path(results) / algo / env_id.replace("/", "-") / f"seed{seed}.json"
+
+
+def zoo_budget(algo: str, env_id: str) -> int | str:
+    """The zoo entry's n_timesteps, or why the zoo cannot train this pair (a message string)."""
+    from zoo.config import ConfigError, load_experiment
+
+    try:
+        return load_experiment(algo, env_id).n_timesteps
+    except ConfigError as error:
+        return str(error)
+
+
+def make_plan(rows: list[Row], seeds: list[int], results: pathlib.Path, n_timesteps: int | None = None) -> Plan:
+    """Split the (row, seed) pairs into those to run and those whose result file exists (skipped, so a sweep
+    resumes). Rows without a zoo hyperparameter entry cannot be run and are listed apart."""
+    plan = Plan()
+    for row in rows:
+        budget = zoo_budget(row.algo, row.env)
+        if isinstance(budget, str):
+            plan.no_entry.append((row, budget))
+            continue
+        pass_budget = n_timesteps is not None or budget != row.budget
+        if n_timesteps is None and budget != row.budget:
+            plan.notes.append(
+                f"{row.key}: the zoo entry trains {budget:,} steps, the published budget is {row.budget:,}: "
+                f"passing -n {row.budget}"
+            )
+        for seed in seeds:
+            path = result_path(results, row.algo, row.env, seed)
+            job = Job(row, seed, n_timesteps or row.budget, path, pass_budget)
+            (plan.done if path.exists() else plan.todo).append(job)
+    return plan
+
+
+def _display(path: pathlib.Path) -> str:
+    """`path` relative to the repository when inside it (as the commands are run from there)."""
+    path = pathlib.Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def train_command(job: Job, runs_folder: pathlib.Path, python: str = "python") -> list[str]:
+    """The zoo command that trains `job` (run from the repository root)."""
+    command = [python, "-m", "zoo.train", "--algo", job.row.algo, "--env", job.row.env, "--seed", str(job.seed)]
+    command += ["-f", _display(runs_folder), "-uuid", "--eval-freq", str(job.eval_freq)]
+    command += ["--eval-episodes", str(TRAIN_EVAL_EPISODES), "--verbose", "0"]
+    if job.pass_budget:
+        command += ["-n", str(job.n_timesteps)]
+    return command
+
+
+def child_env() -> dict[str, str]:
+    """The environment of the training and evaluation processes: one BLAS/OpenMP thread each (parallel runs
+    would otherwise oversubscribe the cores) and this checkout first on the import path."""
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _tail(text: str, chars: int = 3000) -> str:
+    return text[-chars:].rstrip()
+
+
+def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jobs: int = 1) -> dict[str, Any]:
+    """Train `job` with the zoo command, evaluate its final model and write its result JSON; return the
+    result. Raises RunFailed (nothing written) when either process fails."""
+    command = train_command(job, runs_folder, sys.executable)
+    start = time.perf_counter()
+    train = subprocess.run(
+        command, cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - start
+    if train.returncode != 0:
+        raise RunFailed(f"training exited with {train.returncode}:\n{_tail(train.stderr or train.stdout)}")
+    run = _run_folder(train.stdout)
+    evaluate_command = [sys.executable, "-m", "benchmarks.run", "--evaluate", str(run), job.row.algo, job.row.env]
+    evaluate = subprocess.run(
+        [*evaluate_command, str(job.seed), str(eval_episodes)],
+        cwd=REPO,
+        env=child_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if evaluate.returncode != 0:
+        raise RunFailed(f"evaluation of {run} exited with {evaluate.returncode}:\n{_tail(evaluate.stderr)}")
+    evaluation = json.loads(evaluate.stdout.strip().splitlines()[-1])
+    steps = evaluation.pop("trained_timesteps")
+    result: dict[str, Any] = {
+        "schema": SCHEMA,
+        "algo": job.row.algo,
+        "env": job.row.env,
+        "seed": job.seed,
+        "n_timesteps": job.n_timesteps,
+        "trained_timesteps": steps,
+        **evaluation,
+        "train_wall_time_s": round(wall, 2),
+        "steps_per_s": round(steps / wall, 1),
+        "timing_note": (
+            "wall time of the training process: interpreter start, env creation and the periodic evaluations "
+            f"({TRAIN_EVAL_EPISODES} episodes every {job.eval_freq} steps) included; {parallel_jobs} run(s) in "
+            "parallel on the machine"
+        ),
+        "eval_freq": job.eval_freq,
+        "command": shlex.join(train_command(job, runs_folder)),
+        "run_folder": _display(run),
+        "git_commit": git_commit(),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "parallel_jobs": parallel_jobs},
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_json(job.result_path, result)
+    return result
+
+
+def _run_folder(stdout: str) -> pathlib.Path:
+    """The run folder zoo.train reports on its last line ("Saved the run to <folder>")."""
+    prefix = "Saved the run to "
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(prefix):
+            folder = pathlib.Path(line[len(prefix) :].strip())
+            return folder if folder.is_absolute() else REPO / folder
+    raise RunFailed(f"zoo.train did not report its run folder; its output ended with:\n{_tail(stdout)}")
+
+
+def write_json(path: pathlib.Path, data: Any) -> None:
+    """Write `data` as JSON atomically: a temporary file beside `path`, then `os.replace`."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(temporary, "w") as handle:
+            handle.write(to_json(data) + "\n")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+_NUMBER_LIST = re.compile(r"\[\s+([-+0-9.eE,\s]+?)\s+\]")
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON with lists of numbers on one line (returns, learning curves), so files stay readable."""
+    text = json.dumps(data, indent=1)
+    return _NUMBER_LIST.sub(lambda match: "[" + ", ".join(x.strip() for x in match.group(1).split(",")) + "]", text)
+
+
+_GIT_COMMIT: dict[str, str | None] = {}
+
+
+def git_commit() -> str | None:
+    """HEAD of this checkout (with "+dirty" when tracked files are modified), or None outside git."""
+    if "commit" not in _GIT_COMMIT:
+        try:
+            head = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True, timeout=30
+            ).stdout.strip()
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout.strip()
+            _GIT_COMMIT["commit"] = head + ("+dirty" if dirty else "")
+        except (OSError, subprocess.SubprocessError):
+            _GIT_COMMIT["commit"] = None
+    return _GIT_COMMIT["commit"]
+
+
+def versions() -> dict[str, str]:
+    """Versions of what a result depends on (taken in the evaluation process, the same interpreter)."""
+    import gymnasium
+    import numpy
+    import torch
+
+    import baselines3
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "gymnasium": gymnasium.__version__,
+        "baselines3": baselines3.__version__,
+    }
+
+
+def evaluate_run(run: pathlib.Path, algo: str, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
+    """Deterministic evaluation of a run's final model in the env it trained with (its wrappers and frozen
+    VecNormalize statistics), plus its learning curve, best evaluation and resolved hyperparameters. Returns
+    are the Monitor's, i.e. before any normalization."""
+    import numpy as np
+    import yaml
+
+    from baselines3.common.evaluation import evaluate_policy
+    from zoo.config import algorithm_class
+    from zoo.envs import register_zoo_envs
+    from zoo.runs import env_folder_name, model_path, replay_env
+
+    register_zoo_envs()
+    eval_seed = FINAL_EVAL_SEED_OFFSET + seed
+    env = replay_env(run, algo, env_id, eval_seed, None)
+    model = algorithm_class(algo).load(model_path(run, env_id, False, None), env=env)
+    episodes_run = evaluate_policy(
+        model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
+    )
+    returns, lengths = cast(tuple[list[float], list[int]], episodes_run)
+    env.close()
+    curve: dict[str, list[float]] = {"timesteps": [], "mean_returns": []}
+    best = None
+    evaluations = run / "evaluations.npz"
+    if evaluations.exists():
+        with np.load(evaluations) as data:
+            means = data["results"].mean(axis=1) if data["results"].size else np.zeros(0)
+            curve = {"timesteps": [int(t) for t in data["timesteps"]], "mean_returns": [float(m) for m in means]}
+        if len(means):
+            index = int(np.argmax(means))
+            best = {"mean": float(means[index]), "timestep": curve["timesteps"][index]}
+    config = yaml.safe_load((run / env_folder_name(env_id) / "config.yml").read_text())
+    return {
+        "final_eval": {
+            "mean": float(np.mean(returns)),
+            "std": float(np.std(returns)),
+            "returns": [float(r) for r in returns],
+            "lengths": [int(n) for n in lengths],
+            "episodes": episodes,
+            "deterministic": True,
+            "env_seed": eval_seed,
+        },
+        "best_eval": best,
+        "learning_curve": curve,
+        "hyperparams": config,
+        "trained_timesteps": int(model.num_timesteps),
+        "versions": versions(),
+    }
+
+
+def run_jobs(
+    jobs: list[Job], runs_folder: pathlib.Path, eval_episodes: int, parallel: int
+) -> tuple[list[dict[str, Any]], list[tuple[Job, str]]]:
+    """Run `jobs`, `parallel` at a time, printing a line as each starts and ends; (results, failures)."""
+    results: list[dict[str, Any]] = []
+    failures: list[tuple[Job, str]] = []
+    lock = threading.Lock()
+
+    def one(job: Job) -> dict[str, Any]:
+        with lock:
+            print(f"start {job.row.algo} {job.row.env} seed {job.seed} ({job.n_timesteps:,} steps)", flush=True)
+        return run_job(job, runs_folder, eval_episodes, parallel)
+
+    with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
+        futures = {pool.submit(one, job): job for job in jobs}
+        for count, future in enumerate(as_completed(futures), start=1):
+            job = futures[future]
+            name = f"[{count}/{len(jobs)}] {job.row.algo} {job.row.env} seed {job.seed}"
+            try:
+                result = future.result()
+            except RunFailed as error:
+                failures.append((job, str(error)))
+                with lock:
+                    print(f"{name}: FAILED, {error}", file=sys.stderr, flush=True)
+                continue
+            results.append(result)
+            final, best = result["final_eval"], result["best_eval"]
+            best_text = f", best {best['mean']:.1f}" if best else ""
+            with lock:
+                print(
+                    f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}{best_text}, "
+                    f"{result['steps_per_s']:,.0f} steps/s, {result['train_wall_time_s'] / 60:.1f} min",
+                    flush=True,
+                )
+    return results, failures
+
+
+def list_rows(results: pathlib.Path) -> None:
+    """Print every row: budget, published score, threshold, feasibility, zoo entry and seeds done."""
+    print(f"{'row':36s} {'budget':>9s} {'published':>10s} {'threshold':>10s} {'seeds done':>11s}  status")
+    for row in ROWS:
+        folder = result_path(results, row.algo, row.env, 0).parent
+        seeds = sorted(int(p.stem[4:]) for p in folder.glob("seed*.json") if p.stem[4:].isdigit())
+        thr = "undefined" if row.threshold is None else f"{row.threshold:.1f}"
+        budget = zoo_budget(row.algo, row.env)
+        status = "feasible" if row.feasible else f"not run by default: {row.reason}"
+        if isinstance(budget, str):
+            status += "; no zoo entry yet"
+        done = " ".join(map(str, seeds)) or "-"
+        print(f"{row.key:36s} {row.budget:9,d} {row.published:10.1f} {thr:>10s} {done:>11s}  {status}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Reproduce the published RL Zoo scores with zoo.train")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--rows", nargs="+", metavar="ALGO:ENV", help="rows to run, e.g. ppo:CartPole-v1")
+    which.add_argument("--all-feasible", action="store_true", help="every row that fits a 2-core CPU")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once (default: CPUs)")
+    parser.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--runs-folder", type=pathlib.Path, default=DEFAULT_RUNS, help="zoo.train's -f")
+    parser.add_argument("--eval-episodes", type=int, default=10, help="episodes of the final evaluation")
+    parser.add_argument(
+        "--n-timesteps", type=int, default=None, help="train this many steps instead of the budget (smoke tests)"
+    )
+    parser.add_argument("--list", action="store_true", help="list the rows and what is done, run nothing")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    parser.add_argument(
+        "--evaluate", nargs=5, metavar=("RUN", "ALGO", "ENV", "SEED", "EPISODES"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.eval_episodes < 1:
+        parser.error(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
+    if args.n_timesteps is not None and args.n_timesteps < 1:
+        parser.error(f"--n-timesteps must be at least 1, got {args.n_timesteps}")
+    if not (args.list or args.evaluate or args.rows or args.all_feasible):
+        parser.error("choose the rows: --rows ALGO:ENV ... or --all-feasible (or --list to see them)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.evaluate:
+        run, algo, env_id, seed, episodes = args.evaluate
+        print(json.dumps(evaluate_run(pathlib.Path(run), algo, env_id, int(seed), int(episodes))))
+        return 0
+    if args.list:
+        list_rows(args.results)
+        return 0
+    try:
+        rows = [find_row(key) for key in args.rows] if args.rows else [row for row in ROWS if row.feasible]
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    plan = make_plan(list(dict.fromkeys(rows)), args.seeds, args.results, args.n_timesteps)
+    for note in plan.notes:
+        print(f"note: {note}")
+    for row, why in plan.no_entry:
+        print(f"skipped {row.key}: {why}", file=sys.stderr)
+    if plan.no_entry and args.rows:
+        print("error: the zoo has no hyperparameters for the rows above", file=sys.stderr)
+        return 2
+    print(f"{len(plan.todo)} run(s) to do, {len(plan.done)} already in {_display(args.results)}")
+    if args.dry_run:
+        for job in plan.todo:
+            print(shlex.join(train_command(job, args.runs_folder)))
+        return 0
+    _, failures = run_jobs(plan.todo, args.runs_folder, args.eval_episodes, args.jobs)
+    if failures:
+        print(f"{len(failures)} run(s) failed (no result written; the next sweep retries them):", file=sys.stderr)
+        for job, _ in failures:
+            print(f"  {job.row.key} seed {job.seed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

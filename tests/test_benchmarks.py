@@ -1,0 +1,366 @@
+"""The benchmark machinery: rows and thresholds, statistics, sweep planning and resuming, the report, the CI gate,
+and one tiny real run through the zoo command."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from benchmarks import gate, report, rows, run, stats
+from benchmarks.rows import ROWS, find_row, threshold
+
+# ---------------------------------------------------------------- rows and thresholds
+
+
+def test_threshold_is_published_less_a_tenth_of_the_score_range():
+    assert threshold(500.0, 20.0) == pytest.approx(452.0)
+    assert threshold(-150.0, -1250.0) == pytest.approx(-260.0)  # negative scores: the range is still positive
+    assert threshold(100.0, 0.0, tolerance=0.25) == pytest.approx(75.0)
+    row = find_row("ppo:CartPole-v1")
+    assert row.threshold == pytest.approx(500.0 - 0.1 * (500.0 - rows.RANDOM_SCORES["CartPole-v1"]))
+
+
+def test_rows_cover_the_published_table_with_todays_env_ids():
+    assert len(ROWS) == 48
+    assert len({row.key for row in ROWS}) == 48
+    assert find_row("ppo:LunarLander").env == "LunarLander-v3"  # published name maps to today's id
+    assert find_row("sac:HalfCheetah-v5").published == 9535.5
+    assert find_row("td3:Humanoid").budget == 2_000_000
+    assert find_row("dqn:MountainCar-v0").budget == 120_000
+    a2c_llc = find_row("a2c:LunarLanderContinuous-v3")
+    assert not a2c_llc.feasible and "5M" in a2c_llc.reason
+    for row in ROWS:
+        assert row.env in rows.RANDOM_SCORES, row.key
+        assert row.feasible or row.reason, row.key
+        if "MuJoCo" in row.reason or "Atari" in row.reason:
+            assert not row.feasible and row.threshold is None
+        if row.feasible:
+            assert row.threshold is not None and row.threshold < row.published, row.key
+
+
+def test_find_row_rejects_bad_keys():
+    with pytest.raises(ValueError, match="ALGO:ENV"):
+        find_row("ppo-CartPole-v1")
+    with pytest.raises(ValueError, match="No benchmark row 'ppo:Nope-v0'"):
+        find_row("ppo:Nope-v0")
+
+
+def test_every_feasible_row_has_a_zoo_entry_with_the_published_budget():
+    for row in ROWS:
+        if row.feasible:
+            assert run.zoo_budget(row.algo, row.env) == row.budget, row.key
+
+
+def test_random_score_is_seeded_and_matches_the_stored_constant():
+    first = rows.random_score("CartPole-v1", episodes=100, seed=0)
+    assert first == rows.random_score("CartPole-v1", episodes=100, seed=0)
+    assert round(first, 1) == rows.RANDOM_SCORES["CartPole-v1"]
+    assert rows.measure_random_scores(["NoSuchEnv-v0"], episodes=1) == {"NoSuchEnv-v0": None}
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_iqm_trims_a_quarter_from_each_end():
+    assert stats.iqm([1, 2, 3, 4]) == pytest.approx(2.5)
+    assert stats.iqm([1, 2, 3, 100, 5, 6, 7, 8]) == pytest.approx((3 + 5 + 6 + 7) / 4)
+    assert stats.iqm([10, 20, 60]) == pytest.approx(30.0)  # nothing trimmed below 4 values
+    with pytest.raises(ValueError, match="at least one"):
+        stats.iqm([])
+
+
+def test_bootstrap_ci_needs_three_seeds_and_is_reproducible():
+    assert stats.bootstrap_ci([1.0, 2.0]) is None
+    assert stats.bootstrap_ci([500.0, 500.0, 500.0]) == (500.0, 500.0)
+    data = [100.0, 200.0, 300.0, 400.0, 500.0]
+    low, high = stats.bootstrap_ci(data)
+    assert 100.0 <= low < stats.iqm(data) < high <= 500.0
+    assert stats.bootstrap_ci(data) == (low, high)
+    wide = stats.bootstrap_ci(data, confidence=0.99)
+    assert wide[0] <= low and wide[1] >= high
+    with pytest.raises(ValueError, match="confidence"):
+        stats.bootstrap_ci(data, confidence=95)
+
+
+# ---------------------------------------------------------------- planning, resuming, result files
+
+
+def test_plan_skips_pairs_whose_result_exists(tmp_path):
+    row = find_row("ppo:CartPole-v1")
+    run.write_json(run.result_path(tmp_path, "ppo", "CartPole-v1", 1), {"seed": 1})
+    plan = run.make_plan([row], [0, 1, 2], tmp_path)
+    assert [job.seed for job in plan.todo] == [0, 2]
+    assert [job.seed for job in plan.done] == [1]
+    assert all(job.n_timesteps == row.budget and not job.pass_budget for job in plan.todo)
+    assert plan.todo[0].result_path == tmp_path / "ppo" / "CartPole-v1" / "seed0.json"
+
+
+def test_plan_with_a_budget_override_and_a_row_without_zoo_entry(tmp_path, monkeypatch):
+    row = find_row("ppo:CartPole-v1")
+    plan = run.make_plan([row], [0], tmp_path, n_timesteps=512)
+    (job,) = plan.todo
+    assert job.n_timesteps == 512 and job.pass_budget and job.eval_freq == 512 // run.N_EVAL_POINTS
+    command = run.train_command(job, tmp_path / "runs")
+    assert command[:3] == ["python", "-m", "zoo.train"]
+    assert command[command.index("-n") + 1] == "512"
+    assert {"-uuid", "--seed", "--eval-freq"} <= set(command)
+    assert command[command.index("--eval-episodes") + 1] == str(run.TRAIN_EVAL_EPISODES)
+
+    monkeypatch.setattr(run, "zoo_budget", lambda algo, env: "no entry for it")
+    plan = run.make_plan([row], [0], tmp_path)
+    assert not plan.todo and plan.no_entry == [(row, "no entry for it")]
+
+
+def test_plan_passes_the_published_budget_when_the_zoo_entry_differs(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "zoo_budget", lambda algo, env: 12_345)
+    plan = run.make_plan([find_row("dqn:CartPole-v1")], [0], tmp_path)
+    (job,) = plan.todo
+    assert job.pass_budget and job.n_timesteps == 50_000 and "12,345" in plan.notes[0]
+    assert run.train_command(job, tmp_path)[-2:] == ["-n", "50000"]
+
+
+def test_child_processes_get_one_blas_thread():
+    env = run.child_env()
+    assert env["OMP_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
+    assert env["PYTHONPATH"].split(":")[0] == str(run.REPO)
+
+
+def test_write_json_is_atomic(tmp_path):
+    path = tmp_path / "a" / "seed0.json"
+    run.write_json(path, {"returns": [1.0, 2.5], "name": "x"})
+    assert json.loads(path.read_text()) == {"returns": [1.0, 2.5], "name": "x"}
+    assert '"returns": [1.0, 2.5]' in path.read_text()  # number lists on one line
+    with pytest.raises(TypeError):
+        run.write_json(path, {"bad": object()})
+    assert json.loads(path.read_text())["name"] == "x"  # the old file is intact
+    assert [p.name for p in path.parent.iterdir()] == ["seed0.json"]  # no temporary left behind
+
+
+def test_run_folder_is_read_from_the_zoo_output(tmp_path):
+    assert run._run_folder(f"noise\nSaved the run to {tmp_path}/ppo/CartPole-v1_1\n") == tmp_path / "ppo" / (
+        "CartPole-v1_1"
+    )
+    with pytest.raises(run.RunFailed, match="did not report"):
+        run._run_folder("Traceback ...")
+
+
+def test_a_failed_run_writes_nothing_and_the_runner_exits_non_zero(tmp_path, monkeypatch, capsys):
+    failing = [sys.executable, "-c", "import sys; sys.stderr.write('boom: no learning today'); sys.exit(3)"]
+    monkeypatch.setattr(run, "train_command", lambda job, runs_folder, python="python": failing)
+    code = run.main(["--rows", "ppo:CartPole-v1", "--seeds", "0", "--results", str(tmp_path), "--jobs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "boom: no learning today" in err and "ppo:CartPole-v1 seed 0" in err
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_runner_arguments_are_checked(capsys):
+    with pytest.raises(SystemExit):
+        run.main(["--seeds", "0"])  # no rows chosen
+    assert "--all-feasible" in capsys.readouterr().err
+    assert run.main(["--rows", "ppo:Nope-v0"]) == 2
+    with pytest.raises(SystemExit):
+        run.main(["--rows", "ppo:CartPole-v1", "--jobs", "0"])
+
+
+def test_dry_run_prints_the_zoo_commands(tmp_path, capsys):
+    assert run.main(["--rows", "sac:Pendulum-v1", "--seeds", "3", "--results", str(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "python -m zoo.train --algo sac --env Pendulum-v1 --seed 3" in out and "--eval-freq 1000" in out
+    assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- report
+
+
+def fake_result(algo: str, env: str, seed: int, final: float, n_timesteps: int, curve: list[float]) -> dict:
+    steps = [n_timesteps * (i + 1) // len(curve) for i in range(len(curve))]
+    return {
+        "schema": 1,
+        "algo": algo,
+        "env": env,
+        "seed": seed,
+        "n_timesteps": n_timesteps,
+        "trained_timesteps": n_timesteps,
+        "final_eval": {"mean": final, "std": 0.0, "returns": [final] * 10},
+        "best_eval": {"mean": max(curve), "timestep": steps[int(np.argmax(curve))]},
+        "learning_curve": {"timesteps": steps, "mean_returns": curve},
+        "steps_per_s": 1000.0 + seed,
+        "versions": {"baselines3": "0.1.0", "torch": "2.13.0"},
+        "git_commit": "abcdef1234567890",
+    }
+
+
+@pytest.fixture
+def result_files(tmp_path):
+    results = tmp_path / "results"
+    for seed, final in enumerate([500.0, 500.0, 480.0]):  # meets 452.2
+        result = fake_result("ppo", "CartPole-v1", seed, final, 100_000, [20.0, 300.0, final])
+        run.write_json(run.result_path(results, "ppo", "CartPole-v1", seed), result)
+    for seed, final in enumerate([100.0, 200.0]):  # far below; two seeds: no CI
+        result = fake_result("dqn", "CartPole-v1", seed, final, 50_000, [10.0, 150.0, final])
+        run.write_json(run.result_path(results, "dqn", "CartPole-v1", seed), result)
+    smoke = fake_result("a2c", "CartPole-v1", 0, 9.0, 512, [9.0])  # a smoke test's budget: not counted
+    run.write_json(run.result_path(results, "a2c", "CartPole-v1", 0), smoke)
+    speed = {
+        "seeds": [0, 1],
+        "races": [
+            {
+                "race": "ppo_cartpole",
+                "steps": 100_000,
+                "baselines3": {"mean_steps_per_s": 9800.0, "final_returns": [500.0, 500.0], "best_returns": [500, 500]},
+                "sb3": {"mean_steps_per_s": 4900.0, "final_returns": [500.0, 480.0], "best_returns": [500, 480]},
+                "ratio": 2.0,
+            }
+        ],
+        "versions": {"torch": "2.13.0"},
+    }
+    (results / "speed.json").write_text(json.dumps(speed))
+    return results
+
+
+def test_report_table_verdicts_and_not_run_rows(tmp_path, result_files):
+    output, img = tmp_path / "docs" / "benchmarks.md", tmp_path / "docs" / "img" / "benchmarks"
+    img.mkdir(parents=True)
+    (img / "Stale-v0.png").write_bytes(b"old")
+    summaries = report.write_report(result_files, output, img)
+    text = output.read_text()
+
+    by_key = {s.row.key: s for s in summaries}
+    assert by_key["ppo:CartPole-v1"].passed is True and by_key["ppo:CartPole-v1"].mean == pytest.approx(493.333, 1e-4)
+    assert by_key["dqn:CartPole-v1"].passed is False
+    assert by_key["a2c:CartPole-v1"].passed is None and by_key["a2c:CartPole-v1"].set_aside
+
+    assert "**1 of 2 rows run meet the published score.**" in text
+    ppo_line = next(line for line in text.splitlines() if line.startswith("| PPO | CartPole-v1 |"))
+    assert "| 100k | 500.0 | 452.2 | 0 1 2 | 493.3 |" in ppo_line and "**pass**" in ppo_line
+    assert "493.3 [480.0, 500.0]" in ppo_line and "1,001" in ppo_line
+    dqn_line = next(line for line in text.splitlines() if line.startswith("| DQN | CartPole-v1 |"))
+    assert "150.0 CI n/a" in dqn_line and "**FAIL**" in dqn_line
+    assert "- dqn:CartPole-v1: `python -m benchmarks.run --rows dqn:CartPole-v1 --seeds 2`" in text
+    assert "seed 0 trained 512 steps, not the published 500,000" in text
+
+    not_run = text[text.index("## Not run yet") :]
+    assert "| A2C | CartPole-v1 | 500k | 500.0 | feasible, not run yet |" in not_run  # its only result was set aside
+    assert "`python -m benchmarks.run --rows sac:Pendulum-v1 --seeds 0 1 2`" in not_run
+    assert "| SAC | Humanoid-v5 | 2M | 6,232.3 | MuJoCo" in not_run
+    assert "PPO | CartPole-v1" not in not_run
+    assert len([line for line in not_run.splitlines() if line.startswith("| ") and "`python" in line]) == 46
+
+    assert "| `ppo_cartpole` | 100k | 9,800 | 4,900 | 2.00x | 500, 500 | 500, 480 |" in text
+    assert "![CartPole-v1 learning curves](img/benchmarks/CartPole-v1.png)" in text
+    assert (img / "CartPole-v1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (img / "Stale-v0.png").exists()
+    assert "abcdef123456" in text and "baselines3 0.1.0, torch 2.13.0 (5 runs)" in text
+
+    again = tmp_path / "again"
+    report.write_report(result_files, again / "benchmarks.md", again / "img" / "benchmarks")
+    assert (again / "benchmarks.md").read_text() == text  # the same files give the same page
+
+
+def test_report_without_results_says_how_to_produce_them(tmp_path):
+    output = tmp_path / "benchmarks.md"
+    summaries = report.write_report(tmp_path / "none", output, tmp_path / "img")
+    text = output.read_text()
+    assert not any(s.results for s in summaries)
+    assert "**0 of 0 rows run meet the published score.**" in text
+    assert "python -m benchmarks.speed --json" in text and "No speed results yet" in text
+    assert "## Learning curves" not in text and not (tmp_path / "img").exists()
+
+
+def test_seed_band_interpolates_curves_on_different_grids():
+    a = {"learning_curve": {"timesteps": [0, 10, 20], "mean_returns": [0.0, 10.0, 20.0]}}
+    b = {"learning_curve": {"timesteps": [0, 20], "mean_returns": [0.0, 40.0]}}
+    grid, mean, low, high = report.seed_band([a, b])
+    assert grid.tolist() == [0, 10, 20] and mean.tolist() == [0.0, 15.0, 30.0]
+    assert low.tolist() == [0.0, 10.0, 20.0] and high.tolist() == [0.0, 20.0, 40.0]
+    assert report.seed_band([{"learning_curve": {"timesteps": [], "mean_returns": []}}]) is None
+
+
+def test_report_rejects_a_file_that_is_not_a_result(tmp_path):
+    (tmp_path / "ppo" / "CartPole-v1").mkdir(parents=True)
+    (tmp_path / "ppo" / "CartPole-v1" / "seed0.json").write_text('{"algo": "ppo"}')
+    with pytest.raises(ValueError, match="missing"):
+        report.load_results(tmp_path)
+
+
+# ---------------------------------------------------------------- gate
+
+
+def test_gate_judges_final_and_best_scores(monkeypatch, capsys):
+    scores = {"ppo": 500.0, "a2c": 20.0, "dqn": 480.0, "sac": -150.0}
+    seen = []
+
+    def fake_train(row, seed, folder):
+        seen.append((row.algo, seed))
+        result = {"final_eval": {"mean": scores[row.algo]}, "best_eval": {"mean": scores[row.algo] + 1}}
+        if row.algo == "dqn":
+            result["final_eval"]["mean"] = 9.0  # judged on the best evaluation, not the final one
+        return result
+
+    outcomes = gate.run_gate(train=fake_train)
+    assert {o.row.algo: o.ok for o in outcomes} == {"ppo": True, "a2c": False, "dqn": True, "sac": True}
+    assert sorted(seen) == sorted((row.algo, row.seed) for row in gate.GATE_ROWS)
+    table = gate.format_table(outcomes)
+    assert "a2c:CartPole-v1" in table and "FAIL" in table and table.count(" ok ") == 3
+
+    monkeypatch.setattr(gate, "train_row", fake_train)
+    assert gate.main(["--seed", "7"]) == 1
+    out = capsys.readouterr().out
+    assert "learning gate FAILED for a2c:CartPole-v1" in out and all(seed == 7 for _, seed in seen[-4:])
+    scores["a2c"] = 450.0
+    assert gate.main([]) == 0 and "learning gate passed: 4 rows" in capsys.readouterr().out
+    assert gate.main(["--rows", "td3:Pendulum-v1"]) == 2
+
+
+def test_gate_counts_a_broken_run_as_a_failure():
+    def broken(row, seed, folder):
+        if row.algo == "sac":
+            raise run.RunFailed("training exited with 1: Traceback ...")
+        return {"final_eval": {"mean": 500.0}, "best_eval": None}
+
+    outcomes = gate.run_gate(train=broken)
+    by_algo = {o.row.algo: o for o in outcomes}
+    assert not by_algo["sac"].ok and "Traceback" in by_algo["sac"].error
+    assert by_algo["ppo"].ok
+    assert not by_algo["dqn"].ok and "no best evaluation" in by_algo["dqn"].error  # metric "best", none recorded
+    with pytest.raises(ValueError, match="metric"):
+        gate.score_of({"final_eval": {"mean": 1.0}}, "median")
+
+
+def test_gate_thresholds_separate_learning_from_random_play():
+    for row in gate.GATE_ROWS:
+        table_row = find_row(row.name)
+        assert table_row.random_score < row.threshold < table_row.published, row.name
+        assert row.metric in ("final", "best") and row.seed != 0  # seed 0's untrained CartPole policy scores 500
+
+
+# ---------------------------------------------------------------- one real run
+
+
+def test_tiny_real_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
+    args = ["--rows", "ppo:CartPole-v1", "--seeds", "1", "--n-timesteps", "512", "--eval-episodes", "3"]
+    args += ["--results", str(tmp_path / "results"), "--runs-folder", str(tmp_path / "runs"), "--jobs", "1"]
+    assert run.main(args) == 0
+    assert "[1/1] ppo CartPole-v1 seed 1: final" in capsys.readouterr().out
+    result = json.loads((tmp_path / "results" / "ppo" / "CartPole-v1" / "seed1.json").read_text())
+    assert (result["algo"], result["env"], result["seed"], result["n_timesteps"]) == ("ppo", "CartPole-v1", 1, 512)
+    assert result["trained_timesteps"] >= 512
+    final = result["final_eval"]
+    assert len(final["returns"]) == 3 and final["mean"] == pytest.approx(np.mean(final["returns"]))
+    assert final["deterministic"] and final["env_seed"] == run.FINAL_EVAL_SEED_OFFSET + 1
+    curve = result["learning_curve"]
+    assert len(curve["timesteps"]) == len(curve["mean_returns"]) >= 15  # about 20 evaluation points
+    assert result["best_eval"]["mean"] == max(curve["mean_returns"])
+    assert result["hyperparams"]["n_envs"] == 8 and result["hyperparams"]["env_id"] == "CartPole-v1"
+    assert result["command"].startswith("python -m zoo.train --algo ppo --env CartPole-v1 --seed 1 -f ")
+    assert result["command"].endswith("-n 512")
+    assert set(result["versions"]) == {"python", "torch", "numpy", "gymnasium", "baselines3"}
+    assert result["train_wall_time_s"] > 0 and result["steps_per_s"] > 0 and "evaluations" in result["timing_note"]
+    assert (tmp_path / result["run_folder"]).is_dir() or (run.REPO / result["run_folder"]).is_dir()
+
+    assert run.main(args) == 0  # resumed: nothing left to do
+    assert "0 run(s) to do, 1 already" in capsys.readouterr().out
