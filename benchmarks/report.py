@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.rows import ROWS, TOLERANCE, Row
-from benchmarks.run import DEFAULT_RESULTS, REPO, zoo_budget
+from benchmarks.run import DEFAULT_RESULTS, REPO, display_path, zoo_budget
 from benchmarks.stats import bootstrap_ci, iqm
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
@@ -194,7 +194,7 @@ def score_cells(summary: RowSummary) -> list[str]:
 
 def speed_section(path: pathlib.Path) -> list[str]:
     """The speed race table from `speed.json` (written by `python -m benchmarks.speed --json`), or how to get it."""
-    command = f"python -m benchmarks.speed --json {_display(path)}"
+    command = f"python -m benchmarks.speed --json {display_path(path)}"
     if not path.exists():
         return [f"No speed results yet: `{command}` (with `pip install stable-baselines3` for SB3's side)."]
     with open(path) as handle:
@@ -227,14 +227,6 @@ def _returns(side: dict[str, Any] | None) -> str:
     if any(b > f for b, f in zip(side.get("best_returns", []), side["final_returns"])):
         text += " (best " + ", ".join(f"{r:.0f}" for r in side["best_returns"]) + ")"
     return text
-
-
-def _display(path: pathlib.Path) -> str:
-    path = pathlib.Path(path).resolve()
-    try:
-        return str(path.relative_to(REPO))
-    except ValueError:
-        return str(path)
 
 
 INTRO = """# Benchmarks
@@ -418,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     judged = [s for s in summaries if s.passed is not None]
     run = sum(bool(s.results) for s in summaries)
     print(
-        f"Wrote {_display(args.output)}: {sum(bool(s.passed) for s in judged)} of {len(judged)} rows run meet "
+        f"Wrote {display_path(args.output)}: {sum(bool(s.passed) for s in judged)} of {len(judged)} rows run meet "
         f"the published score ({run} of {len(summaries)} rows have results)"
     )
     return 0

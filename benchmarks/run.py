@@ -118,7 +118,7 @@ def make_plan(rows: list[Row], seeds: list[int], results: pathlib.Path, n_timest
     return plan
 
 
-def _display(path: pathlib.Path) -> str:
+def display_path(path: pathlib.Path) -> str:
     """`path` relative to the repository when inside it (as the commands are run from there)."""
     path = pathlib.Path(path).resolve()
     try:
@@ -130,7 +130,7 @@ def _display(path: pathlib.Path) -> str:
 def train_command(job: Job, runs_folder: pathlib.Path, python: str = "python") -> list[str]:
     """The zoo command that trains `job` (run from the repository root)."""
     command = [python, "-m", "zoo.train", "--algo", job.row.algo, "--env", job.row.env, "--seed", str(job.seed)]
-    command += ["-f", _display(runs_folder), "-uuid", "--eval-freq", str(job.eval_freq)]
+    command += ["-f", display_path(runs_folder), "-uuid", "--eval-freq", str(job.eval_freq)]
     command += ["--eval-episodes", str(TRAIN_EVAL_EPISODES), "--verbose", "0"]
     if job.pass_budget:
         command += ["-n", str(job.n_timesteps)]
@@ -193,7 +193,7 @@ def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jo
         ),
         "eval_freq": job.eval_freq,
         "command": shlex.join(train_command(job, runs_folder)),
-        "run_folder": _display(run),
+        "run_folder": display_path(run),
         "git_commit": git_commit(),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "parallel_jobs": parallel_jobs},
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     if plan.no_entry and args.rows:
         print("error: the zoo has no hyperparameters for the rows above", file=sys.stderr)
         return 2
-    print(f"{len(plan.todo)} run(s) to do, {len(plan.done)} already in {_display(args.results)}")
+    print(f"{len(plan.todo)} run(s) to do, {len(plan.done)} already in {display_path(args.results)}")
     if args.dry_run:
         for job in plan.todo:
             print(shlex.join(train_command(job, args.runs_folder)))

@@ -113,6 +113,12 @@ def sample_ppo(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
         "max_grad_norm": trial.suggest_categorical("max_grad_norm", MAX_GRAD_NORMS),
         "vf_coef": trial.suggest_float("vf_coef", 0.0, 1.0),
     }
+    return _with_actor_critic_net(trial, context, params)
+
+
+def _with_actor_critic_net(trial: optuna.Trial, context: SearchContext, params: dict[str, Any]) -> dict[str, Any]:
+    """PPO/A2C: the network size and activation (and gSDE's sampling frequency and initial log std when the
+    entry uses gSDE), added to `params`."""
     layers = SMALL_NETS[trial.suggest_categorical("net_arch", list(SMALL_NETS))]
     policy_kwargs: dict[str, Any] = {
         "net_arch": {"pi": list(layers), "vf": list(layers)},
@@ -142,16 +148,7 @@ def sample_a2c(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
         "gae_lambda": trial.suggest_categorical("gae_lambda", GAE_LAMBDAS),
         "max_grad_norm": trial.suggest_categorical("max_grad_norm", MAX_GRAD_NORMS),
     }
-    layers = SMALL_NETS[trial.suggest_categorical("net_arch", list(SMALL_NETS))]
-    policy_kwargs: dict[str, Any] = {
-        "net_arch": {"pi": list(layers), "vf": list(layers)},
-        "activation_fn": ACTIVATIONS[trial.suggest_categorical("activation_fn", list(ACTIVATIONS))],
-    }
-    if context.use_sde:
-        params["sde_sample_freq"] = trial.suggest_categorical("sde_sample_freq", [-1, 8, 16, 32, 64, 128, 256])
-        policy_kwargs["log_std_init"] = trial.suggest_float("log_std_init", -4.0, 1.0)
-    params["policy_kwargs"] = policy_kwargs_text(policy_kwargs)
-    return params
+    return _with_actor_critic_net(trial, context, params)
 
 
 def sample_dqn(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:

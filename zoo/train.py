@@ -92,7 +92,8 @@ def action_noise(spec: tuple[str, float], env: VecEnv) -> Any:
     return NormalActionNoise(mean, sigma) if kind == "normal" else OrnsteinUhlenbeckActionNoise(mean, sigma)
 
 
-def train(args: argparse.Namespace) -> pathlib.Path:
+def resolve_command(args: argparse.Namespace) -> tuple[Experiment, dict[str, Any]]:
+    """The experiment the command line asks for (entry, -conf, -params) and its checked --env-kwargs."""
     register_zoo_envs()
     try:
         register_ale_envs_if_needed(args.env)
@@ -100,12 +101,17 @@ def train(args: argparse.Namespace) -> pathlib.Path:
     except (gym.error.Error, ImportError) as error:
         raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
     experiment = load_experiment(args.algo, args.env, args.conf_file, parse_overrides(args.hyperparams))
-    args.env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
-    if args.env_kwargs:
+    env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
+    if env_kwargs:
         try:
-            gym.make(args.env, **args.env_kwargs).close()
+            gym.make(args.env, **env_kwargs).close()
         except TypeError as error:
-            raise ConfigError(f"--env-kwargs {args.env_kwargs} rejected by {args.env}: {error}") from None
+            raise ConfigError(f"--env-kwargs {env_kwargs} rejected by {args.env}: {error}") from None
+    return experiment, env_kwargs
+
+
+def train(args: argparse.Namespace) -> pathlib.Path:
+    experiment, args.env_kwargs = resolve_command(args)
     if args.trained_agent and not os.path.isfile(args.trained_agent):
         raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")
     algo_class = algorithm_class(args.algo)

@@ -27,7 +27,6 @@ import tempfile
 import time
 from typing import Any
 
-import gymnasium as gym
 import yaml
 
 from zoo.config import ConfigError, Experiment, algorithm_class, load_experiment, parse_policy_kwargs
@@ -308,20 +307,11 @@ def optimize(args: argparse.Namespace) -> int:
     except ImportError:
         raise ConfigError("-optimize needs Optuna: pip install 'baselines3[zoo]' (or optuna and cmaes)") from None
 
-    from baselines3.common.env_util import register_ale_envs_if_needed
-    from zoo.envs import register_zoo_envs
-    from zoo.train import parse_overrides
+    from zoo.train import parse_overrides, resolve_command
 
     _check_args(args)
-    register_zoo_envs()
-    try:
-        register_ale_envs_if_needed(args.env)
-        gym.spec(args.env)
-    except (gym.error.Error, ImportError) as error:
-        raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
+    base, env_kwargs = resolve_command(args)
     overrides = parse_overrides(args.hyperparams)
-    base = load_experiment(args.algo, args.env, args.conf_file, overrides)
-    env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
     n_timesteps = args.n_timesteps if args.n_timesteps > 0 else base.n_timesteps
     calls = n_timesteps // base.n_envs
     if calls < 1:
