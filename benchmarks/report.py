@@ -174,7 +174,8 @@ def run_command(row: Row, seeds: list[int]) -> str:
 
 
 def score_cells(summary: RowSummary) -> list[str]:
-    """Seeds, mean final, IQM [95 % CI], steps/s and the verdict of a row that has results."""
+    """Seeds, mean final, IQM [95 % CI], mean best evaluation during training, steps/s and the verdict of a row
+    that has results (the verdict is on the final evaluation; the best evaluation is context)."""
     finals = summary.finals
     ci = bootstrap_ci(finals)
     ci_text = "CI n/a" if ci is None else f"[{ci[0]:,.1f}, {ci[1]:,.1f}]"
@@ -187,6 +188,7 @@ def score_cells(summary: RowSummary) -> list[str]:
         " ".join(map(str, summary.seeds)),
         _number(summary.mean),
         f"{iqm(finals):,.1f} {ci_text}",
+        _number(float(np.mean([result["best_eval"]["mean"] for result in summary.results]))),
         f"{speed:,.0f}",
         verdict,
     ]
@@ -242,6 +244,8 @@ map to today's: LunarLander-v2 to v3, MuJoCo v3 to v5). A row **meets** it when 
 seeds is at least *threshold* = `published - {tolerance} * (published - random)`, where *random* is the mean return
 of a uniformly random policy on that env (`python -m benchmarks.rows --random-scores`, 100 episodes, seed 0).
 *IQM* is the interquartile mean over seeds with a 95 % percentile-bootstrap interval (n/a below 3 seeds).
+*Mean best eval* is the mean over seeds of the best periodic evaluation during training (5 episodes each); it is
+context only, the verdict is on the final model.
 *steps/s* is training steps per second of the training process's wall time, interpreter start and the periodic
 evaluations included, with as many runs in parallel as the sweep used: it understates raw speed (for that, see
 the speed race below and [Speed](speed.md)).
@@ -277,8 +281,9 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
     lines += [summary_line, ""]
     if run:
         lines += [
-            "| algo | env | budget | published | threshold | seeds | mean final | IQM [95 % CI] | steps/s | meets |",
-            "|---|---|---:|---:|---:|---|---:|---|---:|---|",
+            "| algo | env | budget | published | threshold | seeds | mean final | IQM [95 % CI] | mean best eval "
+            "| steps/s | meets |",
+            "|---|---|---:|---:|---:|---|---:|---|---:|---:|---|",
         ]
         for summary in run:
             row = summary.row
