@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -96,6 +97,11 @@ def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
         (["--algo", "ppo", "--env", "FrozenLake-v1"], "no entry for 'FrozenLake-v1'"),
         (["--algo", "ppo", "--env", "CartPole-v1", "--env-kwargs", "gravity"], "--env-kwargs items must look like"),
         (["--algo", "ppo", "--env", "Pendulum-v1", "--env-kwargs", "gravity:3"], "rejected by Pendulum-v1"),
+        *(
+            [(["--algo", "sac", "--env", "HalfCheetah-v5"], "needs a package that is not installed")]
+            if importlib.util.find_spec("mujoco") is None
+            else []
+        ),
     ]
     for args, message in cases:
         done = run(*args, "-f", str(logs), cwd=tmp_path)

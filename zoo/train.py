@@ -102,11 +102,12 @@ def resolve_command(args: argparse.Namespace) -> tuple[Experiment, dict[str, Any
         raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
     experiment = load_experiment(args.algo, args.env, args.conf_file, parse_overrides(args.hyperparams))
     env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
-    if env_kwargs:
-        try:
-            gym.make(args.env, **env_kwargs).close()
-        except TypeError as error:
-            raise ConfigError(f"--env-kwargs {env_kwargs} rejected by {args.env}: {error}") from None
+    try:  # fail here, before a run folder exists, on a missing extra or keywords the env does not take
+        gym.make(args.env, **env_kwargs).close()
+    except gym.error.DependencyNotInstalled as error:
+        raise ConfigError(f"{args.env} needs a package that is not installed: {error}") from None
+    except TypeError as error:
+        raise ConfigError(f"--env-kwargs {env_kwargs} rejected by {args.env}: {error}") from None
     return experiment, env_kwargs
 
 
