@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.rows import ROWS, TOLERANCE, Row
+from benchmarks.rows import ROW_NOTES, ROWS, TOLERANCE, Row
 from benchmarks.run import DEFAULT_RESULTS, REPO, display_path, zoo_budget
 from benchmarks.stats import bootstrap_ci, iqm
 
@@ -310,6 +310,9 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
             missing = [seed for seed in range(SEEDS_WANTED) if seed not in summary.seeds] or [max(summary.seeds) + 1]
             lines.append(f"- {summary.row.key}: `{run_command(summary.row, missing)}`")
         lines.append("")
+    notes = [(s.row.key, ROW_NOTES[s.row.key]) for s in run if s.row.key in ROW_NOTES]
+    if notes:
+        lines += ["Notes:", ""] + [f"- {key}: {note}" for key, note in notes] + [""]
     set_aside = [(s.row.key, note) for s in summaries for note in s.set_aside]
     if set_aside or strays:
         lines += ["Result files not counted:", ""]
