@@ -265,6 +265,11 @@ an interrupted sweep resumes where it stopped. To spread a sweep over machines, 
 `python -m benchmarks.run --rows ... --seeds ...` on each, copy the result files back into `benchmarks/results/`
 and run the report: it reads nothing but those files. Run folders (models, monitor files) go to
 `benchmarks/runs/`, which is not committed.
+
+**Checking a gap against SB3.** When a row falls short, the same zoo entry can be trained with
+Stable-Baselines3 (`pip install stable-baselines3`) and evaluated the same way:
+`python -m benchmarks.sb3_check --algo dqn --env MountainCar-v0 --seeds 0 1 2`. What such checks found is listed
+under the table as notes (`ROW_NOTES` in `benchmarks/rows.py`).
 """
 
 
