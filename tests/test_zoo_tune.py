@@ -8,6 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
@@ -272,3 +273,15 @@ def test_default_study_name_and_folder_are_safe_names():
     assert tune.default_study_name("ppo", "ALE/Pong-v5") == "ppo-ALE-Pong-v5"
     folder = tune.output_folder("logs", "ppo", "ALE/Pong-v5", "my study/1")
     assert folder.as_posix() == "logs/ppo/ALE-Pong-v5_optimize_my-study-1"
+
+
+def test_database_storage_fails_the_trials_of_a_dead_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(tune, "HEARTBEAT_INTERVAL_S", 1)
+    monkeypatch.setattr(tune, "HEARTBEAT_GRACE_S", 1)
+    storage = tune.make_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    orphan = study.ask()  # its process "dies": the trial stays RUNNING, its heartbeat stops
+    storage.record_heartbeat(orphan._trial_id)
+    time.sleep(2.5)
+    optuna.storages.fail_stale_trials(study)  # what the next process does before its own trial
+    assert study.trials[0].state == TrialState.FAIL

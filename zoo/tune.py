@@ -34,6 +34,9 @@ from zoo.config import ConfigError, Experiment, algorithm_class, load_experiment
 #: Evaluations per trial unless --n-evaluations says otherwise: max(this, budget // 100_000).
 DEFAULT_N_EVALUATIONS = 5
 
+#: Seconds between a running trial's heartbeats, and how long without one before the trial counts as dead.
+HEARTBEAT_INTERVAL_S = 60
+HEARTBEAT_GRACE_S = 180
 #: Tries to open a database storage (several processes may be creating its tables at the same moment).
 STORAGE_ATTEMPTS = 5
 
@@ -98,7 +101,14 @@ def make_storage(spec: str | None) -> Any:
         engine_kwargs["connect_args"] = {"timeout": 60}
     for attempt in range(STORAGE_ATTEMPTS):
         try:
-            return optuna.storages.RDBStorage(spec, engine_kwargs=engine_kwargs)
+            # heartbeats: a trial whose process died (a lost machine, a kill) is marked failed by the next
+            # process that starts a trial, instead of staying RUNNING forever
+            return optuna.storages.RDBStorage(
+                spec,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=HEARTBEAT_GRACE_S,
+            )
         except ImportError as error:
             hint = " (pip install psycopg2-binary)" if spec.startswith("postgres") else ""
             raise ConfigError(
