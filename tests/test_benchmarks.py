@@ -30,8 +30,9 @@ def test_rows_cover_the_published_table_with_todays_env_ids():
     assert find_row("sac:HalfCheetah-v5").published == 9535.5
     assert find_row("td3:Humanoid").budget == 2_000_000
     assert find_row("dqn:MountainCar-v0").budget == 120_000
-    a2c_llc = find_row("a2c:LunarLanderContinuous-v3")
-    assert not a2c_llc.feasible and "5M" in a2c_llc.reason
+    assert find_row("a2c:LunarLanderContinuous-v3").feasible  # long (5M steps) but within a few CPU hours
+    bipedal = find_row("a2c:BipedalWalker-v3")
+    assert not bipedal.feasible and "5M" in bipedal.reason
     for row in ROWS:
         assert row.env in rows.RANDOM_SCORES, row.key
         assert row.feasible or row.reason, row.key
