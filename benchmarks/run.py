@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, cast
 
+from baselines3.common.save_util import atomic_write_text
 from benchmarks.rows import ROWS, Row, find_row
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -213,16 +214,9 @@ def _run_folder(stdout: str) -> pathlib.Path:
 
 
 def write_json(path: pathlib.Path, data: Any) -> None:
-    """Write `data` as JSON atomically: a temporary file beside `path`, then `os.replace`."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(temporary, "w") as handle:
-            handle.write(to_json(data) + "\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Write `data` as JSON atomically (a temporary file beside `path`, then moved over it)."""
+    text = to_json(data) + "\n"
+    atomic_write_text(pathlib.Path(path), text)
 
 
 _NUMBER_LIST = re.compile(r"\[\s+([-+0-9.eE,\s]+?)\s+\]")

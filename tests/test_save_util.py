@@ -700,3 +700,11 @@ def test_saved_file_gets_normal_permissions(tmp_path: pathlib.Path) -> None:
         os.umask(old_umask)
     # Like a plain open(): 0o666 minus the umask, not the 0o600 of a private temp file.
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_atomic_write_text_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "sub" / "out.yml"
+    save_util.atomic_write_text(target, "first\n")
+    save_util.atomic_write_text(target, "second: é\n")
+    assert target.read_text(encoding="utf-8") == "second: é\n"
+    assert [p.name for p in target.parent.iterdir()] == ["out.yml"]

@@ -11,19 +11,14 @@ import sys
 
 import numpy as np
 
-from zoo.config import ALGOS, ConfigError, algorithm_class
+from zoo.config import ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
-from zoo.runs import find_run, model_path, replay_env
+from zoo.runs import add_run_arguments, chosen_model, replay_env
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run a trained agent and print its episodes")
-    parser.add_argument("--algo", required=True, choices=ALGOS)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("-f", "--folder", default="logs", help="the log folder zoo.train wrote to")
-    parser.add_argument("--exp-id", type=int, default=0, help="run number (0: the latest)")
-    parser.add_argument("--load-best", action="store_true", help="best_model.zip instead of the final model")
-    parser.add_argument("--load-checkpoint", type=int, default=None, help="the checkpoint at this many steps")
+    add_run_arguments(parser)
     parser.add_argument("-n", "--n-timesteps", type=int, default=1000)
     parser.add_argument("--stochastic", action="store_true", help="sample actions (default: deterministic)")
     parser.add_argument("--deterministic", action="store_true", help="deterministic actions (the default)")
@@ -34,8 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
     register_zoo_envs()
-    run = find_run(args.folder, args.algo, args.env, args.exp_id)
-    path = model_path(run, args.env, args.load_best, args.load_checkpoint)
+    run, path = chosen_model(args)
     env = replay_env(run, args.algo, args.env, args.seed, None if args.no_render else "human")
     model = algorithm_class(args.algo).load(path, env=env)
     obs = env.reset()

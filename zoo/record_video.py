@@ -10,19 +10,14 @@ import argparse
 import sys
 
 from baselines3.common.vec_env import VecVideoRecorder
-from zoo.config import ALGOS, ConfigError, algorithm_class
+from zoo.config import ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
-from zoo.runs import find_run, model_path, replay_env
+from zoo.runs import add_run_arguments, chosen_model, replay_env
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Record a video of a trained agent")
-    parser.add_argument("--algo", required=True, choices=ALGOS)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("-f", "--folder", default="logs", help="the log folder zoo.train wrote to")
-    parser.add_argument("--exp-id", type=int, default=0, help="run number (0: the latest)")
-    parser.add_argument("--load-best", action="store_true")
-    parser.add_argument("--load-checkpoint", type=int, default=None)
+    add_run_arguments(parser)
     parser.add_argument("-n", "--n-timesteps", type=int, default=1000, help="video length in steps")
     parser.add_argument("-o", "--output-folder", default=None, help="default: <run folder>/videos")
     parser.add_argument("--stochastic", action="store_true")
@@ -32,8 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def record(args: argparse.Namespace) -> str:
     register_zoo_envs()
-    run = find_run(args.folder, args.algo, args.env, args.exp_id)
-    path = model_path(run, args.env, args.load_best, args.load_checkpoint)
+    run, path = chosen_model(args)
     env = replay_env(run, args.algo, args.env, args.seed, "rgb_array")
     model = algorithm_class(args.algo).load(path)
     folder = args.output_folder or str(run / "videos")

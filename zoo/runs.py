@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 from typing import Any
 
@@ -9,7 +10,7 @@ import yaml
 
 from baselines3.common.env_util import make_vec_env
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
-from zoo.config import ConfigError, Experiment, algorithm_class, chain, resolve
+from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, chain, resolve
 
 
 def env_folder_name(env_id: str) -> str:
@@ -39,6 +40,22 @@ def find_run(folder: str, algo: str, env_id: str, exp_id: int) -> pathlib.Path:
     if not run.is_dir():
         raise ConfigError(f"No run folder {run}")
     return run
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that pick a trained model from the run folders: algorithm, env, run and which saved model."""
+    parser.add_argument("--algo", required=True, choices=ALGOS)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("-f", "--folder", default="logs", help="the log folder zoo.train wrote to")
+    parser.add_argument("--exp-id", type=int, default=0, help="run number (0: the latest)")
+    parser.add_argument("--load-best", action="store_true", help="best_model.zip instead of the final model")
+    parser.add_argument("--load-checkpoint", type=int, default=None, help="the checkpoint at this many steps")
+
+
+def chosen_model(args: argparse.Namespace) -> tuple[pathlib.Path, pathlib.Path]:
+    """(run folder, model file) the `add_run_arguments` flags pick."""
+    run = find_run(args.folder, args.algo, args.env, args.exp_id)
+    return run, model_path(run, args.env, args.load_best, args.load_checkpoint)
 
 
 def model_path(run: pathlib.Path, env_id: str, load_best: bool, checkpoint: int | None) -> pathlib.Path:

@@ -197,15 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
-    if args.optimize:
-        from zoo.tune import optimize  # Optuna is only needed for tuning
-
-        try:
-            return optimize(args)
-        except ConfigError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
     try:
+        if args.optimize:
+            from zoo.tune import optimize  # Optuna is only needed for tuning
+
+            return optimize(args)
         folder = train(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -23,7 +23,6 @@ import random
 import re
 import socket
 import sys
-import tempfile
 import time
 from typing import Any
 
@@ -293,10 +292,9 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def _write_atomically(path: pathlib.Path, text: str) -> None:
     """Several processes of one study may write the same file: each write replaces it whole."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-        handle.write(text)
-    os.chmod(handle.name, 0o644)  # readable like any other output (temporary files are private)
-    os.replace(handle.name, path)
+    from baselines3.common.save_util import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def best_entry(base: Experiment, params: dict[str, Any]) -> dict[str, Any]:

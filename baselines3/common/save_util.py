@@ -697,6 +697,16 @@ def atomic_write(path: pathlib.Path, write: Callable[[IO[bytes]], None]) -> None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_path)
         raise
+
+
+def atomic_write_text(path: pathlib.Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` with :func:`atomic_write`: readers see the old file or the new one."""
+    data = text.encode()
+
+    def write(file: IO[bytes]) -> None:
+        file.write(data)
+
+    atomic_write(path, write)
     _fsync_directory(path.parent)
 
 
