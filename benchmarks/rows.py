@@ -27,7 +27,8 @@ ENV_IDS = {
 
 #: Mean return of a uniformly random policy, measured with `python -m benchmarks.rows --random-scores`:
 #: 100 episodes per env, `env.reset(seed=0)` once and `action_space.seed(0)`, gymnasium 1.4, each episode to its
-#: natural end or time limit. None: the env is not installed here (MuJoCo, Atari), so the threshold is undefined.
+#: natural end or time limit. MuJoCo with mujoco 3.17 (`pip install mujoco`); Atari with ale-py 0.12.1, the raw
+#: game score with a random action every frame (no preprocessing). None would mean the threshold is undefined.
 RANDOM_SCORES: dict[str, float | None] = {
     "CartPole-v1": 21.6,
     "Acrobot-v1": -499.9,
@@ -37,13 +38,13 @@ RANDOM_SCORES: dict[str, float | None] = {
     "LunarLander-v3": -192.5,
     "LunarLanderContinuous-v3": -199.2,
     "BipedalWalker-v3": -102.4,
-    "HalfCheetah-v5": None,
-    "Hopper-v5": None,
-    "Walker2d-v5": None,
-    "Ant-v5": None,
-    "Humanoid-v5": None,
-    "PongNoFrameskip-v4": None,
-    "BreakoutNoFrameskip-v4": None,
+    "HalfCheetah-v5": -285.0,
+    "Hopper-v5": 18.4,
+    "Walker2d-v5": 1.8,
+    "Ant-v5": -46.0,
+    "Humanoid-v5": 110.5,
+    "PongNoFrameskip-v4": -20.4,
+    "BreakoutNoFrameskip-v4": 1.3,
 }
 
 #: Share of the score range (published - random) a row may fall short of the published score.
@@ -193,6 +194,9 @@ def random_score(env_id: str, episodes: int = 100, seed: int = 0) -> float:
     import gymnasium as gym
     import numpy as np
 
+    from baselines3.common.env_util import register_ale_envs_if_needed
+
+    register_ale_envs_if_needed(env_id)
     env = gym.make(env_id)
     env.action_space.seed(seed)
     returns = []
