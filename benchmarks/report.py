@@ -216,10 +216,21 @@ def speed_section(path: pathlib.Path) -> list[str]:
             f"| {_number(ours and ours['mean_steps_per_s'], 0)} | {_number(theirs and theirs['mean_steps_per_s'], 0)} "
             f"| {'-' if ratio is None else f'{ratio:.2f}x'} | {_returns(ours)} | {_returns(theirs)} |"
         )
+    loads = [load for run in data.get("runs", []) for load in run.get("load_average", [])]
+    if loads:
+        lines += [
+            "",
+            f"1-minute load average at the start and end of the timed runs: {min(loads):.2f} to {max(loads):.2f} "
+            f"(the race's own run counts about 1).",
+        ]
     versions = data.get("versions")
     if versions:
         lines += ["", "Versions: " + ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))]
     return lines
+
+
+def _threshold_text(row: Row) -> str:
+    return "undefined" if row.threshold is None else _number(row.threshold)
 
 
 def _returns(side: dict[str, Any] | None) -> str:
@@ -243,7 +254,8 @@ trained in (its wrappers, frozen normalization statistics; returns before any no
 map to today's: LunarLander-v2 to v3, MuJoCo v3 to v5). A row **meets** it when our mean final evaluation over
 seeds is at least *threshold* = `published - {tolerance} * (published - random)`, where *random* is the mean return
 of a uniformly random policy on that env (`python -m benchmarks.rows --random-scores`, 100 episodes, seed 0).
-*IQM* is the interquartile mean over seeds with a 95 % percentile-bootstrap interval (n/a below 3 seeds).
+*IQM* is the interquartile mean over seeds with a 95 % percentile-bootstrap interval (n/a below 3 seeds); with
+3 seeds a quarter of the runs rounds down to none, so the IQM equals the mean and the interval is what it adds.
 *Mean best eval* is the mean over seeds of the best periodic evaluation during training (5 episodes each); it is
 context only, the verdict is on the final model.
 *steps/s* is training steps per second of the training process's wall time, interpreter start and the periodic
@@ -300,7 +312,7 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
                         row.env,
                         _budget(row.budget),
                         _number(row.published),
-                        "undefined" if row.threshold is None else _number(row.threshold),
+                        _threshold_text(row),
                         *score_cells(summary),
                     ]
                 )
@@ -340,8 +352,8 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
         lines += [
             "Every published row without a result, with the command that runs it (3 seeds):",
             "",
-            "| algo | env | budget | published | why not run | command |",
-            "|---|---|---:|---:|---|---|",
+            "| algo | env | budget | published | threshold | why not run | command |",
+            "|---|---|---:|---:|---:|---|---|",
         ]
         for summary in not_run:
             row = summary.row
@@ -349,7 +361,8 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
             if isinstance(zoo_budget(row.algo, row.env), str):
                 why += f"; needs an entry in `zoo/hyperparams/{row.algo}.yml`"
             lines.append(
-                f"| {row.algo.upper()} | {row.env} | {_budget(row.budget)} | {_number(row.published)} | {why} "
+                f"| {row.algo.upper()} | {row.env} | {_budget(row.budget)} | {_number(row.published)} "
+                f"| {_threshold_text(row)} | {why} "
                 f"| `{run_command(row, list(range(SEEDS_WANTED)))}` |"
             )
     else:

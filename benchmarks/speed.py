@@ -15,12 +15,16 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
+import pathlib
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from baselines3.common.save_util import atomic_write_text
 
 
 @dataclass
@@ -197,6 +201,7 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
     callback, eval_state = None, {"seconds": 0.0, "best": float("-inf")}
     if race.eval_freq:
         callback = _eval_callback(lib_name, eval_env, evaluate_policy, race.eval_freq, eval_state)
+    load_before = os.getloadavg()[0]  # recorded so a race run on a busy machine shows it
     start = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)
     elapsed = time.perf_counter() - start - eval_state["seconds"]  # evaluations are not timed
@@ -210,6 +215,7 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
         steps_per_second=model.num_timesteps / elapsed,
         final_return=float(mean_return),
         best_return=max(float(mean_return), eval_state["best"]),
+        load_average=[load_before, os.getloadavg()[0]],
     )
 
 
@@ -265,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--libs", nargs="+", default=["baselines3", "sb3"], choices=["baselines3", "sb3"])
     parser.add_argument("--timesteps", type=int, default=None, help="override every race's budget")
-    parser.add_argument("--json", default=None, help="also write the races' results to this JSON file")
+    parser.add_argument(
+        "--json", type=pathlib.Path, default=None, help="also write the races' results to this JSON file"
+    )
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -314,8 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = f"{means[lib_name] / statistics.mean(r['steps_per_second'] for r in sb3_rows):.2f}x"
             print(f"{race_name:14s} {lib_name:10s} {means[lib_name]:15.1f} {returns:>40s} {ratio:>7s}")
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(race_summary(results, args.races, args.seeds, args.timesteps), handle, indent=1)
+        summary = race_summary(results, args.races, args.seeds, args.timesteps)
+        atomic_write_text(args.json, json.dumps(summary, indent=1))
     return 0
 
 

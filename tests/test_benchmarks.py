@@ -217,6 +217,7 @@ def result_files(tmp_path):
                 "ratio": 2.0,
             }
         ],
+        "runs": [{"load_average": [1.02, 1.1]}, {"load_average": [0.98, 1.3]}],
         "versions": {"torch": "2.13.0"},
     }
     (results / "speed.json").write_text(json.dumps(speed))
@@ -245,13 +246,14 @@ def test_report_table_verdicts_and_not_run_rows(tmp_path, result_files):
     assert "seed 0 trained 512 steps, not the published 500,000" in text
 
     not_run = text[text.index("## Not run yet") :]
-    assert "| A2C | CartPole-v1 | 500k | 500.0 | feasible, not run yet |" in not_run  # its only result was set aside
+    assert "| A2C | CartPole-v1 | 500k | 500.0 | 452.2 | feasible, not run yet |" in not_run  # its result set aside
     assert "`python -m benchmarks.run --rows sac:Pendulum-v1 --seeds 0 1 2`" in not_run
-    assert "| SAC | Humanoid-v5 | 2M | 6,232.3 | MuJoCo" in not_run
+    assert "| SAC | Humanoid-v5 | 2M | 6,232.3 | 5,620.1 | MuJoCo" in not_run
     assert "PPO | CartPole-v1" not in not_run
     assert len([line for line in not_run.splitlines() if line.startswith("| ") and "`python" in line]) == 46
 
     assert "| `ppo_cartpole` | 100k | 9,800 | 4,900 | 2.00x | 500, 500 | 500, 480 |" in text
+    assert "load average at the start and end of the timed runs: 0.98 to 1.30" in text
     assert "![CartPole-v1 learning curves](img/benchmarks/CartPole-v1.png)" in text
     assert (img / "CartPole-v1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (img / "Stale-v0.png").exists()
@@ -365,3 +367,19 @@ def test_tiny_real_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
 
     assert run.main(args) == 0  # resumed: nothing left to do
     assert "0 run(s) to do, 1 already" in capsys.readouterr().out
+
+
+def test_speed_race_writes_its_json_with_the_machine_load(tmp_path, capsys):
+    from benchmarks import speed
+
+    path = tmp_path / "speed.json"
+    speed.main(
+        ["--races", "ppo_cartpole", "--seeds", "0", "--libs", "baselines3", "--timesteps", "256", "--json", str(path)]
+    )
+    data = json.loads(path.read_text())
+    (race,) = data["races"]
+    assert race["race"] == "ppo_cartpole" and race["sb3"] is None and race["ratio"] is None
+    assert race["baselines3"]["seeds"] == [0] and race["baselines3"]["mean_steps_per_s"] > 0
+    (single_run,) = data["runs"]
+    assert single_run["steps"] >= 256 and len(single_run["load_average"]) == 2
+    assert "ppo_cartpole   baselines3 seed 0" in capsys.readouterr().out
