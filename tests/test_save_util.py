@@ -708,3 +708,11 @@ def test_atomic_write_text_replaces_the_file_whole_and_leaves_no_temporary(tmp_p
     save_util.atomic_write_text(target, "second: é\n")
     assert target.read_text(encoding="utf-8") == "second: é\n"
     assert [p.name for p in target.parent.iterdir()] == ["out.yml"]
+
+
+def test_atomic_writes_sync_the_folder_once_so_the_rename_survives_a_crash(tmp_path, monkeypatch):
+    synced: list[pathlib.Path] = []
+    monkeypatch.setattr(save_util, "_fsync_directory", synced.append)
+    save_util.atomic_write(tmp_path / "model.zip", lambda file: file.write(b"zip"))
+    save_util.atomic_write_text(tmp_path / "notes.yml", "a: 1\n")
+    assert synced == [tmp_path, tmp_path]

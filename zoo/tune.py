@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from baselines3.common.save_util import atomic_write_text
 from zoo.config import ConfigError, Experiment, algorithm_class, load_experiment, parse_policy_kwargs
 
 #: Evaluations per trial unless --n-evaluations says otherwise: max(this, budget // 100_000).
@@ -290,13 +291,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--n-eval-envs must be at least 1, got {args.n_eval_envs}")
 
 
-def _write_atomically(path: pathlib.Path, text: str) -> None:
-    """Several processes of one study may write the same file: each write replaces it whole."""
-    from baselines3.common.save_util import atomic_write_text
-
-    atomic_write_text(path, text)
-
-
 def best_entry(base: Experiment, params: dict[str, Any]) -> dict[str, Any]:
     """The entry as resolved (with -params) and the tuned values on top, in hyperparameter-file form."""
     entry = {**base.raw, **params}
@@ -365,7 +359,8 @@ def _report(study: Any, objective: Objective, args: argparse.Namespace, base: Ex
     trials = study.get_trials(deepcopy=False)
     folder = output_folder(args.log_folder, args.algo, args.env, study_name)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(folder / "trials.csv", study.trials_dataframe().to_csv(index=False))
+    # several processes of one study may write the same file: each write replaces it whole
+    atomic_write_text(folder / "trials.csv", study.trials_dataframe().to_csv(index=False))
     counts = {state: sum(t.state == state for t in trials) for state in TrialState}
     print(
         f"Study {study_name!r}: {len(trials)} trials ({counts[TrialState.COMPLETE]} complete, "
@@ -395,6 +390,6 @@ def _report(study: Any, objective: Objective, args: argparse.Namespace, base: Ex
         f"mean return {best.value:.6g} after {objective.n_timesteps} steps\n"
     )
     text = header + yaml.safe_dump({args.env: best_entry(base, params)}, sort_keys=False)
-    _write_atomically(folder / "best_hyperparams.yml", text)
+    atomic_write_text(folder / "best_hyperparams.yml", text)
     print(f"Best hyperparameters: {folder / 'best_hyperparams.yml'}")
     return 0

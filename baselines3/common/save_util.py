@@ -697,6 +697,7 @@ def atomic_write(path: pathlib.Path, write: Callable[[IO[bytes]], None]) -> None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_path)
         raise
+    _fsync_directory(path.parent)
 
 
 def atomic_write_text(path: pathlib.Path, text: str) -> None:
@@ -707,7 +708,6 @@ def atomic_write_text(path: pathlib.Path, text: str) -> None:
         file.write(data)
 
     atomic_write(path, write)
-    _fsync_directory(path.parent)
 
 
 ARRAYS_META_KEY = "__meta__"
