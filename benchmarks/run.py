@@ -155,6 +155,7 @@ def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jo
     """Train `job` with the zoo command, evaluate its final model and write its result JSON; return the
     result. Raises RunFailed (nothing written) when either process fails."""
     command = train_command(job, runs_folder, sys.executable)
+    commit = git_commit()  # the code the training process imports now, whatever changes later in the sweep
     start = time.perf_counter()
     train = subprocess.run(
         command, cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
@@ -195,7 +196,7 @@ def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jo
         "eval_freq": job.eval_freq,
         "command": shlex.join(train_command(job, runs_folder)),
         "run_folder": display_path(run),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "parallel_jobs": parallel_jobs},
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -228,28 +229,23 @@ def to_json(data: Any) -> str:
     return _NUMBER_LIST.sub(lambda match: "[" + ", ".join(x.strip() for x in match.group(1).split(",")) + "]", text)
 
 
-_GIT_COMMIT: dict[str, str | None] = {}
-
-
 def git_commit() -> str | None:
     """HEAD of this checkout (with "+dirty" when tracked files are modified), or None outside git."""
-    if "commit" not in _GIT_COMMIT:
-        try:
-            head = subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True, timeout=30
-            ).stdout.strip()
-            dirty = subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=REPO,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            ).stdout.strip()
-            _GIT_COMMIT["commit"] = head + ("+dirty" if dirty else "")
-        except (OSError, subprocess.SubprocessError):
-            _GIT_COMMIT["commit"] = None
-    return _GIT_COMMIT["commit"]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 def versions() -> dict[str, str]:

@@ -158,6 +158,25 @@ def test_a_failed_run_writes_nothing_and_the_runner_exits_non_zero(tmp_path, mon
     assert not list(tmp_path.rglob("*.json"))
 
 
+def test_a_result_records_the_commit_its_training_started_from(tmp_path, monkeypatch):
+    """A long sweep outlives commits made meanwhile: each run names the code its training process imported."""
+    head = {"commit": "aaaa"}
+    monkeypatch.setattr(run, "git_commit", lambda: head["commit"])
+    evaluation = {"trained_timesteps": 10, "final_eval": {"mean": 1.0}, "best_eval": None}
+
+    def fake_subprocess_run(command, **kwargs):
+        if "zoo.train" in command:
+            head["commit"] = "bbbb+dirty"  # the checkout moves on while the run trains
+            return run.subprocess.CompletedProcess(command, 0, f"Saved the run to {tmp_path}\n", "")
+        return run.subprocess.CompletedProcess(command, 0, json.dumps(evaluation) + "\n", "")
+
+    monkeypatch.setattr(run.subprocess, "run", fake_subprocess_run)
+    job = run.make_plan([find_row("ppo:CartPole-v1")], [0], tmp_path / "results").todo[0]
+    result = run.run_job(job, tmp_path / "runs", eval_episodes=1)
+    assert result["git_commit"] == "aaaa"
+    assert json.loads(job.result_path.read_text())["git_commit"] == "aaaa"
+
+
 def test_runner_arguments_are_checked(capsys):
     with pytest.raises(SystemExit):
         run.main(["--seeds", "0"])  # no rows chosen
