@@ -295,7 +295,16 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
     summary_line = f"**{met} of {len(judged)} rows run meet the published score.**"
     if len(run) > len(judged):
         summary_line += f" {len(run) - len(judged)} more row(s) ran without a random score (no threshold)."
-    lines += [summary_line, ""]
+    feasible = [s for s in summaries if s.row.feasible]
+    complete = [s for s in feasible if len(s.results) >= SEEDS_WANTED]
+    lines += [
+        summary_line,
+        "",
+        f"{len(complete)} of the {len(feasible)} rows that fit a 2-core CPU have all {SEEDS_WANTED} seeds; "
+        f"{len(summaries) - len(feasible)} rows need MuJoCo, Atari on a GPU or many CPU-hours "
+        "(listed under *Not run yet*).",
+        "",
+    ]
     if run:
         lines += [
             "| algo | env | budget | published | threshold | seeds | mean final | IQM [95 % CI] | mean best eval "

@@ -256,6 +256,7 @@ def test_report_table_verdicts_and_not_run_rows(tmp_path, result_files):
     assert by_key["a2c:CartPole-v1"].passed is None and by_key["a2c:CartPole-v1"].set_aside
 
     assert "**1 of 2 rows run meet the published score.**" in text
+    assert "1 of the 24 rows that fit a 2-core CPU have all 3 seeds; 24 rows need MuJoCo" in text
     ppo_line = next(line for line in text.splitlines() if line.startswith("| PPO | CartPole-v1 |"))
     assert "| 100k | 500.0 | 452.2 | 0 1 2 | 493.3 |" in ppo_line and "**pass**" in ppo_line
     assert "493.3 [480.0, 500.0]" in ppo_line and "1,001" in ppo_line
