@@ -189,3 +189,77 @@ def test_a_ppo_model_loads_with_fewer_envs_than_it_trained_with(tmp_path):
     actions, _ = loaded.predict(loaded.get_env().reset())
     assert actions.shape == (1,)
     loaded.learn(64)  # a batch larger than the rollout is the whole rollout
+
+
+def _rewrite_data(source, target, change):
+    """Copy the archive `source` to `target` with data.json passed through `change(dict)`."""
+    import json
+
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for item in src.infolist():
+            raw = src.read(item.filename)
+            if item.filename == "data.json":
+                data = json.loads(raw)
+                change(data)
+                raw = json.dumps(data).encode()
+            dst.writestr(item, raw)
+
+
+def test_a_crafted_file_cannot_replace_methods_or_plant_classes(tmp_path):
+    """data.json names what to set on the rebuilt model; a file must not be able to set a method (here one that
+    would truncate a file on the next call) or put a class where data belongs."""
+    from baselines3.common.save_util import ModelLoadError
+
+    PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16).save(tmp_path / "good.zip")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    writer = {"__class__": "baselines3.common.logger.JSONOutputFormat"}  # opens its argument for writing
+    module = {"__class__": "torch.nn.modules.activation.ReLU"}  # a class data.json may name
+
+    def set_dunder_dict(data):
+        data["__dict__"] = {"seed": str(victim), "set_random_seed": module}
+
+    def set_private(data):
+        data["_setup_model"] = module
+
+    def set_method(data):
+        data["set_random_seed"] = module
+
+    def plant_class(data):
+        data["exploration_schedule"] = module
+
+    def bad_counter(data):
+        data["num_timesteps"] = "many"
+
+    def plant_writer(data):
+        data["policy_kwargs"] = {"activation_fn": writer}
+        data["seed"] = str(victim)
+
+    for name, change, message in [
+        ("dunder", set_dunder_dict, "private field '__dict__'"),
+        ("private", set_private, "private field '_setup_model'"),
+        ("method", set_method, "would replace PPO.set_random_seed"),
+        ("class", plant_class, "'exploration_schedule' holds type, not plain data"),
+        ("counter", bad_counter, "'num_timesteps' must be a number"),
+        ("writer", plant_writer, "not a module, optimizer or buffer class"),
+    ]:
+        _rewrite_data(tmp_path / "good.zip", tmp_path / f"{name}.zip", change)
+        with pytest.raises(ModelLoadError, match=message):
+            PPO.load(tmp_path / f"{name}.zip")
+    assert victim.read_text() == "keep me"
+
+
+def test_included_attributes_and_zoo_custom_objects_load(tmp_path):
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16)
+    model.my_note = {"run": "A", "scores": [1.5, 2.0]}
+    model.save(tmp_path / "inc.zip", include=["my_note"])
+    assert PPO.load(tmp_path / "inc.zip").my_note == {"run": "A", "scores": [1.5, 2.0]}
+    # the RL Zoo's enjoy script loads old models with these replacements
+    custom = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0}
+    loaded = PPO.load(tmp_path / "inc.zip", custom_objects=custom)
+    assert loaded.lr_schedule(1.0) == 0.0 and loaded.clip_range(1.0) == 0.0
+    model.save(tmp_path / "no_space.zip", exclude=["observation_space"])
+    with pytest.raises(ValueError, match=r"lacks \['observation_space'\]"):
+        PPO.load(tmp_path / "no_space.zip")
+    with pytest.raises(ValueError, match=r"unknown hyperparameters \['n_epoch'\]"):
+        PPO.load(tmp_path / "inc.zip", n_epoch=3)

@@ -243,10 +243,26 @@ def test_classes_are_recorded_as_import_paths() -> None:
 
 
 def test_library_classes_round_trip() -> None:
-    json_dict, unserializable = data_to_json({"schedule_class": LinearSchedule})
+    from baselines3.common.buffers import ReplayBuffer
+    from baselines3.common.torch_layers import NatureCNN
+
+    classes = {"features_extractor_class": NatureCNN, "replay_buffer_class": ReplayBuffer}
+    json_dict, unserializable = data_to_json(classes)
     assert unserializable == {}
-    assert json_dict["schedule_class"] == {"__class__": "baselines3.common.schedules.LinearSchedule"}
-    assert json_to_data(json_dict)["schedule_class"] is LinearSchedule
+    assert json_dict["features_extractor_class"] == {"__class__": "baselines3.common.torch_layers.NatureCNN"}
+    assert json_to_data(json_dict) == classes
+
+
+def test_only_module_optimizer_and_buffer_classes_are_named_in_json() -> None:
+    """A library class that does something when built (a logger opens a file) is never read from data.json;
+    saving it is still lossless (it goes to the pickled member)."""
+    from baselines3.common.logger import JSONOutputFormat
+
+    json_dict, unserializable = data_to_json({"schedule_class": LinearSchedule, "writer": JSONOutputFormat})
+    assert json_dict == {} and set(unserializable) == {"schedule_class", "writer"}
+    for path in ("baselines3.common.logger.JSONOutputFormat", "baselines3.common.monitor.ResultsWriter"):
+        with pytest.raises(ModelLoadError, match=r"activation_fn.*not a module, optimizer or buffer class"):
+            json_to_data({"policy_kwargs": {"activation_fn": {"__class__": path}}})
 
 
 def test_values_without_json_description_go_to_unserializable() -> None:
@@ -633,6 +649,14 @@ def test_malformed_data_json(tmp_path: pathlib.Path, content: str | bytes, messa
     with pytest.raises(ModelLoadError, match=message) as info:
         load_from_zip_file(path)
     assert "data.json" in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_deeply_nested_data_json_is_a_load_error(tmp_path: pathlib.Path, depth: int) -> None:
+    for content in ('{"x": ' + "[" * depth + "]" * depth + "}", '{"x": ' + '{"a": ' * depth + "1" + "}" * depth + "}"):
+        path = _write_zip(tmp_path / "deep.zip", {"_format_version": "1\n", "data.json": content})
+        with pytest.raises(ModelLoadError, match=r"malformed|nested too deeply"):
+            load_from_zip_file(path)
 
 
 def test_model_load_error_is_a_value_error() -> None:

@@ -265,6 +265,20 @@ def test_load_rejects_mismatched_shapes_and_pickles(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"hello": 1}')
     with pytest.raises(ValueError, match="not a VecNormalize file"):
         VecNormalize.load(tmp_path / "other.json", two_env_venv())
+    saved = json.loads((tmp_path / "stats.json").read_text())
+    for field in ("settings", "obs_rms", "ret_rms"):
+        broken = {key: value for key, value in saved.items() if key != field}
+        (tmp_path / "broken.json").write_text(json.dumps(broken))
+        with pytest.raises(ValueError, match=f"not a valid VecNormalize file: missing or malformed field '{field}'"):
+            VecNormalize.load(tmp_path / "broken.json", two_env_venv())
+
+
+def test_saved_statistics_are_readable_like_any_file_the_user_writes(tmp_path: Path) -> None:
+    """Written through save_util.atomic_write (umask permissions, folder synced), not a private temp file."""
+    VecNormalize(two_env_venv()).save(tmp_path / "stats.json")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "stats.json").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 # ----- helpers ------------------------------------------------------------------------------------------

@@ -504,17 +504,28 @@ class BaseAlgorithm:
                 f"The given policy_kwargs {kwargs['policy_kwargs']} differ from the saved ones "
                 f"{data.get('policy_kwargs')}"
             )
+        missing = [name for name in ("observation_space", "action_space", "policy_class") if name not in data]
+        if missing:
+            raise save_util.ModelLoadError(
+                f"{path}: the saved model lacks {missing} (saved with exclude=, or skipped as a pickled value): "
+                "pass them with custom_objects={...}"
+            )
         observation_space = data.pop("observation_space")
         action_space = data.pop("action_space")
         saved_n_envs = data.pop("n_envs", 1)
         policy_class = data.pop("policy_class")
-        state = {name: data.pop(name) for name in list(data) if name.startswith("_") or name == "num_timesteps"}
-        hyperparameters = {name: value for name, value in data.items() if name not in _NOT_SAVED}
-        hyperparameters.update(kwargs)
+        if not (isinstance(policy_class, type) and issubclass(policy_class, BasePolicy)):
+            raise save_util.ModelLoadError(f"{path}: policy_class must be a policy class, got {policy_class!r}")
+        state = _training_state(data, path)
         init_params = inspect.signature(cls.__init__).parameters
+        hyperparameters = {name: data.pop(name) for name in list(data) if name in init_params}
+        hyperparameters = {name: value for name, value in hyperparameters.items() if name not in _NOT_SAVED}
+        hyperparameters.update(kwargs)
         unknown = [name for name in hyperparameters if name not in init_params]
         if unknown:
-            raise ValueError(f"{path}: unknown hyperparameters {unknown} for {cls.__name__}")
+            raise ValueError(f"unknown hyperparameters {unknown} for {cls.__name__}")
+        # what is left was saved with save(include=...) or given in custom_objects: plain attributes
+        attributes = _extra_attributes(cls, data, set(custom_objects or {}), allow_pickle, path)
 
         wrapped_env = None
         if env is not None:
@@ -538,11 +549,75 @@ class BaseAlgorithm:
                 f"{path}: the saved weights do not fit the rebuilt {cls.__name__} policy: {error}"
             ) from error
         for name, value in (pytorch_variables or {}).items():
-            target = _get_attr_path(model, name)
-            target.data = value.data.to(model.device)
+            try:
+                target = _get_attr_path(model, name)
+                target.data = value.data.to(model.device)
+            except AttributeError as error:
+                raise save_util.ModelLoadError(
+                    f"{path}: saved tensor {name!r} has no place in the rebuilt {cls.__name__}: {error}"
+                ) from error
+        for name, value in attributes.items():
+            setattr(model, name, value)
         if model.use_sde:
             model.policy.reset_noise()  # type: ignore[operator]
         return model
+
+
+#: Training counters a saved model restores, with the types they must have.
+_TRAINING_STATE: dict[str, tuple[type, ...]] = {
+    "num_timesteps": (int,),
+    "_total_timesteps": (int,),
+    "_episode_num": (int,),
+    "_n_updates": (int,),
+    "_current_progress_remaining": (int, float),
+}
+
+
+def _training_state(data: dict[str, Any], path: Any) -> dict[str, Any]:
+    """Pop the training counters from loaded `data`. Any other private name is refused: setting arbitrary
+    `_`-names (or `__dict__`) from a file would let it replace the model's methods."""
+    state = {}
+    for name in [name for name in data if name.startswith("_") or name in _TRAINING_STATE]:
+        value = data.pop(name)
+        types = _TRAINING_STATE.get(name)
+        if types is None:
+            raise save_util.ModelLoadError(f"{path}: unexpected private field {name!r} in the saved model")
+        if isinstance(value, bool) or not isinstance(value, (*types, np.integer, np.floating)):
+            raise save_util.ModelLoadError(f"{path}: field {name!r} must be a number, got {value!r}")
+        state[name] = value
+    return state
+
+
+def _is_plain_data(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic, spaces.Space)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain_data(item) for item in value)
+    if isinstance(value, dict):
+        return all(_is_plain_data(key) and _is_plain_data(item) for key, item in value.items())
+    return False
+
+
+def _extra_attributes(
+    cls: type, data: dict[str, Any], custom_names: set[str], allow_pickle: bool, path: Any
+) -> dict[str, Any]:
+    """Attributes saved with `save(include=...)` or given in `custom_objects` (e.g. the zoo's `lr_schedule`),
+    set on the rebuilt model. A name of the class's own (a method, a property) is refused; without
+    `allow_pickle`, a value from the file must be plain data (numbers, strings, arrays, spaces and containers of
+    them), so a file cannot plant a class or an object where the model expects data."""
+    attributes = {}
+    for name, value in data.items():
+        if name in _NOT_SAVED:
+            continue
+        if hasattr(cls, name):
+            raise save_util.ModelLoadError(f"{path}: saved field {name!r} would replace {cls.__name__}.{name}")
+        if name not in custom_names and not allow_pickle and not _is_plain_data(value):
+            raise save_util.ModelLoadError(
+                f"{path}: saved field {name!r} holds {type(value).__name__}, not plain data; if you trust this "
+                f"file, pass it with custom_objects={{{name!r}: ...}} or load with allow_pickle=True"
+            )
+        attributes[name] = value
+    return attributes
 
 
 def _get_attr_path(obj: Any, path: str) -> Any:

@@ -337,6 +337,25 @@ def _resolve_class(path: Any, where: str, prefixes: tuple[str, ...]) -> type:
     return obj
 
 
+def _allowed_class_bases() -> tuple[type, ...]:
+    """What a class named in data.json may be: a torch module (policies, feature extractors, activations), an
+    optimizer or a buffer. Checked before the class is used, so a file cannot put, e.g., a file-writing logger
+    class where the policy will call an activation class. (Imported here: the buffers import this module.)"""
+    from baselines3.common.buffers import ReplayBuffer, RolloutBuffer
+
+    return (torch.nn.Module, torch.optim.Optimizer, ReplayBuffer, RolloutBuffer)
+
+
+def _resolve_allowed_class(path: Any, where: str) -> type:
+    cls = _resolve_class(path, where, ALLOWED_CLASS_PREFIXES)
+    if not issubclass(cls, _allowed_class_bases()):
+        raise ModelLoadError(
+            f"{where}: {path!r} is not a module, optimizer or buffer class, the only classes data.json may name. "
+            "If you trust this file, supply the value yourself with custom_objects"
+        )
+    return cls
+
+
 def _class_is_describable(cls: type) -> bool:
     path = _import_path(cls)
     if "<locals>" in path or not _has_prefix(path, ALLOWED_CLASS_PREFIXES):
@@ -384,9 +403,12 @@ def _encode(value: Any) -> Any:
         schedule_from_spec(spec)  # only specs that read back are written
         return {_TAG_SCHEDULE: spec}
     if isinstance(value, type):
-        if _class_is_describable(value):
+        if _class_is_describable(value) and issubclass(value, _allowed_class_bases()):
             return {_TAG_CLASS: _import_path(value)}
-        raise _NotJSONDescribable(f"class {_import_path(value)} is outside {list(ALLOWED_CLASS_PREFIXES)}")
+        raise _NotJSONDescribable(
+            f"class {_import_path(value)} is outside {list(ALLOWED_CLASS_PREFIXES)} or not a module, optimizer or "
+            "buffer class"
+        )
     # Objects of the library's own classes that describe themselves with to_spec()/from_spec().
     if (
         _has_prefix(_import_path(kind), _ALLOWED_OBJECT_PREFIXES)
@@ -487,7 +509,7 @@ def _decode(value: Any, where: str) -> Any:
             raise ModelLoadError(f"{where}: {error}") from error
     if tag == _TAG_CLASS:
         _exact_keys(value, {tag}, where)
-        return _resolve_class(value[tag], where, ALLOWED_CLASS_PREFIXES)
+        return _resolve_allowed_class(value[tag], where)
     if tag == _TAG_OBJECT:
         _exact_keys(value, {tag, "spec"}, where)
         cls = _resolve_class(value[tag], where, _ALLOWED_OBJECT_PREFIXES)
@@ -864,8 +886,8 @@ def _read_data(
     raw = _read_member(archive, DATA_MEMBER, label)
     try:
         json_dict = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ModelLoadError(f"{label}: member {DATA_MEMBER!r} is malformed: {error}") from error
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ModelLoadError(f"{label}: member {DATA_MEMBER!r} is malformed: {error!r}") from error
     if not isinstance(json_dict, dict):
         raise ModelLoadError(f"{label}: member {DATA_MEMBER!r} must hold a JSON object, got {type(json_dict).__name__}")
 
@@ -874,6 +896,8 @@ def _read_data(
         data = json_to_data({k: v for k, v in json_dict.items() if k not in pickled_keys}, custom_objects)
     except ModelLoadError as error:
         raise ModelLoadError(f"{label}: {DATA_MEMBER}: {error}") from error
+    except RecursionError as error:
+        raise ModelLoadError(f"{label}: {DATA_MEMBER}: values nested too deeply") from error
 
     needed = [key for key in pickled_keys if key not in custom_objects]
     if needed and not allow_pickle:
@@ -931,7 +955,7 @@ def load_from_zip_file(
     torch_device = get_device(device)
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, EOFError, struct.error) as error:
+    except (zipfile.BadZipFile, EOFError, struct.error, ValueError, OSError) as error:
         raise ModelLoadError(
             f"{label} is not a valid zip archive (not a saved model, or a truncated/corrupt one): {error}"
         ) from error

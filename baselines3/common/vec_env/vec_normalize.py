@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import pathlib
 from copy import deepcopy
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from baselines3.common.running_mean_std import RunningMeanStd
+from baselines3.common.save_util import atomic_write_text
 from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvObs, VecEnvStepReturn, VecEnvWrapper
 
 __all__ = ["VecNormalize"]
@@ -290,20 +291,9 @@ class VecNormalize(VecEnvWrapper):
             "obs_rms_is_dict": isinstance(self.obs_rms, dict),
             "ret_rms": _rms_to_json(self.ret_rms),
         }
-        path = os.fspath(save_path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as file:
-                json.dump(data, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp_path, path)
-        except BaseException:
-            if os.path.exists(tmp_path):
-                os.remove(tmp_path)
-            raise
+        path = pathlib.Path(os.fspath(save_path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(data))
 
     @staticmethod
     def load(load_path: str | os.PathLike[str], venv: VecEnv) -> VecNormalize:
@@ -331,12 +321,19 @@ class VecNormalize(VecEnvWrapper):
             raise ValueError(
                 f"{path!r} has format version {data['version']}; this baselines3 reads versions up to {_FORMAT_VERSION}"
             )
+        try:
+            return VecNormalize._from_json(data, venv, repr(path))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path!r} is not a valid VecNormalize file: missing or malformed field {exc}") from exc
+
+    @staticmethod
+    def _from_json(data: dict[str, Any], venv: VecEnv, label: str) -> VecNormalize:
         settings = data["settings"]
         if data["obs_rms_is_dict"]:
             obs_rms: Any = {key: _rms_from_json(value, f"key {key!r}") for key, value in data["obs_rms"].items()}
         else:
             obs_rms = _rms_from_json(data["obs_rms"], "observations")
-        _check_obs_shapes(obs_rms, bool(settings["norm_obs"]), venv.observation_space, repr(path))
+        _check_obs_shapes(obs_rms, bool(settings["norm_obs"]), venv.observation_space, label)
         vec_normalize = VecNormalize(
             venv,
             training=bool(settings["training"]),
