@@ -110,6 +110,25 @@ def test_unequal_episode_lengths_are_spread_evenly():
     assert mean == pytest.approx(3.5)  # 2 + 2 + 5 + 5, not biased towards the short episodes
 
 
+def test_a_gymnasium_vector_env_is_evaluated_env_by_env():
+    """A gymnasium vector env goes through the adapter (each sub-env its own episodes), as models take it."""
+    from baselines3.common.callbacks import EvalCallback
+
+    def make_vector_env():
+        return gym.vector.SyncVectorEnv(
+            [lambda: Monitor(FixedEpisodeEnv(length=2)), lambda: Monitor(FixedEpisodeEnv(length=5))]
+        )
+
+    rewards, lengths = evaluate_policy(
+        ConstantModel(), make_vector_env(), n_eval_episodes=4, return_episode_rewards=True
+    )
+    assert sorted(lengths) == [2, 2, 5, 5] and sorted(rewards) == [2.0, 2.0, 5.0, 5.0]
+    callback = EvalCallback(make_vector_env())
+    assert callback.eval_env.num_envs == 2 and callback.eval_env.observation_space.shape == (1,)
+    with pytest.raises(TypeError, match="expected a gymnasium.Env"):
+        evaluate_policy(ConstantModel(), "CartPole-v1", n_eval_episodes=1)
+
+
 def test_more_envs_than_episodes():
     env = DummyVecEnv([lambda length=length: FixedEpisodeEnv(length=length) for length in (1, 2, 3)])
     rewards, lengths = evaluate_policy(ConstantModel(), env, n_eval_episodes=2, return_episode_rewards=True, warn=False)

@@ -185,10 +185,11 @@ def test_dqn_exploration_rate_follows_its_schedule():
     model = DQN("MlpPolicy", IdentityEnv(2), exploration_fraction=0.5, exploration_final_eps=0.1, **FAST)
     model.learn(200)
     assert model.exploration_rate == pytest.approx(0.1)
+    # it follows the schedule during the random warm-up too (learning_starts beyond the run), ending at 0
     model = DQN("MlpPolicy", IdentityEnv(2), exploration_fraction=1.0, exploration_final_eps=0.0, **FAST)
+    model.learning_starts = 1000
     model.learn(100)
-    # the rate is read before each step: after 99 of 100 steps, 1 - 99/100 is left
-    assert model.exploration_rate == pytest.approx(0.01, abs=1e-6)
+    assert model.exploration_rate == pytest.approx(0.0)
 
 
 def test_dqn_target_network_is_copied_every_interval():
@@ -381,3 +382,55 @@ def test_on_policy_models_have_no_replay_buffer(tmp_path):
     model = PPO("MlpPolicy", box_env(), n_steps=16, batch_size=16)
     with pytest.raises(ValueError, match="PPO has no replay buffer"):
         model.save_replay_buffer(tmp_path / "buffer")
+
+
+class CountingEnv(gym.Env):
+    """Observation [episode number, step in episode]; episodes never end on their own within a test."""
+
+    observation_space = spaces.Box(-1e6, 1e6, (2,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self):
+        self.episode, self.t = -1, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.episode, self.t = self.episode + 1, 0
+        return np.array([self.episode, 0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.episode, self.t], np.float32), 1.0, False, self.t >= 1000, {}
+
+
+def _stored(model, n):
+    samples = model.replay_buffer._get_samples(np.arange(n))
+    return samples.observations.numpy(), samples.next_observations.numpy(), samples.dones.numpy().ravel()
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"optimize_memory_usage": True}, {"n_steps": 3}])
+def test_a_second_learn_does_not_link_the_stored_episode_to_the_new_one(kwargs):
+    """learn() resets the env by default: the unfinished episode in the buffer ends there as a time limit (it is
+    bootstrapped from its real next observation) and the new episode starts with the reset observation."""
+    model = DQN("MlpPolicy", CountingEnv(), buffer_size=100, learning_starts=1000, train_freq=4, **kwargs)
+    model.learn(8)
+    model.learn(8)
+    observations, next_observations, dones = _stored(model, 16)
+    assert observations[7].tolist() == [0, 7] and next_observations[7].tolist() == [0, 8]
+    assert model.replay_buffer.timeouts[7, 0] == 1.0
+    assert observations[8].tolist() == [1, 0]
+    if kwargs.get("n_steps"):  # n-step returns stop at the cut: one step left in the first episode
+        assert model.replay_buffer._get_samples(np.array([7])).discounts.item() == pytest.approx(0.99)
+    # continuing without a reset keeps the episode going
+    model.learn(4, reset_num_timesteps=False)
+    assert model.replay_buffer.timeouts[15, 0] == 0.0 and _stored(model, 20)[0][16].tolist() == [1, 8]
+
+
+def test_a_second_learn_with_vec_normalize_stores_the_reset_observation():
+    env = VecNormalize(DummyVecEnv([CountingEnv]), norm_reward=False)
+    model = DQN("MlpPolicy", env, buffer_size=100, learning_starts=1000, train_freq=4)
+    model.learn(8)
+    model.learn(8)
+    observations, next_observations, _ = _stored(model, 16)  # the buffer holds unnormalized observations
+    assert observations[7].tolist() == [0, 7] and next_observations[7].tolist() == [0, 8]
+    assert observations[8].tolist() == [1, 0] and next_observations[8].tolist() == [1, 1]

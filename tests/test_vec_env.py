@@ -8,6 +8,7 @@ import re
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
 
 from baselines3.common.env_util import is_wrapped, make_vec_env, unwrap_wrapper
 from baselines3.common.monitor import Monitor
@@ -536,6 +538,31 @@ def test_gymnasium_sync_vector_env_matches_dummy(mode: str) -> None:
 def test_gymnasium_async_vector_env_matches_dummy() -> None:
     vector_env = gym.vector.AsyncVectorEnv([lambda: gym.make("CartPole-v1", max_episode_steps=15) for _ in range(2)])
     assert _compare_with_dummy(vector_env, 2, n_steps=60) > 2
+
+
+def test_gymnasium_episode_statistics_wrapper_is_flagged_where_the_adapter_breaks_it() -> None:
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    def make(mode: AutoresetMode) -> gym.vector.VectorEnv:
+        return RecordEpisodeStatistics(gym.vector.SyncVectorEnv([lambda: CounterEnv(2)], autoreset_mode=mode))
+
+    with pytest.warns(UserWarning, match="VecMonitor"):
+        GymnasiumVectorAdapter(make(AutoresetMode.NEXT_STEP)).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GymnasiumVectorAdapter(make(AutoresetMode.SAME_STEP)).close()
+
+
+def test_gymnasium_async_vector_env_calls_methods_on_all_envs_or_refuses() -> None:
+    """gymnasium's call() reaches every env, so a call for some of them would silently change the others."""
+    adapter = GymnasiumVectorAdapter(gym.vector.AsyncVectorEnv([lambda: CounterEnv(2), lambda: CounterEnv(4)]))
+    try:
+        assert adapter.env_method("add", 1) == [3, 5]
+        assert adapter.env_method("add", 1, indices=[1, 0]) == [5, 3]
+        with pytest.raises(NotImplementedError, match=r"env_method\('add', indices=\[1\]\).*all of its envs"):
+            adapter.env_method("add", 1, indices=[1])
+    finally:
+        adapter.close()
 
 
 def test_gymnasium_adapter_attributes() -> None:

@@ -117,6 +117,7 @@ class BaseAlgorithm:
         self.ep_info_buffer: deque | None = None
         self.ep_success_buffer: deque | None = None
         self._last_obs: Any = None
+        self._last_original_obs: Any = None  # _last_obs before VecNormalize, for the replay buffer
         self._last_episode_starts: np.ndarray | None = None
         self._last_state: Any = None
         self._custom_logger = False
@@ -306,6 +307,13 @@ class BaseAlgorithm:
             self._last_obs = self.env.reset()
             self._last_episode_starts = np.ones((self.env.num_envs,), dtype=bool)
             self._last_state = self.policy.initial_state(self.env.num_envs)
+            vec_normalize = self._vec_normalize_env
+            self._last_original_obs = None if vec_normalize is None else vec_normalize.get_original_obs()
+            replay_buffer = getattr(self, "replay_buffer", None)
+            if replay_buffer is not None:
+                # the reset starts new episodes: the stored ones end here (as time limits), or the next stored
+                # step would be linked to them (n-step returns, HER episodes, memory-optimized next observations)
+                replay_buffer.truncate_last_trajectory()
         self._configure_logger(tb_log_name, reset_num_timesteps)
         return self._total_timesteps, self._init_callback(callback, progress_bar)
 
@@ -363,6 +371,7 @@ class BaseAlgorithm:
         self._vec_normalize_env = unwrap_vec_normalize(wrapped)
         if force_reset:
             self._last_obs = None
+            self._last_original_obs = None
 
     def set_random_seed(self, seed: int | None = None) -> None:
         """Seed python, numpy, torch, the action space and the env (applied at its next reset)."""

@@ -301,7 +301,8 @@ class ConvertCallback(BaseCallback):
 class EvalCallback(EventCallback):
     """Evaluates the model every ``eval_freq`` calls on a separate env; keeps the best model.
 
-    :param eval_env: the env to evaluate on (a plain gymnasium env is wrapped in a DummyVecEnv)
+    :param eval_env: the env to evaluate on (a gymnasium env goes in a DummyVecEnv, a gymnasium vector env in
+        the adapter)
     :param callback_on_new_best: run when a new best mean reward is reached
     :param callback_after_eval: run after every evaluation
     :param n_eval_episodes: episodes per evaluation
@@ -328,7 +329,7 @@ class EvalCallback(EventCallback):
         warn: bool = True,
     ) -> None:
         super().__init__(callback_after_eval, verbose=verbose)
-        from baselines3.common.vec_env import DummyVecEnv, VecEnv
+        from baselines3.common.vec_env import as_vec_env
 
         self.callback_on_new_best = callback_on_new_best
         if callback_on_new_best is not None:
@@ -343,10 +344,7 @@ class EvalCallback(EventCallback):
         self.render = render
         self.warn = warn
 
-        if not isinstance(eval_env, VecEnv):
-            single_env = eval_env
-            eval_env = DummyVecEnv([lambda: single_env])
-        self.eval_env: VecEnv = eval_env
+        self.eval_env: VecEnv = as_vec_env(eval_env)
         self.best_model_save_path = best_model_save_path
         # Results go to <log_path>/evaluations.npz
         self.log_path = os.path.join(log_path, "evaluations") if log_path is not None else None

@@ -49,13 +49,11 @@ def evaluate_policy(
     :param warn: warn when the env is not wrapped in a Monitor (returns may then be altered by wrappers)
     """
     from baselines3.common.monitor import Monitor
-    from baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, is_vecenv_wrapped
+    from baselines3.common.vec_env import VecMonitor, as_vec_env, is_vecenv_wrapped
 
     if n_eval_episodes < 1:
         raise ValueError(f"n_eval_episodes must be at least 1, got {n_eval_episodes}")
-    if not isinstance(env, VecEnv):
-        single_env = env
-        env = DummyVecEnv([lambda: single_env])
+    env = as_vec_env(env)
 
     is_monitor_wrapped = is_vecenv_wrapped(env, VecMonitor) or env.env_is_wrapped(Monitor)[0]
     if not is_monitor_wrapped and warn:

@@ -188,8 +188,8 @@ def collect_transitions(
     if use_sde:
         model.policy.reset_noise(n_envs)  # type: ignore[operator]
     vec_normalize = model._vec_normalize_env
-    if vec_normalize is not None and getattr(model, "_last_original_obs", None) is None:
-        model._last_original_obs = vec_normalize.get_original_obs()  # type: ignore[attr-defined]
+    if vec_normalize is not None and model._last_original_obs is None:
+        model._last_original_obs = vec_normalize.get_original_obs()
     callback.on_rollout_start()
     num_steps = num_episodes = 0
     continue_training = True
@@ -237,7 +237,7 @@ def _store_transition(
     if vec_normalize is not None:
         new_obs_ = vec_normalize.get_original_obs()
         rewards_ = vec_normalize.get_original_reward()
-        last_obs = model._last_original_obs  # type: ignore[attr-defined]
+        last_obs = model._last_original_obs
     else:
         new_obs_, rewards_, last_obs = new_obs, rewards, model._last_obs
     next_obs = new_obs_
@@ -257,7 +257,7 @@ def _store_transition(
     replay_buffer.add(last_obs, next_obs, buffer_actions, rewards_, dones, infos)
     model._last_obs = new_obs
     if vec_normalize is not None:
-        model._last_original_obs = new_obs_  # type: ignore[attr-defined]
+        model._last_original_obs = new_obs_
 
 
 def dump_logs(model: BaseAlgorithm) -> None:

@@ -250,6 +250,8 @@ class DQN(BaseAlgorithm):
             )
             self._n_calls += (self.num_timesteps - steps_before) // env.num_envs
             self._update_target(n_calls_before)
+            # also during warm-up, when actions are random and _epsilon_greedy() is not called
+            self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
             self.logger.record("rollout/exploration_rate", self.exploration_rate)
             if not rollout.continue_training:
                 break

@@ -5,6 +5,8 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import TypeVar
 
+import gymnasium as gym
+
 from baselines3.common.vec_env.base_vec_env import (
     CloudpickleWrapper,
     VecEnv,
@@ -26,6 +28,18 @@ from baselines3.common.vec_env.vec_transpose import VecTransposeImage
 from baselines3.common.vec_env.vec_video_recorder import VecVideoRecorder
 
 VecEnvWrapperT = TypeVar("VecEnvWrapperT", bound=VecEnvWrapper)
+
+
+def as_vec_env(env: gym.Env | gym.vector.VectorEnv | VecEnv) -> VecEnv:
+    """``env`` as a VecEnv: a VecEnv as it is, a gymnasium vector env through the adapter, a single env in a
+    DummyVecEnv (without adding a Monitor)."""
+    if isinstance(env, VecEnv):
+        return env
+    if isinstance(env, gym.vector.VectorEnv):
+        return wrap_vector_env(env)
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"expected a gymnasium.Env, a gymnasium vector env or a VecEnv, got {type(env).__name__}")
+    return DummyVecEnv([lambda: env])
 
 
 def unwrap_vec_wrapper(env: VecEnv, vec_wrapper_class: type[VecEnvWrapperT]) -> VecEnvWrapperT | None:
@@ -98,6 +112,7 @@ __all__ = [
     "VecNormalize",
     "VecTransposeImage",
     "VecVideoRecorder",
+    "as_vec_env",
     "is_vecenv_wrapped",
     "sync_envs_normalization",
     "unwrap_vec_normalize",

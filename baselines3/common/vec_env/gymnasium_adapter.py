@@ -40,6 +40,18 @@ def _select(obs: Any, index: int) -> Any:
     return np.array(obs[index])
 
 
+def _records_episode_statistics(env: gym.vector.VectorEnv) -> bool:
+    """Whether gymnasium's vector RecordEpisodeStatistics is in the wrapper chain of ``env``."""
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    current: Any = env
+    while isinstance(current, gym.vector.VectorWrapper):
+        if isinstance(current, RecordEpisodeStatistics):
+            return True
+        current = current.env
+    return False
+
+
 class GymnasiumVectorAdapter(VecEnv):
     """Present a gymnasium vector env with baselines3's VecEnv semantics.
 
@@ -61,6 +73,14 @@ class GymnasiumVectorAdapter(VecEnv):
         self.vector_env: Any = env  # Any: sync/async methods (get_attr, call...) are not on the base class
         mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         self.autoreset_mode = mode if isinstance(mode, AutoresetMode) else AutoresetMode(mode)
+        if self.autoreset_mode != AutoresetMode.SAME_STEP and _records_episode_statistics(env):
+            warnings.warn(
+                "gymnasium's vector RecordEpisodeStatistics forgets every env's running return when finished envs "
+                "are reset with reset_mask, as this adapter does in NEXT_STEP/DISABLED autoreset mode, so its "
+                "info['episode'] would be wrong: wrap the adapter in VecMonitor instead, or make the vector env "
+                "with autoreset_mode=SAME_STEP",
+                stacklevel=2,
+            )
         self._actions: np.ndarray | None = None
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
 
@@ -154,6 +174,12 @@ class GymnasiumVectorAdapter(VecEnv):
         sub_envs = getattr(self.vector_env, "envs", None)
         if sub_envs is not None:  # SyncVectorEnv: call only the selected envs
             return [sub_envs[index].get_wrapper_attr(method_name)(*method_args, **method_kwargs) for index in targets]
+        if sorted(targets) != list(range(self.num_envs)):
+            # gymnasium's call() reaches every env: calling it for some would change the others too
+            raise NotImplementedError(
+                f"env_method({method_name!r}, indices={indices!r}): {type(self.vector_env).__name__} can only "
+                "call a method on all of its envs; leave out indices, or use SubprocVecEnv"
+            )
         results = self.vector_env.call(method_name, *method_args, **method_kwargs)
         return [results[index] for index in targets]
 
