@@ -125,7 +125,7 @@ def test_a_gymnasium_vector_env_is_evaluated_env_by_env():
     assert sorted(lengths) == [2, 2, 5, 5] and sorted(rewards) == [2.0, 2.0, 5.0, 5.0]
     callback = EvalCallback(make_vector_env())
     assert callback.eval_env.num_envs == 2 and callback.eval_env.observation_space.shape == (1,)
-    with pytest.raises(TypeError, match="expected a gymnasium.Env"):
+    with pytest.raises(TypeError, match=r"expected a gymnasium\.Env"):
         evaluate_policy(ConstantModel(), "CartPole-v1", n_eval_episodes=1)
 
 
