@@ -527,12 +527,11 @@ class BaseAlgorithm:
             raise save_util.ModelLoadError(f"{path}: policy_class must be a policy class, got {policy_class!r}")
         state = _training_state(data, path)
         init_params = inspect.signature(cls.__init__).parameters
-        hyperparameters = {name: data.pop(name) for name in list(data) if name in init_params}
-        hyperparameters = {name: value for name, value in hyperparameters.items() if name not in _NOT_SAVED}
-        hyperparameters.update(kwargs)
-        unknown = [name for name in hyperparameters if name not in init_params]
+        unknown = [name for name in kwargs if name not in init_params]
         if unknown:
             raise ValueError(f"unknown hyperparameters {unknown} for {cls.__name__}")
+        saved = [name for name in data if name in init_params and name not in _NOT_SAVED]
+        hyperparameters = {**{name: data.pop(name) for name in saved}, **kwargs}
         # what is left was saved with save(include=...) or given in custom_objects: plain attributes
         attributes = _extra_attributes(cls, data, set(custom_objects or {}), allow_pickle, path)
 
