@@ -432,6 +432,26 @@ def test_eval_callback_syncs_vec_normalize():
     callback = EvalCallback(_vec_env(CountingEnv()), n_eval_episodes=1, eval_freq=1, verbose=0, warn=False)
     with (
         pytest.raises(AssertionError, match="not wrapped the same way"),
-        pytest.warns(UserWarning, match="not of the same type"),
+        pytest.warns(UserWarning, match=r"not wrapped the same way: \['VecNormalize'\] != \[\]"),
     ):
+        fake_learn(model, callback, total_timesteps=1)
+
+
+def test_eval_callback_warns_about_different_wrappers_not_different_vec_env_classes():
+    import warnings as warnings_module
+
+    from baselines3.common.vec_env import VecFrameStack, as_vec_env
+
+    model = FakeModel(_vec_env(CountingEnv(length=5)))
+    # a gymnasium vector env (adapted) evaluating a model trained in a DummyVecEnv: nothing to warn about
+    vector_env = gym.vector.SyncVectorEnv([lambda: CountingEnv(length=5)])
+    callback = EvalCallback(vector_env, n_eval_episodes=1, eval_freq=1, verbose=0, warn=False)
+    assert type(callback.eval_env) is not type(model.env)
+    with warnings_module.catch_warnings():
+        warnings_module.simplefilter("error")
+        fake_learn(model, callback, total_timesteps=1)
+    # frames stacked for training but not for evaluation: warned
+    model = FakeModel(VecFrameStack(_vec_env(CountingEnv(length=5)), 2))
+    callback = EvalCallback(as_vec_env(CountingEnv(length=5)), n_eval_episodes=1, eval_freq=10, warn=False)
+    with pytest.warns(UserWarning, match=r"\['VecFrameStack'\] != \[\]"):
         fake_learn(model, callback, total_timesteps=1)

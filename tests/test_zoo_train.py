@@ -81,10 +81,21 @@ def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path):
     assert done.returncode == 0, done.stderr
     first = tmp_path / "logs" / "dqn" / "CartPole-v1_1"
     assert (first / "replay_buffer.npz").exists()
+    # -params, --seed and the logging flags apply to the continued model (the RL Zoo's behaviour)
     done = run("--algo", "dqn", "--env", "CartPole-v1", "-n", "200", "--eval-freq", "-1",
-               "-i", str(first / "CartPole-v1.zip"), *common, cwd=tmp_path)  # fmt: skip
+               "-i", str(first / "CartPole-v1.zip"), "-params", "exploration_final_eps:0.25", "learning_starts:100",
+               *common[:2], "--seed", "7", "--verbose", "1", "--log-interval", "1", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert DQN.load(tmp_path / "logs" / "dqn" / "CartPole-v1_2" / "CartPole-v1.zip").num_timesteps >= 500
+    continued = DQN.load(tmp_path / "logs" / "dqn" / "CartPole-v1_2" / "CartPole-v1.zip")
+    assert continued.num_timesteps >= 500
+    assert continued.exploration_final_eps == 0.25 and continued.seed == 7
+    monitor = (tmp_path / "logs" / "dqn" / "CartPole-v1_2" / "0.monitor.csv").read_text().splitlines()
+    dumps = [line for line in done.stdout.splitlines() if line.strip("| ").startswith("episodes ")]
+    assert len(dumps) == len(monitor) - 2  # --log-interval 1: one log table per episode
+    # the network is the saved one: policy_kwargs that differ are refused, not silently ignored
+    done = run("--algo", "dqn", "--env", "CartPole-v1", "-n", "200", "-i", str(first / "CartPole-v1.zip"),
+               "-params", "policy_kwargs:dict(net_arch=[8])", *common, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and "differ from the saved ones" in done.stderr, done.stderr
 
 
 def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
@@ -97,6 +108,8 @@ def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
         (["--algo", "ppo", "--env", "FrozenLake-v1"], "no entry for 'FrozenLake-v1'"),
         (["--algo", "ppo", "--env", "CartPole-v1", "--env-kwargs", "gravity"], "--env-kwargs items must look like"),
         (["--algo", "ppo", "--env", "Pendulum-v1", "--env-kwargs", "gravity:3"], "rejected by Pendulum-v1"),
+        (["--algo", "ppo", "--env", "Pendulum-v1", "--eval-env-kwargs", "gravity:3"], "--eval-env-kwargs {'gravity'"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "--gym-packages", "no_such_module"], "'no_such_module' cannot be"),
         *(
             [(["--algo", "sac", "--env", "HalfCheetah-v5"], "needs a package that is not installed")]
             if importlib.util.find_spec("mujoco") is None
@@ -148,3 +161,31 @@ def make_pendulum():
     from zoo.wrappers import TimeFeatureWrapper
 
     return TimeFeatureWrapper(gym.make("Pendulum-v1"))
+
+
+def test_gym_packages_register_envs_for_subprocess_workers_and_enjoy(tmp_path):
+    """An env that only a user module registers: trained in SubprocVecEnv workers (fresh interpreters), evaluated
+    with its own --eval-env-kwargs, then replayed by zoo.enjoy."""
+    (tmp_path / "my_envs.py").write_text(
+        "import gymnasium as gym\n"
+        "gym.register('MyCartPole-v0', entry_point='gymnasium.envs.classic_control:CartPoleEnv', "
+        "max_episode_steps=200)\n"
+    )
+    conf = tmp_path / "ppo.yml"
+    conf.write_text("MyCartPole-v0:\n  policy: MlpPolicy\n  n_timesteps: 128\n  n_envs: 2\n  n_steps: 32\n")
+    logs = str(tmp_path / "logs")
+    done = run("--algo", "ppo", "--env", "MyCartPole-v0", "--gym-packages", "my_envs", "--vec-env", "subproc",
+               "-conf", str(conf), "-f", logs, "--seed", "0", "--verbose", "0", "--eval-freq", "64",
+               "--eval-env-kwargs", "max_episode_steps:5", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    evaluations = np.load(tmp_path / "logs" / "ppo" / "MyCartPole-v0_1" / "evaluations.npz")
+    assert evaluations["ep_lengths"].size > 0 and (evaluations["ep_lengths"] == 5).all()  # the eval env's limit
+    unregistered = run("--algo", "ppo", "--env", "MyCartPole-v0", "-conf", str(conf), "-f", logs, cwd=tmp_path)
+    assert unregistered.returncode == 2 and "Unknown env id 'MyCartPole-v0'" in unregistered.stderr
+
+    enjoy = subprocess.run(
+        [sys.executable, "-m", "zoo.enjoy", "--algo", "ppo", "--env", "MyCartPole-v0", "--gym-packages", "my_envs",
+         "-f", logs, "-n", "50", "--no-render"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert enjoy.returncode == 0, enjoy.stderr

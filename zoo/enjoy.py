@@ -13,7 +13,7 @@ import numpy as np
 
 from zoo.config import ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
-from zoo.runs import add_run_arguments, chosen_model, replay_env
+from zoo.runs import add_run_arguments, chosen_model, import_gym_packages, replay_env
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
     register_zoo_envs()
+    import_gym_packages(args.gym_packages)
     run, path = chosen_model(args)
     env = replay_env(run, args.algo, args.env, args.seed, None if args.no_render else "human")
     model = algorithm_class(args.algo).load(path, env=env)

@@ -12,7 +12,7 @@ import sys
 from baselines3.common.vec_env import VecVideoRecorder
 from zoo.config import ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
-from zoo.runs import add_run_arguments, chosen_model, replay_env
+from zoo.runs import add_run_arguments, chosen_model, env_folder_name, import_gym_packages, replay_env
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -27,11 +27,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def record(args: argparse.Namespace) -> str:
     register_zoo_envs()
+    import_gym_packages(args.gym_packages)
     run, path = chosen_model(args)
     env = replay_env(run, args.algo, args.env, args.seed, "rgb_array")
     model = algorithm_class(args.algo).load(path)
     folder = args.output_folder or str(run / "videos")
-    name = f"{args.algo}-{args.env.replace('/', '-')}"
+    name = f"{args.algo}-{env_folder_name(args.env)}"
     recorder = VecVideoRecorder(env, folder, lambda step: step == 0, video_length=args.n_timesteps, name_prefix=name)
     obs = recorder.reset()
     state, starts = None, None

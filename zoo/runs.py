@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import pathlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import yaml
 
-from baselines3.common.env_util import make_vec_env
+from baselines3.common.env_util import make_registered_env, make_vec_env
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
 from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, chain, resolve
 
 
 def env_folder_name(env_id: str) -> str:
-    return env_id.replace("/", "-")
+    """`ALE/Pong-v5` -> `ALE-Pong-v5`, `my_envs:MyEnv-v0` -> `my_envs-MyEnv-v0` (valid file names everywhere)."""
+    return env_id.replace("/", "-").replace(":", "-")
 
 
 def run_numbers(base: pathlib.Path, env_id: str) -> list[tuple[int, pathlib.Path]]:
@@ -42,6 +47,34 @@ def find_run(folder: str, algo: str, env_id: str, exp_id: int) -> pathlib.Path:
     return run
 
 
+def add_gym_packages_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gym-packages", nargs="+", default=[], metavar="MODULE", help="modules to import that register envs"
+    )
+
+
+def import_gym_packages(names: Sequence[str]) -> None:
+    """Import the modules that register the user's own envs with gymnasium (`--gym-packages`)."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise ConfigError(f"--gym-packages {name!r} cannot be imported: {error}") from None
+
+
+@dataclass(frozen=True)
+class PackageEnv:
+    """Makes `env_id` after importing the modules that register it. Picklable, so the workers of a SubprocVecEnv
+    (fresh interpreters under forkserver or spawn) can build an env that only `--gym-packages` registers."""
+
+    env_id: str
+    gym_packages: tuple[str, ...]
+
+    def __call__(self, **env_kwargs: Any) -> gym.Env:
+        import_gym_packages(self.gym_packages)
+        return make_registered_env(self.env_id, **env_kwargs)
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags that pick a trained model from the run folders: algorithm, env, run and which saved model."""
     parser.add_argument("--algo", required=True, choices=ALGOS)
@@ -50,6 +83,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exp-id", type=int, default=0, help="run number (0: the latest)")
     parser.add_argument("--load-best", action="store_true", help="best_model.zip instead of the final model")
     parser.add_argument("--load-checkpoint", type=int, default=None, help="the checkpoint at this many steps")
+    add_gym_packages_argument(parser)
 
 
 def chosen_model(args: argparse.Namespace) -> tuple[pathlib.Path, pathlib.Path]:
@@ -80,13 +114,15 @@ def build_env(
     env_kwargs: dict[str, Any] | None = None,
     normalize_stats: pathlib.Path | None = None,
     training: bool = True,
+    gym_packages: Sequence[str] = (),
 ) -> VecEnv:
     """The env an entry describes, in the RL Zoo's order: env wrappers (inside Monitor), vec-env wrappers,
     VecNormalize (fresh, or `normalize_stats` when given), frame stacking. Without `training`, normalization
-    statistics are frozen and rewards are left as they are (evaluation and replay)."""
+    statistics are frozen and rewards are left as they are (evaluation and replay). `gym_packages` are imported
+    wherever an env is made (also in subprocess workers)."""
     vec_env_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
     env: VecEnv = make_vec_env(
-        experiment.env_id,
+        PackageEnv(experiment.env_id, tuple(gym_packages)) if gym_packages else experiment.env_id,
         n_envs=n_envs,
         seed=seed,
         monitor_dir=monitor_dir,

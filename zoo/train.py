@@ -12,11 +12,13 @@ normalized (JSON content; SB3's file name).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import pathlib
 import shutil
 import sys
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -31,7 +33,14 @@ from baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNo
 from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, load_experiment
 from zoo.envs import register_zoo_envs
-from zoo.runs import build_env, env_folder_name, normalize_stats_path, run_numbers
+from zoo.runs import (
+    add_gym_packages_argument,
+    build_env,
+    env_folder_name,
+    import_gym_packages,
+    normalize_stats_path,
+    run_numbers,
+)
 from zoo.tune import add_tuning_arguments
 
 
@@ -46,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--n-eval-envs", type=int, default=1)
     parser.add_argument("--save-freq", type=int, default=-1, help="checkpoint every N steps (-1: never)")
+    parser.add_argument("--log-interval", type=int, default=-1, help="log every N rollouts/episodes (-1: default)")
     parser.add_argument("-i", "--trained-agent", default="", help="continue training this .zip")
     parser.add_argument("-params", "--hyperparams", nargs="+", default=[], metavar="KEY:VALUE")
     parser.add_argument("-conf", "--conf-file", default=None, help="a YAML file to read instead of the zoo's")
@@ -56,6 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
     parser.add_argument("--save-replay-buffer", action="store_true")
     parser.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY:VALUE", help="keywords for gym.make")
+    parser.add_argument(
+        "--eval-env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="for evaluation (default: --env-kwargs)"
+    )
+    add_gym_packages_argument(parser)
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("-uuid", "--uuid", action="store_true", help="add a unique suffix to the run folder")
     add_tuning_arguments(parser)
@@ -92,27 +106,51 @@ def action_noise(spec: tuple[str, float], env: VecEnv) -> Any:
     return NormalActionNoise(mean, sigma) if kind == "normal" else OrnsteinUhlenbeckActionNoise(mean, sigma)
 
 
-def resolve_command(args: argparse.Namespace) -> tuple[Experiment, dict[str, Any]]:
-    """The experiment the command line asks for (entry, -conf, -params) and its checked --env-kwargs."""
+@dataclass
+class Command:
+    """What a zoo.train command line resolves to."""
+
+    experiment: Experiment  # the entry, with -conf and -params applied
+    env_kwargs: dict[str, Any]  # --env-kwargs
+    eval_env_kwargs: dict[str, Any]  # --eval-env-kwargs, else --env-kwargs
+
+
+def resolve_command(args: argparse.Namespace) -> Command:
+    """The experiment the command line asks for and its env keywords, checked by making the env once (before a
+    run folder exists, so a missing extra or a keyword the env does not take leaves nothing behind)."""
     register_zoo_envs()
+    import_gym_packages(args.gym_packages)
+    module, _, name = args.env.rpartition(":")  # gymnasium's "module:EnvId" form imports the module first
     try:
-        register_ale_envs_if_needed(args.env)
-        gym.spec(args.env)
+        if module:
+            importlib.import_module(module)
+        register_ale_envs_if_needed(name)
+        gym.spec(name)
     except (gym.error.Error, ImportError) as error:
         raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
     experiment = load_experiment(args.algo, args.env, args.conf_file, parse_overrides(args.hyperparams))
-    env_kwargs = parse_overrides(args.env_kwargs, "--env-kwargs") if isinstance(args.env_kwargs, list) else {}
-    try:  # fail here, before a run folder exists, on a missing extra or keywords the env does not take
-        gym.make(args.env, **env_kwargs).close()
+    env_kwargs = _checked_env_kwargs(args.env, args.env_kwargs, "--env-kwargs")
+    eval_env_kwargs = env_kwargs
+    if args.eval_env_kwargs is not None:
+        eval_env_kwargs = _checked_env_kwargs(args.env, args.eval_env_kwargs, "--eval-env-kwargs")
+    return Command(experiment, env_kwargs, eval_env_kwargs)
+
+
+def _checked_env_kwargs(env_id: str, items: list[str], flag: str) -> dict[str, Any]:
+    env_kwargs = parse_overrides(items or [], flag)
+    try:
+        gym.make(env_id, **env_kwargs).close()
     except gym.error.DependencyNotInstalled as error:
-        raise ConfigError(f"{args.env} needs a package that is not installed: {error}") from None
+        raise ConfigError(f"{env_id} needs a package that is not installed: {error}") from None
     except TypeError as error:
-        raise ConfigError(f"--env-kwargs {env_kwargs} rejected by {args.env}: {error}") from None
-    return experiment, env_kwargs
+        raise ConfigError(f"{flag} {env_kwargs} rejected by {env_id}: {error}") from None
+    return env_kwargs
 
 
 def train(args: argparse.Namespace) -> pathlib.Path:
-    experiment, args.env_kwargs = resolve_command(args)
+    command = resolve_command(args)
+    experiment = command.experiment
+    args.env_kwargs, args.eval_env_kwargs = command.env_kwargs, command.eval_env_kwargs  # resolved, for args.yml
     if args.trained_agent and not os.path.isfile(args.trained_agent):
         raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")
     algo_class = algorithm_class(args.algo)
@@ -138,25 +176,16 @@ def _train_in(
         vec_env=args.vec_env,
         env_kwargs=args.env_kwargs,
         normalize_stats=stats if stats is not None and stats.exists() else None,
+        gym_packages=args.gym_packages,
     )
     kwargs = dict(experiment.algo_kwargs)
     if "action_noise" in kwargs:
         kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
+    settings = dict(seed=args.seed, device=args.device, verbose=args.verbose, tensorboard_log=args.tensorboard_log)
     if args.trained_agent:
-        model = algo_class.load(args.trained_agent, env=env, device=args.device)
-        buffer = pathlib.Path(args.trained_agent).with_name("replay_buffer.npz")
-        if buffer.exists() and hasattr(model, "replay_buffer"):
-            model.load_replay_buffer(buffer)
+        model = load_trained_agent(algo_class, args, env, {**kwargs, **settings})
     else:
-        model = algo_class(
-            experiment.policy,
-            env,
-            seed=args.seed,
-            device=args.device,
-            verbose=args.verbose,
-            tensorboard_log=args.tensorboard_log,
-            **kwargs,
-        )
+        model = algo_class(experiment.policy, env, **settings, **kwargs)
     params_dir = folder / name
     params_dir.mkdir()
     with open(params_dir / "config.yml", "w") as handle:
@@ -170,7 +199,14 @@ def _train_in(
         callbacks.append(CheckpointCallback(save_freq, str(folder), name_prefix="rl_model"))
     if args.eval_freq > 0:
         eval_seed = None if args.seed is None else args.seed + 1000
-        eval_env = build_env(experiment, args.n_eval_envs, eval_seed, env_kwargs=args.env_kwargs, training=False)
+        eval_env = build_env(
+            experiment,
+            args.n_eval_envs,
+            eval_seed,
+            env_kwargs=args.eval_env_kwargs,
+            training=False,
+            gym_packages=args.gym_packages,
+        )
         callbacks.append(
             EvalCallback(
                 eval_env,
@@ -182,8 +218,13 @@ def _train_in(
             )
         )
     n_timesteps = args.n_timesteps if args.n_timesteps > 0 else experiment.n_timesteps
+    learn_kwargs = {"log_interval": args.log_interval} if args.log_interval > 0 else {}
     model.learn(  # type: ignore[attr-defined]
-        n_timesteps, callback=callbacks, progress_bar=args.progress, reset_num_timesteps=not args.trained_agent
+        n_timesteps,
+        callback=callbacks,
+        progress_bar=args.progress,
+        reset_num_timesteps=not args.trained_agent,
+        **learn_kwargs,
     )
     model.save(folder / f"{name}.zip")
     if args.save_replay_buffer and hasattr(model, "replay_buffer"):
@@ -191,6 +232,25 @@ def _train_in(
     if isinstance(env, VecNormalize):
         env.save(str(params_dir / "vecnormalize.pkl"))
     return folder
+
+
+def load_trained_agent(
+    algo_class: type[BaseAlgorithm], args: argparse.Namespace, env: VecEnv, hyperparams: dict[str, Any]
+) -> BaseAlgorithm:
+    """The `-i` model, continuing with this command's hyperparameters (the entry with -conf and -params), seed
+    and logging settings, as the RL Zoo does, and with the `replay_buffer.npz` saved next to it. The network is
+    the saved one: the entry's policy_kwargs are not applied, and -params policy_kwargs must match it."""
+    hyperparams = dict(hyperparams)
+    if "policy_kwargs" not in parse_overrides(args.hyperparams):
+        hyperparams.pop("policy_kwargs", None)
+    try:
+        model = algo_class.load(args.trained_agent, env=env, **hyperparams)
+    except ValueError as error:  # e.g. -params policy_kwargs that differ from the saved network's
+        raise ConfigError(f"-i {args.trained_agent}: {error}") from None
+    buffer = pathlib.Path(args.trained_agent).with_name("replay_buffer.npz")
+    if buffer.exists() and hasattr(model, "replay_buffer"):
+        model.load_replay_buffer(buffer)  # type: ignore[attr-defined]
+    return model
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,12 +24,15 @@ import re
 import socket
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from baselines3.common.save_util import atomic_write_text
 from zoo.config import ConfigError, Experiment, algorithm_class, load_experiment, parse_policy_kwargs
+
+if TYPE_CHECKING:
+    from zoo.train import Command  # zoo.train imports this module
 
 #: Evaluations per trial unless --n-evaluations says otherwise: max(this, budget // 100_000).
 DEFAULT_N_EVALUATIONS = 5
@@ -206,7 +209,7 @@ class Objective:
         args: argparse.Namespace,
         base: Experiment,
         overrides: dict[str, Any],
-        env_kwargs: dict[str, Any],
+        command: Command,
         n_timesteps: int,
         n_evaluations: int,
     ) -> None:
@@ -215,7 +218,7 @@ class Objective:
         self.args = args
         self.base = base
         self.overrides = overrides
-        self.env_kwargs = env_kwargs
+        self.command = command
         self.n_timesteps = n_timesteps
         self.n_evaluations = n_evaluations
         self.context = SearchContext(
@@ -248,10 +251,25 @@ class Objective:
         seed = None if args.seed is None else args.seed + trial.number
         envs: list[VecEnv] = []
         try:
-            env = build_env(experiment, experiment.n_envs, seed, vec_env=args.vec_env, env_kwargs=self.env_kwargs)
+            packages = args.gym_packages
+            env = build_env(
+                experiment,
+                experiment.n_envs,
+                seed,
+                vec_env=args.vec_env,
+                env_kwargs=self.command.env_kwargs,
+                gym_packages=packages,
+            )
             envs.append(env)
             eval_seed = None if seed is None else seed + 1000
-            eval_env = build_env(experiment, args.n_eval_envs, eval_seed, env_kwargs=self.env_kwargs, training=False)
+            eval_env = build_env(
+                experiment,
+                args.n_eval_envs,
+                eval_seed,
+                env_kwargs=self.command.eval_env_kwargs,
+                training=False,
+                gym_packages=packages,
+            )
             envs.append(eval_env)
             kwargs = dict(experiment.algo_kwargs)
             if "action_noise" in kwargs:
@@ -312,7 +330,8 @@ def optimize(args: argparse.Namespace) -> int:
     from zoo.train import parse_overrides, resolve_command
 
     _check_args(args)
-    base, env_kwargs = resolve_command(args)
+    command = resolve_command(args)
+    base = command.experiment
     overrides = parse_overrides(args.hyperparams)
     n_timesteps = args.n_timesteps if args.n_timesteps > 0 else base.n_timesteps
     calls = n_timesteps // base.n_envs
@@ -341,7 +360,7 @@ def optimize(args: argparse.Namespace) -> int:
         )
     except ValueError as error:  # e.g. an existing study of that name that minimizes
         raise ConfigError(f"study {study_name!r}: {error}") from None
-    objective = Objective(args, base, overrides, env_kwargs, n_timesteps, n_evaluations)
+    objective = Objective(args, base, overrides, command, n_timesteps, n_evaluations)
     print(
         f"Tuning {args.algo} on {args.env}: study {study_name!r}, {args.n_trials} trials of {n_timesteps} steps, "
         f"{n_evaluations} evaluations each, sampler {args.sampler}, pruner {args.pruner}"

@@ -298,6 +298,17 @@ class ConvertCallback(BaseCallback):
         return True
 
 
+def _vec_wrapper_names(env: VecEnv) -> list[str]:
+    """Class names of the VecEnvWrappers around `env`, outermost first."""
+    from baselines3.common.vec_env import VecEnvWrapper
+
+    names = []
+    while isinstance(env, VecEnvWrapper):
+        names.append(type(env).__name__)
+        env = env.venv
+    return names
+
+
 class EvalCallback(EventCallback):
     """Evaluates the model every ``eval_freq`` calls on a separate env; keeps the best model.
 
@@ -355,10 +366,13 @@ class EvalCallback(EventCallback):
         self.evaluations_successes: list[list[bool]] = []
 
     def _init_callback(self) -> None:
-        if not isinstance(self.training_env, type(self.eval_env)):
+        # The wrappers decide what the policy sees (normalized, stacked...); the vec env under them does not
+        # (a DummyVecEnv evaluating a model trained in a SubprocVecEnv is fine).
+        training_wrappers, eval_wrappers = _vec_wrapper_names(self.training_env), _vec_wrapper_names(self.eval_env)
+        if training_wrappers != eval_wrappers:
             warnings.warn(
-                f"Training and eval env are not of the same type: {type(self.training_env).__name__} != "
-                f"{type(self.eval_env).__name__}",
+                f"Training and eval env are not wrapped the same way: {training_wrappers} != {eval_wrappers}; "
+                "the evaluations may see other observations or rewards than training",
                 stacklevel=2,
             )
         if self.best_model_save_path is not None:

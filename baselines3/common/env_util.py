@@ -12,7 +12,14 @@ import gymnasium as gym
 from baselines3.common.monitor import Monitor
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-__all__ = ["is_wrapped", "make_atari_env", "make_vec_env", "register_ale_envs_if_needed", "unwrap_wrapper"]
+__all__ = [
+    "is_wrapped",
+    "make_atari_env",
+    "make_registered_env",
+    "make_vec_env",
+    "register_ale_envs_if_needed",
+    "unwrap_wrapper",
+]
 
 WrapperT = TypeVar("WrapperT", bound=gym.Wrapper)
 
@@ -72,6 +79,17 @@ def _check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
     return gym.spec(env_id)
 
 
+def make_registered_env(env_id: str, **env_kwargs: Any) -> gym.Env:
+    """``gym.make(env_id, **env_kwargs)``, made with ``render_mode="rgb_array"`` when the env accepts it and
+    ``env_kwargs`` names no render mode, so videos can be recorded. Atari ids are registered first (a
+    subprocess worker starts with a fresh registry)."""
+    register_ale_envs_if_needed(env_id)
+    try:
+        return gym.make(env_id, **{"render_mode": "rgb_array", **env_kwargs})
+    except TypeError:  # the env takes no render_mode
+        return gym.make(env_id, **env_kwargs)
+
+
 def make_vec_env(
     env_id: str | Callable[..., gym.Env],
     n_envs: int = 1,
@@ -119,15 +137,7 @@ def make_vec_env(
 
     def make_env(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
-            if isinstance(env_id, str):
-                register_ale_envs_if_needed(env_id)  # again here: subprocess workers start with a fresh registry
-                kwargs = {"render_mode": "rgb_array", **env_kwargs}
-                try:
-                    env = gym.make(env_id, **kwargs)
-                except TypeError:  # the env takes no render_mode
-                    env = gym.make(env_id, **env_kwargs)
-            else:
-                env = env_id(**env_kwargs)
+            env = make_registered_env(env_id, **env_kwargs) if isinstance(env_id, str) else env_id(**env_kwargs)
             if seed is not None:
                 # Only the action space here; the env itself is seeded at the first reset.
                 env.action_space.seed(seed + rank)
