@@ -284,7 +284,7 @@ class Objective:
             if callback.pruned:
                 raise optuna.TrialPruned(f"pruned after evaluation {callback.evaluations_done}")
             if callback.evaluations_done == 0:  # training ended early (an entry's callback): evaluate now
-                callback._evaluate()
+                callback.evaluate()
             value = float(callback.last_mean_reward)
         finally:
             for opened in envs:

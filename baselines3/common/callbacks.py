@@ -392,10 +392,12 @@ class EvalCallback(EventCallback):
     def _on_step(self) -> bool:
         continue_training = True
         if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
-            continue_training = self._evaluate()
+            continue_training = self.evaluate()
         return continue_training
 
-    def _evaluate(self) -> bool:
+    def evaluate(self) -> bool:
+        """Evaluate now, as every ``eval_freq``-th call does: log, save ``evaluations.npz`` and a new best model,
+        run the child callbacks. Returns False when one of them asks to stop training."""
         if self.model.get_vec_normalize_env() is not None:
             from baselines3.common.vec_env import sync_envs_normalization
 
