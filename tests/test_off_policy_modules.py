@@ -358,6 +358,74 @@ def test_dqn_fused_update_equals_the_autograd_update():
     torch.testing.assert_close(trained(True), trained(False), rtol=1e-4, atol=1e-5)
 
 
+def _torch_greedy(q_net: Any, obs: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return q_net(torch.as_tensor(obs, dtype=torch.float32)).argmax(dim=1).numpy()
+
+
+def test_dqn_greedy_actions_by_numpy_match_the_torch_path_and_follow_training(tmp_path):
+    from baselines3 import DQN
+    from baselines3.common.fused_mlp import mlp_forward_numpy
+
+    rng = np.random.default_rng(0)
+    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=64, batch_size=32, buffer_size=1000, seed=0)
+    q_net = model.q_net
+    plan = q_net._mlp_plan()
+    assert plan is not None and plan.numpy_steps is not None
+    obs = rng.normal(size=(64, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = q_net(torch.as_tensor(obs)).numpy()
+    np.testing.assert_allclose(mlp_forward_numpy(plan.numpy_steps, obs), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(q_net.greedy_actions(obs), _torch_greedy(q_net, obs))
+    # the numpy views share the parameters' storage: training, loading and set_parameters all show through
+    before = mlp_forward_numpy(plan.numpy_steps, obs).copy()
+    model.learn(600)
+    assert not np.allclose(before, mlp_forward_numpy(plan.numpy_steps, obs))  # the views see the updates
+    np.testing.assert_array_equal(q_net.greedy_actions(obs), _torch_greedy(q_net, obs))
+    model.save(tmp_path / "dqn")
+    fresh = DQN("MlpPolicy", "CartPole-v1", seed=1)
+    fresh.q_net.greedy_actions(obs)  # its plan and views exist before the parameters are replaced
+    fresh.set_parameters(str(tmp_path / "dqn.zip"))
+    np.testing.assert_array_equal(fresh.q_net.greedy_actions(obs), _torch_greedy(model.q_net, obs))
+    # multi-dimensional Box observations are flattened as FlattenExtractor does
+    from baselines3.common.torch_layers import FlattenExtractor
+    from baselines3.dqn.policies import QNetwork
+
+    grid_space = spaces.Box(-1.0, 1.0, (2, 3), np.float32)
+    grid_q = QNetwork(grid_space, spaces.Discrete(4), FlattenExtractor(grid_space), 6, net_arch=[16])
+    assert grid_q._mlp_plan() is not None and grid_q._mlp_plan().numpy_steps is not None
+    grid_obs = rng.uniform(-1, 1, size=(32, 2, 3)).astype(np.float32)
+    with torch.no_grad():
+        grid_expected = grid_q(torch.as_tensor(grid_obs)).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(grid_q.greedy_actions(grid_obs), grid_expected)
+
+
+def test_dqn_greedy_actions_fall_back_to_torch_where_numpy_would_differ():
+    from baselines3 import DQN
+
+    rng = np.random.default_rng(1)
+    obs = rng.normal(size=(8, 4)).astype(np.float32)
+    dueling = DQN("MlpPolicy", "CartPole-v1", policy_kwargs={"dueling": True}, seed=0)
+    np.testing.assert_array_equal(dueling.q_net.greedy_actions(obs), _torch_greedy(dueling.q_net, obs))
+    # a forward hook that changes the output must be honoured
+    model = DQN("MlpPolicy", "CartPole-v1", seed=0)
+    plain = model.q_net.greedy_actions(obs)
+    handle = model.q_net.q_net[-1].register_forward_hook(lambda module, args, out: -out)
+    np.testing.assert_array_equal(model.q_net.greedy_actions(obs), 1 - plain)  # two actions: argmin = 1 - argmax
+    handle.remove()
+    np.testing.assert_array_equal(model.q_net.greedy_actions(obs), plain)
+    # images are scaled by 1/255 before the network: the torch path does that
+    from baselines3.common.torch_layers import FlattenExtractor
+    from baselines3.dqn.policies import QNetwork
+
+    image_space = spaces.Box(0, 255, (8, 8, 1), np.uint8)
+    q_net = QNetwork(image_space, spaces.Discrete(3), FlattenExtractor(image_space), 64, net_arch=[16])
+    images = rng.integers(0, 256, size=(4, 8, 8, 1), dtype=np.uint8)
+    with torch.no_grad():
+        scaled = q_net.q_net(torch.as_tensor(images).float().reshape(4, -1) / 255.0).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(q_net.greedy_actions(images), scaled)
+
+
 def test_huber_loss_and_grad_matches_autograd():
     from baselines3.common.losses import huber_loss_and_grad
 

@@ -26,7 +26,6 @@ from baselines3.common.off_policy import (
 from baselines3.common.optim import apply_gradient, gradient_step
 from baselines3.common.policies import BasePolicy, TargetUpdate
 from baselines3.common.schedules import LinearSchedule
-from baselines3.common.utils import obs_as_tensor
 from baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy, MultiInputPolicy
 
 SelfDQN = TypeVar("SelfDQN", bound="DQN")
@@ -142,8 +141,7 @@ class DQN(BaseAlgorithm):
         n_envs = self.n_envs if self.env is None else self.env.num_envs
         if np.random.rand() < self.exploration_rate and n_envs == 1:
             return np.array([self.action_space.sample()])
-        with torch.inference_mode():  # the env's batch goes straight to the Q-network (no predict() checks)
-            actions = self.q_net.forward(obs_as_tensor(obs, self.device)).argmax(dim=1).cpu().numpy()
+        actions = self.q_net.greedy_actions(obs)  # the env's batch goes straight to the Q-network (no checks)
         if n_envs > 1:
             random_envs = np.random.rand(n_envs) < self.exploration_rate
             for idx in np.flatnonzero(random_envs):

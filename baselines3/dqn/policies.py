@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common.fused_mlp import MlpPlan, fused_mlp, make_mlp_plan, mlp_plan_usable
+from baselines3.common.fused_mlp import MlpPlan, fused_mlp, make_mlp_plan, mlp_forward_numpy, mlp_plan_usable
 from baselines3.common.optim import make_optimizer
 from baselines3.common.policies import BasePolicy, make_target_network
+from baselines3.common.preprocessing import is_image_space
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
@@ -20,6 +22,7 @@ from baselines3.common.torch_layers import (
     has_hooks,
     run_sequential,
 )
+from baselines3.common.utils import obs_as_tensor
 
 Schedule = Any
 
@@ -95,6 +98,24 @@ class QNetwork(BasePolicy):
 
     def _predict(self, observation: Any, deterministic: bool = True) -> torch.Tensor:
         return self.forward(observation).argmax(dim=1).reshape(-1)
+
+    def greedy_actions(self, obs: Any) -> np.ndarray:
+        """argmax_a Q(obs, a) for a batch of env observations (numpy in, numpy out, no gradient), by numpy on
+        the parameters for a plain MLP over float Box observations on CPU, else by the torch forward pass."""
+        plan = self._mlp_plan()
+        space = self.observation_space
+        if (
+            plan is not None
+            and plan.numpy_steps is not None
+            and isinstance(obs, np.ndarray)
+            and isinstance(space, spaces.Box)
+            and not (self.normalize_images and is_image_space(space))  # preprocessing is then a float cast
+            and not any(has_hooks(m) for m in (self, self.features_extractor, *plan.modules) if m is not None)
+        ):
+            features = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+            return mlp_forward_numpy(plan.numpy_steps, features).argmax(axis=1)
+        with torch.inference_mode():
+            return self.forward(obs_as_tensor(obs, self.device)).argmax(dim=1).cpu().numpy()  # type: ignore[no-any-return]
 
 
 class DQNPolicy(BasePolicy):
