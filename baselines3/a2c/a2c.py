@@ -16,19 +16,10 @@ from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
 from baselines3.common.optim import gradient_step
-from baselines3.common.policies import (
-    ActorCriticCnnPolicy,
-    ActorCriticPolicy,
-    BasePolicy,
-    MultiInputActorCriticPolicy,
-)
-from baselines3.common.recurrent_policies import (
-    RecurrentActorCriticCnnPolicy,
-    RecurrentActorCriticPolicy,
-    RecurrentMultiInputActorCriticPolicy,
-)
+from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.utils import explained_variance
 from baselines3.common.vec_env import VecEnv
+from baselines3.ppo.policies import POLICY_ALIASES
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
 
@@ -36,14 +27,7 @@ SelfA2C = TypeVar("SelfA2C", bound="A2C")
 class A2C(BaseAlgorithm):
     """A2C with SB3's hyperparameter names and defaults (RMSprop optimizer unless use_rms_prop=False)."""
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": ActorCriticPolicy,
-        "CnnPolicy": ActorCriticCnnPolicy,
-        "MultiInputPolicy": MultiInputActorCriticPolicy,
-        "MlpLstmPolicy": RecurrentActorCriticPolicy,
-        "CnnLstmPolicy": RecurrentActorCriticCnnPolicy,
-        "MultiInputLstmPolicy": RecurrentMultiInputActorCriticPolicy,
-    }
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = dict(POLICY_ALIASES)
     supports_recurrent_policies = True
 
     def __init__(
