@@ -92,3 +92,25 @@ def test_bad_class_names_are_errors_naming_the_entry(tmp_path, value, message):
     with pytest.raises(ConfigError, match=r"ppo.yml, entry 'CartPole-v1', env_wrapper: ") as error:
         load_experiment("ppo", "CartPole-v1", conf_file=path)
     assert message in str(error.value)
+
+
+def test_runs_are_found_by_number_with_or_without_a_uuid_suffix(tmp_path):
+    import os
+
+    from zoo.runs import find_run
+
+    base = tmp_path / "ppo"
+    for name, age in (("CartPole-v1_1", 30), ("CartPole-v1_2_0a1b2c3d", 20), ("CartPole-v1_2_ffee0011", 10)):
+        (base / name).mkdir(parents=True)
+        os.utime(base / name, (1_000_000 - age, 1_000_000 - age))
+    (base / "CartPole-v1_3_notauuid").mkdir()  # not a run folder name: ignored
+    (base / "CartPole-v1_9.txt").write_text("")
+    assert find_run(str(tmp_path), "ppo", "CartPole-v1", "0").name == "CartPole-v1_2_ffee0011"
+    assert find_run(str(tmp_path), "ppo", "CartPole-v1", "1").name == "CartPole-v1_1"
+    assert find_run(str(tmp_path), "ppo", "CartPole-v1", "2_0a1b2c3d").name == "CartPole-v1_2_0a1b2c3d"
+    with pytest.raises(ConfigError, match=r"Several runs have number 2 .*--exp-id with the suffix, e\.g\. 2_ffee0011"):
+        find_run(str(tmp_path), "ppo", "CartPole-v1", "2")
+    with pytest.raises(ConfigError, match="No run folder"):
+        find_run(str(tmp_path), "ppo", "CartPole-v1", "3")
+    with pytest.raises(ConfigError, match="No run of ppo on Pendulum-v1"):
+        find_run(str(tmp_path), "ppo", "Pendulum-v1", "0")

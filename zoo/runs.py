@@ -23,28 +23,42 @@ def env_folder_name(env_id: str) -> str:
 
 
 def run_numbers(base: pathlib.Path, env_id: str) -> list[tuple[int, pathlib.Path]]:
-    """(N, folder) of the runs `<env>_<N>` under `base`, by N."""
+    """(N, folder) of the runs `<env>_<N>` and `<env>_<N>_<uuid>` (`-uuid`) under `base`, by N, then by age."""
     name = env_folder_name(env_id)
     found = []
     for path in base.glob(f"{name}_*"):
-        suffix = path.name[len(name) + 1 :]
-        if suffix.isdigit():
-            found.append((int(suffix), path))
-    return sorted(found)
+        number, _, suffix = path.name[len(name) + 1 :].partition("_")
+        if number.isdigit() and (not suffix or _is_uuid_suffix(suffix)) and path.is_dir():
+            found.append((int(number), path.stat().st_mtime, path))
+    return [(number, path) for number, _, path in sorted(found)]
 
 
-def find_run(folder: str, algo: str, env_id: str, exp_id: int) -> pathlib.Path:
-    """Run `exp_id` of `algo` on `env_id`, or the latest one when `exp_id` <= 0."""
+def _is_uuid_suffix(text: str) -> bool:
+    return len(text) == 8 and all(c in "0123456789abcdef" for c in text)
+
+
+def find_run(folder: str, algo: str, env_id: str, exp_id: str) -> pathlib.Path:
+    """The run `exp_id` (`N`, or `N_<uuid>` for a `-uuid` run) of `algo` on `env_id`, or the latest one when
+    `exp_id` is "0": the highest N, the newest folder among runs that share it."""
     base = pathlib.Path(folder) / algo
-    if exp_id <= 0:
-        runs = run_numbers(base, env_id)
+    runs = run_numbers(base, env_id)
+    if exp_id in ("0", ""):
         if not runs:
             raise ConfigError(f"No run of {algo} on {env_id} in {base}")
         return runs[-1][1]
     run = base / f"{env_folder_name(env_id)}_{exp_id}"
-    if not run.is_dir():
-        raise ConfigError(f"No run folder {run}")
-    return run
+    if run.is_dir():
+        return run
+    same_number = [path for number, path in runs if exp_id.isdigit() and number == int(exp_id)]
+    if len(same_number) == 1:
+        return same_number[0]
+    if same_number:
+        names = ", ".join(path.name for path in same_number)
+        raise ConfigError(
+            f"Several runs have number {exp_id} ({names}): pass --exp-id with the suffix, e.g. "
+            f"{same_number[-1].name[len(env_folder_name(env_id)) + 1 :]}"
+        )
+    raise ConfigError(f"No run folder {run}")
 
 
 def add_gym_packages_argument(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +94,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--algo", required=True, choices=ALGOS)
     parser.add_argument("--env", required=True)
     parser.add_argument("-f", "--folder", default="logs", help="the log folder zoo.train wrote to")
-    parser.add_argument("--exp-id", type=int, default=0, help="run number (0: the latest)")
+    parser.add_argument("--exp-id", default="0", help="run number N, or N_<uuid> for a -uuid run (0: the latest)")
     parser.add_argument("--load-best", action="store_true", help="best_model.zip instead of the final model")
     parser.add_argument("--load-checkpoint", type=int, default=None, help="the checkpoint at this many steps")
     add_gym_packages_argument(parser)
