@@ -110,6 +110,7 @@ def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
         (["--algo", "ppo", "--env", "Pendulum-v1", "--env-kwargs", "gravity:3"], "rejected by Pendulum-v1"),
         (["--algo", "ppo", "--env", "Pendulum-v1", "--eval-env-kwargs", "gravity:3"], "--eval-env-kwargs {'gravity'"),
         (["--algo", "ppo", "--env", "CartPole-v1", "--gym-packages", "no_such_module"], "'no_such_module' cannot be"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "--log-interval", "0"], "--log-interval must be at least 1"),
         *(
             [(["--algo", "sac", "--env", "HalfCheetah-v5"], "needs a package that is not installed")]
             if importlib.util.find_spec("mujoco") is None

@@ -148,6 +148,8 @@ def _checked_env_kwargs(env_id: str, items: list[str], flag: str) -> dict[str, A
 
 
 def train(args: argparse.Namespace) -> pathlib.Path:
+    if args.log_interval < 1 and args.log_interval != -1:
+        raise ConfigError(f"--log-interval must be at least 1 (-1: the algorithm's default), got {args.log_interval}")
     command = resolve_command(args)
     experiment = command.experiment
     args.env_kwargs, args.eval_env_kwargs = command.env_kwargs, command.eval_env_kwargs  # resolved, for args.yml
