@@ -137,7 +137,7 @@ ROWS: tuple[Row, ...] = (
     _row("a2c", "Pendulum-v1", -163.0, "1M"),
     _row("a2c", "MountainCarContinuous-v0", 91.2, "100k"),
     _row("a2c", "LunarLander", 155.8, "200k"),
-    _row("a2c", "LunarLanderContinuous", 84.2, "5M"),  # about 75 min per seed on one core
+    _row("a2c", "LunarLanderContinuous", 84.2, "5M"),  # not timed yet: an estimated 75-105 min per seed, one core
     _row("a2c", "BipedalWalker-v3", 299.8, "5M", _BIPEDAL_5M),
     _row("a2c", "HalfCheetah", 3041.2, "1M", f"{_MUJOCO}; 1M steps, about 1 h per seed"),
     _row("a2c", "PongNoFrameskip-v4", 17.3, "10M", _ATARI),
@@ -163,7 +163,7 @@ ROWS: tuple[Row, ...] = (
     _row("dqn", "BreakoutNoFrameskip-v4", 358.3, "10M", _ATARI),
     _row("sac", "Pendulum-v1", -157.0, "20k"),
     _row("sac", "MountainCarContinuous-v0", 94.7, "50k"),
-    _row("sac", "LunarLanderContinuous", 260.4, "500k"),  # about 2.5 h per seed on one core
+    _row("sac", "LunarLanderContinuous", 260.4, "500k"),  # 160-190 min per seed on one core (measured)
     _row("sac", "BipedalWalker-v3", 297.7, "500k", _OFF_POLICY_LONG.format("500k", 2.5)),
     _row("sac", "HalfCheetah", 9535.5, "1M", f"{_MUJOCO}; 1M SAC gradient steps, about 4 h per seed"),
     _row("sac", "Hopper", 2325.5, "1M", f"{_MUJOCO}; 1M SAC gradient steps, about 4 h per seed"),
@@ -172,7 +172,7 @@ ROWS: tuple[Row, ...] = (
     _row("sac", "Humanoid", 6232.3, "2M", f"{_MUJOCO}; 2M SAC gradient steps, about 8 h per seed"),
     _row("td3", "Pendulum-v1", -151.9, "20k"),
     _row("td3", "MountainCarContinuous-v0", 93.5, "300k"),  # about 65 min per seed on one core
-    _row("td3", "LunarLanderContinuous", 207.5, "300k"),  # about 65 min per seed on one core
+    _row("td3", "LunarLanderContinuous", 207.5, "300k"),  # 74-92 min per seed on one core (measured)
     _row("td3", "BipedalWalker-v3", 306.0, "1M", _OFF_POLICY_LONG.format("1M", 3.5)),
     _row("td3", "HalfCheetah", 9655.7, "1M", f"{_MUJOCO}; 1M TD3 gradient steps, about 3.5 h per seed"),
     _row("td3", "Hopper", 3606.4, "1M", f"{_MUJOCO}; 1M TD3 gradient steps, about 3.5 h per seed"),
