@@ -273,10 +273,13 @@ python -m benchmarks.report                              # this page and its plo
 
 Each (row, seed) writes `benchmarks/results/<algo>/<env>/seed<S>.json` (scores, learning curve, wall time,
 versions, git commit, resolved hyperparameters and the exact command); pairs whose file exists are skipped, so
-an interrupted sweep resumes where it stopped. To spread a sweep over machines, run
-`python -m benchmarks.run --rows ... --seeds ...` on each, copy the result files back into `benchmarks/results/`
-and run the report: it reads nothing but those files. Run folders (models, monitor files) go to
-`benchmarks/runs/`, which is not committed.
+an interrupted sweep resumes where it stopped. Runs checkpoint at every evaluation (model, replay buffer,
+normalization statistics): a run that was stopped part-way continues from its newest checkpoint in the next
+sweep (`zoo.train -i <checkpoint> -n <steps left>`), and its result lists the training processes; such runs are
+named under the table, since a continued run cuts the episodes in progress and reseeds its envs. To spread a
+sweep over machines, run `python -m benchmarks.run --rows ... --seeds ...` on each, copy the result files back
+into `benchmarks/results/` and run the report: it reads nothing but those files. Run folders (models, monitor
+files) go to `benchmarks/runs/`, which is not committed.
 
 **Checking a gap against SB3.** When a row falls short, the same zoo entry can be trained with
 Stable-Baselines3 (`pip install stable-baselines3`) and evaluated the same way:
@@ -329,6 +332,7 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
             )
         lines.append("")
     lines += _provenance(run)
+    lines += _resumed(run)
     incomplete = [s for s in run if len(s.results) < SEEDS_WANTED]
     if incomplete:
         lines += [f"Rows with fewer than {SEEDS_WANTED} seeds:", ""]
@@ -378,6 +382,24 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
         lines.append("Every published row has results.")
     lines += ["", "## Speed against Stable-Baselines3", "", *speed_lines, ""]
     return "\n".join(lines)
+
+
+def _resumed(run: list[RowSummary]) -> list[str]:
+    """The runs trained in several processes (stopped, then continued from a checkpoint): not bit-for-bit the
+    uninterrupted run (the episodes in progress were cut and the envs reseeded), so the page says which."""
+    lines = []
+    for summary in run:
+        for result in summary.results:
+            segments = result.get("segments") or []
+            if len(segments) > 1:
+                points = ", ".join(f"{segment['from_timestep']:,}" for segment in segments[1:])
+                lines.append(
+                    f"- {summary.row.key} seed {result['seed']}: {len(segments)} training processes, continued "
+                    f"from checkpoints at {points} steps"
+                )
+    if not lines:
+        return []
+    return ["Runs that were stopped and continued from their newest checkpoint:", "", *lines, ""]
 
 
 def _provenance(run: list[RowSummary]) -> list[str]:

@@ -12,11 +12,17 @@ is what a user of the zoo gets. The final model is then evaluated deterministica
 `<results>/<algo>/<env>/seed<S>.json` is written. Pairs whose result file exists are skipped: an interrupted sweep
 resumes where it stopped, and a sweep can be spread over machines by running different `--rows`/`--seeds` on each
 and copying the result files back.
+
+Runs checkpoint at every evaluation point (`--save-freq`, with the replay buffer and normalization statistics), so
+a run that was stopped goes on from its newest checkpoint with `-i <checkpoint> -n <steps left>` in the next sweep
+instead of starting over. Its result then lists each training process as a segment, with the learning curve
+stitched from their evaluations; the checkpoints are deleted once the result is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -27,13 +33,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, cast
 
+import numpy as np
+import yaml
+
 from baselines3.common.save_util import atomic_write_text
 from benchmarks.rows import ROWS, Row, find_row
+from zoo.runs import checkpoint_steps, env_folder_name, run_numbers, saved_with
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = REPO / "benchmarks" / "results"
@@ -44,8 +55,10 @@ N_EVAL_POINTS = 20
 TRAIN_EVAL_EPISODES = 5
 #: The final evaluation's env is seeded with this plus the run's seed (training evaluations use seed + 1000).
 FINAL_EVAL_SEED_OFFSET = 10_000
-#: Version of the result-file layout.
-SCHEMA = 1
+#: Version of the result-file layout (2: training segments of resumed runs).
+SCHEMA = 2
+#: Algorithms whose checkpoints need their replay buffer to resume.
+OFF_POLICY = ("dqn", "sac", "td3")
 
 
 class RunFailed(RuntimeError):
@@ -128,14 +141,176 @@ def display_path(path: pathlib.Path) -> str:
         return str(path)
 
 
-def train_command(job: Job, runs_folder: pathlib.Path, python: str = "python") -> list[str]:
-    """The zoo command that trains `job` (run from the repository root)."""
+def train_command(
+    job: Job, runs_folder: pathlib.Path, python: str = "python", resume: Segment | None = None
+) -> list[str]:
+    """The zoo command that trains `job` (run from the repository root), checkpointing at every evaluation; with
+    `resume`, the command that continues from the checkpoint that segment ended at."""
     command = [python, "-m", "zoo.train", "--algo", job.row.algo, "--env", job.row.env, "--seed", str(job.seed)]
     command += ["-f", display_path(runs_folder), "-uuid", "--eval-freq", str(job.eval_freq)]
     command += ["--eval-episodes", str(TRAIN_EVAL_EPISODES), "--verbose", "0"]
-    if job.pass_budget:
+    command += ["--save-freq", str(job.eval_freq), "--save-replay-buffer"]
+    if resume is not None:
+        assert resume.checkpoint is not None
+        command += ["-i", display_path(resume.checkpoint), "-n", str(job.n_timesteps - resume.end)]
+    elif job.pass_budget:
         command += ["-n", str(job.n_timesteps)]
     return command
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One training process of a run: its run folder, the timesteps it trained (`start` to `end`), its wall time,
+    and the checkpoint at `end` a later process can continue from (None once the run is complete)."""
+
+    folder: pathlib.Path
+    start: int
+    end: int
+    wall_time_s: float
+    checkpoint: pathlib.Path | None
+    git_commit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_folder": display_path(self.folder),
+            "from_timestep": self.start,
+            "to_timestep": self.end,
+            "wall_time_s": round(self.wall_time_s, 2),
+            "git_commit": self.git_commit,
+        }
+
+
+def interrupted_segments(job: Job, runs_folder: pathlib.Path) -> list[Segment]:
+    """The training processes of `job` that were stopped before the end, oldest first, ending at the newest
+    complete checkpoint ([] when there is nothing to resume). A segment is a run folder of this algorithm, env,
+    seed and evaluation frequency without a final model; it continued the previous segment's checkpoint (its
+    `-i`). Wall times are read from the files: from `args.yml` (written as training starts) to the checkpoint."""
+    found: dict[pathlib.Path, tuple[int, pathlib.Path | None, dict[int, pathlib.Path], float]] = {}
+    name = env_folder_name(job.row.env)
+    for _, folder in run_numbers(pathlib.Path(runs_folder) / job.row.algo, job.row.env):
+        args_file = folder / name / "args.yml"
+        if (folder / f"{name}.zip").exists() or not args_file.exists():
+            continue
+        args = yaml.safe_load(args_file.read_text()) or {}
+        if (args.get("seed"), args.get("eval_freq"), args.get("save_freq")) != (job.seed, job.eval_freq, job.eval_freq):
+            continue
+        trained_agent = pathlib.Path(args["trained_agent"]) if args.get("trained_agent") else None
+        start = checkpoint_steps(trained_agent) if trained_agent else 0
+        steps = args.get("n_timesteps", -1)
+        if start is None or start + (steps if steps > 0 else job.n_timesteps) != job.n_timesteps:
+            continue
+        parent = (REPO / trained_agent).resolve().parent if trained_agent else None
+        found[folder.resolve()] = (start, parent, complete_checkpoints(folder, job), args_file.stat().st_mtime)
+    resumable = [(max(checkpoints), folder) for folder, (_, _, checkpoints, _) in found.items() if checkpoints]
+    if not resumable:
+        return []
+    end, folder = max(resumable)
+    commits = read_commits(job, runs_folder)
+    chain: list[Segment] = []
+    while True:
+        start, parent, checkpoints, started = found[folder]
+        checkpoint = checkpoints[end]
+        wall = max(checkpoint.stat().st_mtime - started, 0.0)
+        chain.insert(0, Segment(folder, start, end, wall, checkpoint, commits.get(str(start))))
+        if parent is None or parent not in found or start not in found[parent][2]:
+            return chain  # the first segment (or its folder is gone: the curve then starts later)
+        folder, end = parent, start
+
+
+def complete_checkpoints(folder: pathlib.Path, job: Job) -> dict[int, pathlib.Path]:
+    """{steps: model} of the checkpoints in `folder` saved with everything a resume needs (the replay buffer of
+    off-policy algorithms, the statistics of normalized envs): the files are written one after the other, so the
+    newest may be incomplete when the process was stopped."""
+    config = folder / env_folder_name(job.row.env) / "config.yml"
+    normalized = bool((yaml.safe_load(config.read_text()) or {}).get("normalize")) if config.exists() else False
+    checkpoints = {}
+    for model in folder.glob("rl_model_*_steps.zip"):
+        steps = checkpoint_steps(model)
+        if steps is None or steps <= 0:
+            continue
+        companions = saved_with(model, job.row.env)
+        if job.row.algo in OFF_POLICY and not companions.replay_buffer.name.startswith("rl_model_"):
+            continue
+        if normalized and not companions.normalize_stats.name.startswith("rl_model_"):
+            continue
+        checkpoints[steps] = model
+    return checkpoints
+
+
+def commits_path(job: Job, runs_folder: pathlib.Path) -> pathlib.Path:
+    name = env_folder_name(job.row.env)
+    return pathlib.Path(runs_folder) / job.row.algo / f"{name}_seed{job.seed}_commits.json"
+
+
+def read_commits(job: Job, runs_folder: pathlib.Path) -> dict[str, str | None]:
+    """{start timestep: git commit} of the training processes the runner started for `job`."""
+    path = commits_path(job, runs_folder)
+    return cast(dict[str, str | None], json.loads(path.read_text())) if path.exists() else {}
+
+
+def record_commit(job: Job, runs_folder: pathlib.Path, start: int, commit: str | None) -> None:
+    """Remember the commit a training process of `job` starts from (a later sweep that resumes it reports it)."""
+    commits = read_commits(job, runs_folder)
+    commits[str(start)] = commit
+    path = commits_path(job, runs_folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, commits)
+
+
+@contextlib.contextmanager
+def job_lock(job: Job, runs_folder: pathlib.Path) -> Iterator[None]:
+    """Hold `<runs>/<algo>/<env>_seed<S>.lock` while `job` runs, so a second sweep started by mistake does not
+    resume from (and race with) the checkpoints of a run still training. POSIX only; elsewhere no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path = pathlib.Path(runs_folder) / job.row.algo / f"{env_folder_name(job.row.env)}_seed{job.seed}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunFailed(f"another sweep is running {job.row.key} seed {job.seed} ({path} is locked)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def learning_curve(segments: list[Segment]) -> dict[str, list[float]]:
+    """The mean return of every evaluation, stitched over the segments: each contributes those after its start
+    and up to the checkpoint the next one continued from (the last one, all it made)."""
+    curve: dict[str, list[float]] = {"timesteps": [], "mean_returns": []}
+    for segment in segments:
+        last = segment is segments[-1]
+        evaluations = segment.folder / "evaluations.npz"
+        if not evaluations.exists():
+            continue
+        with np.load(evaluations) as data:
+            means = data["results"].mean(axis=1) if data["results"].size else np.zeros(0)
+            for timestep, mean in zip(data["timesteps"], means):
+                if segment.start < timestep and (last or timestep <= segment.end):
+                    curve["timesteps"].append(int(timestep))
+                    curve["mean_returns"].append(float(mean))
+    return curve
+
+
+def best_evaluation(curve: dict[str, list[float]]) -> dict[str, Any] | None:
+    if not curve["mean_returns"]:
+        return None
+    index = int(np.argmax(curve["mean_returns"]))
+    return {"mean": curve["mean_returns"][index], "timestep": curve["timesteps"][index]}
+
+
+def delete_checkpoints(segments: list[Segment]) -> None:
+    """Remove what only served to resume: checkpoints and the final replay buffer (models, evaluations and
+    monitor files stay)."""
+    for segment in segments:
+        for path in segment.folder.glob("rl_model_*_steps.*"):
+            path.unlink()
+        (segment.folder / "replay_buffer.npz").unlink(missing_ok=True)
 
 
 def child_env() -> dict[str, str]:
@@ -152,18 +327,34 @@ def _tail(text: str, chars: int = 3000) -> str:
 
 
 def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jobs: int = 1) -> dict[str, Any]:
-    """Train `job` with the zoo command, evaluate its final model and write its result JSON; return the
-    result. Raises RunFailed (nothing written) when either process fails."""
-    command = train_command(job, runs_folder, sys.executable)
-    commit = git_commit()  # the code the training process imports now, whatever changes later in the sweep
-    start = time.perf_counter()
-    train = subprocess.run(
-        command, cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - start
-    if train.returncode != 0:
-        raise RunFailed(f"training exited with {train.returncode}:\n{_tail(train.stderr or train.stdout)}")
-    run = _run_folder(train.stdout)
+    """Train `job` with the zoo command (continuing a stopped run from its newest checkpoint), evaluate its final
+    model and write its result JSON; return the result. Raises RunFailed (nothing written) when a process fails."""
+    with job_lock(job, runs_folder):
+        segments = interrupted_segments(job, runs_folder)
+        resume = segments[-1] if segments else None
+        command = train_command(job, runs_folder, sys.executable, resume)
+        start_step = resume.end if resume else 0
+        commit = git_commit()  # the code the training process imports now, whatever changes later in the sweep
+        record_commit(job, runs_folder, start_step, commit)
+        start = time.perf_counter()
+        train = subprocess.run(
+            command, cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - start
+        if train.returncode != 0:
+            raise RunFailed(f"training exited with {train.returncode}:\n{_tail(train.stderr or train.stdout)}")
+        run = _run_folder(train.stdout)
+        segments.append(Segment(run, start_step, job.n_timesteps, wall, None, commit))
+        result = evaluate_and_write(job, segments, runs_folder, eval_episodes, parallel_jobs)
+        delete_checkpoints(segments)
+        return result
+
+
+def evaluate_and_write(
+    job: Job, segments: list[Segment], runs_folder: pathlib.Path, eval_episodes: int, parallel_jobs: int
+) -> dict[str, Any]:
+    """Evaluate the final model in a second process and write the result file of the run made of `segments`."""
+    run = segments[-1].folder
     evaluate_command = [sys.executable, "-m", "benchmarks.run", "--evaluate", str(run), job.row.algo, job.row.env]
     evaluate = subprocess.run(
         [*evaluate_command, str(job.seed), str(eval_episodes)],
@@ -178,6 +369,15 @@ def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jo
         raise RunFailed(f"evaluation of {run} exited with {evaluate.returncode}:\n{_tail(evaluate.stderr)}")
     evaluation = json.loads(evaluate.stdout.strip().splitlines()[-1])
     steps = evaluation.pop("trained_timesteps")
+    wall = sum(segment.wall_time_s for segment in segments)
+    curve = learning_curve(segments)
+    resumed = ""
+    if len(segments) > 1:
+        points = ", ".join(f"{segment.start:,}" for segment in segments[1:])
+        resumed = (
+            f"; summed over {len(segments)} training processes (resumed from checkpoints at {points} steps; "
+            "an earlier process counts until its checkpoint)"
+        )
     result: dict[str, Any] = {
         "schema": SCHEMA,
         "algo": job.row.algo,
@@ -186,17 +386,20 @@ def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jo
         "n_timesteps": job.n_timesteps,
         "trained_timesteps": steps,
         **evaluation,
+        "best_eval": best_evaluation(curve),
+        "learning_curve": curve,
         "train_wall_time_s": round(wall, 2),
         "steps_per_s": round(steps / wall, 1),
         "timing_note": (
             "wall time of the training process: interpreter start, env creation and the periodic evaluations "
             f"({TRAIN_EVAL_EPISODES} episodes every {job.eval_freq} steps) included; {parallel_jobs} run(s) in "
-            "parallel on the machine"
+            f"parallel on the machine{resumed}"
         ),
         "eval_freq": job.eval_freq,
         "command": shlex.join(train_command(job, runs_folder)),
         "run_folder": display_path(run),
-        "git_commit": commit,
+        "segments": [segment.to_json() for segment in segments],
+        "git_commit": segments[-1].git_commit,
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "parallel_jobs": parallel_jobs},
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -267,35 +470,23 @@ def versions() -> dict[str, str]:
 
 def evaluate_run(run: pathlib.Path, algo: str, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
     """Deterministic evaluation of a run's final model in the env it trained with (its wrappers and frozen
-    VecNormalize statistics), plus its learning curve, best evaluation and resolved hyperparameters. Returns
-    are the Monitor's, i.e. before any normalization."""
-    import numpy as np
-    import yaml
-
+    VecNormalize statistics), plus its resolved hyperparameters. Returns are the Monitor's, i.e. before any
+    normalization."""
     from baselines3.common.evaluation import evaluate_policy
     from zoo.config import algorithm_class
     from zoo.envs import register_zoo_envs
-    from zoo.runs import env_folder_name, model_path, replay_env
+    from zoo.runs import model_path, replay_env
 
     register_zoo_envs()
     eval_seed = FINAL_EVAL_SEED_OFFSET + seed
-    env = replay_env(run, algo, env_id, eval_seed, None)
-    model = algorithm_class(algo).load(model_path(run, env_id, False, None), env=env)
+    path = model_path(run, env_id, False, None)
+    env = replay_env(run, path, algo, env_id, eval_seed, None)
+    model = algorithm_class(algo).load(path, env=env)
     episodes_run = evaluate_policy(
         model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
     )
     returns, lengths = cast(tuple[list[float], list[int]], episodes_run)
     env.close()
-    curve: dict[str, list[float]] = {"timesteps": [], "mean_returns": []}
-    best = None
-    evaluations = run / "evaluations.npz"
-    if evaluations.exists():
-        with np.load(evaluations) as data:
-            means = data["results"].mean(axis=1) if data["results"].size else np.zeros(0)
-            curve = {"timesteps": [int(t) for t in data["timesteps"]], "mean_returns": [float(m) for m in means]}
-        if len(means):
-            index = int(np.argmax(means))
-            best = {"mean": float(means[index]), "timestep": curve["timesteps"][index]}
     config = yaml.safe_load((run / env_folder_name(env_id) / "config.yml").read_text())
     return {
         "final_eval": {
@@ -307,8 +498,6 @@ def evaluate_run(run: pathlib.Path, algo: str, env_id: str, seed: int, episodes:
             "deterministic": True,
             "env_seed": eval_seed,
         },
-        "best_eval": best,
-        "learning_curve": curve,
         "hyperparams": config,
         "trained_timesteps": int(model.num_timesteps),
         "versions": versions(),
@@ -422,7 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(plan.todo)} run(s) to do, {len(plan.done)} already in {display_path(args.results)}")
     if args.dry_run:
         for job in plan.todo:
-            print(shlex.join(train_command(job, args.runs_folder)))
+            segments = interrupted_segments(job, args.runs_folder)
+            print(shlex.join(train_command(job, args.runs_folder, resume=segments[-1] if segments else None)))
         return 0
     _, failures = run_jobs(plan.todo, args.runs_folder, args.eval_episodes, args.jobs)
     if failures:

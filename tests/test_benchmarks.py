@@ -4,6 +4,8 @@ and one tiny real run through the zoo command."""
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 import sys
 
 import numpy as np
@@ -150,12 +152,13 @@ def test_run_folder_is_read_from_the_zoo_output(tmp_path):
 
 def test_a_failed_run_writes_nothing_and_the_runner_exits_non_zero(tmp_path, monkeypatch, capsys):
     failing = [sys.executable, "-c", "import sys; sys.stderr.write('boom: no learning today'); sys.exit(3)"]
-    monkeypatch.setattr(run, "train_command", lambda job, runs_folder, python="python": failing)
-    code = run.main(["--rows", "ppo:CartPole-v1", "--seeds", "0", "--results", str(tmp_path), "--jobs", "1"])
+    monkeypatch.setattr(run, "train_command", lambda job, runs_folder, python="python", resume=None: failing)
+    arguments = ["--rows", "ppo:CartPole-v1", "--seeds", "0", "--results", str(tmp_path / "results"), "--jobs", "1"]
+    code = run.main([*arguments, "--runs-folder", str(tmp_path / "runs")])
     assert code == 1
     err = capsys.readouterr().err
     assert "FAILED" in err and "boom: no learning today" in err and "ppo:CartPole-v1 seed 0" in err
-    assert not list(tmp_path.rglob("*.json"))
+    assert not list((tmp_path / "results").rglob("*.json"))  # no result (the runs folder notes the commit tried)
 
 
 def test_a_result_records_the_commit_its_training_started_from(tmp_path, monkeypatch):
@@ -219,6 +222,8 @@ def result_files(tmp_path):
     results = tmp_path / "results"
     for seed, final in enumerate([500.0, 500.0, 480.0]):  # meets 452.2
         result = fake_result("ppo", "CartPole-v1", seed, final, 100_000, [20.0, 300.0, final])
+        if seed == 2:  # stopped at 65,000 steps and continued
+            result["segments"] = [{"from_timestep": 0, "to_timestep": 65_000}, {"from_timestep": 65_000}]
         run.write_json(run.result_path(results, "ppo", "CartPole-v1", seed), result)
     for seed, final in enumerate([100.0, 200.0]):  # far below; two seeds: no CI
         result = fake_result("dqn", "CartPole-v1", seed, final, 50_000, [10.0, 150.0, final])
@@ -264,6 +269,8 @@ def test_report_table_verdicts_and_not_run_rows(tmp_path, result_files):
     assert "150.0 CI n/a" in dqn_line and "**FAIL**" in dqn_line
     assert "- dqn:CartPole-v1: `python -m benchmarks.run --rows dqn:CartPole-v1 --seeds 2`" in text
     assert "seed 0 trained 512 steps, not the published 500,000" in text
+    assert "- ppo:CartPole-v1 seed 2: 2 training processes, continued from checkpoints at 65,000 steps" in text
+    assert "ppo:CartPole-v1 seed 1:" not in text
 
     not_run = text[text.index("## Not run yet") :]
     assert "| A2C | CartPole-v1 | 500k | 500.0 | 452.2 | feasible, not run yet |" in not_run  # its result set aside
@@ -387,6 +394,68 @@ def test_tiny_real_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
 
     assert run.main(args) == 0  # resumed: nothing left to do
     assert "0 run(s) to do, 1 already" in capsys.readouterr().out
+
+
+def test_a_stopped_run_resumes_from_its_newest_complete_checkpoint(tmp_path, capsys):
+    """A run stopped part-way goes on from its newest checkpoint that has its replay buffer, and its result
+    stitches the two training processes together."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    job = run.make_plan([find_row("dqn:CartPole-v1")], [0], results, n_timesteps=2000).todo[0]
+    run.record_commit(job, runs, 0, "c0ffee")  # as the runner does before it starts a training process
+    first = subprocess.run(run.train_command(job, runs, sys.executable), cwd=run.REPO, env=run.child_env(),
+                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    folder = run._run_folder(first.stdout)
+    assert {path.name for path in folder.glob("rl_model_replay_buffer_*")} == {
+        f"rl_model_replay_buffer_{steps}_steps.npz" for steps in range(100, 2001, 100)
+    }
+    # what a stop after the checkpoint at 1000 steps leaves, with the replay buffer of that one not yet written
+    (folder / "CartPole-v1.zip").unlink()
+    for path in folder.glob("rl_model_*_steps.*"):
+        if int(path.name.split("_")[-2]) > 1000:
+            path.unlink()
+    (folder / "rl_model_replay_buffer_1000_steps.npz").unlink()
+    (segment,) = run.interrupted_segments(job, runs)
+    assert (segment.folder, segment.start, segment.end) == (folder.resolve(), 0, 900)
+    assert run.main(["--rows", "dqn:CartPole-v1", "--seeds", "0", "--n-timesteps", "2000", "--results",
+                     str(results), "--runs-folder", str(runs), "--dry-run"]) == 0  # fmt: skip
+    assert f"-i {folder}/rl_model_900_steps.zip -n 1100" in capsys.readouterr().out
+
+    result = run.run_job(job, runs, eval_episodes=2)
+    first_segment, second_segment = result["segments"]
+    assert (first_segment["from_timestep"], first_segment["to_timestep"]) == (0, 900)
+    assert (second_segment["from_timestep"], second_segment["to_timestep"]) == (900, 2000)
+    assert first_segment["wall_time_s"] > 0 and first_segment["git_commit"] == "c0ffee"
+    assert second_segment["git_commit"] == result["git_commit"] == run.git_commit()
+    # DQN collects 256 steps between updates here: the resumed process overshoots the budget by less than that
+    assert 2000 <= result["trained_timesteps"] < 2256
+    assert "resumed from checkpoints at 900 steps" in result["timing_note"]
+    timesteps = result["learning_curve"]["timesteps"]
+    assert timesteps[:20] == list(range(100, 2001, 100)) and len(timesteps) == len(set(timesteps))
+    assert result["run_folder"] != run.display_path(folder) and result["command"] == shlex.join(
+        run.train_command(job, runs)
+    )
+    assert not list(runs.rglob("rl_model_*")) and not list(runs.rglob("replay_buffer.npz"))  # only served resuming
+    assert run.interrupted_segments(job, runs) == []
+
+
+def test_only_checkpoints_saved_with_all_they_need_count(tmp_path):
+    job = run.make_plan([find_row("a2c:Acrobot-v1")], [0], tmp_path).todo[0]  # normalized: statistics needed
+    folder = tmp_path / "Acrobot-v1_1"
+    (folder / "Acrobot-v1").mkdir(parents=True)
+    (folder / "Acrobot-v1" / "config.yml").write_text("normalize: true\n")
+    for name in ("rl_model_100_steps.zip", "rl_model_vecnormalize_100_steps.pkl", "rl_model_200_steps.zip"):
+        (folder / name).write_bytes(b"")
+    assert run.complete_checkpoints(folder, job) == {100: folder / "rl_model_100_steps.zip"}
+
+
+def test_a_second_sweep_cannot_take_a_run_that_is_training(tmp_path):
+    job = run.make_plan([find_row("ppo:CartPole-v1")], [0], tmp_path).todo[0]
+    taken = pytest.raises(run.RunFailed, match="another sweep is running ppo:CartPole-v1 seed 0")
+    with run.job_lock(job, tmp_path), taken, run.job_lock(job, tmp_path):
+        pass
+    with run.job_lock(job, tmp_path):  # released
+        pass
 
 
 def test_speed_race_writes_its_json_with_the_machine_load(tmp_path, capsys):

@@ -8,9 +8,10 @@ import sys
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import yaml
 
-from baselines3 import DQN, PPO
+from baselines3 import DQN, PPO, SAC
 from baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 
@@ -156,6 +157,37 @@ def test_wrappers_env_kwargs_and_normalization_statistics_carry_over(tmp_path):
     )  # fmt: skip
     assert enjoy.returncode == 0, enjoy.stderr
     assert "1 episodes: mean return" in enjoy.stdout
+
+
+def test_continuing_from_a_checkpoint_takes_its_own_statistics_and_replay_buffer(tmp_path):
+    """`-i rl_model_<N>_steps.zip` goes on from the VecNormalize statistics and replay buffer saved at N steps,
+    not from the ones the run saved at its end."""
+    common = ["--algo", "sac", "--env", "Pendulum-v1", "-f", str(tmp_path / "logs"), "--seed", "0", "--verbose",
+              "0", "--eval-freq", "-1", "-params", "learning_starts:50", "buffer_size:2000", "normalize:true",
+              "policy_kwargs:dict(net_arch=[16])"]  # fmt: skip
+    done = run(*common, "-n", "400", "--save-freq", "200", "--save-replay-buffer", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    first = tmp_path / "logs" / "sac" / "Pendulum-v1_1"
+    names = {p.name for p in first.iterdir()}
+    assert {"rl_model_200_steps.zip", "rl_model_vecnormalize_200_steps.pkl", "rl_model_replay_buffer_200_steps.npz",
+            "replay_buffer.npz"} <= names  # fmt: skip
+    at_200 = VecNormalize.load(str(first / "rl_model_vecnormalize_200_steps.pkl"), DummyVecEnv([make_plain_pendulum]))
+    at_end = VecNormalize.load(str(first / "Pendulum-v1" / "vecnormalize.pkl"), DummyVecEnv([make_plain_pendulum]))
+    assert at_200.obs_rms.count < at_end.obs_rms.count - 150
+
+    done = run(*common, "-n", "100", "--save-replay-buffer", "-i", str(first / "rl_model_200_steps.zip"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    second = tmp_path / "logs" / "sac" / "Pendulum-v1_2"
+    continued = VecNormalize.load(str(second / "Pendulum-v1" / "vecnormalize.pkl"), DummyVecEnv([make_plain_pendulum]))
+    assert continued.obs_rms.count == pytest.approx(at_200.obs_rms.count + 100, abs=2)
+    model = SAC.load(second / "Pendulum-v1.zip")
+    assert model.num_timesteps == 300
+    model.load_replay_buffer(second / "replay_buffer.npz")
+    assert model.replay_buffer.size() == 300  # the checkpoint's 200 transitions, then 100 more
+
+
+def make_plain_pendulum():
+    return gym.make("Pendulum-v1")
 
 
 def make_pendulum():

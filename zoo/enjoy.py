@@ -31,7 +31,7 @@ def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
     register_zoo_envs()
     import_gym_packages(args.gym_packages)
     run, path = chosen_model(args)
-    env = replay_env(run, args.algo, args.env, args.seed, None if args.no_render else "human")
+    env = replay_env(run, path, args.algo, args.env, args.seed, None if args.no_render else "human")
     model = algorithm_class(args.algo).load(path, env=env)
     obs = env.reset()
     state, starts = None, np.ones((1,), dtype=bool)

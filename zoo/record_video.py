@@ -29,7 +29,7 @@ def record(args: argparse.Namespace) -> str:
     register_zoo_envs()
     import_gym_packages(args.gym_packages)
     run, path = chosen_model(args)
-    env = replay_env(run, args.algo, args.env, args.seed, "rgb_array")
+    env = replay_env(run, path, args.algo, args.env, args.seed, "rgb_array")
     model = algorithm_class(args.algo).load(path)
     folder = args.output_folder or str(run / "videos")
     name = f"{args.algo}-{env_folder_name(args.env)}"

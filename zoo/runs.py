@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import pathlib
+import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,9 @@ import yaml
 from baselines3.common.env_util import make_registered_env, make_vec_env
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack, VecNormalize
 from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, chain, resolve
+
+#: Hex digits of the suffix `-uuid` runs get.
+UUID_SUFFIX_LENGTH = 8
 
 
 def env_folder_name(env_id: str) -> str:
@@ -34,7 +39,17 @@ def run_numbers(base: pathlib.Path, env_id: str) -> list[tuple[int, pathlib.Path
 
 
 def _is_uuid_suffix(text: str) -> bool:
-    return len(text) == 8 and all(c in "0123456789abcdef" for c in text)
+    return len(text) == UUID_SUFFIX_LENGTH and all(c in "0123456789abcdef" for c in text)
+
+
+def new_run_folder(log_folder: str, algo: str, env_id: str, with_uuid: bool) -> pathlib.Path:
+    """`<log_folder>/<algo>/<env>_<N>` with N one more than the highest existing run, and `_<uuid>` (8 hex
+    digits) with `with_uuid`, so runs started at the same time on a shared folder do not collide."""
+    base = pathlib.Path(log_folder) / algo
+    runs = run_numbers(base, env_id)
+    last = runs[-1][0] if runs else 0
+    suffix = f"_{uuid.uuid4().hex[:UUID_SUFFIX_LENGTH]}" if with_uuid else ""
+    return base / f"{env_folder_name(env_id)}_{last + 1}{suffix}"
 
 
 def find_run(folder: str, algo: str, env_id: str, exp_id: str) -> pathlib.Path:
@@ -164,6 +179,40 @@ def normalize_stats_path(run: pathlib.Path, env_id: str) -> pathlib.Path:
     return run / env_folder_name(env_id) / "vecnormalize.pkl"
 
 
+_CHECKPOINT = re.compile(r"(?P<prefix>.+)_(?P<steps>[0-9]+)_steps\.zip")
+
+
+@dataclass(frozen=True)
+class SavedWith:
+    """The files saved with a model that restore what the model alone does not (either may be missing)."""
+
+    normalize_stats: pathlib.Path  # VecNormalize statistics
+    replay_buffer: pathlib.Path
+
+
+def checkpoint_steps(model: pathlib.Path) -> int | None:
+    """N for a checkpoint `<prefix>_<N>_steps.zip` (what CheckpointCallback writes), else None."""
+    match = _CHECKPOINT.fullmatch(pathlib.Path(model).name)
+    return int(match["steps"]) if match else None
+
+
+def saved_with(model: pathlib.Path, env_id: str) -> SavedWith:
+    """The statistics and replay buffer that belong to `model`: a checkpoint's own
+    (`<prefix>_vecnormalize_<N>_steps.pkl`, `<prefix>_replay_buffer_<N>_steps.npz`) when they exist, else the run's
+    (`<env>/vecnormalize.pkl`, `replay_buffer.npz`, saved at the end of training)."""
+    model = pathlib.Path(model)
+    run = model.parent
+    stats, buffer = normalize_stats_path(run, env_id), run / "replay_buffer.npz"
+    match = _CHECKPOINT.fullmatch(model.name)
+    if match:
+        prefix, steps = match["prefix"], match["steps"]
+        own_stats = run / f"{prefix}_vecnormalize_{steps}_steps.pkl"
+        own_buffer = run / f"{prefix}_replay_buffer_{steps}_steps.npz"
+        stats = own_stats if own_stats.exists() else stats
+        buffer = own_buffer if own_buffer.exists() else buffer
+    return SavedWith(stats, buffer)
+
+
 def run_experiment(run: pathlib.Path, algo: str, env_id: str) -> tuple[Experiment, dict[str, Any]]:
     """The experiment a run trained with (its `config.yml`) and the env keywords it used (`args.yml`)."""
     params = run / env_folder_name(env_id)
@@ -177,11 +226,13 @@ def run_experiment(run: pathlib.Path, algo: str, env_id: str) -> tuple[Experimen
     return experiment, dict(args.get("env_kwargs") or {})
 
 
-def replay_env(run: pathlib.Path, algo: str, env_id: str, seed: int, render_mode: str | None) -> VecEnv:
-    """One env built as the run trained it (its config.yml and --env-kwargs): wrappers, frame stacking and its
-    VecNormalize statistics (frozen)."""
+def replay_env(
+    run: pathlib.Path, model: pathlib.Path, algo: str, env_id: str, seed: int, render_mode: str | None
+) -> VecEnv:
+    """One env built as the run trained it (its config.yml and --env-kwargs): wrappers, frame stacking and the
+    VecNormalize statistics saved with `model` (frozen; a checkpoint's own when it has them)."""
     experiment, env_kwargs = run_experiment(run, algo, env_id)
-    stats = normalize_stats_path(run, env_id)
+    stats = saved_with(model, env_id).normalize_stats
     return build_env(
         experiment,
         1,

@@ -12,12 +12,10 @@ normalized (JSON content; SB3's file name).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import pathlib
 import shutil
 import sys
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +26,7 @@ import yaml
 
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.callbacks import CheckpointCallback, EvalCallback
-from baselines3.common.env_util import register_ale_envs_if_needed
+from baselines3.common.env_util import check_env_id
 from baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, load_experiment
@@ -38,8 +36,8 @@ from zoo.runs import (
     build_env,
     env_folder_name,
     import_gym_packages,
-    normalize_stats_path,
-    run_numbers,
+    new_run_folder,
+    saved_with,
 )
 from zoo.tune import add_tuning_arguments
 
@@ -90,15 +88,6 @@ def parse_overrides(items: list[str], flag: str = "-params") -> dict[str, Any]:
     return overrides
 
 
-def run_folder(log_folder: str, algo: str, env_id: str, with_uuid: bool) -> pathlib.Path:
-    """`<log_folder>/<algo>/<env>_<N>` with N one more than the highest existing run."""
-    base = pathlib.Path(log_folder) / algo
-    runs = run_numbers(base, env_id)
-    last = runs[-1][0] if runs else 0
-    suffix = f"_{uuid.uuid4().hex[:8]}" if with_uuid else ""
-    return base / f"{env_folder_name(env_id)}_{last + 1}{suffix}"
-
-
 def action_noise(spec: tuple[str, float], env: VecEnv) -> Any:
     kind, std = spec
     n_actions = int(np.prod(env.action_space.shape))  # type: ignore[arg-type]
@@ -111,6 +100,7 @@ class Command:
     """What a zoo.train command line resolves to."""
 
     experiment: Experiment  # the entry, with -conf and -params applied
+    overrides: dict[str, Any]  # -params alone
     env_kwargs: dict[str, Any]  # --env-kwargs
     eval_env_kwargs: dict[str, Any]  # --eval-env-kwargs, else --env-kwargs
 
@@ -120,20 +110,17 @@ def resolve_command(args: argparse.Namespace) -> Command:
     run folder exists, so a missing extra or a keyword the env does not take leaves nothing behind)."""
     register_zoo_envs()
     import_gym_packages(args.gym_packages)
-    module, _, name = args.env.rpartition(":")  # gymnasium's "module:EnvId" form imports the module first
     try:
-        if module:
-            importlib.import_module(module)
-        register_ale_envs_if_needed(name)
-        gym.spec(name)
+        check_env_id(args.env)
     except (gym.error.Error, ImportError) as error:
         raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
-    experiment = load_experiment(args.algo, args.env, args.conf_file, parse_overrides(args.hyperparams))
+    overrides = parse_overrides(args.hyperparams)
+    experiment = load_experiment(args.algo, args.env, args.conf_file, overrides)
     env_kwargs = _checked_env_kwargs(args.env, args.env_kwargs, "--env-kwargs")
     eval_env_kwargs = env_kwargs
     if args.eval_env_kwargs is not None:
         eval_env_kwargs = _checked_env_kwargs(args.env, args.eval_env_kwargs, "--eval-env-kwargs")
-    return Command(experiment, env_kwargs, eval_env_kwargs)
+    return Command(experiment, overrides, env_kwargs, eval_env_kwargs)
 
 
 def _checked_env_kwargs(env_id: str, items: list[str], flag: str) -> dict[str, Any]:
@@ -151,25 +138,25 @@ def train(args: argparse.Namespace) -> pathlib.Path:
     if args.log_interval < 1 and args.log_interval != -1:
         raise ConfigError(f"--log-interval must be at least 1 (-1: the algorithm's default), got {args.log_interval}")
     command = resolve_command(args)
-    experiment = command.experiment
     args.env_kwargs, args.eval_env_kwargs = command.env_kwargs, command.eval_env_kwargs  # resolved, for args.yml
     if args.trained_agent and not os.path.isfile(args.trained_agent):
         raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")
     algo_class = algorithm_class(args.algo)
-    folder = run_folder(args.log_folder, args.algo, args.env, args.uuid)
+    folder = new_run_folder(args.log_folder, args.algo, args.env, args.uuid)
     folder.mkdir(parents=True)
     try:
-        return _train_in(folder, args, experiment, algo_class)
+        return _train_in(folder, args, command, algo_class)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # no half-made run folder
         raise
 
 
 def _train_in(
-    folder: pathlib.Path, args: argparse.Namespace, experiment: Experiment, algo_class: type[BaseAlgorithm]
+    folder: pathlib.Path, args: argparse.Namespace, command: Command, algo_class: type[BaseAlgorithm]
 ) -> pathlib.Path:
+    experiment = command.experiment
     name = env_folder_name(args.env)
-    stats = normalize_stats_path(pathlib.Path(args.trained_agent).parent, args.env) if args.trained_agent else None
+    stats = saved_with(pathlib.Path(args.trained_agent), args.env).normalize_stats if args.trained_agent else None
     env = build_env(
         experiment,
         experiment.n_envs,
@@ -185,7 +172,7 @@ def _train_in(
         kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
     settings = dict(seed=args.seed, device=args.device, verbose=args.verbose, tensorboard_log=args.tensorboard_log)
     if args.trained_agent:
-        model = load_trained_agent(algo_class, args, env, {**kwargs, **settings})
+        model = load_trained_agent(algo_class, args.trained_agent, command, env, {**kwargs, **settings})
     else:
         model = algo_class(experiment.policy, env, **settings, **kwargs)
     params_dir = folder / name
@@ -198,7 +185,15 @@ def _train_in(
     callbacks: list[Any] = [spec() for spec in experiment.callback]
     if args.save_freq > 0:
         save_freq = max(args.save_freq // experiment.n_envs, 1)
-        callbacks.append(CheckpointCallback(save_freq, str(folder), name_prefix="rl_model"))
+        callbacks.append(
+            CheckpointCallback(
+                save_freq,
+                str(folder),
+                name_prefix="rl_model",
+                save_replay_buffer=args.save_replay_buffer,
+                save_vecnormalize=True,
+            )
+        )
     if args.eval_freq > 0:
         eval_seed = None if args.seed is None else args.seed + 1000
         eval_env = build_env(
@@ -237,19 +232,19 @@ def _train_in(
 
 
 def load_trained_agent(
-    algo_class: type[BaseAlgorithm], args: argparse.Namespace, env: VecEnv, hyperparams: dict[str, Any]
+    algo_class: type[BaseAlgorithm], path: str, command: Command, env: VecEnv, hyperparams: dict[str, Any]
 ) -> BaseAlgorithm:
     """The `-i` model, continuing with this command's hyperparameters (the entry with -conf and -params), seed
     and logging settings, as the RL Zoo does, and with the `replay_buffer.npz` saved next to it. The network is
     the saved one: the entry's policy_kwargs are not applied, and -params policy_kwargs must match it."""
     hyperparams = dict(hyperparams)
-    if "policy_kwargs" not in parse_overrides(args.hyperparams):
+    if "policy_kwargs" not in command.overrides:
         hyperparams.pop("policy_kwargs", None)
     try:
-        model = algo_class.load(args.trained_agent, env=env, **hyperparams)
+        model = algo_class.load(path, env=env, **hyperparams)
     except ValueError as error:  # e.g. -params policy_kwargs that differ from the saved network's
-        raise ConfigError(f"-i {args.trained_agent}: {error}") from None
-    buffer = pathlib.Path(args.trained_agent).with_name("replay_buffer.npz")
+        raise ConfigError(f"-i {path}: {error}") from None
+    buffer = saved_with(pathlib.Path(path), command.experiment.env_id).replay_buffer
     if buffer.exists() and hasattr(model, "replay_buffer"):
         model.load_replay_buffer(buffer)  # type: ignore[attr-defined]
     return model

@@ -207,8 +207,6 @@ class Objective:
     def __init__(
         self,
         args: argparse.Namespace,
-        base: Experiment,
-        overrides: dict[str, Any],
         command: Command,
         n_timesteps: int,
         n_evaluations: int,
@@ -216,9 +214,8 @@ class Objective:
         from zoo.search_spaces import SearchContext
 
         self.args = args
-        self.base = base
-        self.overrides = overrides
         self.command = command
+        base = command.experiment
         self.n_timesteps = n_timesteps
         self.n_evaluations = n_evaluations
         self.context = SearchContext(
@@ -245,9 +242,10 @@ class Objective:
         from zoo.train import action_noise
 
         args = self.args
-        params = with_entry_policy_kwargs(sample_hyperparams(args.algo, trial, self.context), self.base.raw)
+        entry = self.command.experiment.raw
+        params = with_entry_policy_kwargs(sample_hyperparams(args.algo, trial, self.context), entry)
         trial.set_user_attr("zoo_params", params)
-        experiment = load_experiment(args.algo, args.env, args.conf_file, {**self.overrides, **params})
+        experiment = load_experiment(args.algo, args.env, args.conf_file, {**self.command.overrides, **params})
         seed = None if args.seed is None else args.seed + trial.number
         envs: list[VecEnv] = []
         try:
@@ -327,12 +325,11 @@ def optimize(args: argparse.Namespace) -> int:
     except ImportError:
         raise ConfigError("-optimize needs Optuna: pip install 'baselines3[zoo]' (or optuna and cmaes)") from None
 
-    from zoo.train import parse_overrides, resolve_command
+    from zoo.train import resolve_command
 
     _check_args(args)
     command = resolve_command(args)
     base = command.experiment
-    overrides = parse_overrides(args.hyperparams)
     n_timesteps = args.n_timesteps if args.n_timesteps > 0 else base.n_timesteps
     calls = n_timesteps // base.n_envs
     if calls < 1:
@@ -360,7 +357,7 @@ def optimize(args: argparse.Namespace) -> int:
         )
     except ValueError as error:  # e.g. an existing study of that name that minimizes
         raise ConfigError(f"study {study_name!r}: {error}") from None
-    objective = Objective(args, base, overrides, command, n_timesteps, n_evaluations)
+    objective = Objective(args, command, n_timesteps, n_evaluations)
     print(
         f"Tuning {args.algo} on {args.env}: study {study_name!r}, {args.n_trials} trials of {n_timesteps} steps, "
         f"{n_evaluations} evaluations each, sampler {args.sampler}, pruner {args.pruner}"

@@ -13,6 +13,7 @@ from baselines3.common.monitor import Monitor
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 __all__ = [
+    "check_env_id",
     "is_wrapped",
     "make_atari_env",
     "make_registered_env",
@@ -71,11 +72,14 @@ def register_ale_envs_if_needed(env_id: str) -> None:
     gym.register_envs(ale_py)
 
 
-def _check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
-    """Fail early, in this process, with gymnasium's own message for an unknown env id; return its spec."""
+def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
+    """The spec of a registered env id, or gymnasium's own error for an unknown one (raised here, before any
+    worker process starts). ``module:EnvId`` imports the module first (it registers the env), and Atari ids are
+    registered with gymnasium when needed."""
     if ":" in env_id:  # "module:EnvId": importing the module registers the env
         module, env_id = env_id.split(":", 1)
         importlib.import_module(module)
+    register_ale_envs_if_needed(env_id)
     return gym.spec(env_id)
 
 
@@ -128,8 +132,7 @@ def make_vec_env(
     monitor_kwargs = {} if monitor_kwargs is None else monitor_kwargs
     wrapper_kwargs = {} if wrapper_kwargs is None else wrapper_kwargs
     if isinstance(env_id, str):
-        register_ale_envs_if_needed(env_id)
-        _check_env_id(env_id)
+        check_env_id(env_id)
     elif not callable(env_id):
         raise TypeError(f"env_id must be a registered env id (str) or a function creating an env, got {env_id!r}")
     if monitor_dir is not None:
@@ -196,8 +199,7 @@ def make_atari_env(
     wrapper_kwargs = {} if wrapper_kwargs is None else dict(wrapper_kwargs)
     env_kwargs = {} if env_kwargs is None else dict(env_kwargs)
     if isinstance(env_id, str):
-        register_ale_envs_if_needed(env_id)
-        spec = _check_env_id(env_id)
+        spec = check_env_id(env_id)
         is_ale = isinstance(spec.entry_point, str) and spec.entry_point.startswith("ale_py")
         frame_skip = wrapper_kwargs.get("frame_skip", 4)
         wrapper_skips = isinstance(frame_skip, int) and frame_skip > 1  # a bad value is reported by AtariWrapper

@@ -202,12 +202,13 @@ def collect_transitions(
         new_obs, rewards, dones, infos = env.step(actions)
         model.num_timesteps += n_envs
         num_steps += 1
+        if dones.any():
+            model._update_info_buffer(infos, dones)
+        # stored before the callbacks run, so a checkpoint taken at this step holds this step's transition
+        _store_transition(model, replay_buffer, buffer_actions, new_obs, rewards, dones, infos)
         callback.update_locals(locals())
         if not callback.on_step():
             return RolloutReturn(num_steps * n_envs, num_episodes, continue_training=False)
-        if dones.any():
-            model._update_info_buffer(infos, dones)
-        _store_transition(model, replay_buffer, buffer_actions, new_obs, rewards, dones, infos)
         model._update_current_progress_remaining(model.num_timesteps, model._total_timesteps)
         if dones.any():
             for idx in np.flatnonzero(dones):
