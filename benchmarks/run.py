@@ -488,6 +488,8 @@ def evaluate_run(run: pathlib.Path, algo: str, env_id: str, seed: int, episodes:
     returns, lengths = cast(tuple[list[float], list[int]], episodes_run)
     env.close()
     config = yaml.safe_load((run / env_folder_name(env_id) / "config.yml").read_text())
+    # this folder's own curve: a runner started before resuming existed reads these (a sweep outlives commits)
+    curve = learning_curve([Segment(run, 0, int(model.num_timesteps), 0.0, None)])
     return {
         "final_eval": {
             "mean": float(np.mean(returns)),
@@ -498,6 +500,8 @@ def evaluate_run(run: pathlib.Path, algo: str, env_id: str, seed: int, episodes:
             "deterministic": True,
             "env_seed": eval_seed,
         },
+        "best_eval": best_evaluation(curve),
+        "learning_curve": curve,
         "hyperparams": config,
         "trained_timesteps": int(model.num_timesteps),
         "versions": versions(),
