@@ -44,7 +44,7 @@ import yaml
 
 from baselines3.common.save_util import atomic_write_text
 from benchmarks.rows import ROWS, Row, find_row
-from zoo.runs import checkpoint_steps, env_folder_name, run_numbers, saved_with
+from zoo.runs import checkpoint_companions, checkpoint_steps, env_folder_name, run_numbers
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = REPO / "benchmarks" / "results"
@@ -228,10 +228,11 @@ def complete_checkpoints(folder: pathlib.Path, job: Job) -> dict[int, pathlib.Pa
         steps = checkpoint_steps(model)
         if steps is None or steps <= 0:
             continue
-        companions = saved_with(model, job.row.env)
-        if job.row.algo in OFF_POLICY and not companions.replay_buffer.name.startswith("rl_model_"):
+        companions = checkpoint_companions(model)
+        assert companions is not None
+        if job.row.algo in OFF_POLICY and not companions.replay_buffer.exists():
             continue
-        if normalized and not companions.normalize_stats.name.startswith("rl_model_"):
+        if normalized and not companions.normalize_stats.exists():
             continue
         checkpoints[steps] = model
     return checkpoints
@@ -470,8 +471,8 @@ def versions() -> dict[str, str]:
 
 def evaluate_run(run: pathlib.Path, algo: str, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
     """Deterministic evaluation of a run's final model in the env it trained with (its wrappers and frozen
-    VecNormalize statistics), plus its resolved hyperparameters. Returns are the Monitor's, i.e. before any
-    normalization."""
+    VecNormalize statistics), plus the folder's learning curve, best evaluation and resolved hyperparameters.
+    Returns are the Monitor's, i.e. before any normalization."""
     from baselines3.common.evaluation import evaluate_policy
     from zoo.config import algorithm_class
     from zoo.envs import register_zoo_envs

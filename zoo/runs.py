@@ -196,20 +196,30 @@ def checkpoint_steps(model: pathlib.Path) -> int | None:
     return int(match["steps"]) if match else None
 
 
+def checkpoint_companions(model: pathlib.Path) -> SavedWith | None:
+    """Where CheckpointCallback puts a checkpoint's own statistics and replay buffer
+    (`<prefix>_vecnormalize_<N>_steps.pkl`, `<prefix>_replay_buffer_<N>_steps.npz`; either may not exist), or None
+    when `model` is not a checkpoint."""
+    model = pathlib.Path(model)
+    match = _CHECKPOINT.fullmatch(model.name)
+    if not match:
+        return None
+    prefix, steps = match["prefix"], match["steps"]
+    return SavedWith(
+        model.with_name(f"{prefix}_vecnormalize_{steps}_steps.pkl"),
+        model.with_name(f"{prefix}_replay_buffer_{steps}_steps.npz"),
+    )
+
+
 def saved_with(model: pathlib.Path, env_id: str) -> SavedWith:
-    """The statistics and replay buffer that belong to `model`: a checkpoint's own
-    (`<prefix>_vecnormalize_<N>_steps.pkl`, `<prefix>_replay_buffer_<N>_steps.npz`) when they exist, else the run's
+    """The statistics and replay buffer that belong to `model`: a checkpoint's own when they exist, else the run's
     (`<env>/vecnormalize.pkl`, `replay_buffer.npz`, saved at the end of training)."""
     model = pathlib.Path(model)
-    run = model.parent
-    stats, buffer = normalize_stats_path(run, env_id), run / "replay_buffer.npz"
-    match = _CHECKPOINT.fullmatch(model.name)
-    if match:
-        prefix, steps = match["prefix"], match["steps"]
-        own_stats = run / f"{prefix}_vecnormalize_{steps}_steps.pkl"
-        own_buffer = run / f"{prefix}_replay_buffer_{steps}_steps.npz"
-        stats = own_stats if own_stats.exists() else stats
-        buffer = own_buffer if own_buffer.exists() else buffer
+    stats, buffer = normalize_stats_path(model.parent, env_id), model.parent / "replay_buffer.npz"
+    own = checkpoint_companions(model)
+    if own is not None:
+        stats = own.normalize_stats if own.normalize_stats.exists() else stats
+        buffer = own.replay_buffer if own.replay_buffer.exists() else buffer
     return SavedWith(stats, buffer)
 
 
