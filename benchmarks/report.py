@@ -265,7 +265,7 @@ the speed race below and [Speed](speed.md)).
 **Running a sweep.**
 
 ```bash
-python -m benchmarks.run --list                          # rows, thresholds, seeds already done
+python -m benchmarks.run --list                          # rows, thresholds, seeds done or stopped part-way
 python -m benchmarks.run --all-feasible --seeds 0 1 2    # every row that fits a small CPU (hours)
 python -m benchmarks.run --rows ppo:LunarLander-v3 --seeds 0 1 2 --jobs 2
 python -m benchmarks.report                              # this page and its plots

@@ -1,7 +1,7 @@
 """Reproduce the published RL Zoo scores: train each (row, seed) with the ordinary zoo command, evaluate the final
 model and write one JSON result per run.
 
-    python -m benchmarks.run --list                              # rows, thresholds, seeds already done
+    python -m benchmarks.run --list                              # rows, thresholds, seeds done or stopped part-way
     python -m benchmarks.run --all-feasible --seeds 0 1 2        # every row that fits a small CPU
     python -m benchmarks.run --rows ppo:CartPole-v1 dqn:LunarLander-v3 --seeds 0 1 2 --jobs 2
     python -m benchmarks.run --rows ppo:CartPole-v1 --dry-run    # print the zoo commands only
@@ -57,6 +57,8 @@ TRAIN_EVAL_EPISODES = 5
 FINAL_EVAL_SEED_OFFSET = 10_000
 #: Version of the result-file layout (2: training segments of resumed runs).
 SCHEMA = 2
+#: Seeds of a sweep unless --seeds says otherwise.
+DEFAULT_SEEDS = (0, 1, 2)
 #: Algorithms whose checkpoints need their replay buffer to resume.
 OFF_POLICY = ("dqn", "sac", "td3")
 
@@ -546,8 +548,9 @@ def run_jobs(
     return results, failures
 
 
-def list_rows(results: pathlib.Path) -> None:
-    """Print every row: budget, published score, threshold, feasibility, zoo entry and seeds done."""
+def list_rows(results: pathlib.Path, runs_folder: pathlib.Path) -> None:
+    """Print every row: budget, published score, threshold, feasibility, zoo entry, seeds done and seeds stopped
+    part-way (with the step their newest checkpoint reached)."""
     print(f"{'row':36s} {'budget':>9s} {'published':>10s} {'threshold':>10s} {'seeds done':>11s}  status")
     for row in ROWS:
         folder = result_path(results, row.algo, row.env, 0).parent
@@ -557,6 +560,14 @@ def list_rows(results: pathlib.Path) -> None:
         status = "feasible" if row.feasible else f"not run by default: {row.reason}"
         if isinstance(budget, str):
             status += "; no zoo entry yet"
+        stopped = []
+        for seed in (seed for seed in DEFAULT_SEEDS if seed not in seeds):
+            job = Job(row, seed, row.budget, result_path(results, row.algo, row.env, seed))
+            segments = interrupted_segments(job, runs_folder)
+            if segments:
+                stopped.append(f"seed {seed} stopped at {segments[-1].end:,} steps")
+        if stopped:
+            status += "; " + ", ".join(stopped) + " (continues from there)"
         done = " ".join(map(str, seeds)) or "-"
         print(f"{row.key:36s} {row.budget:9,d} {row.published:10.1f} {thr:>10s} {done:>11s}  {status}")
 
@@ -566,7 +577,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--rows", nargs="+", metavar="ALGO:ENV", help="rows to run, e.g. ppo:CartPole-v1")
     which.add_argument("--all-feasible", action="store_true", help="every row that fits a 2-core CPU")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once (default: CPUs)")
     parser.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
     parser.add_argument("--runs-folder", type=pathlib.Path, default=DEFAULT_RUNS, help="zoo.train's -f")
@@ -598,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(evaluate_run(pathlib.Path(run), algo, env_id, int(seed), int(episodes))))
         return 0
     if args.list:
-        list_rows(args.results)
+        list_rows(args.results, args.runs_folder)
         return 0
     try:
         rows = [find_row(key) for key in args.rows] if args.rows else [row for row in ROWS if row.feasible]

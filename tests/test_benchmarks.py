@@ -439,6 +439,38 @@ def test_a_stopped_run_resumes_from_its_newest_complete_checkpoint(tmp_path, cap
     assert run.interrupted_segments(job, runs) == []
 
 
+def fake_segment(runs, number: int, seed: int, checkpoints: list[int], trained_agent: str = "", n: int = -1):
+    """A DQN CartPole-v1 run folder as zoo.train leaves it when stopped (empty checkpoint files)."""
+    folder = runs / "dqn" / f"CartPole-v1_{number}_0000000{number}"
+    (folder / "CartPole-v1").mkdir(parents=True)
+    args = {"seed": seed, "eval_freq": 2500, "save_freq": 2500, "n_timesteps": n, "trained_agent": trained_agent}
+    (folder / "CartPole-v1" / "args.yml").write_text(json.dumps(args))
+    (folder / "CartPole-v1" / "config.yml").write_text("{}")
+    for steps in checkpoints:
+        (folder / f"rl_model_{steps}_steps.zip").write_bytes(b"")
+        (folder / f"rl_model_replay_buffer_{steps}_steps.npz").write_bytes(b"")
+    return folder
+
+
+def test_the_segments_of_a_run_stopped_twice_are_chained_and_listed(tmp_path, capsys):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    first = fake_segment(runs, 1, 0, [2500, 5000, 7500])
+    second = fake_segment(runs, 2, 0, [10_000, 12_500], f"{first}/rl_model_5000_steps.zip", n=45_000)
+    fake_segment(runs, 3, 1, [2500])  # another seed
+    fake_segment(runs, 4, 0, [2500, 5000], n=3000)  # another budget
+    (fake_segment(runs, 5, 0, [2500, 5000, 7500, 10_000, 12_500, 15_000]) / "CartPole-v1.zip").write_bytes(b"")
+    job = run.make_plan([find_row("dqn:CartPole-v1")], [0], results).todo[0]
+    segments = run.interrupted_segments(job, runs)
+    assert [(s.folder, s.start, s.end) for s in segments] == [(first, 0, 5000), (second, 5000, 12_500)]
+    assert segments[-1].checkpoint == second / "rl_model_12500_steps.zip"
+    assert f"-i {second}/rl_model_12500_steps.zip -n 37500" in " ".join(
+        run.train_command(job, runs, resume=segments[-1])
+    )
+    assert run.main(["--list", "--results", str(results), "--runs-folder", str(runs)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("dqn:CartPole-v1 "))
+    assert "seed 0 stopped at 12,500 steps, seed 1 stopped at 2,500 steps (continues from there)" in line
+
+
 def test_only_checkpoints_saved_with_all_they_need_count(tmp_path):
     job = run.make_plan([find_row("a2c:Acrobot-v1")], [0], tmp_path).todo[0]  # normalized: statistics needed
     folder = tmp_path / "Acrobot-v1_1"
