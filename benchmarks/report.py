@@ -62,7 +62,10 @@ class RowSummary:
 
 def load_results(results: pathlib.Path) -> list[dict[str, Any]]:
     """Every `<results>/<algo>/<env>/seed<S>.json`, sorted by path (the report does not depend on listing
-    order)."""
+    order). A missing folder is an error: a mistyped `--results` would otherwise replace the page and delete
+    its plots."""
+    if not pathlib.Path(results).is_dir():
+        raise ValueError(f"no results folder {results} (python -m benchmarks.run writes one; or pass --results)")
     found = []
     for path in sorted(pathlib.Path(results).glob("*/*/seed*.json")):
         with open(path) as handle:

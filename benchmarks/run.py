@@ -597,6 +597,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
     if args.n_timesteps is not None and args.n_timesteps < 1:
         parser.error(f"--n-timesteps must be at least 1, got {args.n_timesteps}")
+    if any(seed < 0 for seed in args.seeds):
+        parser.error(f"--seeds must be 0 or more, got {args.seeds}")
+    args.seeds = list(dict.fromkeys(args.seeds))  # a seed given twice is one run
     if not (args.list or args.evaluate or args.rows or args.all_feasible):
         parser.error("choose the rows: --rows ALGO:ENV ... or --all-feasible (or --list to see them)")
     return args

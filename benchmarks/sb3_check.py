@@ -11,13 +11,14 @@ final model is evaluated deterministically for 10 episodes on an env seeded 1000
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from typing import Any
 
 import numpy as np
 import torch
 
-from zoo.config import load_experiment
+from zoo.config import ALGOS, ConfigError, load_experiment
 
 
 def run(algo: str, env_id: str, seed: int, episodes: int, n_timesteps: int = -1) -> tuple[float, float]:
@@ -56,12 +57,20 @@ def run(algo: str, env_id: str, seed: int, episodes: int, n_timesteps: int = -1)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algo", required=True)
+    parser.add_argument("--algo", required=True, choices=ALGOS)
     parser.add_argument("--env", required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("-n", "--n-timesteps", type=int, default=-1, help="override the entry's budget")
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("stable_baselines3") is None:
+        print("error: this check trains with Stable-Baselines3: pip install stable-baselines3", file=sys.stderr)
+        return 2
+    try:
+        load_experiment(args.algo, args.env)  # a bad entry fails before any training
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
     for seed in args.seeds:
         mean, std = run(args.algo, args.env, seed, args.episodes, args.n_timesteps)

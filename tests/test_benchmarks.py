@@ -3,6 +3,7 @@ and one tiny real run through the zoo command."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shlex
 import subprocess
@@ -187,13 +188,35 @@ def test_runner_arguments_are_checked(capsys):
     assert run.main(["--rows", "ppo:Nope-v0"]) == 2
     with pytest.raises(SystemExit):
         run.main(["--rows", "ppo:CartPole-v1", "--jobs", "0"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        run.main(["--rows", "ppo:CartPole-v1", "--seeds", "0", "-1"])
+    assert "--seeds must be 0 or more, got [0, -1]" in capsys.readouterr().err
 
 
 def test_dry_run_prints_the_zoo_commands(tmp_path, capsys):
-    assert run.main(["--rows", "sac:Pendulum-v1", "--seeds", "3", "--results", str(tmp_path), "--dry-run"]) == 0
+    assert run.main(["--rows", "sac:Pendulum-v1", "--seeds", "3", "3", "--results", str(tmp_path), "--dry-run"]) == 0
     out = capsys.readouterr().out
+    assert "1 run(s) to do" in out  # a seed given twice is one run
     assert "python -m zoo.train --algo sac --env Pendulum-v1 --seed 3" in out and "--eval-freq 1000" in out
     assert not list(tmp_path.iterdir())
+
+
+def test_sb3_check_names_a_bad_entry_or_the_missing_package(monkeypatch, capsys):
+    from benchmarks import sb3_check
+
+    if importlib.util.find_spec("stable_baselines3") is None:
+        assert sb3_check.main(["--algo", "ppo", "--env", "CartPole-v1"]) == 2
+        assert "pip install stable-baselines3" in capsys.readouterr().err
+        return
+    assert sb3_check.main(["--algo", "ppo", "--env", "Nope-v0"]) == 2
+    assert "no entry for 'Nope-v0'" in capsys.readouterr().err
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "stable_baselines3" else real_find_spec(name, *a)
+    )
+    assert sb3_check.main(["--algo", "ppo", "--env", "CartPole-v1"]) == 2
+    assert "pip install stable-baselines3" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- report
@@ -293,12 +316,23 @@ def test_report_table_verdicts_and_not_run_rows(tmp_path, result_files):
 
 def test_report_without_results_says_how_to_produce_them(tmp_path):
     output = tmp_path / "benchmarks.md"
-    summaries = report.write_report(tmp_path / "none", output, tmp_path / "img")
+    (tmp_path / "results").mkdir()
+    summaries = report.write_report(tmp_path / "results", output, tmp_path / "img")
     text = output.read_text()
     assert not any(s.results for s in summaries)
     assert "**0 of 0 rows run meet the published score.**" in text
     assert "python -m benchmarks.speed --json" in text and "No speed results yet" in text
     assert "## Learning curves" not in text and not (tmp_path / "img").exists()
+
+
+def test_report_from_a_missing_results_folder_keeps_the_page_and_plots(tmp_path, capsys):
+    output, img = tmp_path / "benchmarks.md", tmp_path / "img"
+    img.mkdir()
+    (img / "CartPole-v1.png").write_bytes(b"plot")
+    output.write_text("the committed page")
+    code = report.main(["--results", str(tmp_path / "typo"), "--output", str(output), "--img-dir", str(img)])
+    assert code == 2 and "no results folder" in capsys.readouterr().err
+    assert output.read_text() == "the committed page" and (img / "CartPole-v1.png").exists()
 
 
 def test_seed_band_interpolates_curves_on_different_grids():

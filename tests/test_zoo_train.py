@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 
@@ -13,6 +14,8 @@ import yaml
 
 from baselines3 import DQN, PPO, SAC
 from baselines3.common.vec_env import DummyVecEnv, VecNormalize
+from zoo import train as zoo_train
+from zoo.config import ConfigError
 
 
 def run(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -125,6 +128,26 @@ def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
     assert not (logs / "ppo").exists() or not any((logs / "ppo").iterdir())
     done = run("--algo", "ddpg", "--env", "CartPole-v1", cwd=tmp_path)
     assert done.returncode == 2 and "invalid choice: 'ddpg'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["-n", "0"], "-n must be at least 1 (or -1), got 0"),
+        (["-n", "-5"], "-n must be at least 1 (or -1), got -5"),
+        (["--save-freq", "0"], "--save-freq must be at least 1"),
+        (["--eval-freq", "-2"], "--eval-freq must be at least 1"),
+        (["--num-threads", "0"], "--num-threads must be at least 1"),
+        (["--eval-episodes", "0"], "--eval-episodes must be at least 1"),
+        (["--n-eval-envs", "0"], "--n-eval-envs must be at least 1"),
+        (["--seed", "-1"], "--seed must be 0 or more"),
+    ],
+)
+def test_counts_that_mean_nothing_are_rejected(flags, message):
+    args = zoo_train.parse_args(["--algo", "ppo", "--env", "CartPole-v1", *flags])
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        zoo_train.check_numbers(args)
+    zoo_train.check_numbers(zoo_train.parse_args(["--algo", "ppo", "--env", "CartPole-v1"]))  # the defaults pass
 
 
 def test_wrappers_env_kwargs_and_normalization_statistics_carry_over(tmp_path):

@@ -134,9 +134,22 @@ def _checked_env_kwargs(env_id: str, items: list[str], flag: str) -> dict[str, A
     return env_kwargs
 
 
+def check_numbers(args: argparse.Namespace) -> None:
+    """Reject counts that mean nothing (0, negative) before anything is built; -1 keeps its documented meaning."""
+    for flag, value in [("-n", args.n_timesteps), ("--eval-freq", args.eval_freq), ("--save-freq", args.save_freq)]:
+        if value < 1 and value != -1:
+            raise ConfigError(f"{flag} must be at least 1 (or -1), got {value}")
+    for flag, value in [("--log-interval", args.log_interval), ("--num-threads", args.num_threads)]:
+        if value < 1 and value != -1:
+            raise ConfigError(f"{flag} must be at least 1 (-1: the default), got {value}")
+    for flag, value in [("--eval-episodes", args.eval_episodes), ("--n-eval-envs", args.n_eval_envs)]:
+        if value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed must be 0 or more, got {args.seed}")
+
+
 def train(args: argparse.Namespace) -> pathlib.Path:
-    if args.log_interval < 1 and args.log_interval != -1:
-        raise ConfigError(f"--log-interval must be at least 1 (-1: the algorithm's default), got {args.log_interval}")
     command = resolve_command(args)
     args.env_kwargs, args.eval_env_kwargs = command.env_kwargs, command.eval_env_kwargs  # resolved, for args.yml
     if args.trained_agent and not os.path.isfile(args.trained_agent):
@@ -252,9 +265,10 @@ def load_trained_agent(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.num_threads > 0:
-        torch.set_num_threads(args.num_threads)
     try:
+        check_numbers(args)
+        if args.num_threads > 0:
+            torch.set_num_threads(args.num_threads)
         if args.optimize:
             from zoo.tune import optimize  # Optuna is only needed for tuning
 
