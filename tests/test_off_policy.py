@@ -87,6 +87,10 @@ def test_bad_sac_ent_coef_and_td3_delay():
         TD3("MlpPolicy", box_env(), policy_delay=0)
     with pytest.raises(ValueError, match="tau"):
         DQN("MlpPolicy", IdentityEnv(2), tau=0.0)
+    with pytest.raises(ValueError, match="tau"):
+        SAC("MlpPolicy", box_env(), tau=5.0)
+    with pytest.raises(ValueError, match="gamma"):
+        TD3("MlpPolicy", box_env(), gamma=1.01)
 
 
 def test_loading_a_replay_buffer_with_other_spaces_is_refused(tmp_path):

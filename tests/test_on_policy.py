@@ -167,6 +167,12 @@ def test_bad_inputs_have_clear_errors():
         PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), n_steps=16, batch_size=10)
     with pytest.raises(ValueError, match="gSDE"):
         A2C("MlpPolicy", "CartPole-v1", use_sde=True)
+    with pytest.raises(ValueError, match="n_epochs must be >= 1, got 0"):
+        PPO("MlpPolicy", "CartPole-v1", n_epochs=0)  # would collect rollouts and never update
+    with pytest.raises(ValueError, match="clip_range must be > 0"):
+        PPO("MlpPolicy", "CartPole-v1", clip_range=-0.2)
+    with pytest.raises(ValueError, match="gamma must be in"):
+        A2C("MlpPolicy", "CartPole-v1", gamma=2.0)
 
 
 class OrderCallback(BaseCallback):

@@ -8,6 +8,7 @@ import torch
 
 from baselines3.common.schedules import ConstantSchedule
 from baselines3.common.utils import (
+    check_hyperparameters,
     explained_variance,
     get_device,
     get_schedule_fn,
@@ -119,3 +120,18 @@ def test_system_info_and_version() -> None:
 
 def test_get_schedule_fn_is_reexported() -> None:
     assert get_schedule_fn(0.3) == ConstantSchedule(0.3)
+
+
+def test_check_hyperparameters_names_the_value_and_its_rule() -> None:
+    check_hyperparameters(gamma=1.0, tau=1.0, gae_lambda=0.0, gradient_steps=-1, clip_range=lambda p: 0.2 * p)
+    check_hyperparameters(target_kl=None, learning_starts=0, n_epochs=np.int64(3))  # None and numpy ints pass
+    with pytest.raises(ValueError, match=r"gamma must be in \[0, 1\], got 1.5"):
+        check_hyperparameters(gamma=1.5)
+    with pytest.raises(ValueError, match=r"tau must be in \(0, 1\], got 0"):
+        check_hyperparameters(tau=0)
+    with pytest.raises(ValueError, match="gradient_steps must be >= 0, or -1"):
+        check_hyperparameters(gradient_steps=-2)
+    with pytest.raises(TypeError, match=r"n_epochs must be a number >= 1, got '3' \(str\)"):
+        check_hyperparameters(n_epochs="3")
+    with pytest.raises(TypeError, match="got True"):
+        check_hyperparameters(batch_size=True)

@@ -17,7 +17,7 @@ from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from baselines3.common.utils import explained_variance
+from baselines3.common.utils import check_hyperparameters, explained_variance
 from baselines3.common.vec_env import VecEnv
 from baselines3.ppo.policies import POLICY_ALIASES
 
@@ -70,8 +70,7 @@ class A2C(BaseAlgorithm):
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
         )
-        if n_steps < 1:
-            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        check_hyperparameters(n_steps=n_steps, gamma=gamma, gae_lambda=gae_lambda, max_grad_norm=max_grad_norm)
         self.n_steps = n_steps
         self.gamma = gamma
         self.gae_lambda = gae_lambda

@@ -1,11 +1,12 @@
-"""Helpers shared by the algorithms: devices, seeding, system info, target-network updates, statistics."""
+"""Helpers shared by the algorithms: devices, seeding, system info, target-network updates, statistics,
+hyperparameter checks."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import platform
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import torch
 from baselines3.common.schedules import constant_fn, get_linear_fn, get_schedule_fn
 
 __all__ = [
+    "check_hyperparameters",
     "constant_fn",
     "explained_variance",
     "get_device",
@@ -159,3 +161,41 @@ def update_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float)
     """Set the learning rate of every parameter group of ``optimizer``."""
     for param_group in optimizer.param_groups:
         param_group["lr"] = learning_rate
+
+
+def _at_least(low: float) -> Callable[[float], bool]:
+    return lambda value: value >= low
+
+
+#: What the hyperparameters several algorithms share may be: (test, the rule in words).
+HYPERPARAMETER_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
+    "gamma": (lambda value: 0.0 <= value <= 1.0, "in [0, 1]"),
+    "gae_lambda": (lambda value: 0.0 <= value <= 1.0, "in [0, 1]"),
+    "tau": (lambda value: 0.0 < value <= 1.0, "in (0, 1]"),
+    "n_steps": (_at_least(1), ">= 1"),
+    "n_epochs": (_at_least(1), ">= 1"),
+    "batch_size": (_at_least(1), ">= 1"),
+    "learning_starts": (_at_least(0), ">= 0"),
+    "gradient_steps": (_at_least(-1), ">= 0, or -1 (as many as the env steps collected)"),
+    "max_grad_norm": (lambda value: value > 0, "> 0"),
+    "clip_range": (lambda value: value > 0, "> 0 (or a schedule)"),
+    "clip_range_vf": (lambda value: value > 0, "> 0 (or None: no value clipping)"),
+    "target_kl": (lambda value: value > 0, "> 0 (or None: no early stop)"),
+    "policy_delay": (_at_least(1), ">= 1"),
+    "target_update_interval": (_at_least(1), ">= 1"),
+    "target_policy_noise": (_at_least(0), ">= 0"),
+    "target_noise_clip": (_at_least(0), ">= 0"),
+}
+
+
+def check_hyperparameters(**values: Any) -> None:
+    """Raise ValueError naming the first value that breaks its rule in HYPERPARAMETER_RULES: a discount of 2 or
+    zero epochs would otherwise train without error and learn nothing. None and schedules (callables) pass."""
+    for name, value in values.items():
+        if value is None or callable(value):
+            continue
+        test, rule = HYPERPARAMETER_RULES[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{name} must be a number {rule}, got {value!r} ({type(value).__name__})")
+        if not test(float(value)):
+            raise ValueError(f"{name} must be {rule}, got {value!r}")

@@ -26,6 +26,7 @@ from baselines3.common.off_policy import (
 from baselines3.common.optim import apply_gradient, gradient_step
 from baselines3.common.policies import BasePolicy, TargetUpdate
 from baselines3.common.schedules import LinearSchedule
+from baselines3.common.utils import check_hyperparameters
 from baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy, MultiInputPolicy
 
 SelfDQN = TypeVar("SelfDQN", bound="DQN")
@@ -84,10 +85,10 @@ class DQN(BaseAlgorithm):
             support_multi_env=True,
             seed=seed,
         )
-        if not 0.0 < tau <= 1.0:
-            raise ValueError(f"tau must be in (0, 1], got {tau}")
-        if target_update_interval < 1:
-            raise ValueError(f"target_update_interval must be >= 1, got {target_update_interval}")
+        check_hyperparameters(
+            batch_size=batch_size, learning_starts=learning_starts, tau=tau, gamma=gamma, gradient_steps=gradient_steps,
+            target_update_interval=target_update_interval, max_grad_norm=max_grad_norm,
+        )  # fmt: skip
         self.buffer_size = buffer_size
         self.learning_starts = learning_starts
         self.batch_size = batch_size

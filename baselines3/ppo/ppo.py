@@ -19,7 +19,7 @@ from baselines3.common.on_policy import build_policy_and_buffer, collect_rollout
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.schedules import get_schedule_fn
-from baselines3.common.utils import explained_variance
+from baselines3.common.utils import check_hyperparameters, explained_variance
 from baselines3.common.vec_env import VecEnv
 from baselines3.ppo.policies import POLICY_ALIASES
 
@@ -75,8 +75,10 @@ class PPO(BaseAlgorithm):
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
         )
-        if n_steps < 1:
-            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        check_hyperparameters(
+            n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, gamma=gamma, gae_lambda=gae_lambda,
+            clip_range=clip_range, clip_range_vf=clip_range_vf, max_grad_norm=max_grad_norm, target_kl=target_kl,
+        )  # fmt: skip
         if normalize_advantage and batch_size < 2:
             raise ValueError(f"batch_size must be > 1 with normalize_advantage=True, got {batch_size}")
         if self.env is not None and _init_setup_model:  # a saved model may be loaded with fewer envs to run it

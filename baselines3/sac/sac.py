@@ -26,6 +26,7 @@ from baselines3.common.off_policy import (
 )
 from baselines3.common.optim import gradient_step, make_optimizer
 from baselines3.common.policies import BasePolicy, TargetUpdate
+from baselines3.common.utils import check_hyperparameters
 from baselines3.sac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SACPolicy
 
 SelfSAC = TypeVar("SelfSAC", bound="SAC")
@@ -86,6 +87,9 @@ class SAC(BaseAlgorithm):
             seed=seed,
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
+        )
+        check_hyperparameters(
+            batch_size=batch_size, learning_starts=learning_starts, tau=tau, gamma=gamma, gradient_steps=gradient_steps
         )
         self.buffer_size = buffer_size
         self.learning_starts = learning_starts

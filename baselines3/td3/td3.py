@@ -25,6 +25,7 @@ from baselines3.common.off_policy import (
 )
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import BasePolicy, TargetUpdate
+from baselines3.common.utils import check_hyperparameters
 from baselines3.td3.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, TD3Policy
 
 SelfTD3 = TypeVar("SelfTD3", bound="TD3")
@@ -81,13 +82,10 @@ class TD3(BaseAlgorithm):
             support_multi_env=True,
             seed=seed,
         )
-        if policy_delay < 1:
-            raise ValueError(f"policy_delay must be >= 1, got {policy_delay}")
-        if target_policy_noise < 0 or target_noise_clip < 0:
-            raise ValueError(
-                f"target_policy_noise and target_noise_clip must be >= 0, got {target_policy_noise}, "
-                f"{target_noise_clip}"
-            )
+        check_hyperparameters(
+            batch_size=batch_size, learning_starts=learning_starts, tau=tau, gamma=gamma, gradient_steps=gradient_steps,
+            policy_delay=policy_delay, target_policy_noise=target_policy_noise, target_noise_clip=target_noise_clip,
+        )  # fmt: skip
         self.buffer_size = buffer_size
         self.learning_starts = learning_starts
         self.batch_size = batch_size
