@@ -86,6 +86,15 @@ def test_vectorized_noise_shape_and_independence():
     assert len({tuple(row) for row in sample.tolist()}) == 3  # each env draws its own noise
 
 
+def test_shape_is_that_of_one_sample():
+    normal = NormalActionNoise(np.zeros(2), 0.1)
+    ou = OrnsteinUhlenbeckActionNoise(np.zeros((2, 3)), np.ones(3))
+    assert normal.shape == normal().shape == (2,) and ou.shape == ou().shape == (2, 3)
+    vectorized = VectorizedActionNoise(normal, n_envs=4)
+    assert vectorized.shape == vectorized().shape == (4, 2)
+    assert ActionNoise().shape is None  # unknown for noises that do not say
+
+
 def test_vectorized_reset_only_resets_the_given_envs():
     base = OrnsteinUhlenbeckActionNoise(np.zeros(2), np.ones(2), initial_noise=np.array([0.1, 0.2]))
     vectorized = VectorizedActionNoise(base, n_envs=3)

@@ -93,6 +93,15 @@ def test_bad_sac_ent_coef_and_td3_delay():
         TD3("MlpPolicy", box_env(), gamma=1.01)
 
 
+def test_action_noise_of_another_shape_is_refused():
+    one_dim = TargetEnv(dim=1)
+    with pytest.raises(ValueError, match=r"shape \(3,\); the actions of 1 env\(s\) need \(1,\)"):
+        SAC("MlpPolicy", one_dim, action_noise=NormalActionNoise(np.zeros(3), np.ones(3)))
+    with pytest.raises(ValueError, match=r"VectorizedActionNoise with n_envs=1"):
+        TD3("MlpPolicy", one_dim, action_noise=VectorizedActionNoise(NormalActionNoise(np.zeros(1), np.ones(1)), 3))
+    TD3("MlpPolicy", one_dim, action_noise=NormalActionNoise(0.0, 0.1))  # a scalar noise broadcasts
+
+
 def test_loading_a_replay_buffer_with_other_spaces_is_refused(tmp_path):
     model = SAC("MlpPolicy", TargetEnv(dim=1), **FAST).learn(40)
     path = model.save_replay_buffer(tmp_path / "buffer")

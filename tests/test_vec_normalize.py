@@ -197,6 +197,19 @@ def test_dict_observations_with_selected_keys() -> None:
         VecNormalize(DummyVecEnv([lambda: ScriptedEnv(observations, [1.0])]), norm_obs_keys=["c"])
 
 
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (dict(gamma=1.5), "gamma must be in"),
+        (dict(clip_obs=-1.0), "clip_obs must be > 0"),
+        (dict(epsilon=0), "epsilon"),
+    ],
+)
+def test_settings_that_mean_nothing_are_refused(setting: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        VecNormalize(DummyVecEnv([lambda: ScriptedEnv([[0.0, 1.0]], [1.0])]), **setting)
+
+
 def test_unsupported_space() -> None:
     class DiscreteObsEnv(ScriptedEnv):
         def __init__(self) -> None:

@@ -285,12 +285,15 @@ class BaseAlgorithm:
         reset_num_timesteps: bool = True,
         tb_log_name: str = "run",
         progress_bar: bool = False,
+        log_interval: int | None = None,
     ) -> tuple[int, BaseCallback]:
         """Reset counters and the env as asked, configure logging, and prepare the callback."""
         if self.env is None:
             raise ValueError("This model has no env: pass one with model.set_env(env) before learn()")
         if int(total_timesteps) < 0:
             raise ValueError(f"total_timesteps must be >= 0, got {total_timesteps}")
+        if log_interval is not None and log_interval < 1:
+            raise ValueError(f"log_interval must be >= 1 (or None: never log), got {log_interval}")
         self.start_time = time.time_ns()
         if self.ep_info_buffer is None or reset_num_timesteps:
             self.ep_info_buffer = deque(maxlen=self.stats_window_size)

@@ -21,6 +21,11 @@ class ActionNoise:
     def reset(self) -> None:
         """Called at the end of each episode (no-op for memoryless noise)."""
 
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """The shape of one sample, or None when unknown (checked against the action space by SAC and TD3)."""
+        return None
+
     def __call__(self) -> np.ndarray:
         raise NotImplementedError
 
@@ -51,6 +56,10 @@ class NormalActionNoise(ActionNoise):
 
     def __call__(self) -> np.ndarray:
         return np.asarray(np.random.normal(self._mu, self._sigma), dtype=self._dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.broadcast_shapes(self._mu.shape, self._sigma.shape)
 
     def to_spec(self) -> dict[str, Any]:
         return dict(mean=self._mu.tolist(), sigma=self._sigma.tolist(), dtype=self._dtype.name)
@@ -93,6 +102,10 @@ class OrnsteinUhlenbeckActionNoise(ActionNoise):
         self.noise_prev = self.noise_prev + drift + diffusion
         return self.noise_prev.astype(self._dtype)
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.broadcast_shapes(self._mu.shape, self._sigma.shape)
+
     def reset(self) -> None:
         self.noise_prev = self.initial_noise.copy() if self.initial_noise is not None else np.zeros_like(self._mu)
 
@@ -130,6 +143,11 @@ class VectorizedActionNoise(ActionNoise):
 
     def __call__(self) -> np.ndarray:
         return np.stack([noise() for noise in self.noises])
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        base = self.base_noise.shape
+        return None if base is None else (self.n_envs, *base)
 
     def to_spec(self) -> dict[str, Any]:
         return dict(base_class=type(self.base_noise).__name__, base=self.base_noise.to_spec(), n_envs=self.n_envs)

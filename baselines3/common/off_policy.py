@@ -125,6 +125,24 @@ def _is_her(buffer_class: type) -> bool:
     return any(cls.__name__ == "HerReplayBuffer" for cls in buffer_class.__mro__)
 
 
+def check_action_noise(action_noise: ActionNoise | None, action_space: spaces.Space, n_envs: int) -> None:
+    """Refuse exploration noise whose samples do not fit the actions of `n_envs` envs: numpy would broadcast
+    a wrong shape into actions of another size instead of failing."""
+    shape = getattr(action_noise, "shape", None)
+    if shape is None or not isinstance(action_space, spaces.Box):
+        return
+    actions = (n_envs, *action_space.shape)
+    try:
+        fits = np.broadcast_shapes(shape, actions) == actions
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"action_noise samples have shape {shape}; the actions of {n_envs} env(s) need {action_space.shape} "
+            f"(or {actions} from a VectorizedActionNoise with n_envs={n_envs})"
+        )
+
+
 def random_or_policy_actions(
     model: BaseAlgorithm,
     policy_actions: Callable[[Any], np.ndarray],

@@ -185,6 +185,9 @@ HYPERPARAMETER_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "target_update_interval": (_at_least(1), ">= 1"),
     "target_policy_noise": (_at_least(0), ">= 0"),
     "target_noise_clip": (_at_least(0), ">= 0"),
+    "clip_obs": (lambda value: value > 0, "> 0"),
+    "clip_reward": (lambda value: value > 0, "> 0"),
+    "epsilon": (lambda value: value > 0, "> 0"),
 }
 
 

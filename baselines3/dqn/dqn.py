@@ -230,7 +230,7 @@ class DQN(BaseAlgorithm):
     ) -> SelfDQN:
         """Train for `total_timesteps` env steps (summed over envs)."""
         total_timesteps, callback = self._setup_learn(
-            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
         )
         callback.on_training_start(locals(), globals())
         assert self.env is not None and self.replay_buffer is not None

@@ -19,6 +19,7 @@ from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy import (
     actor_env_actions,
     build_replay_buffer,
+    check_action_noise,
     collect_transitions,
     convert_train_freq,
     random_or_policy_actions,
@@ -94,6 +95,8 @@ class TD3(BaseAlgorithm):
         self.train_freq = train_freq
         self._train_freq = convert_train_freq(train_freq)
         self.gradient_steps = gradient_steps
+        if self.env is not None:
+            check_action_noise(action_noise, self.action_space, self.n_envs)
         self.action_noise = action_noise
         self.replay_buffer_class = replay_buffer_class
         self.replay_buffer_kwargs = replay_buffer_kwargs
@@ -178,7 +181,7 @@ class TD3(BaseAlgorithm):
     ) -> SelfTD3:
         """Train for `total_timesteps` env steps (summed over envs)."""
         total_timesteps, callback = self._setup_learn(
-            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
         )
         callback.on_training_start(locals(), globals())
         assert self.env is not None and self.replay_buffer is not None

@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from baselines3.common.running_mean_std import RunningMeanStd
 from baselines3.common.save_util import atomic_write_text
+from baselines3.common.utils import check_hyperparameters
 from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvObs, VecEnvStepReturn, VecEnvWrapper
 
 __all__ = ["VecNormalize"]
@@ -104,6 +105,7 @@ class VecNormalize(VecEnvWrapper):
         epsilon: float = 1e-8,
         norm_obs_keys: list[str] | None = None,
     ) -> None:
+        check_hyperparameters(clip_obs=clip_obs, clip_reward=clip_reward, gamma=gamma, epsilon=epsilon)
         VecEnvWrapper.__init__(self, venv)
         self.norm_obs = norm_obs
         self.clip_obs = clip_obs
