@@ -173,6 +173,8 @@ def test_bad_inputs_have_clear_errors():
         PPO("MlpPolicy", "CartPole-v1", clip_range=-0.2)
     with pytest.raises(ValueError, match="gamma must be in"):
         A2C("MlpPolicy", "CartPole-v1", gamma=2.0)
+    with pytest.raises(ValueError, match="stats_window_size must be >= 1"):
+        PPO("MlpPolicy", "CartPole-v1", stats_window_size=0)
     with pytest.raises(ValueError, match="log_interval must be >= 1"):
         A2C("MlpPolicy", "CartPole-v1", n_steps=8).learn(16, log_interval=0)  # was a ZeroDivisionError
 

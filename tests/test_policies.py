@@ -25,6 +25,13 @@ def test_net_arch_list_and_dict():
         ActorCriticPolicy(obs, act, LR, net_arch=[dict(pi=[8])])
     with pytest.raises(ValueError, match="unknown keys"):
         MlpExtractor(3, dict(pi=[8], qf=[8]), nn.Tanh)
+    with pytest.raises(ValueError, match=r"positive ints, got \[64, 0\]"):
+        ActorCriticPolicy(obs, act, LR, net_arch=[64, 0])  # a zero-width layer built and trained silently
+    assert ActorCriticPolicy(obs, act, LR, net_arch=[np.int64(4)]).mlp_extractor.latent_dim_pi == 4
+    with pytest.raises(TypeError, match=r"activation_fn must be a torch\.nn\.Module class"):
+        ActorCriticPolicy(obs, act, LR, activation_fn="tanh")
+    with pytest.raises(TypeError, match=r"optimizer_class must be a torch\.optim\.Optimizer class"):
+        ActorCriticPolicy(obs, act, LR, optimizer_class="adam")
 
 
 def test_forward_shapes_and_evaluate_actions_consistency():

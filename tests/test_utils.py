@@ -125,6 +125,9 @@ def test_get_schedule_fn_is_reexported() -> None:
 def test_check_hyperparameters_names_the_value_and_its_rule() -> None:
     check_hyperparameters(gamma=1.0, tau=1.0, gae_lambda=0.0, gradient_steps=-1, clip_range=lambda p: 0.2 * p)
     check_hyperparameters(target_kl=None, learning_starts=0, n_epochs=np.int64(3))  # None and numpy ints pass
+    check_hyperparameters(clip_range="lin_0.2", clip_range_vf={"type": "constant", "value": 0.1})  # schedules
+    with pytest.raises(ValueError):
+        check_hyperparameters(clip_range="lin_x")
     with pytest.raises(ValueError, match=r"gamma must be in \[0, 1\], got 1.5"):
         check_hyperparameters(gamma=1.5)
     with pytest.raises(ValueError, match=r"tau must be in \(0, 1\], got 0"):

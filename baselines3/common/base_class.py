@@ -28,7 +28,7 @@ from baselines3.common.preprocessing import (
     is_image_space_channels_first,
 )
 from baselines3.common.schedules import get_schedule_fn
-from baselines3.common.utils import get_device, safe_mean, set_random_seed
+from baselines3.common.utils import check_hyperparameters, get_device, safe_mean, set_random_seed
 from baselines3.common.vec_env import (
     DummyVecEnv,
     VecEnv,
@@ -107,6 +107,7 @@ class BaseAlgorithm:
         self.learning_rate = learning_rate
         self.lr_schedule = get_schedule_fn(learning_rate)
         self.tensorboard_log = tensorboard_log
+        check_hyperparameters(stats_window_size=stats_window_size)
         self.stats_window_size = stats_window_size
         self.use_sde = use_sde
         self.sde_sample_freq = sde_sample_freq

@@ -79,6 +79,8 @@ def make_optimizer(
 ) -> tuple[torch.optim.Optimizer, FlatParameters]:
     """An optimizer over the flat parameters of `module` (or of the given parameters); uses the fused/foreach
     kernels where available."""
+    if not (isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)):
+        raise TypeError(f"optimizer_class must be a torch.optim.Optimizer class such as Adam, got {optimizer_class!r}")
     flat = FlatParameters(module.parameters() if isinstance(module, nn.Module) else module)
     kwargs = dict(optimizer_kwargs)
     optimizer: torch.optim.Optimizer | None = None

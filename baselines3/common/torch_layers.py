@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import gymnasium as gym
@@ -108,11 +109,15 @@ def create_mlp(
     with_bias: bool = True,
 ) -> list[nn.Module]:
     """Layers of an MLP: Linear+activation per hidden size, then a Linear to `output_dim` (skipped if <= 0)."""
+    if isinstance(activation_fn, (str, nn.Module)) or not callable(activation_fn):
+        raise TypeError(f"activation_fn must be a torch.nn.Module class such as nn.ReLU, got {activation_fn!r}")
+    if any(isinstance(size, bool) or not isinstance(size, Integral) or size < 1 for size in net_arch):
+        raise ValueError(f"net_arch layer sizes must be positive ints, got {list(net_arch)}")
     modules: list[nn.Module] = []
     last_dim = input_dim
     for size in net_arch:
-        modules += [nn.Linear(last_dim, size, bias=with_bias), activation_fn()]
-        last_dim = size
+        modules += [nn.Linear(last_dim, int(size), bias=with_bias), activation_fn()]
+        last_dim = int(size)
     if output_dim > 0:
         modules.append(nn.Linear(last_dim, output_dim, bias=with_bias))
     if squash_output:

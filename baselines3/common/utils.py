@@ -185,16 +185,23 @@ HYPERPARAMETER_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "target_update_interval": (_at_least(1), ">= 1"),
     "target_policy_noise": (_at_least(0), ">= 0"),
     "target_noise_clip": (_at_least(0), ">= 0"),
+    "stats_window_size": (_at_least(1), ">= 1 (episodes averaged in the logged rollout statistics)"),
     "clip_obs": (lambda value: value > 0, "> 0"),
     "clip_reward": (lambda value: value > 0, "> 0"),
     "epsilon": (lambda value: value > 0, "> 0"),
 }
 
 
+#: Hyperparameters that may also be schedules (a callable, a zoo string such as 'lin_0.2', a spec dict).
+SCHEDULED = ("clip_range", "clip_range_vf")
+
+
 def check_hyperparameters(**values: Any) -> None:
     """Raise ValueError naming the first value that breaks its rule in HYPERPARAMETER_RULES: a discount of 2 or
     zero epochs would otherwise train without error and learn nothing. None and schedules (callables) pass."""
     for name, value in values.items():
+        if name in SCHEDULED and isinstance(value, (str, dict)):
+            value = get_schedule_fn(value)  # a zoo string ('lin_0.2') or a spec; a bad one raises here
         if value is None or callable(value):
             continue
         test, rule = HYPERPARAMETER_RULES[name]

@@ -128,8 +128,6 @@ class PPO(BaseAlgorithm):
         )
         self.clip_range = get_schedule_fn(self.clip_range)
         if self.clip_range_vf is not None:
-            if isinstance(self.clip_range_vf, (float, int)) and self.clip_range_vf <= 0:
-                raise ValueError(f"clip_range_vf must be positive or None, got {self.clip_range_vf}")
             self.clip_range_vf = get_schedule_fn(self.clip_range_vf)
 
     def train(self) -> None:
