@@ -40,6 +40,17 @@ def test_unknown_keys_name_the_file_the_env_and_the_key(tmp_path):
     path.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n  learning_rate: lin_fast\n")
     with pytest.raises(ConfigError, match="needs a number after 'lin_'"):
         load_experiment("ppo", "CartPole-v1", conf_file=path)
+    for setting, message in [
+        ("n_envs: 0", "n_envs must be a whole number >= 1, got 0"),
+        ("n_envs: 2.5", "n_envs must be a whole number >= 1, got 2.5"),
+        ("frame_stack: four", "frame_stack must be a number, got 'four'"),
+        ("noise_type: normal\n  noise_std: big", "noise_std must be a number, got 'big'"),
+    ]:
+        path.write_text(f"CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1e3\n  {setting}\n")
+        with pytest.raises(ConfigError, match=f"entry 'CartPole-v1': {message}"):
+            load_experiment("ppo", "CartPole-v1", conf_file=path)
+    path.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1e3\n")  # YAML 1.1 reads 1e3 as a string
+    assert load_experiment("ppo", "CartPole-v1", conf_file=path).n_timesteps == 1000
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,21 @@ def test_counts_that_mean_nothing_are_rejected(flags, message):
     zoo_train.check_numbers(zoo_train.parse_args(["--algo", "ppo", "--env", "CartPole-v1"]))  # the defaults pass
 
 
+def test_bad_files_folders_and_devices_are_named_errors(tmp_path, capsys):
+    conf = tmp_path / "ppo.yml"
+    conf.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: abc\n")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    cases = [
+        (["-conf", str(conf)], "n_timesteps must be a number, got 'abc'"),
+        (["--device", "tpu"], "--device: Invalid device 'tpu'"),
+        (["-n", "64", "-f", str(not_a_folder)], f"cannot create the run folder {not_a_folder}"),
+    ]
+    for flags, message in cases:
+        assert zoo_train.main(["--algo", "ppo", "--env", "CartPole-v1", "--verbose", "0", *flags]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_wrappers_env_kwargs_and_normalization_statistics_carry_over(tmp_path):
     conf = tmp_path / "ppo.yml"
     conf.write_text(

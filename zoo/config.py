@@ -167,10 +167,10 @@ def resolve(algo: str, algo_class: type, env_id: str, entry: dict[str, Any], whe
         algo=algo,
         env_id=env_id,
         policy=str(entry["policy"]),
-        n_timesteps=int(float(n_timesteps)),
-        n_envs=int(entry.get("n_envs", 1)),
+        n_timesteps=_count(n_timesteps, where, env_id, "n_timesteps"),
+        n_envs=_count(entry.get("n_envs", 1), where, env_id, "n_envs"),
         normalize=entry.get("normalize", False),
-        frame_stack=int(frame_stack) if frame_stack else None,
+        frame_stack=_count(frame_stack, where, env_id, "frame_stack") if frame_stack else None,
         env_wrapper=object_specs(entry.get("env_wrapper"), f"{where}, entry {env_id!r}, env_wrapper"),
         vec_env_wrapper=object_specs(entry.get("vec_env_wrapper"), f"{where}, entry {env_id!r}, vec_env_wrapper"),
         callback=object_specs(entry.get("callback"), f"{where}, entry {env_id!r}, callback"),
@@ -186,6 +186,17 @@ def _number(text: str, where: str, env_id: str, key: str) -> float:
         raise ConfigError(f"{where}, entry {env_id!r}: {key} = 'lin_{text}' needs a number after 'lin_'") from None
 
 
+def _count(value: Any, where: str, env_id: str, key: str) -> int:
+    """A positive whole number, also written as a float or a string ('1e6', as YAML 1.1 reads it)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}, entry {env_id!r}: {key} must be a number, got {value!r}") from None
+    if not number.is_integer() or number < 1:
+        raise ConfigError(f"{where}, entry {env_id!r}: {key} must be a whole number >= 1, got {value!r}")
+    return int(number)
+
+
 def _noise_spec(entry: dict[str, Any], where: str, env_id: str) -> tuple[str, float]:
     """(noise type, std): turned into an ActionNoise once the action dimension is known."""
     kind = entry["noise_type"]
@@ -193,7 +204,11 @@ def _noise_spec(entry: dict[str, Any], where: str, env_id: str) -> tuple[str, fl
         raise ConfigError(
             f"{where}, entry {env_id!r}: noise_type must be 'normal' or 'ornstein-uhlenbeck', got {kind!r}"
         )
-    return kind, float(entry.get("noise_std", 0.1))
+    std = entry.get("noise_std", 0.1)
+    try:
+        return kind, float(std)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}, entry {env_id!r}: noise_std must be a number, got {std!r}") from None
 
 
 def object_specs(value: Any, where: str) -> list[ObjectSpec]:

@@ -28,6 +28,7 @@ from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.callbacks import CheckpointCallback, EvalCallback
 from baselines3.common.env_util import check_env_id
 from baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+from baselines3.common.utils import get_device
 from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, load_experiment
 from zoo.envs import register_zoo_envs
@@ -156,7 +157,10 @@ def train(args: argparse.Namespace) -> pathlib.Path:
         raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")
     algo_class = algorithm_class(args.algo)
     folder = new_run_folder(args.log_folder, args.algo, args.env, args.uuid)
-    folder.mkdir(parents=True)
+    try:
+        folder.mkdir(parents=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create the run folder {folder} (-f {args.log_folder}): {error}") from None
     try:
         return _train_in(folder, args, command, algo_class)
     except BaseException:
@@ -267,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         check_numbers(args)
+        try:
+            get_device(args.device)
+        except ValueError as error:
+            raise ConfigError(f"--device: {error}") from None
         if args.num_threads > 0:
             torch.set_num_threads(args.num_threads)
         if args.optimize:
