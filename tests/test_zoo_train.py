@@ -14,6 +14,8 @@ import yaml
 
 from baselines3 import DQN, PPO, SAC
 from baselines3.common.vec_env import DummyVecEnv, VecNormalize
+from zoo import enjoy as zoo_enjoy
+from zoo import record_video as zoo_record_video
 from zoo import train as zoo_train
 from zoo.config import ConfigError
 
@@ -24,7 +26,7 @@ def run(*args: str, cwd) -> subprocess.CompletedProcess:
     )
 
 
-def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path):
+def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path, capsys):
     common = ["-f", str(tmp_path / "logs"), "--seed", "0", "--verbose", "0"]
     done = run("--algo", "ppo", "--env", "CartPole-v1", "-n", "512", "--eval-freq", "256", "--save-freq", "256",
                "-params", "n_epochs:2", "learning_rate:0.001", *common, cwd=tmp_path)  # fmt: skip
@@ -52,6 +54,13 @@ def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert missing.returncode == 2 and "No run folder" in missing.stderr
+    replay = ["--algo", "ppo", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"), "--no-render"]
+    assert zoo_enjoy.main([*replay, "-n", "3"]) == 0
+    assert "No episode ended within 3 steps" in capsys.readouterr().out
+    for module in (zoo_enjoy, zoo_record_video):
+        with pytest.raises(SystemExit):
+            module.parse_args([*replay[:-1], "-n", "0"])
+        assert "-n must be at least 1, got 0" in capsys.readouterr().err
 
     # and record a short video of it (mp4 with moviepy/imageio, else GIF)
     video = subprocess.run(

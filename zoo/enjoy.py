@@ -24,7 +24,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--deterministic", action="store_true", help="deterministic actions (the default)")
     parser.add_argument("--no-render", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.n_timesteps < 1:
+        parser.error(f"-n must be at least 1, got {args.n_timesteps}")
+    return args
 
 
 def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     if episodes:
         returns = [r for r, _ in episodes]
         print(f"{len(episodes)} episodes: mean return {np.mean(returns):.2f} +/- {np.std(returns):.2f}")
+    else:
+        print(f"No episode ended within {args.n_timesteps} steps (raise -n)")
     return 0
 
 

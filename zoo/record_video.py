@@ -22,7 +22,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-o", "--output-folder", default=None, help="default: <run folder>/videos")
     parser.add_argument("--stochastic", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.n_timesteps < 1:
+        parser.error(f"-n must be at least 1, got {args.n_timesteps}")
+    return args
 
 
 def record(args: argparse.Namespace) -> str:
