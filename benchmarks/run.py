@@ -171,6 +171,8 @@ class Segment:
     wall_time_s: float
     checkpoint: pathlib.Path | None
     git_commit: str | None = None
+    # the machine's 1-minute load average as the process started and ended (None: not seen by this runner)
+    load_average: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -179,6 +181,7 @@ class Segment:
             "to_timestep": self.end,
             "wall_time_s": round(self.wall_time_s, 2),
             "git_commit": self.git_commit,
+            "load_average": None if self.load_average is None else [round(x, 2) for x in self.load_average],
         }
 
 
@@ -316,6 +319,15 @@ def delete_checkpoints(segments: list[Segment]) -> None:
         (segment.folder / "replay_buffer.npz").unlink(missing_ok=True)
 
 
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the OS has none): how busy the cores were around a run,
+    whatever else ran beside this sweep."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def child_env() -> dict[str, str]:
     """The environment of the training and evaluation processes: one BLAS/OpenMP thread each (parallel runs
     would otherwise oversubscribe the cores) and this checkout first on the import path."""
@@ -339,7 +351,7 @@ def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jo
         start_step = resume.end if resume else 0
         commit = git_commit()  # the code the training process imports now, whatever changes later in the sweep
         record_commit(job, runs_folder, start_step, commit)
-        start = time.perf_counter()
+        start, load_before = time.perf_counter(), load_average()
         train = subprocess.run(
             command, cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
         )
@@ -347,7 +359,9 @@ def run_job(job: Job, runs_folder: pathlib.Path, eval_episodes: int, parallel_jo
         if train.returncode != 0:
             raise RunFailed(f"training exited with {train.returncode}:\n{_tail(train.stderr or train.stdout)}")
         run = _run_folder(train.stdout)
-        segments.append(Segment(run, start_step, job.n_timesteps, wall, None, commit))
+        load_after = load_average()
+        load = (load_before, load_after) if load_before is not None and load_after is not None else None
+        segments.append(Segment(run, start_step, job.n_timesteps, wall, None, commit, load))
         result = evaluate_and_write(job, segments, runs_folder, eval_episodes, parallel_jobs)
         delete_checkpoints(segments)
         return result
@@ -396,7 +410,7 @@ def evaluate_and_write(
         "timing_note": (
             "wall time of the training process: interpreter start, env creation and the periodic evaluations "
             f"({TRAIN_EVAL_EPISODES} episodes every {job.eval_freq} steps) included; {parallel_jobs} run(s) in "
-            f"parallel on the machine{resumed}"
+            f"parallel in this sweep (other work on the machine shows in each segment's load_average){resumed}"
         ),
         "eval_freq": job.eval_freq,
         "command": shlex.join(train_command(job, runs_folder)),

@@ -461,6 +461,8 @@ def test_a_stopped_run_resumes_from_its_newest_complete_checkpoint(tmp_path, cap
     assert (second_segment["from_timestep"], second_segment["to_timestep"]) == (900, 2000)
     assert first_segment["wall_time_s"] > 0 and first_segment["git_commit"] == "c0ffee"
     assert second_segment["git_commit"] == result["git_commit"] == run.git_commit()
+    assert first_segment["load_average"] is None  # read back from the files: not seen by this runner
+    assert len(second_segment["load_average"]) == 2 and min(second_segment["load_average"]) >= 0
     # DQN collects 256 steps between updates here: the resumed process overshoots the budget by less than that
     assert 2000 <= result["trained_timesteps"] < 2256
     assert "resumed from checkpoints at 900 steps" in result["timing_note"]
