@@ -186,12 +186,16 @@ def _number(text: str, where: str, env_id: str, key: str) -> float:
         raise ConfigError(f"{where}, entry {env_id!r}: {key} = 'lin_{text}' needs a number after 'lin_'") from None
 
 
-def _count(value: Any, where: str, env_id: str, key: str) -> int:
-    """A positive whole number, also written as a float or a string ('1e6', as YAML 1.1 reads it)."""
+def _float(value: Any, where: str, env_id: str, key: str) -> float:
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}, entry {env_id!r}: {key} must be a number, got {value!r}") from None
+
+
+def _count(value: Any, where: str, env_id: str, key: str) -> int:
+    """A positive whole number, also written as a float or a string ('1e6', as YAML 1.1 reads it)."""
+    number = _float(value, where, env_id, key)
     if not number.is_integer() or number < 1:
         raise ConfigError(f"{where}, entry {env_id!r}: {key} must be a whole number >= 1, got {value!r}")
     return int(number)
@@ -204,11 +208,7 @@ def _noise_spec(entry: dict[str, Any], where: str, env_id: str) -> tuple[str, fl
         raise ConfigError(
             f"{where}, entry {env_id!r}: noise_type must be 'normal' or 'ornstein-uhlenbeck', got {kind!r}"
         )
-    std = entry.get("noise_std", 0.1)
-    try:
-        return kind, float(std)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}, entry {env_id!r}: noise_std must be a number, got {std!r}") from None
+    return kind, _float(entry.get("noise_std", 0.1), where, env_id, "noise_std")
 
 
 def object_specs(value: Any, where: str) -> list[ObjectSpec]:

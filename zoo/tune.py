@@ -293,6 +293,9 @@ class Objective:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    from zoo.train import check_numbers  # zoo.train imports this module
+
+    check_numbers(args)  # the flags shared with training (--eval-episodes, --n-eval-envs, -n, ...)
     if args.n_trials < 1:
         raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
     if args.n_jobs < 1:
@@ -301,10 +304,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--n-startup-trials must be >= 0, got {args.n_startup_trials}")
     if args.n_evaluations is not None and args.n_evaluations < 1:
         raise ConfigError(f"--n-evaluations must be at least 1, got {args.n_evaluations}")
-    if args.eval_episodes < 1:
-        raise ConfigError(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
-    if args.n_eval_envs < 1:
-        raise ConfigError(f"--n-eval-envs must be at least 1, got {args.n_eval_envs}")
 
 
 def best_entry(base: Experiment, params: dict[str, Any]) -> dict[str, Any]:

@@ -293,8 +293,7 @@ class BaseAlgorithm:
             raise ValueError("This model has no env: pass one with model.set_env(env) before learn()")
         if int(total_timesteps) < 0:
             raise ValueError(f"total_timesteps must be >= 0, got {total_timesteps}")
-        if log_interval is not None and log_interval < 1:
-            raise ValueError(f"log_interval must be >= 1 (or None: never log), got {log_interval}")
+        check_hyperparameters(log_interval=log_interval)
         self.start_time = time.time_ns()
         if self.ep_info_buffer is None or reset_num_timesteps:
             self.ep_info_buffer = deque(maxlen=self.stats_window_size)

@@ -186,6 +186,7 @@ HYPERPARAMETER_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "target_policy_noise": (_at_least(0), ">= 0"),
     "target_noise_clip": (_at_least(0), ">= 0"),
     "stats_window_size": (_at_least(1), ">= 1 (episodes averaged in the logged rollout statistics)"),
+    "log_interval": (_at_least(1), ">= 1 (or None: never log)"),
     "clip_obs": (lambda value: value > 0, "> 0"),
     "clip_reward": (lambda value: value > 0, "> 0"),
     "epsilon": (lambda value: value > 0, "> 0"),
