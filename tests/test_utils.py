@@ -1,6 +1,7 @@
 """Shared helpers: devices, seeding, soft updates, statistics, observation conversion."""
 
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -27,11 +28,27 @@ def test_get_device() -> None:
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert get_device("auto").type == expected
     assert get_device().type == expected
-    assert get_device("cuda").type == expected  # falls back to the CPU without CUDA
     assert get_device("cpu") == torch.device("cpu")
     assert get_device(torch.device("cpu")) == torch.device("cpu")
     with pytest.raises(ValueError, match="tpu9"):
         get_device("tpu9")
+
+
+def test_get_device_says_when_cuda_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="'cuda:1' was asked for, but CUDA is not available"):
+        assert get_device("cuda:1") == torch.device("cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert get_device("auto") == torch.device("cpu")  # "auto" means "CUDA if there is one": no warning
+
+
+def test_get_device_refuses_a_cuda_index_the_machine_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert get_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(ValueError, match="'cuda:2': this machine has 2 CUDA device"):
+        get_device("cuda:2")
 
 
 def test_set_random_seed_repeats_all_generators() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 import random
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -35,8 +36,10 @@ __all__ = [
 def get_device(device: torch.device | str = "auto") -> torch.device:
     """The torch device to use: ``"auto"`` means CUDA when available, else CPU.
 
-    A CUDA device asked for on a machine without CUDA falls back to the CPU (as in Stable-Baselines3).
+    A CUDA device asked for on a machine without CUDA falls back to the CPU (as in Stable-Baselines3), with a
+    warning unless the request was ``"auto"``; a CUDA index the machine does not have is a ValueError.
     """
+    asked = device
     if device == "auto":
         device = "cuda"
     try:
@@ -46,7 +49,12 @@ def get_device(device: torch.device | str = "auto") -> torch.device:
             f"Invalid device {device!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device"
         ) from error
     if result.type == "cuda" and not torch.cuda.is_available():
+        if asked != "auto":
+            # Issued from this line, so a process is told once however many objects resolve the same device.
+            warnings.warn(f"device {str(asked)!r} was asked for, but CUDA is not available: using the CPU")
         return torch.device("cpu")
+    if result.type == "cuda" and result.index is not None and result.index >= torch.cuda.device_count():
+        raise ValueError(f"device {str(asked)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return result
 
 
