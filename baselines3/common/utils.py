@@ -51,7 +51,8 @@ def get_device(device: torch.device | str = "auto") -> torch.device:
     if result.type == "cuda" and not torch.cuda.is_available():
         if asked != "auto":
             # Issued from this line, so a process is told once however many objects resolve the same device.
-            warnings.warn(f"device {str(asked)!r} was asked for, but CUDA is not available: using the CPU")
+            message = f"device {str(asked)!r} was asked for, but CUDA is not available: using the CPU"
+            warnings.warn(message, stacklevel=1)
         return torch.device("cpu")
     if result.type == "cuda" and result.index is not None and result.index >= torch.cuda.device_count():
         raise ValueError(f"device {str(asked)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
