@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_numbers(args)
         try:
-            get_device(args.device)  # the model's own get_device warns when CUDA is missing
+            get_device(args.device)  # checks the name; a missing CUDA is warned about once, here or by the model
         except ValueError as error:
             raise ConfigError(f"--device: {error}") from None
         if args.num_threads > 0:

@@ -39,23 +39,22 @@ def get_device(device: torch.device | str = "auto") -> torch.device:
     A CUDA device asked for on a machine without CUDA falls back to the CPU (as in Stable-Baselines3), with a
     warning unless the request was ``"auto"``; a CUDA index the machine does not have is a ValueError.
     """
-    asked = device
-    if device == "auto":
-        device = "cuda"
     try:
-        result = torch.device(device)
+        result = torch.device("cuda" if device == "auto" else device)
     except (RuntimeError, TypeError) as error:
         raise ValueError(
             f"Invalid device {device!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device"
         ) from error
     if result.type == "cuda" and not torch.cuda.is_available():
-        if asked != "auto":
+        if device != "auto":
             # Issued from this line, so a process is told once however many objects resolve the same device.
-            message = f"device {str(asked)!r} was asked for, but CUDA is not available: using the CPU"
+            message = f"device {str(device)!r} was asked for, but CUDA is not available: using the CPU"
             warnings.warn(message, stacklevel=1)
         return torch.device("cpu")
-    if result.type == "cuda" and result.index is not None and result.index >= torch.cuda.device_count():
-        raise ValueError(f"device {str(asked)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if result.type == "cuda" and result.index is not None:
+        n_devices = torch.cuda.device_count()
+        if result.index >= n_devices:
+            raise ValueError(f"device {str(device)!r}: this machine has {n_devices} CUDA device(s)")
     return result
 
 
