@@ -263,3 +263,50 @@ def test_included_attributes_and_zoo_custom_objects_load(tmp_path):
         PPO.load(tmp_path / "no_space.zip")
     with pytest.raises(ValueError, match=r"unknown hyperparameters \['n_epoch'\]"):
         PPO.load(tmp_path / "inc.zip", n_epoch=3)
+
+
+def test_loaded_sac_keeps_adapting_its_entropy_coefficient(tmp_path):
+    """The entropy optimizer must update the tensor training reads after a load (it updated an orphan copy)."""
+    from baselines3 import SAC
+
+    model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=50, buffer_size=1000, batch_size=32, seed=0)
+    model.learn(100)
+    model.save(tmp_path / "sac")
+    loaded = SAC.load(tmp_path / "sac", env="Pendulum-v1")
+    before = loaded.log_ent_coef.item()
+    assert before == pytest.approx(model.log_ent_coef.item())
+    loaded.learn(200, reset_num_timesteps=False)
+    after = loaded.log_ent_coef.item()
+    assert after != before
+    # the value training uses is the one the optimizer moves
+    assert loaded.log_ent_coef.data_ptr() == loaded.ent_coef_optimizer.param_groups[0]["params"][0].data_ptr()
+
+
+def test_a_saved_variable_of_the_wrong_shape_or_name_is_refused(tmp_path):
+    from baselines3 import SAC
+    from baselines3.common.save_util import ModelLoadError
+
+    model = SAC("MlpPolicy", "Pendulum-v1", buffer_size=1000, learning_starts=10)
+    model.save(tmp_path / "sac")
+    with zipfile.ZipFile(tmp_path / "sac.zip") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    for variables, message in [
+        ({"log_ent_coef": torch.zeros(3)}, "shape"),
+        ({"actor.mu.bias": torch.zeros(1)}, "no place"),
+    ]:
+        buffer = __import__("io").BytesIO()
+        torch.save(variables, buffer)
+        with zipfile.ZipFile(tmp_path / "bad.zip", "w") as archive:
+            for name, content in members.items():
+                archive.writestr(name, buffer.getvalue() if name == "pytorch_variables.pth" else content)
+        with pytest.raises(ModelLoadError, match=message):
+            SAC.load(tmp_path / "bad.zip")
+
+
+def test_load_restores_verbose_and_tensorboard_log(tmp_path):
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, verbose=1, tensorboard_log=str(tmp_path / "tb"))
+    model.save(tmp_path / "ppo")
+    loaded = PPO.load(tmp_path / "ppo")
+    assert loaded.verbose == 1
+    assert loaded.tensorboard_log == str(tmp_path / "tb")
+    assert PPO.load(tmp_path / "ppo", verbose=0).verbose == 0

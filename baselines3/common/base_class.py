@@ -42,7 +42,7 @@ from baselines3.common.vec_env import (
 SelfBaseAlgorithm = TypeVar("SelfBaseAlgorithm", bound="BaseAlgorithm")
 
 # Constructor arguments that are not hyperparameters and so are not written to data.json.
-_NOT_SAVED = {"self", "policy", "env", "device", "_init_setup_model", "tensorboard_log", "verbose"}
+_NOT_SAVED = {"self", "policy", "env", "device", "_init_setup_model"}
 
 
 def maybe_make_env(env: gym.Env | VecEnv | str | None, verbose: int) -> gym.Env | VecEnv | None:
@@ -559,14 +559,9 @@ class BaseAlgorithm:
             raise ValueError(
                 f"{path}: the saved weights do not fit the rebuilt {cls.__name__} policy: {error}"
             ) from error
+        _, variable_names = model._torch_save_params()
         for name, value in (pytorch_variables or {}).items():
-            try:
-                target = _get_attr_path(model, name)
-                target.data = value.data.to(model.device)
-            except AttributeError as error:
-                raise save_util.ModelLoadError(
-                    f"{path}: saved tensor {name!r} has no place in the rebuilt {cls.__name__}: {error}"
-                ) from error
+            _copy_saved_variable(model, name, value, variable_names, path)
         for name, value in attributes.items():
             setattr(model, name, value)
         if model.use_sde:
@@ -629,6 +624,25 @@ def _extra_attributes(
             )
         attributes[name] = value
     return attributes
+
+
+def _copy_saved_variable(model: BaseAlgorithm, name: str, value: Any, variable_names: list[str], path: Any) -> None:
+    """Copy a saved tensor (e.g. SAC's log entropy coefficient) into the model's own tensor, in place: optimizers
+    hold that tensor (or a flat buffer it is a view of), so replacing it would leave them updating an orphan.
+    Only the model's declared variables can be set, and only with their own shape."""
+    if name not in variable_names:
+        raise save_util.ModelLoadError(
+            f"{path}: saved tensor {name!r} has no place in the rebuilt {type(model).__name__} "
+            f"(its saved tensors are {variable_names})"
+        )
+    target = _get_attr_path(model, name)
+    if not isinstance(value, torch.Tensor) or value.shape != target.shape:
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise save_util.ModelLoadError(
+            f"{path}: saved tensor {name!r} has shape {shape}, the rebuilt model's has {tuple(target.shape)}"
+        )
+    with torch.no_grad():
+        target.copy_(value.to(device=target.device, dtype=target.dtype))
 
 
 def _get_attr_path(obj: Any, path: str) -> Any:
