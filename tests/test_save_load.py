@@ -310,3 +310,23 @@ def test_load_restores_verbose_and_tensorboard_log(tmp_path):
     assert loaded.verbose == 1
     assert loaded.tensorboard_log == str(tmp_path / "tb")
     assert PPO.load(tmp_path / "ppo", verbose=0).verbose == 0
+
+
+def test_a_compiled_policy_saves_a_file_that_loads(tmp_path):
+    """torch.compile names parameters `_orig_mod.<name>`; saved files use the plain module's names."""
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, seed=0)
+    model.policy = torch.compile(model.policy, backend="eager")
+    model.save(tmp_path / "compiled")
+    loaded = PPO.load(tmp_path / "compiled")
+    assert isinstance(loaded.policy, torch.nn.Module) and not hasattr(loaded.policy, "_orig_mod")
+    observations = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = model.policy.predict_values(torch.as_tensor(observations))
+        assert torch.equal(loaded.policy.predict_values(torch.as_tensor(observations)), expected)
+    # a model with a compiled part takes plain parameters, and gives them back plain
+    partly = PPO("MlpPolicy", "CartPole-v1", n_steps=64, seed=1)
+    partly.policy.mlp_extractor = torch.compile(partly.policy.mlp_extractor, backend="eager")
+    partly.set_parameters(tmp_path / "compiled.zip")
+    assert not any("_orig_mod" in key for key in partly.get_parameters()["policy"])
+    with torch.no_grad():
+        assert torch.equal(partly.policy.predict_values(torch.as_tensor(observations)), expected)

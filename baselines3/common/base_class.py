@@ -9,6 +9,7 @@ import pathlib
 import time
 import warnings
 from collections import deque
+from collections.abc import Mapping
 from typing import IO, Any, ClassVar, TypeVar
 
 import gymnasium as gym
@@ -420,7 +421,7 @@ class BaseAlgorithm:
     def get_parameters(self) -> dict[str, dict[str, Any]]:
         """State dicts of the policy and its optimizer(s), keyed like the members of a saved zip."""
         state_dicts, _ = self._torch_save_params()
-        return {name: _get_attr_path(self, name).state_dict() for name in state_dicts}
+        return {name: _plain_state_dict(_get_attr_path(self, name)) for name in state_dicts}
 
     def set_parameters(
         self,
@@ -444,7 +445,7 @@ class BaseAlgorithm:
             if isinstance(target, torch.optim.Optimizer):
                 target.load_state_dict(state_dict)
             else:
-                target.load_state_dict(state_dict, strict=exact_match)
+                target.load_state_dict(_named_like(target, state_dict), strict=exact_match)
 
     def _hyperparameters(self) -> dict[str, Any]:
         """Constructor arguments (by name, from the signature) and the state needed to rebuild the model."""
@@ -482,8 +483,8 @@ class BaseAlgorithm:
             data[name] = getattr(self, name)
         for name in exclude or []:
             data.pop(name, None)
-        state_dict_names, variable_names = self._torch_save_params()
-        params = {name: _get_attr_path(self, name).state_dict() for name in state_dict_names}
+        params = self.get_parameters()
+        _, variable_names = self._torch_save_params()
         pytorch_variables = {name: _get_attr_path(self, name) for name in variable_names}
         save_util.save_to_zip_file(path, data=data, params=params, pytorch_variables=pytorch_variables)
 
@@ -643,6 +644,28 @@ def _copy_saved_variable(model: BaseAlgorithm, name: str, value: Any, variable_n
         )
     with torch.no_grad():
         target.copy_(value.to(device=target.device, dtype=target.dtype))
+
+
+#: The path segment `torch.compile` puts before the names of a compiled module's parameters.
+_COMPILED_PREFIX = "_orig_mod."
+
+
+def _without_compile_prefix(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameter names as the plain module has them (a module compiled with `torch.compile`, or with compiled
+    submodules, names them `..._orig_mod.<name>`), so a compiled model saves a file any model can load."""
+    return {key.replace(_COMPILED_PREFIX, ""): value for key, value in state_dict.items()}
+
+
+def _named_like(module: torch.nn.Module, state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """`state_dict` with its parameter names spelled as `module` spells them, compiled parts included."""
+    own_names = {name.replace(_COMPILED_PREFIX, ""): name for name in module.state_dict()}
+    return {own_names.get(key, key): value for key, value in _without_compile_prefix(state_dict).items()}
+
+
+def _plain_state_dict(module: Any) -> dict[str, Any]:
+    if isinstance(module, torch.optim.Optimizer):
+        return module.state_dict()
+    return _without_compile_prefix(module.state_dict())
 
 
 def _get_attr_path(obj: Any, path: str) -> Any:
