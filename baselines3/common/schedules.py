@@ -71,12 +71,23 @@ class Schedule:
 
 
 class ConstantSchedule(Schedule):
-    """Always returns ``value``."""
+    """Always returns the one value it was given.
+
+    ``ConstantSchedule(0.1)``, ``ConstantSchedule(val=0.1)`` (Stable-Baselines3's keyword) and
+    ``ConstantSchedule(value=0.1)`` (the spec's field) are the same schedule; ``.val`` and ``.value`` both read it.
+    """
 
     __slots__ = ("value",)
 
-    def __init__(self, value: float) -> None:
-        self.value = _as_float(value, "value")
+    def __init__(self, val: float | None = None, *, value: float | None = None) -> None:
+        if (val is None) == (value is None):
+            raise TypeError("ConstantSchedule takes one value: ConstantSchedule(val) or ConstantSchedule(value=val)")
+        self.value = _as_float(val if value is None else value, "value")
+
+    @property
+    def val(self) -> float:
+        """The constant (Stable-Baselines3's attribute name)."""
+        return self.value
 
     def __call__(self, progress_remaining: float) -> float:
         return self.value
@@ -276,6 +287,36 @@ def linear_schedule(initial_value: float, final_value: float = 0.0) -> LinearSch
     return LinearSchedule(initial_value, final_value, 1.0)
 
 
-def FloatSchedule(value_schedule: Any) -> Schedule:
-    """Stable-Baselines3 (>= 2.5) name for :func:`get_schedule_fn`: a schedule that returns floats."""
-    return get_schedule_fn(value_schedule)
+class FloatSchedule(Schedule):
+    """A schedule whose values are always Python floats (Stable-Baselines3 >= 2.5's wrapper).
+
+    ``value_schedule`` is a number (a ConstantSchedule), another FloatSchedule (unwrapped, not nested), or
+    anything :func:`get_schedule_fn` accepts. The wrapper describes itself as its inner schedule does, so
+    a FloatSchedule around a JSON-describable schedule is saved without pickling and loads back as that inner
+    schedule (which gives the same values).
+    """
+
+    __slots__ = ("json_describable", "value_schedule")
+
+    def __init__(self, value_schedule: Any) -> None:
+        if isinstance(value_schedule, FloatSchedule):
+            value_schedule = value_schedule.value_schedule
+        self.value_schedule: Schedule = get_schedule_fn(value_schedule)
+        self.json_describable = self.value_schedule.json_describable
+
+    def __call__(self, progress_remaining: float) -> float:
+        return float(self.value_schedule(progress_remaining))
+
+    def to_spec(self) -> dict[str, Any]:
+        return self.value_schedule.to_spec()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FloatSchedule):
+            other = other.value_schedule
+        return self.value_schedule == other
+
+    def __hash__(self) -> int:
+        return hash(self.value_schedule)
+
+    def __repr__(self) -> str:
+        return f"FloatSchedule({self.value_schedule!r})"
