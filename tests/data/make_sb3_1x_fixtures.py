@@ -59,12 +59,13 @@ def main() -> None:
     def small() -> dict:
         return dict(net_arch=[32, 32])  # a fresh dict each: SB3 1.x adds keys to the one it is given
 
+    replay = dict(learning_starts=50, buffer_size=500)
     models = {
         "ppo": PPO("MlpPolicy", RandomWalkEnv(False), n_steps=64, batch_size=32, policy_kwargs=small(), seed=0),
         "a2c": A2C("MlpPolicy", RandomWalkEnv(False), n_steps=8, policy_kwargs=small(), seed=0),
-        "dqn": DQN("MlpPolicy", RandomWalkEnv(False), learning_starts=50, buffer_size=500, policy_kwargs=small(), seed=0),
-        "sac": SAC("MlpPolicy", RandomWalkEnv(True), learning_starts=50, buffer_size=500, policy_kwargs=small(), seed=0),
-        "td3": TD3("MlpPolicy", RandomWalkEnv(True), learning_starts=50, buffer_size=500, policy_kwargs=small(), seed=0),
+        "dqn": DQN("MlpPolicy", RandomWalkEnv(False), **replay, policy_kwargs=small(), seed=0),
+        "sac": SAC("MlpPolicy", RandomWalkEnv(True), **replay, policy_kwargs=small(), seed=0),
+        "td3": TD3("MlpPolicy", RandomWalkEnv(True), **replay, policy_kwargs=small(), seed=0),
     }
     for name, model in models.items():
         model.learn(200)
