@@ -455,3 +455,22 @@ def test_eval_callback_warns_about_different_wrappers_not_different_vec_env_clas
     callback = EvalCallback(as_vec_env(CountingEnv(length=5)), n_eval_episodes=1, eval_freq=10, warn=False)
     with pytest.warns(UserWarning, match=r"\['VecFrameStack'\] != \[\]"):
         fake_learn(model, callback, total_timesteps=1)
+
+
+@pytest.mark.parametrize("algo", ["PPO", "DQN"])
+def test_log_every_n_timesteps_writes_the_logs_at_that_pace(tmp_path, algo: str) -> None:
+    import baselines3
+    from baselines3.common.callbacks import LogEveryNTimesteps
+    from baselines3.common.logger import configure, read_csv
+
+    if algo == "PPO":
+        model = baselines3.PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, n_epochs=1, seed=0)
+        log_interval = 1000  # the algorithm's own logging never fires
+    else:
+        model = baselines3.DQN("MlpPolicy", "CartPole-v1", learning_starts=1000, seed=0)
+        log_interval = 10_000
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    model.learn(256, callback=LogEveryNTimesteps(n_steps=100), log_interval=log_interval)
+    model.logger.close()
+    steps = list(read_csv(str(tmp_path / "progress.csv"))["time/total_timesteps"])
+    assert steps == [100, 200]  # the callback runs at every env step, whatever the rollout length

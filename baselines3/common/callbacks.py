@@ -522,6 +522,26 @@ class EveryNTimesteps(EventCallback):
         return True
 
 
+class LogEveryNTimesteps(EveryNTimesteps):
+    """Writes the model's logs (episode statistics, fps and whatever training recorded) every ``n_steps``
+    timesteps, in addition to the algorithm's own ``log_interval``."""
+
+    def __init__(self, n_steps: int) -> None:
+        super().__init__(n_steps, callback=ConvertCallback(self._log_data))
+
+    def _log_data(self, _locals: dict[str, Any], _globals: dict[str, Any]) -> bool:
+        model = self.model
+        dump_logs = getattr(model, "dump_logs", None)
+        if callable(dump_logs):
+            dump_logs()
+            return True
+        if hasattr(model, "_episode_num"):  # off-policy models count their episodes
+            model.logger.record("time/episodes", model._episode_num, exclude="tensorboard")
+        model._record_rollout_stats()
+        model.logger.dump(step=model.num_timesteps)
+        return True
+
+
 class StopTrainingOnMaxEpisodes(BaseCallback):
     """Stops training after ``max_episodes`` episodes per env (``max_episodes * n_envs`` in total).
 
@@ -631,6 +651,7 @@ __all__ = [
     "EvalCallback",
     "EventCallback",
     "EveryNTimesteps",
+    "LogEveryNTimesteps",
     "ProgressBarCallback",
     "StopTrainingOnMaxEpisodes",
     "StopTrainingOnNoModelImprovement",
