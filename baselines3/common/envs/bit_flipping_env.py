@@ -1,4 +1,4 @@
-"""Small probe environments: each isolates one capability so a learning test runs in seconds."""
+"""The bit-flipping goal environment used to test Hindsight Experience Replay."""
 
 from __future__ import annotations
 
@@ -7,137 +7,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-
-
-class IdentityEnv(gym.Env):
-    """Observation is a random element of `space`; the reward is 1 when the action equals it.
-
-    A policy that learns the identity map reaches the maximum return `ep_length`.
-    """
-
-    metadata = {"render_modes": []}
-
-    def __init__(self, dim: int | None = None, space: spaces.Space | None = None, ep_length: int = 100) -> None:
-        if space is None:
-            space = spaces.Discrete(2 if dim is None else dim)
-        self.action_space = self.observation_space = space
-        self.ep_length = ep_length
-        self.current_step = 0
-        self.state: Any = None
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
-        super().reset(seed=seed)
-        if seed is not None:
-            self.observation_space.seed(seed)
-        self.current_step = 0
-        self.state = self.observation_space.sample()
-        return self.state, {}
-
-    def _reward(self, action: Any) -> float:
-        return 1.0 if np.array_equal(self.state, action) else 0.0
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        reward = self._reward(action)
-        self.state = self.observation_space.sample()
-        self.current_step += 1
-        return self.state, reward, False, self.current_step >= self.ep_length, {}
-
-
-class IdentityEnvBox(IdentityEnv):
-    """Continuous identity: reward 1 when the action is within `eps` of the observation."""
-
-    def __init__(self, low: float = -1.0, high: float = 1.0, eps: float = 0.05, ep_length: int = 100) -> None:
-        super().__init__(space=spaces.Box(low, high, shape=(1,), dtype=np.float32), ep_length=ep_length)
-        self.eps = eps
-
-    def _reward(self, action: Any) -> float:
-        return 1.0 if float(np.abs(self.state - action).max()) < self.eps else 0.0
-
-
-class IdentityEnvMultiDiscrete(IdentityEnv):
-    def __init__(self, dim: int = 1, ep_length: int = 100) -> None:
-        super().__init__(space=spaces.MultiDiscrete([dim, dim]), ep_length=ep_length)
-
-
-class IdentityEnvMultiBinary(IdentityEnv):
-    def __init__(self, dim: int = 1, ep_length: int = 100) -> None:
-        super().__init__(space=spaces.MultiBinary(dim), ep_length=ep_length)
-
-
-class FakeImageEnv(gym.Env):
-    """Random uint8 images (channel-last by default) with a discrete or continuous action; reward is 0."""
-
-    metadata = {"render_modes": []}
-
-    def __init__(
-        self,
-        action_dim: int = 6,
-        screen_height: int = 84,
-        screen_width: int = 84,
-        n_channels: int = 1,
-        discrete: bool = True,
-        channel_first: bool = False,
-        ep_length: int = 10,
-    ) -> None:
-        shape = (
-            (n_channels, screen_height, screen_width) if channel_first else (screen_height, screen_width, n_channels)
-        )
-        self.observation_space = spaces.Box(0, 255, shape=shape, dtype=np.uint8)
-        if discrete:
-            self.action_space: spaces.Space = spaces.Discrete(action_dim)
-        else:
-            self.action_space = spaces.Box(-1.0, 1.0, shape=(action_dim,), dtype=np.float32)
-        self.ep_length = ep_length
-        self.current_step = 0
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        if seed is not None:
-            self.observation_space.seed(seed)
-        self.current_step = 0
-        return self.observation_space.sample(), {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.current_step += 1
-        return self.observation_space.sample(), 0.0, False, self.current_step >= self.ep_length, {}
-
-
-class SimpleMultiObsEnv(gym.Env):
-    """Dict observation {"vec": Box(2), "img": uint8 image}; reward 1 when the action equals the sign bit of vec[0].
-
-    Small enough to learn in a few thousand steps; exercises CombinedExtractor with an image and a vector.
-    """
-
-    metadata = {"render_modes": []}
-
-    def __init__(self, image_size: int = 36, ep_length: int = 50) -> None:
-        self.observation_space = spaces.Dict(
-            {
-                "vec": spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
-                "img": spaces.Box(0, 255, shape=(image_size, image_size, 1), dtype=np.uint8),
-            }
-        )
-        self.action_space = spaces.Discrete(2)
-        self.image_size = image_size
-        self.ep_length = ep_length
-        self.current_step = 0
-        self._obs: dict[str, np.ndarray] = {}
-
-    def _new_obs(self) -> dict[str, np.ndarray]:
-        vec = self.np_random.uniform(-1, 1, size=2).astype(np.float32)
-        img = np.full((self.image_size, self.image_size, 1), 128 if vec[0] > 0 else 0, dtype=np.uint8)
-        self._obs = {"vec": vec, "img": img}
-        return self._obs
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
-        super().reset(seed=seed)
-        self.current_step = 0
-        return self._new_obs(), {}
-
-    def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
-        reward = 1.0 if int(action) == int(self._obs["vec"][0] > 0) else 0.0
-        self.current_step += 1
-        return self._new_obs(), reward, False, self.current_step >= self.ep_length, {}
 
 
 class BitFlippingEnv(gym.Env):
@@ -230,6 +99,27 @@ class BitFlippingEnv(gym.Env):
         if self.image_obs_space:
             return (np.asarray(value).reshape(-1)[: self.n_bits] > 127).astype(np.int64)
         return (np.asarray(value) > 0.5).astype(np.int64)
+
+    def convert_if_needed(self, state: np.ndarray) -> Any:
+        """Stable-Baselines3's name for :meth:`encode` (a Python int for ``discrete_obs_space``)."""
+        encoded = self.encode(state)
+        return int(encoded) if self.discrete_obs_space else encoded
+
+    def convert_to_bit_vector(self, state: Any, batch_size: int) -> np.ndarray:
+        """A batch of ``batch_size`` encoded states back as rows of bits, shape ``(batch_size, n_bits)``
+        (the image encoding gives 0.0/1.0 floats, as in Stable-Baselines3)."""
+        if self.discrete_obs_space:
+            values = np.asarray(state, dtype=np.int64).reshape(batch_size, -1)[:, :1]
+            return (values >> np.arange(self.n_bits)) & 1
+        if self.image_obs_space:
+            return np.asarray(state).reshape(batch_size, -1)[:, : self.n_bits] / 255
+        return np.asarray(state).reshape(batch_size, -1)
+
+    def seed(self, seed: int) -> None:
+        """Seed the env's generator and its spaces' samplers (Gymnasium's ``reset(seed=...)`` is preferred)."""
+        self._np_random, _ = gym.utils.seeding.np_random(seed)
+        self.observation_space.seed(seed)
+        self.action_space.seed(seed)
 
     def _obs(self) -> dict[str, Any]:
         state = self.encode(self.state)

@@ -1,0 +1,108 @@
+"""Code written for Stable-Baselines3 behaves the same with ``baselines3``: module paths, helpers, env checks,
+wrappers. Each comparison runs SB3 itself where it is installed."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module, names",
+    [
+        ("baselines3.common.envs.bit_flipping_env", ["BitFlippingEnv"]),
+        (
+            "baselines3.common.envs.identity_env",
+            ["IdentityEnv", "IdentityEnvBox", "IdentityEnvMultiBinary", "IdentityEnvMultiDiscrete", "FakeImageEnv"],
+        ),
+        ("baselines3.common.envs.multi_input_envs", ["SimpleMultiObsEnv"]),
+    ],
+)
+def test_env_submodules_hold_the_package_classes(module: str, names: list[str]) -> None:
+    package = importlib.import_module("baselines3.common.envs")
+    imported = importlib.import_module(module)
+    for name in names:
+        assert getattr(imported, name) is getattr(package, name)
+
+
+def _rollout(env, actions):
+    obs, _ = env.reset(seed=0)
+    steps = [obs]
+    for action in actions:
+        steps.append(env.step(action))
+    return steps
+
+
+@pytest.mark.parametrize("discrete_actions", [True, False])
+@pytest.mark.parametrize("channel_last", [True, False])
+def test_simple_multi_obs_env_is_sb3_grid_world(discrete_actions: bool, channel_last: bool) -> None:
+    from baselines3.common.envs import SimpleMultiObsEnv
+
+    np.random.seed(3)
+    env = SimpleMultiObsEnv(random_start=False, discrete_actions=discrete_actions, channel_last=channel_last)
+    assert env.observation_space["vec"].shape == (5,) and env.observation_space["vec"].dtype == np.float64
+    assert env.observation_space["img"].shape == ((64, 64, 1) if channel_last else (1, 64, 64))
+    moves = [2, 2, 2, 1, 1, 0, 3, 1, 1]  # right x3 (to 3), down x2 (to 11), a wall, back up, down to 15
+    actions = moves if discrete_actions else [np.eye(4)[move] for move in moves]
+    ours = _rollout(env, actions)
+    assert [step[1] for step in ours[1:]] == [-0.1] * 8 + [1.0]
+    assert [step[2] for step in ours[1:]] == [False] * 8 + [True] and ours[-1][4] == {"got_to_end": True}
+    assert env.observation_space.contains(ours[0])
+    sb3_envs = pytest.importorskip("stable_baselines3.common.envs")
+    np.random.seed(3)
+    theirs = _rollout(
+        sb3_envs.SimpleMultiObsEnv(random_start=False, discrete_actions=discrete_actions, channel_last=channel_last),
+        actions,
+    )
+    for mine, other in zip(ours[1:], theirs[1:]):
+        for key in ("vec", "img"):
+            np.testing.assert_array_equal(mine[0][key], other[0][key])
+        assert mine[1:] == other[1:]
+
+
+def test_simple_multi_obs_env_random_start_and_timeout() -> None:
+    from baselines3.common.envs import SimpleMultiObsEnv
+
+    env = SimpleMultiObsEnv(random_start=True)
+    starts = set()
+    for seed in range(40):
+        env.reset(seed=seed)
+        starts.add(env.state)
+    assert starts <= set(range(15)) and len(starts) > 5  # any cell but the goal
+    env.reset(seed=1)
+    first = env.state
+    env.reset(seed=1)
+    assert env.state == first  # the env's own generator: reset(seed=...) repeats the start
+    env = SimpleMultiObsEnv(random_start=False)
+    env.reset()
+    truncated = [env.step(0)[3] for _ in range(101)]  # left from cell 0 stays there
+    assert truncated == [False] * 100 + [True]
+
+
+def test_simple_multi_obs_env_keeps_the_sign_task() -> None:
+    from baselines3.common.envs import SimpleMultiObsEnv
+
+    env = SimpleMultiObsEnv(image_size=36, ep_length=3)
+    obs, _ = env.reset(seed=0)
+    assert obs["img"].shape == (36, 36, 1) and env.action_space.n == 2
+    right = int(obs["vec"][0] > 0)
+    assert env.step(right)[1] == 1.0
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"discrete_obs_space": True}, {"image_obs_space": True}])
+def test_bit_flipping_conversions_match_sb3(kwargs: dict) -> None:
+    from baselines3.common.envs.bit_flipping_env import BitFlippingEnv
+
+    env = BitFlippingEnv(n_bits=5, **kwargs)
+    bits = np.array([1, 0, 1, 1, 0], dtype=np.int8)
+    encoded = env.convert_if_needed(bits)
+    np.testing.assert_array_equal(env.convert_to_bit_vector(encoded, 1), bits[None])
+    batch = np.stack([env.convert_if_needed(bits), env.convert_if_needed(1 - bits)])
+    np.testing.assert_array_equal(env.convert_to_bit_vector(batch, 2), np.stack([bits, 1 - bits]))
+    env.seed(0)
+    sb3_env_module = pytest.importorskip("stable_baselines3.common.envs.bit_flipping_env")
+    theirs = sb3_env_module.BitFlippingEnv(n_bits=5, **kwargs)
+    np.testing.assert_array_equal(np.asarray(encoded), np.asarray(theirs.convert_if_needed(bits)))
+    assert type(encoded) is type(theirs.convert_if_needed(bits))
