@@ -112,13 +112,19 @@ def test_predict_returns_and_checks_the_state(tmp_path):
     model = PPO("MlpLstmPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_steps=8, batch_size=16)
     obs = model.get_env().reset()
     actions, state = model.predict(obs)
-    assert actions.shape == (2,) and [part.shape for part in state] == [(1, 2, 256)] * 4
+    assert actions.shape == (2,) and [part.shape for part in state] == [(1, 2, 256)] * 2
     with pytest.raises(
         ValueError, match=r"\(n_lstm_layers, n_envs, lstm_hidden_size\) = \(1, 2, 256\), got \(1, 3, 256\)"
     ):
         model.predict(obs, state=tuple(np.zeros((1, 3, 256)) for _ in range(4)))
-    with pytest.raises(ValueError, match="4-tuple"):
+    with pytest.raises(ValueError, match=r"\(h, c\) pair"):
         model.predict(obs, state=np.zeros((1, 2, 256)))
+    # the 4-tuple of initial_state() (actor and critic) is taken too: acting reads the actor's part
+    full_state = tuple(np.asarray(part) for part in (*state, *state))
+    np.testing.assert_array_equal(
+        model.predict(obs, state=full_state, deterministic=True)[0],
+        model.predict(obs, state=state, deterministic=True)[0],
+    )
     model.save(tmp_path / "lstm")
     loaded = PPO.load(tmp_path / "lstm")
     starts = np.array([True, False])
@@ -204,3 +210,28 @@ def test_other_lstm_policies_train_save_and_predict(tmp_path, policy, env_fn):
         loaded.predict(obs, state=state, deterministic=True)[0], model.predict(obs, state=state, deterministic=True)[0]
     )
     assert env.action_space.contains(actions[0])
+
+
+def test_predict_state_is_the_actors_pair_as_in_sb3_contrib():
+    """predict's state has sb3-contrib's layout (h, c) and its steps match the full actor-critic pass."""
+    model = PPO("MlpLstmPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_steps=8, batch_size=16, seed=0)
+    policy = model.policy
+    obs = np.random.default_rng(0).normal(size=(5, 2, 4)).astype(np.float32)
+    starts = np.array([[1, 1], [0, 0], [0, 1], [0, 0], [1, 0]], dtype=np.float32)
+    state, full_state = None, policy.initial_state(2)
+    for t in range(5):
+        actions, state = model.predict(obs[t], state=state, episode_start=starts[t], deterministic=True)
+        with torch.no_grad():
+            latent_pi, _, full_state = policy._recurrent_latents(
+                torch.as_tensor(obs[t]), full_state, torch.as_tensor(starts[t])
+            )
+            expected = policy._get_action_dist_from_latent(latent_pi).get_actions(deterministic=True)
+        np.testing.assert_array_equal(actions, expected.numpy())
+        np.testing.assert_allclose(state[0], full_state[0].numpy(), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(state[1], full_state[1].numpy(), rtol=0, atol=1e-6)
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    theirs = sb3_contrib.RecurrentPPO("MlpLstmPolicy", "CartPole-v1", n_steps=8, batch_size=8)
+    _, their_state = theirs.predict(obs[0][:1])
+    _, our_state = model.predict(obs[0][:1].repeat(2, axis=0))
+    assert len(their_state) == len(our_state) == 2
+    assert [part.shape[::2] for part in their_state] == [part.shape[::2] for part in our_state]

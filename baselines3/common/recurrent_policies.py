@@ -1,8 +1,9 @@
 """LSTM actor-critic policies for A2C and PPO: MlpLstmPolicy, CnnLstmPolicy, MultiInputLstmPolicy.
 
 Features -> LSTM (actor; the critic has its own LSTM, shares the actor's, or uses a linear layer) -> the usual
-MLP extractor and heads. The hidden state is a tuple of four tensors `(h_pi, c_pi, h_vf, c_vf)`, each shaped
+MLP extractor and heads. The training state is a tuple of four tensors `(h_pi, c_pi, h_vf, c_vf)`, each shaped
 (n_lstm_layers, n_envs, lstm_hidden_size): the env axis is dim 1, which is what the rollout buffer relies on.
+`predict` acts with the actor alone and returns its `(h, c)`, as sb3-contrib's RecurrentPPO does.
 An env's state is zeroed at the step where its episode starts.
 """
 
@@ -105,6 +106,14 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         return tuple(part[:, index] for part in state)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ forward passes
+    def _actor_lstm(
+        self, pi_features: torch.Tensor, h_pi: torch.Tensor, c_pi: torch.Tensor, starts: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The actor LSTM's outputs (T*N, hidden) and next state, for features of T steps of N envs."""
+        sequence = pi_features.reshape(starts.shape[0], h_pi.shape[1], -1)
+        pi_out, h_pi, c_pi = _run_lstm(self.lstm_actor, sequence, h_pi, c_pi, starts)
+        return pi_out.reshape(-1, self.lstm_hidden_size), h_pi, c_pi
+
     def _recurrent_latents(
         self, obs: Any, state: RecurrentState, episode_starts: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, RecurrentState]:
@@ -115,8 +124,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         features = self.extract_features(obs)
         pi_features, vf_features = features if isinstance(features, tuple) else (features, features)
         starts = episode_starts.reshape(-1, n).to(pi_features.dtype)
-        sequence = pi_features.reshape(starts.shape[0], n, -1)
-        pi_out, h_pi, c_pi = _run_lstm(self.lstm_actor, sequence, h_pi, c_pi, starts)
+        pi_out, h_pi, c_pi = self._actor_lstm(pi_features, h_pi, c_pi, starts)
         if self.shared_lstm:
             vf_out = pi_out
         elif self.lstm_critic is not None:
@@ -125,7 +133,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         else:
             assert self.critic is not None
             vf_out = self.critic(vf_features)
-        latent_pi = self.mlp_extractor.forward_actor(pi_out.reshape(-1, self.lstm_hidden_size))
+        latent_pi = self.mlp_extractor.forward_actor(pi_out)
         latent_vf = self.mlp_extractor.forward_critic(vf_out.reshape(-1, self.lstm_hidden_size))
         return latent_pi, latent_vf, (h_pi, c_pi, h_vf, c_vf)
 
@@ -170,34 +178,40 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
     ) -> tuple[np.ndarray, Any]:
-        """Actions and the next hidden state (a tuple of numpy arrays). Pass the previous call's state and, as
-        `episode_start`, the previous step's dones: those envs start from a zero state."""
+        """Actions and the actor's next LSTM state `(h, c)`, numpy arrays shaped (n_lstm_layers, n_envs,
+        lstm_hidden_size), as sb3-contrib's RecurrentPPO returns them. Pass the previous call's state back and, as
+        `episode_start`, the previous step's dones: those envs start from a zero state. Acting needs only the
+        actor's LSTM; the 4-tuple of `initial_state()` (actor and critic) is accepted too."""
         self.set_training_mode(False)
         obs_tensor, vectorized = self.obs_to_tensor(observation)
         first = next(iter(obs_tensor.values())) if isinstance(obs_tensor, dict) else obs_tensor
         n_envs = first.shape[0]
         with torch.inference_mode():
-            state_t = self._state_tensors(state, n_envs)
+            h_pi, c_pi = self._actor_state_tensors(state, n_envs)
             starts = torch.zeros(n_envs, device=self.device)
             if episode_start is not None:
                 starts = torch.as_tensor(np.asarray(episode_start, dtype=np.float32).reshape(-1), device=self.device)
                 if starts.shape[0] != n_envs:
                     raise ValueError(f"episode_start has {starts.shape[0]} entries for {n_envs} observations")
-            latent_pi, _, new_state = self._recurrent_latents(obs_tensor, state_t, starts)
+            features = self.extract_features(obs_tensor)
+            pi_features = features[0] if isinstance(features, tuple) else features
+            pi_out, h_pi, c_pi = self._actor_lstm(pi_features, h_pi, c_pi, starts.view(1, -1))
+            latent_pi = self.mlp_extractor.forward_actor(pi_out)
             actions_tensor = self._get_action_dist_from_latent(latent_pi).get_actions(deterministic=deterministic)
-        return self._env_actions(actions_tensor, vectorized), tuple(part.cpu().numpy() for part in new_state)
+        return self._env_actions(actions_tensor, vectorized), (h_pi.cpu().numpy(), c_pi.cpu().numpy())
 
-    def _state_tensors(self, state: Any, n_envs: int) -> RecurrentState:
-        if state is None:
-            return self.initial_state(n_envs)
+    def _actor_state_tensors(self, state: Any, n_envs: int) -> tuple[torch.Tensor, torch.Tensor]:
         expected = (self.n_lstm_layers, n_envs, self.lstm_hidden_size)
-        if not isinstance(state, (tuple, list)) or len(state) != 4:
+        if state is None:
+            zeros = torch.zeros(expected, device=self.device)
+            return zeros, zeros
+        if not isinstance(state, (tuple, list)) or len(state) not in (2, 4):
             raise ValueError(
-                "state must be the 4-tuple (h_pi, c_pi, h_vf, c_vf) returned by predict(), each of shape "
-                f"{expected}; got {type(state).__name__}"
+                "state must be the (h, c) pair returned by predict() (or the 4-tuple of initial_state()), each of "
+                f"shape {expected}; got {type(state).__name__}"
             )
         parts = []
-        for part in state:
+        for part in state[:2]:
             tensor = torch.as_tensor(np.asarray(part, dtype=np.float32), device=self.device)
             if tuple(tensor.shape) != expected:
                 raise ValueError(
@@ -205,7 +219,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
                     f"got {tuple(tensor.shape)}"
                 )
             parts.append(tensor)
-        return tuple(parts)  # type: ignore[return-value]
+        return parts[0], parts[1]
 
 
 class RecurrentActorCriticCnnPolicy(RecurrentActorCriticPolicy):
