@@ -155,3 +155,155 @@ def test_check_hyperparameters_names_the_value_and_its_rule() -> None:
         check_hyperparameters(n_epochs="3")
     with pytest.raises(TypeError, match="got True"):
         check_hyperparameters(batch_size=True)
+
+
+# --- Stable-Baselines3 2.x helpers ---------------------------------------------------------------------------
+
+
+def test_schedule_classes_are_importable_from_utils_and_take_sb3_arguments() -> None:
+    from baselines3.common.utils import ConstantSchedule as UtilsConstant
+    from baselines3.common.utils import FloatSchedule, LinearSchedule
+
+    assert UtilsConstant is ConstantSchedule
+    constant = ConstantSchedule(val=0.25)
+    assert constant(0.7) == 0.25 and constant.val == constant.value == 0.25
+    assert ConstantSchedule(0.25) == constant == ConstantSchedule(value=0.25)
+    with pytest.raises(TypeError):
+        ConstantSchedule()
+    linear = LinearSchedule(start=1.0, end=0.0, end_fraction=0.5)
+    assert linear(1.0) == 1.0 and linear(0.75) == pytest.approx(0.5) and linear(0.2) == 0.0
+    wrapped = FloatSchedule(np.float32(0.5))
+    assert isinstance(wrapped, FloatSchedule) and type(wrapped(0.3)) is float and wrapped(0.3) == 0.5
+    assert FloatSchedule(wrapped).value_schedule is wrapped.value_schedule  # not nested twice
+    assert type(FloatSchedule(lambda p: np.float64(p))(0.5)) is float
+
+
+def test_schedules_match_sb3() -> None:
+    sb3_utils = pytest.importorskip("stable_baselines3.common.utils")
+    from baselines3.common.utils import FloatSchedule, LinearSchedule
+
+    progress = np.linspace(1.0, 0.0, 11)
+    for ours, theirs in [
+        (LinearSchedule(1.0, 0.1, 0.3), sb3_utils.LinearSchedule(1.0, 0.1, 0.3)),
+        (ConstantSchedule(val=3e-4), sb3_utils.ConstantSchedule(val=3e-4)),
+        (FloatSchedule(5), sb3_utils.FloatSchedule(5)),
+    ]:
+        assert [ours(p) for p in progress] == pytest.approx([theirs(p) for p in progress])
+
+
+def test_get_latest_run_id(tmp_path) -> None:
+    from baselines3.common.utils import get_latest_run_id
+
+    assert get_latest_run_id(str(tmp_path), "PPO") == 0
+    for name in ["PPO_1", "PPO_3", "PPO_x", "PPO_extra_7", "A2C_9", "PPO"]:
+        (tmp_path / name).mkdir()
+    assert get_latest_run_id(str(tmp_path), "PPO") == 3
+    assert get_latest_run_id(str(tmp_path), "PPO_extra") == 7
+    assert get_latest_run_id(str(tmp_path), "A2C") == 9
+    sb3_utils = pytest.importorskip("stable_baselines3.common.utils")
+    for name in ["PPO", "PPO_extra", "A2C", "DQN"]:
+        assert get_latest_run_id(str(tmp_path), name) == sb3_utils.get_latest_run_id(str(tmp_path), name)
+
+
+def test_configure_logger_numbers_tensorboard_runs(tmp_path) -> None:
+    from baselines3.common.utils import configure_logger
+
+    logger = configure_logger(verbose=0, tensorboard_log=str(tmp_path), tb_log_name="run")
+    assert logger.get_dir() == str(tmp_path / "run_1")
+    logger.close()
+    (tmp_path / "run_1").mkdir(exist_ok=True)
+    logger = configure_logger(tensorboard_log=str(tmp_path), tb_log_name="run", reset_num_timesteps=False)
+    assert logger.get_dir() == str(tmp_path / "run_1")  # continue the latest run
+    logger.close()
+    assert configure_logger(verbose=0).get_dir() is None
+
+
+def test_check_shape_equal() -> None:
+    from gymnasium import spaces
+
+    from baselines3.common.utils import check_shape_equal
+
+    box = spaces.Box(-1, 1, (3,))
+    check_shape_equal(box, spaces.Box(0, 5, (3,)))
+    check_shape_equal(spaces.Dict({"a": box}), spaces.Dict({"a": spaces.Box(0, 1, (3,))}))
+    check_shape_equal(spaces.Discrete(2), spaces.Discrete(5))  # only Box shapes are compared
+    with pytest.raises(AssertionError, match="same shape"):
+        check_shape_equal(box, spaces.Box(-1, 1, (4,)))
+    with pytest.raises(AssertionError, match="same keys"):
+        check_shape_equal(spaces.Dict({"a": box}), spaces.Dict({"b": box}))
+    with pytest.raises(AssertionError, match="same type"):
+        check_shape_equal(spaces.Dict({"a": box}), box)
+
+
+def test_is_vectorized_observation_matches_sb3() -> None:
+    from gymnasium import spaces
+
+    from baselines3.common.utils import is_vectorized_observation
+
+    box = spaces.Box(-1, 1, (2, 3))
+    cases = [
+        (np.zeros((2, 3)), box),
+        (np.zeros((4, 2, 3)), box),
+        (np.zeros((3, 3)), box),
+        (2, spaces.Discrete(3)),
+        (np.array(2), spaces.Discrete(3)),
+        (np.array([1, 2]), spaces.Discrete(3)),
+        (np.zeros((2, 2)), spaces.Discrete(3)),
+        (np.zeros(2), spaces.MultiDiscrete([2, 3])),
+        (np.zeros((5, 2)), spaces.MultiDiscrete([2, 3])),
+        (np.zeros(3), spaces.MultiDiscrete([2, 3])),
+        (np.zeros(4), spaces.MultiBinary(4)),
+        (np.zeros((2, 4)), spaces.MultiBinary(4)),
+        (np.zeros((2, 5)), spaces.MultiBinary(4)),
+        ({"a": np.zeros((2, 3)), "b": np.array(1)}, spaces.Dict({"a": box, "b": spaces.Discrete(2)})),
+        ({"a": np.zeros((7, 2, 3)), "b": np.zeros(7)}, spaces.Dict({"a": box, "b": spaces.Discrete(2)})),
+        ({"a": np.zeros((2, 3)), "b": np.zeros(7)}, spaces.Dict({"a": box, "b": spaces.Discrete(2)})),
+        (np.zeros(2), spaces.Tuple([spaces.Discrete(2)])),
+    ]
+
+    def outcome(func, observation, space):
+        try:
+            return func(observation, space)
+        except ValueError:
+            return ValueError
+
+    expected = [False, True, ValueError, False, False, True, ValueError, False, True, ValueError]
+    expected += [False, True, ValueError, False, True, ValueError, ValueError]
+    assert [outcome(is_vectorized_observation, obs, space) for obs, space in cases] == expected
+    sb3_utils = pytest.importorskip("stable_baselines3.common.utils")
+    assert [outcome(sb3_utils.is_vectorized_observation, obs, space) for obs, space in cases] == expected
+
+
+def test_get_parameters_by_name() -> None:
+    from baselines3.common.utils import get_parameters_by_name
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+
+    def storage(tensors):
+        return [tensor.data_ptr() for tensor in tensors]
+
+    found = get_parameters_by_name(model, ["running_"])
+    assert storage(found) == storage([model[1].running_mean, model[1].running_var])  # the tensors themselves
+    weights = [model[0].weight, model[0].bias, model[1].weight, model[1].bias]
+    assert storage(get_parameters_by_name(model, ["weight", "bias"])) == storage(weights)
+    assert get_parameters_by_name(model, []) == []
+
+
+def test_should_collect_more_steps_and_space_check() -> None:
+    from gymnasium import spaces
+
+    from baselines3.common.off_policy import TrainFreq, TrainFrequencyUnit
+    from baselines3.common.utils import check_for_correct_spaces, should_collect_more_steps
+
+    assert should_collect_more_steps(TrainFreq(4, TrainFrequencyUnit.STEP), 3, 10)
+    assert not should_collect_more_steps(TrainFreq(4, TrainFrequencyUnit.STEP), 4, 0)
+    assert should_collect_more_steps(TrainFreq(2, TrainFrequencyUnit.EPISODE), 100, 1)
+    assert not should_collect_more_steps(TrainFreq(2, TrainFrequencyUnit.EPISODE), 0, 2)
+
+    class Env:
+        observation_space = spaces.Box(-1, 1, (2,))
+        action_space = spaces.Discrete(2)
+
+    check_for_correct_spaces(Env(), spaces.Box(-1, 1, (2,)), spaces.Discrete(2))
+    with pytest.raises(ValueError, match="Action spaces do not match"):
+        check_for_correct_spaces(Env(), spaces.Box(-1, 1, (2,)), spaces.Discrete(3))

@@ -3,31 +3,60 @@ hyperparameter checks."""
 
 from __future__ import annotations
 
+import glob
 import importlib.metadata
+import os
 import platform
 import random
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 
-from baselines3.common.schedules import constant_fn, get_linear_fn, get_schedule_fn
+from baselines3.common.schedules import (
+    ConstantSchedule,
+    FloatSchedule,
+    LinearSchedule,
+    constant_fn,
+    get_linear_fn,
+    get_schedule_fn,
+)
+
+if TYPE_CHECKING:
+    from baselines3.common.logger import Logger
+    from baselines3.common.off_policy import TrainFreq
 
 __all__ = [
+    "ConstantSchedule",
+    "FloatSchedule",
+    "LinearSchedule",
+    "check_for_correct_spaces",
     "check_hyperparameters",
+    "check_shape_equal",
+    "configure_logger",
     "constant_fn",
     "explained_variance",
     "get_device",
+    "get_latest_run_id",
     "get_linear_fn",
+    "get_parameters_by_name",
     "get_schedule_fn",
     "get_system_info",
+    "is_vectorized_box_observation",
+    "is_vectorized_dict_observation",
+    "is_vectorized_discrete_observation",
+    "is_vectorized_multibinary_observation",
+    "is_vectorized_multidiscrete_observation",
+    "is_vectorized_observation",
     "library_version",
     "obs_as_tensor",
     "polyak_update",
     "safe_mean",
     "set_random_seed",
+    "should_collect_more_steps",
     "update_learning_rate",
     "zip_strict",
 ]
@@ -218,3 +247,181 @@ def check_hyperparameters(**values: Any) -> None:
             raise TypeError(f"{name} must be a number {rule}, got {value!r} ({type(value).__name__})")
         if not test(float(value)):
             raise ValueError(f"{name} must be {rule}, got {value!r}")
+
+
+def get_latest_run_id(log_path: str = "", log_name: str = "") -> int:
+    """The highest ``N`` among the folders ``<log_path>/<log_name>_N`` (0 when there are none).
+
+    Folders whose name is ``log_name`` followed by ``_`` and digits count; ``run_extra_3`` is not a run of
+    ``run``. Used to number TensorBoard runs: a new run goes to ``<log_name>_<N + 1>``.
+    """
+    latest = 0
+    for path in glob.glob(os.path.join(log_path, f"{glob.escape(log_name)}_[0-9]*")):
+        stem, _, number = os.path.basename(path).rpartition("_")
+        if stem == log_name and number.isdigit():
+            latest = max(latest, int(number))
+    return latest
+
+
+def configure_logger(
+    verbose: int = 0,
+    tensorboard_log: str | None = None,
+    tb_log_name: str = "",
+    reset_num_timesteps: bool = True,
+) -> Logger:
+    """A Logger as ``learn()`` sets one up: stdout when ``verbose >= 1``, and TensorBoard under
+    ``<tensorboard_log>/<tb_log_name>_<N>`` when ``tensorboard_log`` is given.
+
+    ``N`` is one more than the latest run there, or the latest run itself when ``reset_num_timesteps`` is False
+    (to continue its learning curve; run 1 when there is none yet).
+    """
+    from baselines3.common.logger import configure
+
+    formats = ["stdout"] if verbose >= 1 else []
+    folder = None
+    if tensorboard_log is not None:
+        run_id = get_latest_run_id(tensorboard_log, tb_log_name)
+        if reset_num_timesteps or run_id == 0:
+            run_id += 1
+        folder = os.path.join(tensorboard_log, f"{tb_log_name}_{run_id}")
+        formats.append("tensorboard")
+    return configure(folder, formats)
+
+
+def check_for_correct_spaces(env: Any, observation_space: spaces.Space, action_space: spaces.Space) -> None:
+    """Raise ValueError when ``env``'s observation or action space differs from the ones given."""
+    if observation_space != env.observation_space:
+        raise ValueError(f"Observation spaces do not match: {observation_space} != {env.observation_space}")
+    if action_space != env.action_space:
+        raise ValueError(f"Action spaces do not match: {action_space} != {env.action_space}")
+
+
+def check_shape_equal(space1: spaces.Space, space2: spaces.Space) -> None:
+    """Assert that two Box spaces have the same shape, and that two Dict spaces have the same keys with
+    (recursively) matching shapes. Spaces of other types pass (AssertionError otherwise, as in SB3)."""
+    if isinstance(space1, spaces.Dict):
+        assert isinstance(space2, spaces.Dict), f"spaces must be of the same type: {type(space1)} != {type(space2)}"
+        keys1, keys2 = list(space1.spaces), list(space2.spaces)
+        assert set(keys1) == set(keys2), f"spaces must have the same keys: {keys1} != {keys2}"
+        for key in keys1:
+            check_shape_equal(space1.spaces[key], space2.spaces[key])
+    elif isinstance(space1, spaces.Box):
+        assert space1.shape == space2.shape, f"spaces must have the same shape: {space1.shape} != {space2.shape}"
+
+
+def _shape_of(observation: Any) -> tuple[int, ...]:
+    return tuple(np.shape(observation))
+
+
+def is_vectorized_box_observation(observation: np.ndarray, observation_space: spaces.Box) -> bool:
+    """Whether ``observation`` is a batch ``(n_envs, *shape)`` for a Box space (False: one observation).
+
+    Raises ValueError when its shape fits neither."""
+    shape = _shape_of(observation)
+    if shape == observation_space.shape:
+        return False
+    if shape[1:] == observation_space.shape:
+        return True
+    raise ValueError(
+        f"Unexpected observation shape {shape} for a Box space: expected {observation_space.shape} or "
+        f"(n_envs, {', '.join(map(str, observation_space.shape))})"
+    )
+
+
+def is_vectorized_discrete_observation(observation: int | np.ndarray, observation_space: spaces.Discrete) -> bool:
+    """Whether ``observation`` is a batch ``(n_envs,)`` for a Discrete space (False: one scalar).
+
+    Raises ValueError for any other shape."""
+    shape = _shape_of(observation)
+    if shape == ():
+        return False
+    if len(shape) == 1:
+        return True
+    raise ValueError(f"Unexpected observation shape {shape} for a Discrete space: expected () or (n_envs,)")
+
+
+def is_vectorized_multidiscrete_observation(observation: np.ndarray, observation_space: spaces.MultiDiscrete) -> bool:
+    """Whether ``observation`` is a batch ``(n_envs, n)`` for a MultiDiscrete space of ``n`` dimensions.
+
+    Raises ValueError when its shape is neither ``(n,)`` nor ``(n_envs, n)``."""
+    shape = _shape_of(observation)
+    n = len(observation_space.nvec)
+    if shape == (n,):
+        return False
+    if len(shape) == 2 and shape[1] == n:
+        return True
+    raise ValueError(
+        f"Unexpected observation shape {shape} for a MultiDiscrete space: expected ({n},) or (n_envs, {n})"
+    )
+
+
+def is_vectorized_multibinary_observation(observation: np.ndarray, observation_space: spaces.MultiBinary) -> bool:
+    """Whether ``observation`` is a batch ``(n_envs, *shape)`` for a MultiBinary space.
+
+    Raises ValueError when its shape fits neither."""
+    shape = _shape_of(observation)
+    if shape == observation_space.shape:
+        return False
+    if len(shape) == len(observation_space.shape) + 1 and shape[1:] == observation_space.shape:
+        return True
+    raise ValueError(
+        f"Unexpected observation shape {shape} for a MultiBinary space: expected {observation_space.shape} or "
+        f"(n_envs, {', '.join(map(str, observation_space.shape))})"
+    )
+
+
+def is_vectorized_dict_observation(observation: dict[str, Any], observation_space: spaces.Dict) -> bool:
+    """Whether a dict observation is a batch: every entry one observation (False) or every entry a batch (True).
+
+    Raises ValueError naming the first key that breaks the pattern when the entries are mixed."""
+    subspaces = observation_space.spaces
+    if all(_shape_of(observation[key]) == space.shape for key, space in subspaces.items()):
+        return False
+    for key, space in subspaces.items():
+        if _shape_of(observation[key])[1:] != space.shape:
+            try:
+                is_vectorized_observation(observation[key], space)
+                detail = ""
+            except ValueError as error:
+                detail = f" {error}"
+            raise ValueError(
+                "The observation mixes vectorized and non-vectorized entries: unexpected shape "
+                f"{_shape_of(observation[key])} for key {key!r} of space {space}.{detail}"
+            )
+    return True
+
+
+def is_vectorized_observation(observation: Any, observation_space: spaces.Space) -> bool:
+    """Whether ``observation`` is a batch of observations of ``observation_space`` (one per env) or a single one.
+
+    Supports Box, Discrete, MultiDiscrete, MultiBinary and Dict spaces; raises ValueError for a shape that is
+    neither, or for another space type."""
+    checks: list[tuple[type[spaces.Space], Callable[[Any, Any], bool]]] = [
+        (spaces.Box, is_vectorized_box_observation),
+        (spaces.Discrete, is_vectorized_discrete_observation),
+        (spaces.MultiDiscrete, is_vectorized_multidiscrete_observation),
+        (spaces.MultiBinary, is_vectorized_multibinary_observation),
+        (spaces.Dict, is_vectorized_dict_observation),
+    ]
+    for space_type, check in checks:
+        if isinstance(observation_space, space_type):
+            return check(observation, observation_space)
+    raise ValueError(f"Cannot tell whether an observation of {observation_space} is vectorized: unsupported space")
+
+
+def get_parameters_by_name(model: torch.nn.Module, included_names: Iterable[str]) -> list[torch.Tensor]:
+    """The tensors of ``model.state_dict()`` whose name contains any of ``included_names`` (in state-dict
+    order), e.g. ``["running_"]`` for the batch-norm statistics to copy into a target network."""
+    substrings = list(included_names)
+    return [tensor for name, tensor in model.state_dict().items() if any(part in name for part in substrings)]
+
+
+def should_collect_more_steps(train_freq: TrainFreq, num_collected_steps: int, num_collected_episodes: int) -> bool:
+    """Whether an off-policy rollout should go on: fewer steps (or episodes, by ``train_freq.unit``) collected
+    than ``train_freq.frequency``."""
+    unit = getattr(train_freq.unit, "value", train_freq.unit)
+    if unit == "step":
+        return num_collected_steps < train_freq.frequency
+    if unit == "episode":
+        return num_collected_episodes < train_freq.frequency
+    raise ValueError(f"train_freq's unit must be TrainFrequencyUnit.STEP or TrainFrequencyUnit.EPISODE, got {unit!r}")
