@@ -3,6 +3,8 @@ memory task an MLP cannot solve."""
 
 from __future__ import annotations
 
+import inspect
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -235,3 +237,26 @@ def test_predict_state_is_the_actors_pair_as_in_sb3_contrib():
     _, our_state = model.predict(obs[0][:1].repeat(2, axis=0))
     assert len(their_state) == len(our_state) == 2
     assert [part.shape[::2] for part in their_state] == [part.shape[::2] for part in our_state]
+
+
+def test_recurrent_ppo_has_sb3_contribs_signature_and_round_trips(tmp_path):
+    from baselines3 import RecurrentPPO
+    from baselines3.ppo_recurrent import RecurrentPPO as FromContribPath
+
+    assert FromContribPath is RecurrentPPO
+    model = RecurrentPPO("MlpLstmPolicy", "CartPole-v1", policy_kwargs=dict(lstm_hidden_size=8), seed=0)
+    assert (model.n_steps, model.batch_size) == (128, 128)
+    with pytest.raises(ValueError, match="MlpPolicy"):
+        RecurrentPPO("MlpPolicy", "CartPole-v1")
+    model.learn(128)
+    model.save(tmp_path / "recurrent")
+    loaded = RecurrentPPO.load(tmp_path / "recurrent")
+    obs = np.zeros((1, 4), dtype=np.float32)
+    expected = model.predict(obs, deterministic=True)
+    got = loaded.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(got[0], expected[0])
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    theirs = inspect.signature(sb3_contrib.RecurrentPPO.__init__).parameters
+    ours = inspect.signature(RecurrentPPO.__init__).parameters
+    assert list(theirs) == list(ours)
+    assert all(theirs[name].default == ours[name].default for name in theirs)

@@ -7,6 +7,7 @@ from baselines3.ppo.policies import (
     MultiInputPolicy,
 )
 from baselines3.ppo.ppo import PPO
+from baselines3.ppo.recurrent_ppo import RecurrentPPO
 
 __all__ = [
     "PPO",
@@ -16,4 +17,5 @@ __all__ = [
     "MlpPolicy",
     "MultiInputLstmPolicy",
     "MultiInputPolicy",
+    "RecurrentPPO",
 ]
