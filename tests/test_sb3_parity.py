@@ -106,3 +106,40 @@ def test_bit_flipping_conversions_match_sb3(kwargs: dict) -> None:
     theirs = sb3_env_module.BitFlippingEnv(n_bits=5, **kwargs)
     np.testing.assert_array_equal(np.asarray(encoded), np.asarray(theirs.convert_if_needed(bits)))
     assert type(encoded) is type(theirs.convert_if_needed(bits))
+
+
+def test_open_path(tmp_path) -> None:
+    import io
+
+    from baselines3.common.save_util import open_path
+
+    with open_path(str(tmp_path / "model"), "w", suffix="zip") as file:
+        file.write(b"abc")
+    assert (tmp_path / "model.zip").read_bytes() == b"abc"
+    with open_path(tmp_path / "model", "read", suffix="zip") as file:  # falls back to the suffix
+        assert file.read() == b"abc"
+    with pytest.warns(UserWarning, match="does not exist. Will create it"):
+        open_path(tmp_path / "new" / "deep" / "file.bin", "w").close()
+    assert (tmp_path / "new" / "deep" / "file.bin").is_file()
+    (tmp_path / "folder").mkdir()
+    with pytest.warns(UserWarning, match="is a folder"):
+        open_path(tmp_path / "folder", "w").close()
+    assert (tmp_path / "folder_2").is_file()
+    with pytest.warns(UserWarning, match="will overwrite"):
+        open_path(tmp_path / "model.zip", "w", verbose=2).close()
+    with pytest.raises(FileNotFoundError):
+        open_path(tmp_path / "absent", "r")
+    buffer = io.BytesIO()
+    assert open_path(buffer, "w") is buffer
+    with pytest.raises(ValueError, match="mode"):
+        open_path(buffer, "x")
+    buffer.close()
+    with pytest.raises(ValueError, match="closed"):
+        open_path(buffer, "r")
+    with open(tmp_path / "model.zip", "rb") as read_only, pytest.raises(ValueError, match="writable"):
+        open_path(read_only, "w")
+    with pytest.raises(TypeError):
+        open_path(3, "r")  # type: ignore[arg-type]
+    sb3_save_util = pytest.importorskip("stable_baselines3.common.save_util")
+    with sb3_save_util.open_path(tmp_path / "model", "r", suffix="zip") as file:
+        assert file.read() == b""  # SB3 finds the same file (emptied by the overwrite above)
