@@ -143,3 +143,26 @@ def test_open_path(tmp_path) -> None:
     sb3_save_util = pytest.importorskip("stable_baselines3.common.save_util")
     with sb3_save_util.open_path(tmp_path / "model", "r", suffix="zip") as file:
         assert file.read() == b""  # SB3 finds the same file (emptied by the overwrite above)
+
+
+@pytest.mark.parametrize(
+    "shape, dtype, order",
+    [
+        ((84, 84, 3), np.uint8, None),
+        ((3, 84, 84), np.uint8, None),
+        ((4,), np.float32, None),
+        ((2, 5), np.float32, "first"),
+        ((2, 5), np.float32, "last"),
+    ],
+)
+def test_compute_stacking_matches_sb3(shape, dtype, order) -> None:
+    from gymnasium import spaces
+
+    from baselines3.common.vec_env.stacked_observations import StackedObservations
+
+    high = 255 if dtype == np.uint8 else 1.0
+    space = spaces.Box(0, high, shape, dtype)
+    ours = StackedObservations.compute_stacking(4, space, order)
+    assert ours[2] == StackedObservations(2, 4, space, order).stacked_observation_space.shape
+    sb3_stacked = pytest.importorskip("stable_baselines3.common.vec_env.stacked_observations")
+    assert ours == sb3_stacked.StackedObservations.compute_stacking(4, space, order)

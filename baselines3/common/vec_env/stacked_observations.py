@@ -14,16 +14,21 @@ from baselines3.common.vec_env.util import is_image_space, is_image_space_channe
 __all__ = ["StackedObservations"]
 
 
+def _is_channels_first(space: spaces.Box, channels_order: str | None) -> bool:
+    """Whether frames of ``space`` stack on their first axis: as ``channels_order`` says, or (None) for images
+    whose channel axis is first; other observations stack on their last axis."""
+    if channels_order is None:
+        return is_image_space(space) and is_image_space_channels_first(space)
+    if channels_order in ("first", "last"):
+        return channels_order == "first"
+    raise ValueError(f"channels_order must be 'first', 'last' or None, got {channels_order!r}")
+
+
 class _BoxStack:
     """Stack of the last ``n_stack`` observations of a Box space for each env."""
 
     def __init__(self, num_envs: int, n_stack: int, space: spaces.Box, channels_order: str | None) -> None:
-        if channels_order is None:
-            channels_first = is_image_space(space) and is_image_space_channels_first(space)
-        elif channels_order in ("first", "last"):
-            channels_first = channels_order == "first"
-        else:
-            raise ValueError(f"channels_order must be 'first', 'last' or None, got {channels_order!r}")
+        channels_first = _is_channels_first(space, channels_order)
         if channels_first and len(space.shape) == 0:
             raise ValueError("channels_order='first' needs observations with at least one dimension")
         if len(space.shape) == 0:
@@ -124,6 +129,22 @@ class StackedObservations:
             self.stacked_observation_space = self.stacks[None].space
         else:
             raise TypeError(f"Frame stacking supports Box and Dict observation spaces, got {observation_space}")
+
+    @staticmethod
+    def compute_stacking(
+        n_stack: int, observation_space: spaces.Box, channels_order: str | None = None
+    ) -> tuple[bool, int, tuple[int, ...], int]:
+        """How observations of a Box space are stacked (Stable-Baselines3's helper).
+
+        :return: ``(channels_first, stack_dimension, stacked_shape, repeat_axis)``: whether frames stack on the
+            first axis of one observation, the axis of a batch ``(n_envs, *shape)`` they stack on (1 or -1), the
+            shape of one stacked observation, and the axis of one observation they stack on (0 or -1).
+        """
+        channels_first = _is_channels_first(observation_space, channels_order)
+        repeat_axis = 0 if channels_first else -1
+        stacked_shape = list(observation_space.shape)
+        stacked_shape[repeat_axis] *= n_stack
+        return channels_first, 1 if channels_first else -1, tuple(stacked_shape), repeat_axis
 
     def reset(self, observation: Any) -> Any:
         """Clear the stacks and put the first observations in the newest slot."""
