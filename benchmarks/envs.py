@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from zoo.envs import CartPoleNoVelocity, cartpole_no_velocity
+from zoo.envs import cartpole_no_velocity, no_velocity_env
 
-__all__ = ["CartPoleNoVelocity", "cartpole_no_velocity"]
+__all__ = ["cartpole_no_velocity", "no_velocity_env"]

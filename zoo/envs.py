@@ -1,37 +1,37 @@
-"""Environments the zoo's hyperparameter files name that gymnasium does not register (RL Zoo's extras)."""
+"""Environments the zoo's hyperparameter files name that gymnasium does not register (the RL Zoo's extras):
+`<Env>NoVel-v<N>`, each env of MaskVelocityWrapper's table with its velocities zeroed."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
+
+from zoo.wrappers import MaskVelocityWrapper
 
 
-class CartPoleNoVelocity(gym.ObservationWrapper):
-    """CartPole with the cart and pole velocities removed (RL Zoo's CartPoleNoVel-v1): only position and angle
-    are observed, so a policy must infer velocities from what it saw before."""
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        space = env.observation_space
-        assert isinstance(space, spaces.Box) and space.shape == (4,)
-        self.observation_space = spaces.Box(space.low[[0, 2]], space.high[[0, 2]], dtype=np.float32)
-
-    def observation(self, observation: Any) -> np.ndarray:
-        return np.asarray(observation, dtype=np.float32)[[0, 2]]
+def no_velocity_env(env_id: str, **kwargs: Any) -> gym.Env:
+    """`env_id` with its velocity entries zeroed (a function, so any library's make_vec_env can build it)."""
+    return MaskVelocityWrapper(gym.make(env_id, **kwargs))
 
 
 def cartpole_no_velocity(**kwargs: Any) -> gym.Env:
-    """CartPole-v1 without velocities (a function, so any library's make_vec_env can build it)."""
-    return CartPoleNoVelocity(gym.make("CartPole-v1", **kwargs))
+    """CartPoleNoVel-v1: CartPole-v1 with the cart and pole velocities zeroed."""
+    return no_velocity_env("CartPole-v1", **kwargs)
+
+
+def no_velocity_id(env_id: str) -> str:
+    """'CartPole-v1' -> 'CartPoleNoVel-v1'."""
+    name, version = env_id.rsplit("-v", 1)
+    return f"{name}NoVel-v{version}"
 
 
 def register_zoo_envs() -> None:
-    """Register CartPoleNoVel-v1 with gymnasium (idempotent)."""
-    if "CartPoleNoVel-v1" not in gym.registry:
-        gym.register("CartPoleNoVel-v1", entry_point=cartpole_no_velocity)
+    """Register the NoVel variant of every env in MaskVelocityWrapper's table with gymnasium (idempotent)."""
+    for env_id in MaskVelocityWrapper.velocity_indices:
+        if no_velocity_id(env_id) not in gym.registry:
+            gym.register(no_velocity_id(env_id), entry_point=functools.partial(no_velocity_env, env_id))
 
 
 register_zoo_envs()
