@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from baselines3.common import save_util
+from baselines3.common import save_util, sb3_import
 from baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.logger import Logger, configure
@@ -501,13 +501,19 @@ class BaseAlgorithm:
         **kwargs: Any,
     ) -> SelfBaseAlgorithm:
         """Rebuild a saved model. Nothing is unpickled unless `allow_pickle=True` (only for files you trust)."""
-        data, params, pytorch_variables = save_util.load_from_zip_file(
-            path,
-            device=device,
-            custom_objects=custom_objects,
-            allow_pickle=allow_pickle,
-            print_system_info=print_system_info,
-        )
+        data: dict[str, Any] | None
+        if sb3_import.is_sb3_archive(path):  # a file saved by Stable-Baselines3: read without unpickling code
+            data, params, pytorch_variables = sb3_import.read_sb3_archive(
+                path, cls, device, custom_objects, print_system_info
+            )
+        else:
+            data, params, pytorch_variables = save_util.load_from_zip_file(
+                path,
+                device=device,
+                custom_objects=custom_objects,
+                allow_pickle=allow_pickle,
+                print_system_info=print_system_info,
+            )
         assert data is not None
         saved_algo = data.pop("algorithm", cls.__name__)
         if saved_algo != cls.__name__:
@@ -554,6 +560,7 @@ class BaseAlgorithm:
                 "force_reset=False: the saved model has no last observation; the env is reset anyway", stacklevel=2
             )
         model._setup_model()
+        params = sb3_import.fit_params(model, params, path)
         try:
             model.set_parameters(params, exact_match=True, device=device)
         except (RuntimeError, ValueError) as error:

@@ -299,12 +299,25 @@ def load_replay_buffer(model: BaseAlgorithm, path: str | pathlib.Path, truncate_
     When the model chose its buffer itself (no replay_buffer_class) and the file holds the other automatic kind
     (plain or frame-stacked storage, which sample the same), the model's buffer is rebuilt as the saved kind:
     e.g. a model loaded without its frame-stacked env can still take its saved Atari buffer."""
+    from baselines3.common import sb3_import
     from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
     from baselines3.common.save_util import load_arrays
 
+    sb3_path = sb3_import.sb3_pickle_path(path)
+    if sb3_path is not None:  # a pickle saved by Stable-Baselines3: read with an unpickler that imports nothing
+        sb3_import.load_sb3_replay_buffer(model, sb3_path, truncate_last_traj)
+        return
     replay_buffer: ReplayBuffer | None = getattr(model, "replay_buffer", None)
-    if replay_buffer is None:
-        raise ValueError("This model has no replay buffer to load into (was it built with _init_setup_model?)")
+    if replay_buffer is None:  # not built yet (SB3 allows loading into such a model): build the model's own kind
+        replay_buffer = build_replay_buffer(
+            model,
+            model.buffer_size,  # type: ignore[attr-defined]
+            model.batch_size,  # type: ignore[attr-defined]
+            model.optimize_memory_usage,  # type: ignore[attr-defined]
+            model.replay_buffer_class,  # type: ignore[attr-defined]
+            model.replay_buffer_kwargs,  # type: ignore[attr-defined]
+        )
+        model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
     automatic = {"ReplayBuffer": ReplayBuffer, "FrameStackReplayBuffer": FrameStackReplayBuffer}
     if getattr(model, "replay_buffer_class", None) is None and type(replay_buffer).__name__ in automatic:
         meta, _ = load_arrays(path, meta_only=True)

@@ -301,18 +301,17 @@ class VecNormalize(VecEnvWrapper):
     def load(load_path: str | os.PathLike[str], venv: VecEnv) -> VecNormalize:
         """Create a VecNormalize around ``venv`` with the settings and statistics saved in ``load_path``.
 
-        Raises ``ValueError`` if the file is not a baselines3 VecNormalize file (pickles are refused:
-        loading one could run arbitrary code) or if its statistics do not fit ``venv``'s observations.
+        Also reads Stable-Baselines3's pickled ``vec_normalize.pkl`` (statistics and settings only, with an
+        unpickler that imports nothing). Raises ``ValueError`` if the file is neither, or if its statistics do not
+        fit ``venv``'s observations.
         """
         path = os.fspath(load_path)
         with open(path, "rb") as file:
             raw = file.read()
-        if raw[:1] == b"\x80":
-            raise ValueError(
-                f"{path!r} is a pickle file (e.g. saved by Stable-Baselines3). baselines3 does not unpickle "
-                "VecNormalize statistics because that can run arbitrary code; re-create them and save with "
-                "VecNormalize.save(), which writes JSON."
-            )
+        if raw[:1] == b"\x80":  # a pickle saved by Stable-Baselines3: only its statistics are read, no code runs
+            from baselines3.common.sb3_import import vec_normalize_from_sb3_pickle
+
+            return vec_normalize_from_sb3_pickle(raw, venv, repr(path))
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
