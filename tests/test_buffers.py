@@ -1,10 +1,12 @@
 """Rollout buffer storage, GAE wiring and minibatching."""
 
 import numpy as np
+import pytest
 import torch
 from gymnasium import spaces
 
-from baselines3.common.buffers import RolloutBuffer
+from baselines3 import PPO
+from baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 
 
 def _filled(n_steps=4, n_envs=2, obs_space=None):
@@ -72,3 +74,47 @@ def test_add_past_full_raises():
         assert "full" in str(error)
     else:
         raise AssertionError("adding to a full buffer must fail")
+
+
+@pytest.mark.parametrize(
+    "action_space",
+    [
+        spaces.Box(-1, 1, (2,), np.float32),
+        spaces.Box(-1, 1, (2,), np.float64),
+        spaces.Discrete(3),
+        spaces.MultiDiscrete([2, 3]),
+        spaces.MultiBinary(2),
+    ],
+    ids=str,
+)
+def test_actions_are_stored_in_their_dtype_and_handed_out_as_float32(action_space):
+    buf = RolloutBuffer(2, spaces.Box(-1, 1, (3,)), action_space, device="cpu", n_envs=2)
+    actions = np.stack([action_space.sample() for _ in range(2)])
+    for _ in range(2):
+        buf.add(np.zeros((2, 3)), actions, np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2))
+    buf.compute_returns_and_advantage(np.zeros(2), np.zeros(2, dtype=bool))
+    assert buf.actions.dtype == action_space.dtype
+    (batch,) = list(buf.get())
+    assert batch.actions.dtype == torch.float32
+    np.testing.assert_array_equal(batch.actions.numpy()[:2].reshape(actions.shape), actions.astype(np.float32))
+
+
+def test_ppo_learns_with_float_discrete_actions_from_the_buffer():
+    """Discrete actions come back as float32 (as in SB3): the update turns them back into indices."""
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=16, n_epochs=2, seed=0)
+    model.learn(32)
+    (batch,) = list(model.rollout_buffer.get())
+    assert batch.actions.dtype == torch.float32
+    with torch.no_grad():
+        _, log_prob, _ = model.policy.evaluate_batch(batch)
+        _, expected, _ = model.policy.evaluate_actions(batch.observations, batch.actions.long().flatten())
+    assert log_prob.shape == (32,)
+    torch.testing.assert_close(log_prob, expected)
+
+
+def test_dict_rollout_buffer_is_the_dict_space_subclass():
+    space = spaces.Dict({"a": spaces.Box(-1, 1, (3,)), "b": spaces.Discrete(5)})
+    buf = DictRolloutBuffer(4, space, spaces.Discrete(2), device="cpu", n_envs=2)
+    assert isinstance(buf, RolloutBuffer) and isinstance(buf.observations, dict)
+    with pytest.raises(ValueError, match="Dict observation spaces"):
+        DictRolloutBuffer(4, spaces.Box(-1, 1, (3,)), spaces.Discrete(2))

@@ -13,6 +13,7 @@ from baselines3.common.distributions import (
     MultiCategoricalDistribution,
     SquashedDiagGaussianDistribution,
     StateDependentNoiseDistribution,
+    TanhBijector,
     kl_divergence,
     make_proba_distribution,
 )
@@ -118,3 +119,54 @@ def test_make_proba_distribution_kinds_and_errors():
         make_proba_distribution(spaces.Tuple([spaces.Discrete(2)]))
     with pytest.raises(ValueError, match="gSDE"):
         make_proba_distribution(spaces.Discrete(2), use_sde=True)
+
+
+def test_tanh_bijector():
+    x = torch.linspace(-3.0, 3.0, 13)
+    torch.testing.assert_close(TanhBijector.forward(x), torch.tanh(x))
+    torch.testing.assert_close(TanhBijector.inverse(torch.tanh(x)), x, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(TanhBijector.atanh(torch.tensor([0.5])), torch.atanh(torch.tensor([0.5])))
+    assert torch.isfinite(TanhBijector.inverse(torch.tensor([-1.0, 1.0]))).all()
+    bijector = TanhBijector(epsilon=0.1)
+    torch.testing.assert_close(bijector.log_prob_correction(x), torch.log(1.0 - torch.tanh(x) ** 2 + 0.1))
+
+
+def test_kl_of_the_squashed_sde_and_bernoulli_kinds_against_torch():
+    mean_p, mean_q = torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, -1.0]])
+    log_std_p, log_std_q = torch.tensor([0.0, -0.5]), torch.tensor([0.3, 0.1])
+    p = SquashedDiagGaussianDistribution(2).proba_distribution(mean_p, log_std_p)
+    q = SquashedDiagGaussianDistribution(2).proba_distribution(mean_q, log_std_q)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mean_p, log_std_p.exp()), torch.distributions.Normal(mean_q, log_std_q.exp())
+    )
+    torch.testing.assert_close(kl_divergence(p, q), expected)  # per action dimension, as in SB3
+
+    latent = torch.tensor([[1.0, 2.0, -1.0]])
+    sde_p, sde_q = StateDependentNoiseDistribution(2), StateDependentNoiseDistribution(2)
+    _, sde_log_std = sde_p.proba_distribution_net(3)
+    sde_q.proba_distribution_net(3)
+    sde_p.proba_distribution(mean_p, sde_log_std, latent)
+    sde_q.proba_distribution(mean_q, sde_log_std + 0.5, latent)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mean_p, sde_p.std), torch.distributions.Normal(mean_q, sde_q.std)
+    )
+    torch.testing.assert_close(kl_divergence(sde_p, sde_q), expected)
+
+    logits_p, logits_q = torch.tensor([[0.0, 3.0, -2.0]]), torch.tensor([[1.0, -1.0, 0.5]])
+    b_p = BernoulliDistribution(3).proba_distribution(logits_p)
+    b_q = BernoulliDistribution(3).proba_distribution(logits_q)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Bernoulli(logits=logits_p), torch.distributions.Bernoulli(logits=logits_q)
+    )
+    torch.testing.assert_close(kl_divergence(b_p, b_q), expected)
+
+
+def test_kl_shapes_and_categorical_with_an_impossible_choice():
+    gaussian = DiagGaussianDistribution(3).proba_distribution(torch.zeros(4, 3), torch.zeros(3))
+    assert kl_divergence(gaussian, gaussian).shape == (4, 3)
+    multi = MultiCategoricalDistribution([2, 3]).proba_distribution(torch.zeros(4, 5))
+    assert kl_divergence(multi, multi).shape == (4,)
+    masked = CategoricalDistribution(3).proba_distribution(torch.tensor([[0.0, 0.0, -math.inf]]))
+    uniform = CategoricalDistribution(3).proba_distribution(torch.zeros(1, 3))
+    # p never takes the third choice: it adds nothing (not nan)
+    assert kl_divergence(masked, uniform).item() == pytest.approx(math.log(1.5), abs=1e-6)

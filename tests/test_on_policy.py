@@ -284,3 +284,29 @@ def test_tensorboard_and_logged_keys(tmp_path):
         "train/explained_variance",
     ]:
         assert key in frame.columns, key
+
+
+@pytest.mark.parametrize("algo", [PPO, A2C])
+def test_set_env_may_change_the_number_of_envs(algo):
+    model = algo("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), n_steps=8, **_batch(algo))
+    model.learn(16)
+    with pytest.raises(ValueError, match="force_reset=True"):
+        model.set_env(make_vec_env("CartPole-v1", n_envs=3), force_reset=False)
+    model.set_env(make_vec_env("CartPole-v1", n_envs=3))
+    model.learn(24, reset_num_timesteps=False)
+    assert model.n_envs == 3 and model.num_timesteps == 16 + 24
+    assert model.rollout_buffer.observations.shape == (8, 3, 4)
+
+
+@pytest.mark.parametrize("algo", [PPO, A2C])
+def test_collect_rollouts_method_fills_the_buffer(algo):
+    model = algo("MlpPolicy", "CartPole-v1", n_steps=8, **_batch(algo))
+    model._setup_learn(100)
+    callback = model._init_callback(None)
+    assert model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=8)
+    assert model.rollout_buffer.full and model.num_timesteps == 8
+    assert np.any(model.rollout_buffer.returns != 0)
+
+
+def _batch(algo):
+    return dict(batch_size=8) if algo is PPO else {}

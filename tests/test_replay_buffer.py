@@ -11,7 +11,7 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer, ReplayBufferSamples
+from baselines3.common.buffers import DictReplayBuffer, NStepReplayBuffer, ReplayBuffer, ReplayBufferSamples
 from baselines3.common.save_util import ModelLoadError
 
 BOX_OBS = spaces.Box(-10.0, 10.0, (3,), np.float32)
@@ -56,14 +56,18 @@ def _fill(buffer: ReplayBuffer, n_steps: int, dones: dict[int, list[int]] | None
     [
         (BOX_OBS, (3,), torch.float32),
         (spaces.Box(0, 255, (2, 4, 4), np.uint8), (2, 4, 4), torch.uint8),
-        (spaces.Box(-1.0, 1.0, (3,), np.float64), (3,), torch.float32),  # float64 is stored as float32
+        (spaces.Box(-1.0, 1.0, (3,), np.float64), (3,), torch.float64),  # the space's dtype, as in SB3
         (spaces.Discrete(5), (1,), torch.int64),
         (spaces.MultiDiscrete([3, 4, 2]), (3,), torch.int64),
     ],
 )
 @pytest.mark.parametrize(
     ("action_space", "action_shape", "action_dtype"),
-    [(BOX_ACT, (2,), torch.float32), (spaces.Discrete(4), (1,), torch.int64)],
+    [
+        (BOX_ACT, (2,), torch.float32),
+        (spaces.Box(-1.0, 1.0, (2,), np.float64), (2,), torch.float32),  # float64 actions: float32, as in SB3
+        (spaces.Discrete(4), (1,), torch.int64),
+    ],
 )
 def test_sample_shapes_and_dtypes(obs_space, obs_shape, obs_dtype, action_space, action_shape, action_dtype):
     buffer = ReplayBuffer(8, obs_space, action_space, device="cpu", n_envs=2)
@@ -569,3 +573,22 @@ def test_nbytes_counts_the_stored_arrays():
     assert optimized.nbytes() == 5 * 2 * (12 + 8 + 4 + 4 + 4)
     image = ReplayBuffer(4, spaces.Box(0, 255, (1, 8, 8), np.uint8), spaces.Discrete(2), device="cpu")
     assert image.nbytes() == 4 * (64 + 64 + 8 + 4 + 4 + 4)
+
+
+def test_dict_replay_buffer_is_the_dict_space_subclass():
+    space = spaces.Dict({"pos": spaces.Box(-5, 5, (2,), np.float32), "mode": spaces.Discrete(3)})
+    buffer = DictReplayBuffer(6, space, BOX_ACT, device="cpu", optimize_memory_usage=True)
+    assert isinstance(buffer, ReplayBuffer) and isinstance(buffer.observations, dict)
+    assert not isinstance(ReplayBuffer(6, space, BOX_ACT, device="cpu"), DictReplayBuffer)
+    with pytest.raises(ValueError, match="Dict observation spaces"):
+        DictReplayBuffer(6, BOX_OBS, BOX_ACT, device="cpu")
+
+
+def test_a_buffer_smaller_than_the_batch_samples_with_replacement():
+    buffer = ReplayBuffer(4, BOX_OBS, BOX_ACT, device="cpu")
+    for t in range(6):
+        obs = np.full((1, 3), t, np.float32)
+        buffer.add(obs, obs + 1, np.zeros((1, 2)), np.zeros(1), np.zeros(1), [{}])
+    batch = buffer.sample(32)
+    assert batch.observations.shape == (32, 3)
+    assert set(batch.observations[:, 0].tolist()) <= {2.0, 3.0, 4.0, 5.0}  # the 4 newest steps

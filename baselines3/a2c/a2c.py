@@ -11,10 +11,11 @@ from typing import Any, ClassVar, TypeVar, cast
 import torch
 from gymnasium import spaces
 
-from baselines3.common import losses
+from baselines3.common import losses, on_policy
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
-from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
+from baselines3.common.callbacks import BaseCallback
+from baselines3.common.on_policy import build_policy_and_buffer
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.utils import check_hyperparameters, explained_variance
@@ -142,6 +143,13 @@ class A2C(BaseAlgorithm):
         if isinstance(self.action_space, spaces.Box) and hasattr(self.policy, "log_std"):
             record("train/std", float(torch.exp(self.policy.log_std.detach()).mean()))  # type: ignore[operator]
 
+    def collect_rollouts(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
+    ) -> bool:
+        """Fill `rollout_buffer` with `n_rollout_steps` steps of every env of `env` and compute its advantages
+        (SB3's method, which learn() calls: subclasses may override it). False when a callback stopped training."""
+        return on_policy.collect_rollouts(self, env, callback, rollout_buffer, n_rollout_steps, self.gamma)
+
     def learn(
         self: SelfA2C,
         total_timesteps: int,
@@ -160,7 +168,7 @@ class A2C(BaseAlgorithm):
         iteration = 0
         while self.num_timesteps < total_timesteps:
             # 1. collect n_steps per env; returns/advantages are computed at the end of the rollout
-            if not collect_rollouts(self, env, callback, self.rollout_buffer, self.n_steps, self.gamma):
+            if not self.collect_rollouts(env, callback, self.rollout_buffer, n_rollout_steps=self.n_steps):
                 break
             iteration += 1
             self._update_current_progress_remaining(self.num_timesteps, total_timesteps)

@@ -367,9 +367,26 @@ class BaseAlgorithm:
         return self._vec_normalize_env
 
     def set_env(self, env: gym.Env | VecEnv | str, force_reset: bool = True) -> None:
-        """Use a new env with the same spaces (n_envs may differ only for algorithms that allow it)."""
+        """Use a new env with the same spaces.
+
+        SB3 refuses another number of envs here for every algorithm. This one accepts it where nothing holds per-env
+        data: on-policy models (their rollout buffer is laid out afresh for each rollout), with `force_reset=True`.
+        A model with a replay buffer (laid out per env) refuses it, as SB3 does: `load(path, env=...)` rebuilds the
+        model for the new number of envs instead."""
         wrapped = self._wrap_env(maybe_make_env(env, self.verbose), self.verbose)
         check_for_correct_spaces(wrapped, self.observation_space, self.action_space)
+        if wrapped.num_envs != self.n_envs:
+            change = f"the model has {self.n_envs} env(s), the new env {wrapped.num_envs}"
+            if getattr(self, "replay_buffer", None) is not None:
+                raise ValueError(
+                    f"set_env cannot change the number of envs of a model with a replay buffer ({change}): its "
+                    f"buffer is laid out per env. Use {type(self).__name__}.load(path, env=...) instead."
+                )
+            if not force_reset:
+                raise ValueError(
+                    f"set_env(force_reset=False) keeps the last observations of the old envs ({change}): "
+                    "use force_reset=True to change the number of envs"
+                )
         self.n_envs = wrapped.num_envs
         self.env = wrapped
         self._vec_normalize_env = unwrap_vec_normalize(wrapped)
@@ -615,8 +632,9 @@ def _is_plain_data(value: Any) -> bool:
 def _extra_attributes(
     cls: type, data: dict[str, Any], custom_names: set[str], allow_pickle: bool, path: Any
 ) -> dict[str, Any]:
-    """Attributes saved with `save(include=...)` or given in `custom_objects` (e.g. the zoo's `lr_schedule`),
-    set on the rebuilt model. A name of the class's own (a method, a property) is refused; without
+    """Attributes saved with `save(include=...)`, set on the rebuilt model; `custom_objects` may replace their
+    values (as in SB3, a custom object whose name the file does not hold is ignored when the file is read, so it
+    never adds an attribute). A name of the class's own (a method, a property) is refused; without
     `allow_pickle`, a value from the file must be plain data (numbers, strings, arrays, spaces and containers of
     them), so a file cannot plant a class or an object where the model expects data."""
     attributes = {}

@@ -45,15 +45,17 @@ class RolloutBuffer:
         buffer_size: int,
         observation_space: spaces.Space,
         action_space: spaces.Space,
-        device: torch.device | str = "cpu",
+        device: torch.device | str = "auto",
         gae_lambda: float = 1.0,
         gamma: float = 0.99,
         n_envs: int = 1,
     ) -> None:
+        from baselines3.common.utils import get_device
+
         self.buffer_size = buffer_size
         self.observation_space = observation_space
         self.action_space = action_space
-        self.device = torch.device(device)
+        self.device = get_device(device)
         self.gae_lambda = gae_lambda
         self.gamma = gamma
         self.n_envs = n_envs
@@ -76,8 +78,9 @@ class RolloutBuffer:
             assert isinstance(self.obs_shape, tuple)
             self.observations = self._obs_array(self.obs_shape, self.observation_space)
         shape = (self.buffer_size, self.n_envs)
-        action_dtype = np.float32 if isinstance(self.action_space, spaces.Box) else np.int64
-        self.actions = np.zeros((*shape, self.action_dim), dtype=action_dtype)
+        # stored in the action space's own dtype (int64 for Discrete, float64 for a float64 Box), handed out as
+        # float32 by get(), as SB3 does; the policy turns discrete actions back into indices
+        self.actions = np.zeros((*shape, self.action_dim), dtype=_dtype_or_float32(self.action_space))
         self.rewards = np.zeros(shape, dtype=np.float32)
         self.episode_starts = np.zeros(shape, dtype=np.float32)
         self.values = np.zeros(shape, dtype=np.float32)
@@ -151,7 +154,7 @@ class RolloutBuffer:
             observations = flat(self.observations)
         tensors: dict[str, Any] = dict(
             observations=observations,
-            actions=flat(self.actions),
+            actions=flat(self.actions.astype(np.float32, copy=False)),
             old_values=flat(self.values),
             old_log_prob=flat(self.log_probs),
             advantages=flat(self.advantages),
@@ -246,7 +249,33 @@ class RolloutBuffer:
         )
 
 
-DictRolloutBuffer = RolloutBuffer  # Dict observations are handled by RolloutBuffer itself
+class DictRolloutBuffer(RolloutBuffer):
+    """The rollout buffer for Dict observation spaces (SB3's class, which on-policy models pick for them).
+
+    RolloutBuffer itself stores Dict observations (one array per key); this subclass only refuses any other
+    observation space, so code that tells the two apart with isinstance sees what it would see with SB3."""
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Dict,
+        action_space: spaces.Space,
+        device: torch.device | str = "auto",
+        gae_lambda: float = 1.0,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+    ) -> None:
+        _require_dict_space(type(self), observation_space)
+        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
+
+
+def _require_dict_space(cls: type, observation_space: spaces.Space) -> None:
+    if not isinstance(observation_space, spaces.Dict):
+        raise ValueError(f"{cls.__name__} is for Dict observation spaces, got {observation_space}")
+
+
+def _dtype_or_float32(space: spaces.Space) -> np.dtype:
+    return np.dtype(space.dtype) if space.dtype is not None else np.dtype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -269,9 +298,14 @@ class ReplayBufferSamples(NamedTuple):
 DictReplayBufferSamples = ReplayBufferSamples  # SB3's name
 
 
-def _space_dtype(space: spaces.Space) -> np.dtype:
-    dtype = np.dtype(space.dtype) if space.dtype is not None else np.dtype(np.float32)
-    return np.dtype(np.float32) if dtype == np.float64 else dtype  # float64 doubles memory for no gain
+def _action_dtype(space: spaces.Space) -> np.dtype:
+    """The replay buffer's action dtype: the space's own, except float64, kept as float32 (as SB3 does)."""
+    dtype = _dtype_or_float32(space)
+    return np.dtype(np.float32) if dtype == np.float64 else dtype
+
+
+#: Buffer classes whose saved files hold the same arrays (DictReplayBuffer only restricts the observation space).
+_SAME_STORAGE = {"ReplayBuffer", "DictReplayBuffer"}
 
 
 class ReplayBuffer:
@@ -281,6 +315,9 @@ class ReplayBuffer:
     observation of a step is the observation of the following slot, so observations are stored once; the
     terminal observations of finished episodes are kept on the side, so sampled transitions are exactly what
     a plain buffer would return (and time limits can still be bootstrapped, unlike SB3's variant).
+
+    Observations are stored in their space's dtype; actions too, except that float64 actions are stored as
+    float32 (SB3's rule).
     """
 
     def __init__(
@@ -321,19 +358,18 @@ class ReplayBuffer:
         if isinstance(self.observation_space, spaces.Dict):
             assert isinstance(self.obs_shape, dict)
             return {
-                key: np.zeros((*n, *shape), dtype=_space_dtype(self.observation_space.spaces[key]))
+                key: np.zeros((*n, *shape), dtype=_dtype_or_float32(self.observation_space.spaces[key]))
                 for key, shape in self.obs_shape.items()
             }
         assert isinstance(self.obs_shape, tuple)
-        return np.zeros((*n, *self.obs_shape), dtype=_space_dtype(self.observation_space))
+        return np.zeros((*n, *self.obs_shape), dtype=_dtype_or_float32(self.observation_space))
 
     def reset(self) -> None:
         """Forget every stored transition."""
         n = (self.buffer_size, self.n_envs)
         self.observations = self._obs_storage()
         self.next_observations = None if self.optimize_memory_usage else self._obs_storage()
-        action_dtype = np.float32 if isinstance(self.action_space, spaces.Box) else _space_dtype(self.action_space)
-        self.actions = np.zeros((*n, self.action_dim), dtype=action_dtype)
+        self.actions = np.zeros((*n, self.action_dim), dtype=_action_dtype(self.action_space))
         self.rewards = np.zeros(n, dtype=np.float32)
         self.dones = np.zeros(n, dtype=np.float32)
         self.timeouts = np.zeros(n, dtype=np.float32)
@@ -522,6 +558,8 @@ class ReplayBuffer:
         meta, arrays = load_arrays(path)
         own = self._meta()
         for key in ("buffer_class", "observation_space", "action_space", "optimize_memory_usage"):
+            if key == "buffer_class" and {meta.get(key), own[key]} <= _SAME_STORAGE:
+                continue
             if meta.get(key) != own[key]:
                 raise ValueError(
                     f"The replay buffer in {path} does not fit this model: its {key} is {meta.get(key)!r}, "
@@ -578,7 +616,44 @@ class ReplayBuffer:
         self.timeouts[last, open_envs] = 1.0
 
 
-DictReplayBuffer = ReplayBuffer  # Dict observations are handled by ReplayBuffer itself
+class DictReplayBuffer(ReplayBuffer):
+    """The replay buffer for Dict observation spaces (SB3's class, which off-policy models pick for them).
+
+    ReplayBuffer itself stores Dict observations (one array per key), optimize_memory_usage included; this
+    subclass only refuses any other observation space, so code that tells the two apart with isinstance sees
+    what it would see with SB3. Its saved files and ReplayBuffer's hold the same arrays and load into each
+    other."""
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Dict,
+        action_space: spaces.Space,
+        device: torch.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+    ) -> None:
+        _require_dict_space(type(self), observation_space)
+        super().__init__(
+            buffer_size,
+            observation_space,
+            action_space,
+            device=device,
+            n_envs=n_envs,
+            optimize_memory_usage=optimize_memory_usage,
+            handle_timeout_termination=handle_timeout_termination,
+        )
+
+
+def default_replay_buffer_class(observation_space: spaces.Space) -> type[ReplayBuffer]:
+    """The buffer an off-policy model uses when none is asked for: DictReplayBuffer for Dict observations."""
+    return DictReplayBuffer if isinstance(observation_space, spaces.Dict) else ReplayBuffer
+
+
+def default_rollout_buffer_class(observation_space: spaces.Space) -> type[RolloutBuffer]:
+    """The buffer an on-policy model uses when none is asked for: DictRolloutBuffer for Dict observations."""
+    return DictRolloutBuffer if isinstance(observation_space, spaces.Dict) else RolloutBuffer
 
 
 class NStepReplayBuffer(ReplayBuffer):

@@ -368,21 +368,77 @@ def make_proba_distribution(
     )
 
 
+class TanhBijector:
+    """tanh as a change of variables: squashes a Gaussian sample into (-1, 1) and back (SB3's helper class).
+
+    The distributions above do not use it: SquashedDiagGaussianDistribution corrects its log-probabilities with
+    the exact log(1 - tanh(x)^2), while `log_prob_correction` here keeps SB3's `+ epsilon` form."""
+
+    def __init__(self, epsilon: float = 1e-6) -> None:
+        self.epsilon = epsilon
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x)
+
+    @staticmethod
+    def atanh(x: torch.Tensor) -> torch.Tensor:
+        """The inverse of tanh on (-1, 1), without clipping (inf at +-1)."""
+        return 0.5 * (torch.log1p(x) - torch.log1p(-x))
+
+    @staticmethod
+    def inverse(y: torch.Tensor) -> torch.Tensor:
+        """atanh(y) with y first pulled inside (-1, 1) by the dtype's machine epsilon, so it stays finite."""
+        eps = torch.finfo(y.dtype).eps
+        return TanhBijector.atanh(y.clamp(min=-1.0 + eps, max=1.0 - eps))
+
+    def log_prob_correction(self, x: torch.Tensor) -> torch.Tensor:
+        """log |d tanh(x) / dx| = log(1 - tanh(x)^2), with `epsilon` added inside the log."""
+        return torch.log(1.0 - torch.tanh(x).square() + self.epsilon)
+
+
+def _normal_kl(mean_p: torch.Tensor, std_p: torch.Tensor, mean_q: torch.Tensor, std_q: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean_p, std_p^2) || N(mean_q, std_q^2)) per element."""
+    var_ratio = (std_p / std_q).square()
+    mean_term = ((mean_p - mean_q) / std_q).square()
+    return 0.5 * (var_ratio + mean_term - 1.0 - var_ratio.log())
+
+
+def _categorical_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """KL between categoricals given normalized log-probabilities, summed over the last axis (a choice that p
+    never takes adds 0, one that only q never takes adds inf)."""
+    terms = log_p.exp() * (log_p - log_q)
+    return torch.where(torch.isneginf(log_p), torch.zeros_like(terms), terms).sum(dim=-1)
+
+
 def kl_divergence(dist_true: Distribution, dist_pred: Distribution) -> torch.Tensor:
-    """KL(dist_true || dist_pred) for two distributions of the same kind (per sample)."""
+    """KL(dist_true || dist_pred) for two distributions of the same kind, with SB3's shapes: (batch,) for
+    Categorical and MultiCategorical (summed over the sub-actions), (batch, action_dim) per action dimension for
+    the Gaussian kinds and Bernoulli. The squashed kinds give the KL of their Gaussians before tanh, which
+    tanh (a bijection) leaves unchanged."""
     if type(dist_true) is not type(dist_pred):
         raise ValueError(f"Cannot compute KL between {type(dist_true).__name__} and {type(dist_pred).__name__}")
     if isinstance(dist_true, CategoricalDistribution):
         assert isinstance(dist_pred, CategoricalDistribution)
-        return (dist_true.probs * (dist_true.logits - dist_pred.logits)).sum(dim=-1)
+        return _categorical_kl(dist_true.logits, dist_pred.logits)
     if isinstance(dist_true, MultiCategoricalDistribution):
         assert isinstance(dist_pred, MultiCategoricalDistribution)
+        if dist_true.action_dims != dist_pred.action_dims:
+            raise ValueError(
+                f"Cannot compute KL between MultiCategorical distributions over different action spaces: "
+                f"{dist_true.action_dims} != {dist_pred.action_dims}"
+            )
         return torch.stack(
-            [(p.exp() * (p - q)).sum(dim=-1) for p, q in zip(dist_true.logits, dist_pred.logits)], dim=-1
+            [_categorical_kl(p, q) for p, q in zip(dist_true.logits, dist_pred.logits, strict=True)], dim=-1
         ).sum(dim=-1)
-    if isinstance(dist_true, DiagGaussianDistribution) and not isinstance(dist_true, SquashedDiagGaussianDistribution):
-        assert isinstance(dist_pred, DiagGaussianDistribution)
-        var_ratio = (dist_true.std / dist_pred.std) ** 2
-        mean_term = ((dist_true.mean_actions - dist_pred.mean_actions) / dist_pred.std) ** 2
-        return (0.5 * (var_ratio + mean_term - 1.0 - var_ratio.log())).sum(dim=-1)
+    if isinstance(dist_true, (DiagGaussianDistribution, StateDependentNoiseDistribution)):
+        assert isinstance(dist_pred, (DiagGaussianDistribution, StateDependentNoiseDistribution))
+        return _normal_kl(dist_true.mean_actions, dist_true.std, dist_pred.mean_actions, dist_pred.std)
+    if isinstance(dist_true, BernoulliDistribution):
+        assert isinstance(dist_pred, BernoulliDistribution)
+        # with log p = -softplus(-l) and log(1 - p) = -softplus(l), from the logits directly
+        p = torch.sigmoid(dist_true.logits)
+        log_ratio_one = F.softplus(-dist_pred.logits) - F.softplus(-dist_true.logits)
+        log_ratio_zero = F.softplus(dist_pred.logits) - F.softplus(dist_true.logits)
+        return p * log_ratio_one + (1.0 - p) * log_ratio_zero
     raise NotImplementedError(f"KL divergence is not implemented for {type(dist_true).__name__}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
-from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
+from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer, default_replay_buffer_class
 from baselines3.common.callbacks import BaseCallback
 from baselines3.common.noise import ActionNoise, VectorizedActionNoise
 from baselines3.common.vec_env import VecEnv
@@ -65,15 +65,13 @@ def build_replay_buffer(
     gamma: float = 0.99,
 ) -> ReplayBuffer:
     """The replay buffer an off-policy model asked for (HER buffers are given the model's env; n_steps > 1
-    selects the n-step buffer)."""
-    if buffer_size < batch_size:
-        raise ValueError(
-            f"buffer_size={buffer_size} is smaller than batch_size={batch_size}: a batch could never be filled "
-            "with distinct transitions; use buffer_size >= batch_size"
-        )
+    selects the n-step buffer; without a class, DictReplayBuffer for Dict observations, else ReplayBuffer).
+
+    A buffer smaller than `batch_size` is allowed, as in SB3: batches are drawn with replacement."""
+    del batch_size  # sampling is with replacement: any buffer_size >= 1 fills a batch
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-    buffer_class = replay_buffer_class or ReplayBuffer
+    buffer_class = replay_buffer_class or default_replay_buffer_class(model.observation_space)
     kwargs = dict(replay_buffer_kwargs or {})
     if n_steps > 1:
         if replay_buffer_class not in (None, NStepReplayBuffer):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from baselines3.common.buffers import RolloutBuffer
+from baselines3.common.buffers import RolloutBuffer, default_rollout_buffer_class
 from baselines3.common.callbacks import BaseCallback
 from baselines3.common.policies import ActorCriticPolicy
 from baselines3.common.utils import obs_as_tensor
@@ -26,7 +26,8 @@ def build_policy_and_buffer(
     rollout_buffer_class: type[RolloutBuffer] | None = None,
     rollout_buffer_kwargs: dict[str, Any] | None = None,
 ) -> RolloutBuffer:
-    """Create `model.policy` on its device and return a matching rollout buffer."""
+    """Create `model.policy` on its device and return a matching rollout buffer (without a class, DictRolloutBuffer
+    for Dict observations, else RolloutBuffer)."""
     model.policy = model.policy_class(  # type: ignore[call-arg]
         model.observation_space,
         model.action_space,
@@ -34,7 +35,7 @@ def build_policy_and_buffer(
         use_sde=model.use_sde,
         **model.policy_kwargs,
     ).to(model.device)
-    buffer_class = rollout_buffer_class or RolloutBuffer
+    buffer_class = rollout_buffer_class or default_rollout_buffer_class(model.observation_space)
     return buffer_class(
         n_steps,
         model.observation_space,

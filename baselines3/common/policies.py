@@ -8,6 +8,7 @@ feed-forward policies and a hidden state for recurrent ones.
 from __future__ import annotations
 
 import copy
+import warnings
 from functools import partial
 from typing import Any, TypeVar
 
@@ -284,9 +285,14 @@ class ActorCriticPolicy(BasePolicy):
             normalize_images=normalize_images,
         )
         if isinstance(net_arch, list) and net_arch and isinstance(net_arch[0], dict):
-            raise ValueError(
-                f"net_arch={net_arch!r}: a list holding a dict is the old format; pass dict(pi=[...], vf=[...])"
+            # the pre-1.8 format: SB3 warns and uses the dict (later entries are ignored, as there)
+            warnings.warn(
+                f"net_arch={net_arch!r} is the old format (a list holding a dict); its first dict is used. "
+                "Pass net_arch=dict(pi=[...], vf=[...]) instead: shared layers no longer exist.",
+                UserWarning,
+                stacklevel=2,
             )
+            net_arch = net_arch[0]
         if net_arch is None:
             net_arch = [] if features_extractor_class is NatureCNN else dict(pi=[64, 64], vf=[64, 64])
         self.net_arch = net_arch

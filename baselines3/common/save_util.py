@@ -931,7 +931,8 @@ def _read_data(
                     UnsafeObjectsSkippedWarning,
                     stacklevel=3,
                 )
-    data.update(custom_objects)
+    # as in SB3, a custom object replaces a saved value only: a name the file does not hold is ignored
+    data.update({key: value for key, value in custom_objects.items() if key in json_dict})
     return data
 
 

@@ -208,7 +208,7 @@ def _at_least(low: float) -> Callable[[float], bool]:
 HYPERPARAMETER_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "gamma": (lambda value: 0.0 <= value <= 1.0, "in [0, 1]"),
     "gae_lambda": (lambda value: 0.0 <= value <= 1.0, "in [0, 1]"),
-    "tau": (lambda value: 0.0 < value <= 1.0, "in (0, 1]"),
+    "tau": (lambda value: 0.0 <= value <= 1.0, "in [0, 1] (0: the target networks never move)"),
     "n_steps": (_at_least(1), ">= 1"),
     "n_epochs": (_at_least(1), ">= 1"),
     "batch_size": (_at_least(1), ">= 1"),

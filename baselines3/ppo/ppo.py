@@ -12,10 +12,11 @@ from typing import Any, ClassVar, TypeVar, cast
 import torch
 from gymnasium import spaces
 
-from baselines3.common import losses
+from baselines3.common import losses, on_policy
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
-from baselines3.common.on_policy import build_policy_and_buffer, collect_rollouts
+from baselines3.common.callbacks import BaseCallback
+from baselines3.common.on_policy import build_policy_and_buffer
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.schedules import get_schedule_fn
@@ -212,6 +213,13 @@ class PPO(BaseAlgorithm):
         if clip_range_vf is not None:
             record("train/clip_range_vf", clip_range_vf)
 
+    def collect_rollouts(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
+    ) -> bool:
+        """Fill `rollout_buffer` with `n_rollout_steps` steps of every env of `env` and compute its advantages
+        (SB3's method, which learn() calls: subclasses may override it). False when a callback stopped training."""
+        return on_policy.collect_rollouts(self, env, callback, rollout_buffer, n_rollout_steps, self.gamma)
+
     def learn(
         self: SelfPPO,
         total_timesteps: int,
@@ -230,7 +238,7 @@ class PPO(BaseAlgorithm):
         iteration = 0
         while self.num_timesteps < total_timesteps:
             # 1. collect a rollout (GAE targets are computed at its end)
-            if not collect_rollouts(self, env, callback, self.rollout_buffer, self.n_steps, self.gamma):
+            if not self.collect_rollouts(env, callback, self.rollout_buffer, n_rollout_steps=self.n_steps):
                 break
             iteration += 1
             self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
