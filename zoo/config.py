@@ -51,6 +51,7 @@ MODULE_ALIASES = {
     "stable_baselines3.": "baselines3.",
     "sb3_contrib.common.wrappers.": "zoo.wrappers.",
     "rl_zoo3.wrappers.": "zoo.wrappers.",
+    "rl_zoo3.callbacks.": "zoo.callbacks.",
     "utils.wrappers.": "zoo.wrappers.",
 }
 
