@@ -170,13 +170,13 @@ def test_noop_reset_takes_1_to_noop_max_noops() -> None:
     counts = []
     for seed in range(8):
         actions = _reset_actions(env, recorder, seed)
-        n_noops = len(actions) - 4
-        # no-ops first, then FireResetEnv's FIRE step (Pong has FIRE): 4 frames of FIRE
-        assert actions == [0] * n_noops + [FIRE] * 4
+        n_noops = len(actions) - 8
+        # no-ops first, then FireResetEnv's FIRE step and action-2 step (Pong has FIRE): 4 frames each
+        assert actions == [0] * n_noops + [FIRE] * 4 + [2] * 4
         assert 1 <= n_noops <= 8
         counts.append(n_noops)
     assert len(set(counts)) > 2  # random, not a fixed count
-    assert _reset_actions(env, recorder, 3) == [0] * counts[3] + [FIRE] * 4  # same seed, same count
+    assert _reset_actions(env, recorder, 3) == [0] * counts[3] + [FIRE] * 4 + [2] * 4  # same seed, same count
 
     recorder = Recorder(gym.make(PONG))
     noop_env = NoopResetEnv(recorder, noop_max=5)
@@ -199,7 +199,7 @@ def test_fire_reset_starts_breakout() -> None:
     recorder = Recorder(gym.make(BREAKOUT))
     env = FireResetEnv(MaxAndSkipEnv(recorder))
     env.reset(seed=0)
-    assert recorder.actions == [FIRE] * 4
+    assert recorder.actions == [FIRE] * 4 + [2] * 4  # FIRE, then action 2, as in SB3
     for _ in range(300):
         env.step(0)
         if lives(env) < 5:
@@ -313,7 +313,7 @@ def test_sticky_actions() -> None:
     recorder = Recorder(gym.make(PONG))
     env = AtariWrapper(recorder, noop_max=0, action_repeat_probability=0.5)
     env.reset(seed=0)
-    previous = recorder.actions[-1]  # the last frame of FireResetEnv's FIRE step
+    previous = recorder.actions[-1]  # the last frame of FireResetEnv's second step (action 2)
     recorder.clear()
     for action in [2, 3] * 10:
         env.step(action)
@@ -462,3 +462,15 @@ def test_bad_arguments_are_named() -> None:
         FireResetEnv(gym.make("ALE/Freeway-v5"))
     with pytest.raises(TypeError, match="WarpFrame needs image frames"):
         WarpFrame(gym.make("CartPole-v1"))
+
+
+def test_fire_reset_takes_the_same_actions_as_sb3() -> None:
+    sb3_atari = pytest.importorskip("stable_baselines3.common.atari_wrappers")
+    recorders = []
+    for wrapper in (FireResetEnv, sb3_atari.FireResetEnv):
+        recorder = Recorder(gym.make(BREAKOUT, frameskip=1))
+        env = wrapper(recorder)
+        obs, _ = env.reset(seed=0)
+        recorders.append((list(recorder.actions), obs))
+    assert recorders[0][0] == recorders[1][0] == [FIRE, 2]
+    np.testing.assert_array_equal(recorders[0][1], recorders[1][1])

@@ -250,3 +250,34 @@ def test_video_requires_moviepy_or_writes(tmp_path):
     logger.dump(1)
     logger.close()
     assert "video" in _read_events(str(tmp_path)).Tags()["images"]
+
+
+def test_tensorboard_leaves_out_lists_as_sb3_does(tmp_path):
+    folder = str(tmp_path / "tb")
+    logger = configure(folder, ["tensorboard", "csv"])
+    logger.record("train/loss", 0.5)
+    logger.record("rollout/returns", [1.0, 2.0])
+    logger.record("misc/pair", (1, 2))
+    logger.record("misc/table", {"a": 1})
+    logger.dump(1)
+    logger.close()
+    events = _read_events(folder)
+    assert events.Tags()["scalars"] == ["train/loss"]
+    assert not events.Tags()["histograms"]
+    sb3_logger = pytest.importorskip("stable_baselines3.common.logger")
+    theirs = sb3_logger.configure(str(tmp_path / "sb3"), ["tensorboard"])
+    theirs.record("train/loss", 0.5)
+    theirs.record("rollout/returns", [1.0, 2.0])
+    theirs.dump(1)
+    theirs.close()
+    assert _read_events(str(tmp_path / "sb3")).Tags()["scalars"] == ["train/loss"]
+
+
+def test_tensorboard_still_refuses_unknown_objects(tmp_path):
+    from baselines3.common.logger import FormatUnsupportedError
+
+    logger = configure(str(tmp_path), ["tensorboard"])
+    logger.record("obj", object())
+    with pytest.raises(FormatUnsupportedError):
+        logger.dump(1)
+    logger.close()

@@ -166,3 +166,80 @@ def test_compute_stacking_matches_sb3(shape, dtype, order) -> None:
     assert ours[2] == StackedObservations(2, 4, space, order).stacked_observation_space.shape
     sb3_stacked = pytest.importorskip("stable_baselines3.common.vec_env.stacked_observations")
     assert ours == sb3_stacked.StackedObservations.compute_stacking(4, space, order)
+
+
+def test_nature_cnn_checks_the_space_as_sb3_does() -> None:
+    import torch
+    from gymnasium import spaces
+
+    from baselines3.common.torch_layers import NatureCNN
+
+    float_image = spaces.Box(0.0, 1.0, (3, 64, 64), np.float32)
+    with pytest.raises(AssertionError, match="NatureCNN needs image observations"):
+        NatureCNN(float_image)
+    with pytest.raises(ValueError):  # the same error, for code that catches ValueError
+        NatureCNN(float_image)
+    features = NatureCNN(float_image, features_dim=16, normalized_image=True)
+    assert features(torch.rand(2, 3, 64, 64)).shape == (2, 16)
+    unbounded = spaces.Box(-np.inf, np.inf, (4, 64, 64), np.float32)
+    assert NatureCNN(unbounded, normalized_image=True).features_dim == 512
+    sb3_layers = pytest.importorskip("stable_baselines3.common.torch_layers")
+    with pytest.raises(AssertionError):
+        sb3_layers.NatureCNN(float_image)
+    sb3_layers.NatureCNN(float_image, normalized_image=True)
+
+
+def test_cnn_policy_trains_on_float_images_with_normalize_images_false() -> None:
+    import gymnasium as gym
+    from gymnasium import spaces
+
+    import baselines3
+
+    class FloatImageEnv(gym.Env):
+        observation_space = spaces.Box(0.0, 1.0, (3, 40, 40), np.float32)
+        action_space = spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            return self.observation_space.sample(), {}
+
+        def step(self, action):
+            return self.observation_space.sample(), 0.0, False, True, {}
+
+    model = baselines3.PPO(
+        "CnnPolicy", FloatImageEnv(), n_steps=8, batch_size=8, n_epochs=1, policy_kwargs={"normalize_images": False}
+    )
+    model.learn(8)
+    assert model.policy.features_extractor.features_dim == 512
+
+
+@pytest.mark.parametrize("make", ["DummyVecEnv", "SubprocVecEnv"])
+def test_one_env_takes_an_unbatched_action(make: str) -> None:
+    import gymnasium as gym
+
+    from baselines3.common import vec_env
+
+    envs = getattr(vec_env, make)([lambda: gym.make("MountainCarContinuous-v0")])
+    try:
+        envs.reset()
+        obs, *_ = envs.step(np.array([[0.5]]))  # a batch of one action
+        assert obs.shape == (1, 2)
+        obs, *_ = envs.step(np.array([0.5]))  # one action, shaped like the action space: wrapped into a batch
+        assert obs.shape == (1, 2)
+        with pytest.raises(ValueError, match="one action per env"):
+            envs.step(np.zeros((3, 1)))  # SB3 silently uses the first action only
+    finally:
+        envs.close()
+    envs = vec_env.DummyVecEnv([lambda: gym.make("CartPole-v1")])
+    envs.reset()
+    assert envs.step(1)[0].shape == (1, 4)  # a plain int for one Discrete env
+    assert envs.step([1])[0].shape == (1, 4)
+    assert envs.step(np.array([0]))[0].shape == (1, 4)
+    two = vec_env.DummyVecEnv([lambda: gym.make("CartPole-v1")] * 2)
+    two.reset()
+    with pytest.raises(ValueError, match="one action per env"):
+        two.step(1)
+    sb3_vec_env = pytest.importorskip("stable_baselines3.common.vec_env")
+    theirs = sb3_vec_env.DummyVecEnv([lambda: gym.make("CartPole-v1")])
+    theirs.reset()
+    assert theirs.step([1])[0].shape == (1, 4)

@@ -229,13 +229,14 @@ class EpisodicLifeEnv(gym.Wrapper):
 
 
 class FireResetEnv(gym.Wrapper):
-    """Press FIRE after each reset, for games that wait for FIRE to start (e.g. Breakout).
+    """Press FIRE, then action 2, after each reset, for games that wait for FIRE to start (e.g. Breakout).
 
-    Without it an agent can stall for a whole episode before it learns to press FIRE. Placed outside
-    ``EpisodicLifeEnv``, it also presses FIRE after each life loss. If the FIRE step ends the
-    episode, the env is reset again.
+    Without it an agent can stall for a whole episode before it learns to press FIRE. The second press (action 2,
+    as in Stable-Baselines3 and the original DQN code) moves on from games where FIRE alone does not start play.
+    Placed outside ``EpisodicLifeEnv``, it also presses them after each life loss. If either step ends the
+    episode, the env is reset again and the observation returned is that of the new episode.
 
-    :param env: Atari env whose actions include FIRE
+    :param env: Atari env whose actions include FIRE, with at least 3 actions
     """
 
     def __init__(self, env: gym.Env) -> None:
@@ -243,14 +244,18 @@ class FireResetEnv(gym.Wrapper):
         meanings = _action_meanings(env)
         if "FIRE" not in meanings:
             raise ValueError(f"FireResetEnv needs a FIRE action, but {_describe(env)} has actions {meanings}")
+        if len(meanings) < 3:
+            raise ValueError(f"FireResetEnv needs at least 3 actions, but {_describe(env)} has {meanings}")
         super().__init__(env)
         self.fire_action = meanings.index("FIRE")
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        self.env.reset(**kwargs)
-        obs, _, terminated, truncated, info = self.env.step(self.fire_action)
-        if terminated or truncated:
-            obs, info = self.env.reset(**kwargs)
+        """Reset, then step FIRE and action 2 (resetting again if a step ends the episode)."""
+        obs, info = self.env.reset(**kwargs)
+        for action in (self.fire_action, 2):
+            obs, _, terminated, truncated, _ = self.env.step(action)
+            if terminated or truncated:
+                obs, info = self.env.reset(**kwargs)
         return obs, info
 
 

@@ -285,7 +285,8 @@ class TensorBoardOutputFormat(KVWriter):
     """TensorBoard event files through torch's SummaryWriter.
 
     Numbers become scalars, strings text, tensors histograms; Video, Figure, Image and HParam
-    values use the matching TensorBoard views.
+    values use the matching TensorBoard views. None and containers (lists, tuples, dicts, sets) are left out of
+    TensorBoard (the other formats still write them); other objects raise FormatUnsupportedError.
     """
 
     def __init__(self, folder: str) -> None:
@@ -328,8 +329,8 @@ class TensorBoardOutputFormat(KVWriter):
                 file_writer.add_summary(experiment)
                 file_writer.add_summary(session_start)
                 file_writer.add_summary(session_end)
-            elif value is None:
-                continue
+            elif value is None or isinstance(value, (list, tuple, dict, set)):
+                continue  # no TensorBoard view for containers: left out, as in Stable-Baselines3
             else:
                 raise FormatUnsupportedError(["tensorboard"], f"a {type(value).__name__} logged as {key!r}")
         writer.flush()

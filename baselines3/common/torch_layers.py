@@ -38,10 +38,18 @@ class FlattenExtractor(BaseFeaturesExtractor):
         return self.flatten(observations)
 
 
+class NotAnImageSpaceError(ValueError, AssertionError):
+    """NatureCNN was given a space that is not an image. Both a ValueError and (as Stable-Baselines3's failed
+    ``assert``) an AssertionError, so either ``except`` catches it."""
+
+
 class NatureCNN(BaseFeaturesExtractor):
     """The convolutional torso of the DQN Nature paper (Mnih et al., 2015), followed by a linear layer.
 
-    Expects channel-first images; images are made channel-first by the env wrapping (VecTransposeImage).
+    Expects channel-first images; images are made channel-first by the env wrapping (VecTransposeImage). The
+    space must be a 3-D uint8 Box in [0, 255], or with ``normalized_image=True`` any 3-D Box (float images; the
+    policies pass it when ``normalize_images=False``), as in Stable-Baselines3; otherwise
+    :class:`NotAnImageSpaceError` (a ValueError and an AssertionError).
     """
 
     def __init__(self, observation_space: gym.Space, features_dim: int = 512, normalized_image: bool = False) -> None:
@@ -50,7 +58,7 @@ class NatureCNN(BaseFeaturesExtractor):
         )
         super().__init__(observation_space, features_dim)
         if not is_image_space(observation_space, check_channels=False, normalized_image=normalized_image):
-            raise ValueError(
+            raise NotAnImageSpaceError(
                 f"NatureCNN needs image observations (3-D uint8 Box in [0, 255]), got {observation_space}. "
                 "For other Box observations use MlpPolicy; for float images already in [0, 1] pass "
                 "features_extractor_kwargs=dict(normalized_image=True)."

@@ -122,6 +122,25 @@ class VecEnv(ABC):
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
         """Whether each selected env is wrapped (at any depth) in ``wrapper_class``."""
 
+    def _action_batch(self, actions: Any) -> Any:
+        """``actions`` as one action per env.
+
+        With a single env, an action that is not batched (its shape is the action space's, e.g. ``(3,)`` for a
+        ``Box(3,)`` or a plain int for a ``Discrete``) is taken as that env's action. Anything else must have one
+        entry per env (ValueError otherwise).
+        """
+        if self.num_envs == 1:
+            shape = getattr(self.action_space, "shape", None)
+            if shape is not None and not isinstance(actions, (list, tuple, dict)) and np.shape(actions) == shape:
+                return np.asarray(actions)[None]
+        try:
+            count = len(actions)
+        except TypeError:
+            raise ValueError(f"Expected one action per env ({self.num_envs}), got {actions!r}") from None
+        if count != self.num_envs:
+            raise ValueError(f"Expected one action per env ({self.num_envs}), got {count}")
+        return actions
+
     def step(self, actions: np.ndarray) -> VecEnvStepReturn:
         """Step all envs: ``step_async(actions)`` then ``step_wait()``."""
         self.step_async(actions)

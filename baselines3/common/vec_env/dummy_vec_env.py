@@ -67,9 +67,8 @@ class DummyVecEnv(VecEnv):
         self._closed = False
 
     def step_async(self, actions: np.ndarray) -> None:
-        if len(actions) != self.num_envs:
-            raise ValueError(f"Expected one action per env ({self.num_envs}), got {len(actions)}")
-        self.actions = actions
+        """Store the actions (one per env; a single env also takes one unbatched action) for ``step_wait``."""
+        self.actions = self._action_batch(actions)
 
     def step_wait(self) -> VecEnvStepReturn:
         actions = self.actions

@@ -276,8 +276,7 @@ class SubprocVecEnv(VecEnv):
     def step_async(self, actions: np.ndarray) -> None:
         if self.waiting:
             raise RuntimeError("step_async() called twice without step_wait() in between")
-        if len(actions) != self.num_envs:
-            raise ValueError(f"Expected one action per env ({self.num_envs}), got {len(actions)}")
+        actions = self._action_batch(actions)
         for index in range(self.num_envs):
             self._send(index, ("step", actions[index]), "step")
         self.waiting = True
