@@ -62,9 +62,11 @@ def test_sac_td3_refuse_a_discrete_action_space(algo):
 
 
 @pytest.mark.parametrize("algo, env_fn", [(DQN, lambda: IdentityEnv(2)), (SAC, box_env), (TD3, box_env)])
-def test_buffer_smaller_than_batch_is_refused(algo, env_fn):
-    with pytest.raises(ValueError, match=r"buffer_size=10 is smaller than batch_size=32"):
-        algo("MlpPolicy", env_fn(), buffer_size=10, batch_size=32)
+def test_buffer_smaller_than_batch_trains_as_in_sb3(algo, env_fn):
+    """SB3 accepts a replay buffer smaller than a batch (batches are drawn with replacement); so do we."""
+    model = algo("MlpPolicy", env_fn(), buffer_size=10, batch_size=32, learning_starts=5)
+    model.learn(30)
+    assert model._n_updates > 0 and model.replay_buffer.full
 
 
 @pytest.mark.parametrize("train_freq", [(4, "steps"), (1, "epoch"), "4", (0, "step"), (1, 2, 3)])
@@ -86,7 +88,7 @@ def test_bad_sac_ent_coef_and_td3_delay():
     with pytest.raises(ValueError, match="policy_delay"):
         TD3("MlpPolicy", box_env(), policy_delay=0)
     with pytest.raises(ValueError, match="tau"):
-        DQN("MlpPolicy", IdentityEnv(2), tau=0.0)
+        DQN("MlpPolicy", IdentityEnv(2), tau=-0.1)
     with pytest.raises(ValueError, match="tau"):
         SAC("MlpPolicy", box_env(), tau=5.0)
     with pytest.raises(ValueError, match="gamma"):

@@ -21,8 +21,9 @@ def test_net_arch_list_and_dict():
     split = ActorCriticPolicy(obs, act, LR, net_arch=dict(pi=[32], vf=[4, 4]), activation_fn=nn.ReLU)
     assert split.mlp_extractor.latent_dim_pi == 32 and split.mlp_extractor.latent_dim_vf == 4
     assert isinstance(split.mlp_extractor.policy_net[1], nn.ReLU)
-    with pytest.raises(ValueError, match="old format"):
-        ActorCriticPolicy(obs, act, LR, net_arch=[dict(pi=[8])])
+    with pytest.warns(UserWarning, match="old format"):  # as SB3 2.x: a warning, and the dict is used
+        old = ActorCriticPolicy(obs, act, LR, net_arch=[dict(pi=[8])])
+    assert old.net_arch == dict(pi=[8])
     with pytest.raises(ValueError, match="unknown keys"):
         MlpExtractor(3, dict(pi=[8], qf=[8]), nn.Tanh)
     with pytest.raises(ValueError, match=r"positive ints, got \[64, 0\]"):

@@ -147,8 +147,9 @@ def test_check_hyperparameters_names_the_value_and_its_rule() -> None:
         check_hyperparameters(clip_range="lin_x")
     with pytest.raises(ValueError, match=r"gamma must be in \[0, 1\], got 1.5"):
         check_hyperparameters(gamma=1.5)
-    with pytest.raises(ValueError, match=r"tau must be in \(0, 1\], got 0"):
-        check_hyperparameters(tau=0)
+    check_hyperparameters(tau=0)  # SB3 accepts it: the target networks never move
+    with pytest.raises(ValueError, match=r"tau must be in \[0, 1\] .*, got -0.1"):
+        check_hyperparameters(tau=-0.1)
     with pytest.raises(ValueError, match="gradient_steps must be >= 0, or -1"):
         check_hyperparameters(gradient_steps=-2)
     with pytest.raises(TypeError, match=r"n_epochs must be a number >= 1, got '3' \(str\)"):
