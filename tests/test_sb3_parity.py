@@ -243,3 +243,25 @@ def test_one_env_takes_an_unbatched_action(make: str) -> None:
     theirs = sb3_vec_env.DummyVecEnv([lambda: gym.make("CartPole-v1")])
     theirs.reset()
     assert theirs.step([1])[0].shape == (1, 4)
+
+
+def test_maybe_transpose_and_filter_excluded_keys_match_sb3() -> None:
+    from gymnasium import spaces
+
+    from baselines3.common.logger import filter_excluded_keys
+    from baselines3.common.preprocessing import maybe_transpose
+
+    space = spaces.Box(0, 255, (3, 40, 50), np.uint8)
+    rng = np.random.default_rng(0)
+    cases = [rng.integers(0, 255, shape, dtype=np.uint8) for shape in [(40, 50, 3), (2, 40, 50, 3), (3, 40, 50)]]
+    ours = [maybe_transpose(obs, space) for obs in cases]
+    assert [o.shape for o in ours] == [(3, 40, 50), (2, 3, 40, 50), (3, 40, 50)]
+    values = {"a": 1, "b": 2, "c": 3}
+    excluded = {"a": ("stdout",), "b": ("csv", "tensorboard"), "c": ()}
+    assert filter_excluded_keys(values, excluded, "csv") == {"a": 1, "c": 3}
+    sb3_preprocessing = pytest.importorskip("stable_baselines3.common.preprocessing")
+    sb3_logger = pytest.importorskip("stable_baselines3.common.logger")
+    for mine, obs in zip(ours, cases):
+        np.testing.assert_array_equal(mine, sb3_preprocessing.maybe_transpose(obs, space))
+    for name in ("stdout", "csv", "json"):
+        assert filter_excluded_keys(values, excluded, name) == sb3_logger.filter_excluded_keys(values, excluded, name)

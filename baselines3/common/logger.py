@@ -119,6 +119,13 @@ def _is_excluded(key: str, key_excluded: Mapping[str, Exclusion], format_name: s
     return excluded is not None and format_name in excluded
 
 
+def filter_excluded_keys(
+    key_values: dict[str, Any], key_excluded: Mapping[str, Exclusion], _format: str
+) -> dict[str, Any]:
+    """The entries of ``key_values`` that ``key_excluded`` does not exclude from the format ``_format``."""
+    return {key: value for key, value in key_values.items() if not _is_excluded(key, key_excluded, _format)}
+
+
 class HumanOutputFormat(KVWriter, SeqWriter):
     """A boxed, aligned table of keys and values, grouped by the prefix before '/'.
 
@@ -535,6 +542,7 @@ __all__ = [
     "TensorBoardOutputFormat",
     "Video",
     "configure",
+    "filter_excluded_keys",
     "make_output_format",
     "read_csv",
     "read_json",

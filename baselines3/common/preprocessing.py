@@ -39,6 +39,18 @@ def is_image_space(
     return n_channels in (1, 3, 4)
 
 
+def maybe_transpose(observation: np.ndarray, observation_space: spaces.Space) -> np.ndarray:
+    """A channel-last image (or batch of images) of a channel-first image space, made channel-first; any other
+    observation is returned as it is."""
+    if is_image_space(observation_space):
+        shape = observation_space.shape
+        if observation.shape != shape and observation.shape[1:] != shape:
+            transposed = np.moveaxis(observation, -1, -3)  # (..., H, W, C) -> (..., C, H, W)
+            if transposed.shape == shape or transposed.shape[1:] == shape:
+                return transposed
+    return observation
+
+
 def preprocess_obs(
     obs: torch.Tensor | dict[str, torch.Tensor],
     observation_space: spaces.Space,
