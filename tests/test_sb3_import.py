@@ -651,3 +651,58 @@ def test_schedules_unpickle_to_ours() -> None:
 
     assert sb3_import.restricted_loads(pickle.dumps(SB3FloatSchedule(0.25))) == ConstantSchedule(0.25)
     assert sb3_import.restricted_loads(pickle.dumps(SB3LinearSchedule(1.0, 0.1, 0.5))) == LinearSchedule(1.0, 0.1, 0.5)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# RL Zoo model folders
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_zoo_enjoy_runs_an_rl_zoo_folder(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The layout the RL Zoo publishes (and `rl_zoo3.load_from_hub` writes): `<algo>/<env>_1/<env>.zip` and
+    `<env>/{config.yml, args.yml, env_kwargs.yml, vecnormalize.pkl}`, YAML written from OrderedDicts."""
+    from collections import OrderedDict
+
+    import yaml
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize as SB3VecNormalize
+
+    from zoo import enjoy
+
+    env = SB3VecNormalize(make_vec_env("CartPole-v1", n_envs=2), norm_reward=False)
+    model = sb3.PPO("MlpPolicy", env, n_steps=32, batch_size=32, policy_kwargs={"net_arch": [16]}, seed=0)
+    model.learn(64)
+    run = tmp_path / "ppo" / "CartPole-v1_1"
+    (run / "CartPole-v1").mkdir(parents=True)
+    model.save(run / "CartPole-v1.zip")
+    env.save(str(run / "CartPole-v1" / "vecnormalize.pkl"))
+    hyperparams = OrderedDict(
+        [
+            ("n_envs", 2),
+            ("n_steps", 32),
+            ("n_timesteps", 64.0),
+            ("normalize", "{'norm_obs': True, 'norm_reward': False}"),
+            ("policy", "MlpPolicy"),
+            ("policy_kwargs", "dict(net_arch=[16])"),
+        ]
+    )
+    (run / "CartPole-v1" / "config.yml").write_text(yaml.dump(hyperparams))
+    assert "!!python/object/apply:collections.OrderedDict" in (run / "CartPole-v1" / "config.yml").read_text()
+    (run / "CartPole-v1" / "args.yml").write_text(yaml.dump(OrderedDict([("env_kwargs", None), ("seed", 0)])))
+    (run / "CartPole-v1" / "env_kwargs.yml").write_text(yaml.dump({}))
+
+    assert enjoy.main(["--algo", "ppo", "--env", "CartPole-v1", "-f", str(tmp_path), "--no-render", "-n", "200"]) == 0
+    assert "episodes: mean return" in capsys.readouterr().out
+
+
+def test_zoo_yaml_reader_builds_no_other_python_objects(tmp_path: pathlib.Path) -> None:
+    from zoo.config import ConfigError
+    from zoo.runs import read_zoo_yaml
+
+    (tmp_path / "ok.yml").write_text("!!python/object/apply:collections.OrderedDict\n- - - a\n    - 1\n")
+    assert read_zoo_yaml(tmp_path / "ok.yml") == {"a": 1}
+    marker = tmp_path / "marker"
+    (tmp_path / "evil.yml").write_text(f"!!python/object/apply:os.system ['touch {marker}']\n")
+    with pytest.raises(ConfigError, match=r"evil\.yml"):
+        read_zoo_yaml(tmp_path / "evil.yml")
+    assert not marker.exists()

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from baselines3.common.sb3_import import is_sb3_archive
 from zoo.config import ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
 from zoo.runs import add_run_arguments, chosen_model, import_gym_packages, replay_env
@@ -35,7 +36,12 @@ def enjoy(args: argparse.Namespace) -> list[tuple[float, int]]:
     import_gym_packages(args.gym_packages)
     run, path = chosen_model(args)
     env = replay_env(run, path, args.algo, args.env, args.seed, None if args.no_render else "human")
-    model = algorithm_class(args.algo).load(path, env=env)
+    if is_sb3_archive(path):
+        # an RL Zoo model: SB3 keeps the raw observation space under VecNormalize, ours the clipped one, so the
+        # model is loaded on its own (predict only needs the observations)
+        model = algorithm_class(args.algo).load(path)
+    else:
+        model = algorithm_class(args.algo).load(path, env=env)
     obs = env.reset()
     state, starts = None, np.ones((1,), dtype=bool)
     episodes: list[tuple[float, int]] = []

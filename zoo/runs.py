@@ -176,7 +176,10 @@ def build_env(
 
 
 def normalize_stats_path(run: pathlib.Path, env_id: str) -> pathlib.Path:
-    return run / env_folder_name(env_id) / "vecnormalize.pkl"
+    """`<env>/vecnormalize.pkl` (ours or the RL Zoo's), or `vec_normalize.pkl`, the name on the RL Zoo's model hub."""
+    path = run / env_folder_name(env_id) / "vecnormalize.pkl"
+    hub_name = path.with_name("vec_normalize.pkl")
+    return hub_name if not path.exists() and hub_name.exists() else path
 
 
 _CHECKPOINT = re.compile(r"(?P<prefix>.+)_(?P<steps>[0-9]+)_steps\.zip")
@@ -223,17 +226,51 @@ def saved_with(model: pathlib.Path, env_id: str) -> SavedWith:
     return SavedWith(stats, buffer)
 
 
-def run_experiment(run: pathlib.Path, algo: str, env_id: str) -> tuple[Experiment, dict[str, Any]]:
-    """The experiment a run trained with (its `config.yml`) and the env keywords it used (`args.yml`)."""
-    params = run / env_folder_name(env_id)
+class _ZooYamlLoader(yaml.SafeLoader):
+    """yaml.safe_load plus the one Python tag RL Zoo files carry: `!!python/object/apply:collections.OrderedDict`
+    (a list of [key, value] pairs, read as a dict). No other Python object is constructed."""
+
+
+def _ordered_dict(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise yaml.constructor.ConstructorError(None, None, "an OrderedDict must be given as a list", node.start_mark)
+    args = loader.construct_sequence(node, deep=True)
+    pairs = args[0] if args else []
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an OrderedDict must hold [key, value] pairs, got {pairs!r}", node.start_mark
+        )
+    return {key: value for key, value in pairs}
+
+
+_ZooYamlLoader.add_constructor("tag:yaml.org,2002:python/object/apply:collections.OrderedDict", _ordered_dict)
+
+
+def read_zoo_yaml(path: pathlib.Path) -> Any:
+    """A YAML file written by zoo.train or by the RL Zoo (whose config.yml and args.yml are OrderedDicts)."""
     try:
-        config = yaml.safe_load((params / "config.yml").read_text())
-        args = yaml.safe_load((params / "args.yml").read_text()) or {}
-    except FileNotFoundError as error:
-        raise ConfigError(f"{run} is not a complete zoo run: {error.filename} is missing") from None
+        return yaml.load(path.read_text(), Loader=_ZooYamlLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not a YAML file this zoo reads: {error}") from None
+
+
+def run_experiment(run: pathlib.Path, algo: str, env_id: str) -> tuple[Experiment, dict[str, Any]]:
+    """The experiment a run trained with (its `config.yml`) and the env keywords it used (`args.yml`, or
+    `env_kwargs.yml` in model folders published by the RL Zoo)."""
+    params = run / env_folder_name(env_id)
+    if not (params / "config.yml").exists():
+        raise ConfigError(f"{run} is not a complete zoo run: {params / 'config.yml'} is missing")
+    config = dict(read_zoo_yaml(params / "config.yml") or {})
+    env_kwargs: dict[str, Any] = {}
+    if (params / "args.yml").exists():
+        env_kwargs = dict((read_zoo_yaml(params / "args.yml") or {}).get("env_kwargs") or {})
+    elif not (params / "env_kwargs.yml").exists():
+        raise ConfigError(f"{run} is not a complete zoo run: {params / 'args.yml'} is missing")
+    if (params / "env_kwargs.yml").exists():
+        env_kwargs.update(read_zoo_yaml(params / "env_kwargs.yml") or {})
     config.pop("env_id", None)
     experiment = resolve(algo, algorithm_class(algo), env_id, config, str(params / "config.yml"))
-    return experiment, dict(args.get("env_kwargs") or {})
+    return experiment, env_kwargs
 
 
 def replay_env(
