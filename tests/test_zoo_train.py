@@ -269,3 +269,13 @@ def test_gym_packages_register_envs_for_subprocess_workers_and_enjoy(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert enjoy.returncode == 0, enjoy.stderr
+
+
+def test_train_prints_its_settings_and_uses_the_rl_zoo_tensorboard_layout(tmp_path, capsys):
+    flags = ["--algo", "ppo", "--env", "CartPole-v1", "-n", "256", "-f", str(tmp_path / "logs")]
+    assert zoo_train.main([*flags, "-tb", str(tmp_path / "tb"), "--eval-freq", "-1"]) == 0
+    out = capsys.readouterr().out
+    assert "Hyperparameters for CartPole-v1 (ppo):" in out and "n_steps: 32" in out
+    assert f"Log path: {tmp_path / 'logs' / 'ppo' / 'CartPole-v1_1'}" in out
+    assert out.index("Log path:") < out.index("total_timesteps")  # printed before training starts
+    assert (tmp_path / "tb" / "CartPole-v1" / "PPO_1").is_dir()

@@ -61,7 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--num-threads", type=int, default=-1, help="torch threads (-1: torch's default)")
-    parser.add_argument("-tb", "--tensorboard-log", default=None)
+    parser.add_argument(
+        "-tb", "--tensorboard-log", default=None, help="TensorBoard folder; runs go to <folder>/<env>/<ALGO>_<N>"
+    )
     parser.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
     parser.add_argument("--save-replay-buffer", action="store_true")
     parser.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY:VALUE", help="keywords for gym.make")
@@ -173,6 +175,10 @@ def _train_in(
 ) -> pathlib.Path:
     experiment = command.experiment
     name = env_folder_name(args.env)
+    if args.verbose > 0:  # what this run will use, before anything slow happens
+        print(f"Hyperparameters for {args.env} ({args.algo}):")
+        print(yaml.safe_dump(experiment.raw, sort_keys=True, default_flow_style=False).rstrip())
+        print(f"Log path: {folder}")
     stats = saved_with(pathlib.Path(args.trained_agent), args.env).normalize_stats if args.trained_agent else None
     env = build_env(
         experiment,
@@ -187,7 +193,9 @@ def _train_in(
     kwargs = dict(experiment.algo_kwargs)
     if "action_noise" in kwargs:
         kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
-    settings = dict(seed=args.seed, device=args.device, verbose=args.verbose, tensorboard_log=args.tensorboard_log)
+    # TensorBoard runs go to <tb>/<env>/<ALGO>_<N>, as in the RL Zoo, so runs of several envs stay apart
+    tensorboard_log = os.path.join(args.tensorboard_log, args.env) if args.tensorboard_log else None
+    settings = dict(seed=args.seed, device=args.device, verbose=args.verbose, tensorboard_log=tensorboard_log)
     if args.trained_agent:
         model = load_trained_agent(algo_class, args.trained_agent, command, env, {**kwargs, **settings})
     else:

@@ -274,7 +274,10 @@ class MaskVelocityWrapper(gym.ObservationWrapper):
             raise ValueError(
                 f"MaskVelocityWrapper knows the velocities of {sorted(self.velocity_indices)}, not of {env_id!r}"
             )
-        self.mask = np.ones(env.observation_space.shape, dtype=env.observation_space.dtype)
+        space = env.observation_space
+        if not isinstance(space, spaces.Box):
+            raise ValueError(f"MaskVelocityWrapper needs a Box observation space, got {space}")
+        self.mask = np.ones(space.shape, dtype=space.dtype)
         self.mask[self.velocity_indices[env_id]] = 0
 
     def observation(self, observation: Any) -> np.ndarray:
