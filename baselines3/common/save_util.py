@@ -35,7 +35,7 @@ import zipfile
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import cloudpickle
 import numpy as np
@@ -1015,7 +1015,7 @@ def open_path(
             raise ValueError(f"Expected a writable file, got {path}")
         if normalized == "r" and not path.readable():
             raise ValueError(f"Expected a readable file, got {path}")
-        return path
+        return cast(IO[bytes], path)
     if not isinstance(path, (str, pathlib.Path)):
         raise TypeError(f"Cannot open {path!r}: expected a str, a pathlib.Path or an open binary file")
     target = pathlib.Path(path)
