@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from baselines3.a2c import A2C
+    from baselines3.ddpg import DDPG
     from baselines3.dqn import DQN
     from baselines3.her import HerReplayBuffer
     from baselines3.ppo import PPO
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 # workers, which import this package when unpickling their env) do not pay for importing torch.
 _ALGORITHMS = {
     "A2C": "baselines3.a2c",
+    "DDPG": "baselines3.ddpg",
     "DQN": "baselines3.dqn",
     "HerReplayBuffer": "baselines3.her",
     "PPO": "baselines3.ppo",
@@ -26,7 +28,7 @@ _ALGORITHMS = {
     "TD3": "baselines3.td3",
 }
 
-__all__ = ["A2C", "DQN", "PPO", "SAC", "TD3", "HerReplayBuffer", "__version__"]
+__all__ = ["A2C", "DDPG", "DQN", "PPO", "SAC", "TD3", "HerReplayBuffer", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

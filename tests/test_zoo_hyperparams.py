@@ -14,7 +14,7 @@ from zoo.runs import build_env
 from zoo.train import action_noise
 
 ATARI_ENV = "PongNoFrameskip-v4"  # the env the `atari` entries are built with
-OFF_POLICY = ("dqn", "sac", "td3")
+OFF_POLICY = ("ddpg", "dqn", "sac", "td3")
 # Replay buffers are allocated when the model is built: the published sizes (up to 1e6 transitions, 1e5 Atari
 # frames) would take seconds and gigabytes, so off-policy entries are built with this buffer size instead.
 SMALL_BUFFER = 1000
@@ -45,15 +45,15 @@ EXPECTED_ALGOS = {
     "Acrobot-v1": {"a2c", "dqn", "ppo"},
     "MountainCar-v0": {"a2c", "dqn", "ppo"},
     "LunarLander-v3": {"a2c", "dqn", "ppo"},
-    "Pendulum-v1": {"a2c", "ppo", "sac", "td3"},
-    "MountainCarContinuous-v0": {"a2c", "ppo", "sac", "td3"},
-    "LunarLanderContinuous-v3": {"a2c", "ppo", "sac", "td3"},
-    "BipedalWalker-v3": {"a2c", "ppo", "sac", "td3"},
-    "HalfCheetah-v5": {"a2c", "ppo", "sac", "td3"},
-    "Hopper-v5": {"a2c", "ppo", "sac", "td3"},
-    "Walker2d-v5": {"a2c", "ppo", "sac", "td3"},
-    "Ant-v5": {"a2c", "ppo", "sac", "td3"},
-    "Humanoid-v5": {"a2c", "ppo", "sac", "td3"},
+    "Pendulum-v1": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "MountainCarContinuous-v0": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "LunarLanderContinuous-v3": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "BipedalWalker-v3": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "HalfCheetah-v5": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "Hopper-v5": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "Walker2d-v5": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "Ant-v5": {"a2c", "ddpg", "ppo", "sac", "td3"},
+    "Humanoid-v5": {"a2c", "ddpg", "ppo", "sac", "td3"},
     "atari": {"a2c", "dqn", "ppo"},
 }
 

@@ -28,7 +28,7 @@ from baselines3.common.sb2_compat import RMSpropTFLike
 from baselines3.common.schedules import LinearSchedule
 
 HYPERPARAMS_DIR = pathlib.Path(__file__).parent / "hyperparams"
-ALGOS = ("a2c", "dqn", "ppo", "sac", "td3")
+ALGOS = ("a2c", "ddpg", "dqn", "ppo", "sac", "td3")
 
 #: Keys that describe the experiment rather than the algorithm.
 EXPERIMENT_KEYS = frozenset(

@@ -169,14 +169,15 @@ def random_or_policy_actions(
 
 def actor_env_actions(model: BaseAlgorithm, obs: Any) -> np.ndarray:
     """The actor's actions (stochastic for SAC, deterministic for TD3) for the env's batch of observations, in
-    the action space's bounds; straight to the actor, without predict()'s input checks."""
+    the action space's bounds and shape (the actor's output is flat); straight to the actor, without predict()'s
+    input checks."""
     import torch
 
     from baselines3.common.utils import obs_as_tensor
 
     with torch.inference_mode():
-        scaled = model.actor.forward(obs_as_tensor(obs, model.device)).cpu().numpy()  # type: ignore[attr-defined]
-    return model.policy.unscale_action(scaled)
+        scaled = model.actor.forward(obs_as_tensor(obs, model.device))  # type: ignore[attr-defined]
+    return model.policy._env_actions(scaled, vectorized=True)
 
 
 def collect_transitions(

@@ -8,9 +8,11 @@ feed-forward policies and a hidden state for recurrent ones.
 from __future__ import annotations
 
 import copy
+import inspect
+import os
 import warnings
 from functools import partial
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import torch
@@ -112,6 +114,83 @@ class BaseModel(nn.Module):
             return param.device
         return torch.device("cpu")
 
+    def save(self, path: str | os.PathLike[str] | IO[bytes]) -> None:
+        """Write this network alone (no optimizer state) to a zip archive: the constructor arguments as JSON and
+        the weights as a weights-only state dict, in the same format as a saved model. Read it back with
+        `load`.
+
+        Args:
+            path: where to write (`.zip` is appended to a path without it), or a binary file object.
+        """
+        from baselines3.common.save_util import save_to_zip_file
+
+        data = {**self._get_constructor_parameters(), "policy_class": type(self)}
+        save_to_zip_file(path, data=data, params={"policy": self.state_dict()})
+
+    @classmethod
+    def load(
+        cls: type[SelfBaseModel],
+        path: str | os.PathLike[str] | IO[bytes],
+        device: torch.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        allow_pickle: bool = False,
+    ) -> SelfBaseModel:
+        """Rebuild a network written by `save` (the saved class when it is `cls` or a subclass of it).
+
+        Nothing is unpickled unless `allow_pickle=True`: a constructor argument without a JSON description (e.g.
+        a features extractor class defined outside baselines3) must then be given in `custom_objects`.
+
+        Args:
+            path: the archive (a path, `.zip` optional, or a binary file object).
+            device: where to put the network ("auto": CUDA when available).
+            custom_objects: constructor arguments to use instead of the saved ones, by name.
+            allow_pickle: restore pickled constructor arguments (only for files you trust).
+        """
+        from baselines3.common.save_util import ModelLoadError, load_from_zip_file
+        from baselines3.common.utils import get_device
+
+        data, params, _ = load_from_zip_file(
+            path, device=device, custom_objects=custom_objects, allow_pickle=allow_pickle
+        )
+        assert data is not None
+        policy_class = data.pop("policy_class", cls)
+        if not (isinstance(policy_class, type) and issubclass(policy_class, cls)):
+            raise ModelLoadError(f"{path} holds a {policy_class!r}, not a {cls.__name__}")
+        if "policy" not in params:
+            raise ModelLoadError(f"{path} holds no network weights (member 'policy.pth')")
+        if _init_takes(policy_class, "lr_schedule"):
+            data.setdefault("lr_schedule", _no_learning)  # the optimizer state is not saved with the network
+        model = policy_class(**data)
+        skipped = set(model._get_constructor_parameters()) - set(data)
+        if skipped:
+            raise ModelLoadError(
+                f"{path}: the saved constructor arguments {sorted(skipped)} were skipped (pickled values); pass "
+                "them with custom_objects={...}, or allow_pickle=True if you trust the file"
+            )
+        model.to(get_device(device))
+        model.load_state_dict(params["policy"])
+        return model
+
+    def parameters_to_vector(self) -> np.ndarray:
+        """All parameters (in `parameters()` order, target networks included) as one flat numpy vector."""
+        return torch.nn.utils.parameters_to_vector(self.parameters()).detach().cpu().numpy()
+
+    def load_from_vector(self, vector: np.ndarray) -> None:
+        """Set all parameters from a flat vector laid out as `parameters_to_vector()` returns it.
+
+        The values are copied into the existing tensors, so optimizers built on them keep training them.
+        """
+        params = list(self.parameters())
+        flat = torch.as_tensor(np.asarray(vector), dtype=torch.float32).reshape(-1)
+        expected = sum(param.numel() for param in params)
+        if flat.numel() != expected:
+            raise ValueError(f"The vector has {flat.numel()} values; this network has {expected} parameters")
+        offset = 0
+        with torch.no_grad():
+            for param in params:
+                param.copy_(flat[offset : offset + param.numel()].view_as(param))
+                offset += param.numel()
+
     def set_training_mode(self, mode: bool) -> None:
         """Train mode matters for dropout / batch-norm layers in custom extractors.
 
@@ -154,6 +233,28 @@ class BaseModel(nn.Module):
         shape = self.observation_space.shape or ()
         observation = observation.reshape((-1, *shape)) if shape else observation.reshape(-1)
         return torch.as_tensor(observation, device=device), vectorized
+
+
+SelfBaseModel = TypeVar("SelfBaseModel", bound=BaseModel)
+
+
+def _init_takes(cls: type, name: str) -> bool:
+    """Whether `cls(...)` accepts the keyword `name`, following `*args, **kwargs` constructors up the MRO."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters
+        if name in parameters:
+            return True
+        if not any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters.values()):
+            return False
+    return False
+
+
+def _no_learning(progress_remaining: float) -> float:
+    """The learning rate of a network rebuilt from a file: its optimizer state is not saved with it."""
+    return 0.0
 
 
 def _channel_first(observation: np.ndarray, space: spaces.Space) -> np.ndarray:

@@ -98,6 +98,13 @@ class Actor(BasePolicy):
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
         return self(observation, deterministic)
 
+    def get_std(self) -> torch.Tensor:
+        """The standard deviations of gSDE's exploration weights, (latent_dim, action_dim) (or (latent_dim, 1)
+        with `full_std=False`). gSDE only: without it the std depends on the observation."""
+        if not isinstance(self.action_dist, StateDependentNoiseDistribution):
+            raise ValueError("get_std() is only for gSDE actors (use_sde=True)")
+        return self.action_dist.get_std(self.log_std)  # type: ignore[arg-type]
+
     def reset_noise(self, batch_size: int = 1) -> None:
         """New gSDE exploration weights (one matrix per env)."""
         if not isinstance(self.action_dist, StateDependentNoiseDistribution):
@@ -145,11 +152,10 @@ class SACPolicy(BasePolicy):
         self.use_sde, self.log_std_init, self.use_expln, self.clip_mean = use_sde, log_std_init, use_expln, clip_mean
         self.n_critics = n_critics
         self.share_features_extractor = share_features_extractor
-        self.actor = Actor(
-            observation_space,
-            action_space,
-            actor_arch,
-            *_extractor_and_dim(self),
+        self.actor_kwargs: dict[str, Any] = dict(
+            observation_space=observation_space,
+            action_space=action_space,
+            net_arch=actor_arch,
             activation_fn=activation_fn,
             use_sde=use_sde,
             log_std_init=log_std_init,
@@ -157,8 +163,9 @@ class SACPolicy(BasePolicy):
             clip_mean=clip_mean,
             normalize_images=normalize_images,
         )
-        critic_extractor = self.actor.features_extractor if share_features_extractor else None
-        self.critic = make_critic(self, critic_arch, critic_extractor)
+        self.critic_kwargs = critic_kwargs(self, critic_arch)
+        self.actor = self.make_actor()
+        self.critic = self.make_critic(self.actor.features_extractor if share_features_extractor else None)
         self.critic_target = make_target_network(self.critic)
         make_actor_critic_optimizers(self, lr_schedule)
 
@@ -180,6 +187,14 @@ class SACPolicy(BasePolicy):
         )
         return data
 
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
+        """A new actor with this policy's settings, on `features_extractor` (None: a new extractor)."""
+        return Actor(**self.actor_kwargs, **with_extractor(self, features_extractor)).to(self.device)
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> ContinuousCritic:
+        """New critics with this policy's settings, on `features_extractor` (None: a new extractor)."""
+        return ContinuousCritic(**self.critic_kwargs, **with_extractor(self, features_extractor)).to(self.device)
+
     def reset_noise(self, batch_size: int = 1) -> None:
         self.actor.reset_noise(batch_size=batch_size)
 
@@ -195,26 +210,24 @@ class SACPolicy(BasePolicy):
         self.training = mode
 
 
-def _extractor_and_dim(policy: BasePolicy) -> tuple[BaseFeaturesExtractor, int]:
-    extractor = policy.make_features_extractor()
-    return extractor, extractor.features_dim
+def with_extractor(policy: BasePolicy, features_extractor: BaseFeaturesExtractor | None) -> dict[str, Any]:
+    """The features extractor keywords of an actor or critic: `features_extractor` (None: a new one from the
+    policy's settings) and its output size."""
+    extractor = policy.make_features_extractor() if features_extractor is None else features_extractor
+    return dict(features_extractor=extractor, features_dim=extractor.features_dim)
 
 
-def make_critic(
-    policy: BasePolicy, net_arch: list[int], features_extractor: BaseFeaturesExtractor | None = None
-) -> ContinuousCritic:
-    """Critics on their own features extractor, or on the actor's when one is given (shared)."""
-    extractor = features_extractor if features_extractor is not None else policy.make_features_extractor()
-    return ContinuousCritic(
-        policy.observation_space,
-        policy.action_space,  # type: ignore[arg-type]
-        net_arch,
-        extractor,
-        extractor.features_dim,
-        activation_fn=policy.activation_fn,  # type: ignore[arg-type]
+def critic_kwargs(policy: BasePolicy, net_arch: list[int]) -> dict[str, Any]:
+    """The ContinuousCritic keywords of a SAC or TD3 policy, but for the features extractor. With a shared
+    extractor (`share_features_extractor`), the critic loss does not train it."""
+    return dict(
+        observation_space=policy.observation_space,
+        action_space=policy.action_space,
+        net_arch=net_arch,
+        activation_fn=policy.activation_fn,
         normalize_images=policy.normalize_images,
-        n_critics=policy.n_critics,  # type: ignore[arg-type]
-        share_features_extractor=features_extractor is not None,
+        n_critics=policy.n_critics,
+        share_features_extractor=policy.share_features_extractor,
     )
 
 

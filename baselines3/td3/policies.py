@@ -9,7 +9,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common.policies import BasePolicy, make_target_network
+from baselines3.common.policies import BasePolicy, ContinuousCritic, make_target_network
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
@@ -19,7 +19,7 @@ from baselines3.common.torch_layers import (
     get_actor_critic_arch,
     run_sequential,
 )
-from baselines3.sac.policies import make_actor_critic_optimizers, make_critic
+from baselines3.sac.policies import critic_kwargs, make_actor_critic_optimizers, with_extractor
 
 Schedule = Any
 
@@ -93,19 +93,17 @@ class TD3Policy(BasePolicy):
         self.activation_fn = activation_fn
         self.n_critics = n_critics
         self.share_features_extractor = share_features_extractor
-        extractor = self.make_features_extractor()
-        self.actor = Actor(
-            observation_space,
-            action_space,
-            actor_arch,
-            extractor,
-            extractor.features_dim,
+        self.actor_kwargs: dict[str, Any] = dict(
+            observation_space=observation_space,
+            action_space=action_space,
+            net_arch=actor_arch,
             activation_fn=activation_fn,
             normalize_images=normalize_images,
         )
+        self.critic_kwargs = critic_kwargs(self, critic_arch)
+        self.actor = self.make_actor()
         self.actor_target = make_target_network(self.actor)
-        critic_extractor = self.actor.features_extractor if share_features_extractor else None
-        self.critic = make_critic(self, critic_arch, critic_extractor)
+        self.critic = self.make_critic(self.actor.features_extractor if share_features_extractor else None)
         self.critic_target = make_target_network(self.critic)
         make_actor_critic_optimizers(self, lr_schedule)
 
@@ -122,6 +120,14 @@ class TD3Policy(BasePolicy):
             share_features_extractor=self.share_features_extractor,
         )
         return data
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
+        """A new actor with this policy's settings, on `features_extractor` (None: a new extractor)."""
+        return Actor(**self.actor_kwargs, **with_extractor(self, features_extractor)).to(self.device)
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> ContinuousCritic:
+        """New critics with this policy's settings, on `features_extractor` (None: a new extractor)."""
+        return ContinuousCritic(**self.critic_kwargs, **with_extractor(self, features_extractor)).to(self.device)
 
     def forward(self, obs: Any, deterministic: bool = False) -> torch.Tensor:
         return self._predict(obs, deterministic=deterministic)

@@ -33,7 +33,38 @@ SelfTD3 = TypeVar("SelfTD3", bound="TD3")
 
 
 class TD3(BaseAlgorithm):
-    """TD3 with SB3's hyperparameter names and defaults."""
+    """TD3 with SB3's hyperparameter names and defaults.
+
+    Args:
+        policy: the policy class, or its name: "MlpPolicy", "CnnPolicy" (images) or "MultiInputPolicy" (Dict
+            observations).
+        env: the environment (a gymnasium env, a VecEnv, or a registered env id); None when loading.
+        learning_rate: Adam's step size for actor and critics, or a schedule of the remaining progress (1 -> 0).
+        buffer_size: transitions the replay buffer holds.
+        learning_starts: env steps taken with uniformly random actions, before any update.
+        batch_size: transitions per gradient step.
+        tau: Polyak coefficient of the target networks (1 copies the online networks).
+        gamma: discount factor.
+        train_freq: env steps between update phases (an int), or `(n, "step")` / `(n, "episode")`.
+        gradient_steps: gradient steps per update phase; -1 does as many as env steps were taken.
+        action_noise: exploration noise added to the actor's actions (rescaled to [-1, 1]); None explores only
+            during the first `learning_starts` random steps.
+        replay_buffer_class: the buffer class (e.g. HerReplayBuffer); None picks ReplayBuffer.
+        replay_buffer_kwargs: keyword arguments of the buffer.
+        optimize_memory_usage: store each observation once (the next one is the following slot).
+        n_steps: n-step returns (> 1 uses NStepReplayBuffer).
+        policy_delay: critic updates per actor and target update.
+        target_policy_noise: std of the Gaussian noise added to the target actor's actions (target policy
+            smoothing); 0 disables smoothing.
+        target_noise_clip: the smoothing noise is clipped to [-target_noise_clip, target_noise_clip].
+        stats_window_size: episodes averaged in the logged episode statistics.
+        tensorboard_log: folder for TensorBoard logs (None: no TensorBoard).
+        policy_kwargs: keyword arguments of the policy (net_arch, activation_fn, n_critics, ...).
+        verbose: 0 silent, 1 training information, 2 debug.
+        seed: seed of the random generators (Python, numpy, torch, action space and env).
+        device: "cpu", "cuda" or "auto" (CUDA when available).
+        _init_setup_model: build the networks and buffer now (False when loading).
+    """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": MlpPolicy,
@@ -144,14 +175,18 @@ class TD3(BaseAlgorithm):
             self._n_updates += 1
             # 1. critics towards r + gamma * min_i Q_target_i(s', smoothed mu_target(s'))
             with torch.no_grad():
-                next_actions = losses.smoothed_target_actions(
-                    self.actor_target.forward(batch.next_observations),
-                    self.target_policy_noise,
-                    self.target_noise_clip,
-                )
+                next_actions = self.actor_target.forward(batch.next_observations)
+                if self.target_policy_noise > 0 and self.target_noise_clip > 0:  # off in DDPG
+                    next_actions = losses.smoothed_target_actions(
+                        next_actions, self.target_policy_noise, self.target_noise_clip
+                    )
                 next_values = self.critic_target.q_values(batch.next_observations, next_actions).min(dim=0).values
                 targets = losses.td_target(batch.rewards, batch.dones, next_values, self.gamma, batch.discounts)
-            critic_loss = losses.twin_critic_loss(self.critic.q_values(batch.observations, batch.actions), targets)
+            # sum_i MSE(Q_i(s, a), target), as SB3's TD3 (without SAC's factor 0.5: it matters for optimizers
+            # other than Adam, and for the logged loss)
+            critic_loss = 2.0 * losses.twin_critic_loss(
+                self.critic.q_values(batch.observations, batch.actions), targets
+            )
             gradient_step(critic_loss, self.critic.optimizer, self.critic.flat_parameters)
             critic_losses.append(critic_loss.detach())
             # 2. delayed: actor along the first critic's gradient, then the target networks
