@@ -264,6 +264,11 @@ def test_vec_normalize_statistics_and_model(tmp_path: pathlib.Path) -> None:
     ours_actions, _ = ours.predict(ours_env.normalize_obs(raw), deterministic=True)
     their_actions, _ = theirs.predict(env.normalize_obs(raw), deterministic=True)
     np.testing.assert_array_equal(ours_actions, their_actions)
+    # the usual way of running it: loaded with the normalized env (whose space is the clipped float32 range,
+    # where SB3's VecNormalize keeps the raw space)
+    with_env = PPO.load(tmp_path / "model.zip", env=ours_env)
+    assert with_env.get_vec_normalize_env() is ours_env
+    np.testing.assert_array_equal(with_env.predict(ours_env.normalize_obs(raw), deterministic=True)[0], their_actions)
 
 
 def test_vec_normalize_dict_observations(tmp_path: pathlib.Path) -> None:

@@ -308,3 +308,32 @@ def test_should_collect_more_steps_and_space_check() -> None:
     check_for_correct_spaces(Env(), spaces.Box(-1, 1, (2,)), spaces.Discrete(2))
     with pytest.raises(ValueError, match="Action spaces do not match"):
         check_for_correct_spaces(Env(), spaces.Box(-1, 1, (2,)), spaces.Discrete(3))
+
+
+def test_observation_spaces_may_differ_in_bounds_and_float_width_but_not_in_shape_or_kind():
+    from gymnasium import spaces
+
+    from baselines3.common.utils import check_for_correct_spaces
+
+    class Env:
+        def __init__(self, observation_space, action_space=None):
+            self.observation_space = observation_space
+            self.action_space = spaces.Discrete(2) if action_space is None else action_space
+
+    model_obs = spaces.Box(-np.inf, np.inf, (3,), np.float64)
+    check_for_correct_spaces(Env(spaces.Box(-10, 10, (3,), np.float32)), model_obs, spaces.Discrete(2))
+    nested = spaces.Dict({"a": model_obs, "b": spaces.Discrete(3)})
+    check_for_correct_spaces(
+        Env(spaces.Dict({"a": spaces.Box(-5, 5, (3,), np.float32), "b": spaces.Discrete(3)})),
+        nested,
+        spaces.Discrete(2),
+    )
+    for other in [
+        spaces.Box(-10, 10, (4,), np.float32),  # another shape
+        spaces.Box(0, 255, (3,), np.uint8),  # images where the model expects floats
+        spaces.Discrete(3),
+    ]:
+        with pytest.raises(ValueError, match="Observation spaces do not match"):
+            check_for_correct_spaces(Env(other), model_obs, spaces.Discrete(2))
+    with pytest.raises(ValueError, match="Action spaces do not match"):  # action bounds scale actions: exact
+        check_for_correct_spaces(Env(model_obs, spaces.Box(-2, 2, (1,))), model_obs, spaces.Box(-1, 1, (1,)))

@@ -29,7 +29,13 @@ from baselines3.common.preprocessing import (
     is_image_space_channels_first,
 )
 from baselines3.common.schedules import get_schedule_fn
-from baselines3.common.utils import check_hyperparameters, get_device, safe_mean, set_random_seed
+from baselines3.common.utils import (
+    check_for_correct_spaces,
+    check_hyperparameters,
+    get_device,
+    safe_mean,
+    set_random_seed,
+)
 from baselines3.common.vec_env import (
     DummyVecEnv,
     VecEnv,
@@ -54,16 +60,6 @@ def maybe_make_env(env: gym.Env | VecEnv | str | None, verbose: int) -> gym.Env 
         register_ale_envs_if_needed(env)
         return gym.make(env)
     return env
-
-
-def check_for_correct_spaces(env: VecEnv, observation_space: spaces.Space, action_space: spaces.Space) -> None:
-    """Raise when the env's spaces differ from the model's (naming both)."""
-    if observation_space != env.observation_space:
-        raise ValueError(
-            f"Observation spaces do not match: the model has {observation_space}, the env has {env.observation_space}"
-        )
-    if action_space != env.action_space:
-        raise ValueError(f"Action spaces do not match: the model has {action_space}, the env has {env.action_space}")
 
 
 class BaseAlgorithm:

@@ -289,11 +289,30 @@ def configure_logger(
 
 
 def check_for_correct_spaces(env: Any, observation_space: spaces.Space, action_space: spaces.Space) -> None:
-    """Raise ValueError when ``env``'s observation or action space differs from the ones given."""
-    if observation_space != env.observation_space:
-        raise ValueError(f"Observation spaces do not match: {observation_space} != {env.observation_space}")
+    """Raise ValueError when ``env``'s observation or action space differs from the ones given (naming both).
+
+    Action spaces must be equal. Box observation spaces may differ in their bounds, and in their dtype when both
+    are floating point: normalization wrappers change these (our VecNormalize reports its clipped float32 range,
+    SB3's keeps the raw space) and the policy reads observations through its own space either way."""
+    if not _observations_compatible(observation_space, env.observation_space):
+        raise ValueError(
+            f"Observation spaces do not match: the model has {observation_space}, the env has {env.observation_space}"
+        )
     if action_space != env.action_space:
-        raise ValueError(f"Action spaces do not match: {action_space} != {env.action_space}")
+        raise ValueError(f"Action spaces do not match: the model has {action_space}, the env has {env.action_space}")
+
+
+def _observations_compatible(model_space: spaces.Space, env_space: spaces.Space) -> bool:
+    if isinstance(model_space, spaces.Box) and isinstance(env_space, spaces.Box):
+        same_kind = model_space.dtype == env_space.dtype or (
+            np.issubdtype(model_space.dtype, np.floating) and np.issubdtype(env_space.dtype, np.floating)  # type: ignore[arg-type]
+        )
+        return model_space.shape == env_space.shape and same_kind
+    if isinstance(model_space, spaces.Dict) and isinstance(env_space, spaces.Dict):
+        return set(model_space.spaces) == set(env_space.spaces) and all(
+            _observations_compatible(space, env_space.spaces[key]) for key, space in model_space.spaces.items()
+        )
+    return model_space == env_space
 
 
 def check_shape_equal(space1: spaces.Space, space2: spaces.Space) -> None:
