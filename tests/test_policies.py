@@ -110,3 +110,20 @@ def test_gsde_policy_reset_noise_changes_actions():
     policy.reset_noise(4)
     a3, _, _ = policy(obs)
     assert not torch.allclose(a1, a3)
+
+
+def test_normalize_images_false_lets_the_cnn_take_float_images_whatever_was_asked():
+    """As in SB3: normalize_images=False sets the extractor's normalized_image=True, even when given False."""
+    from baselines3.common.policies import ActorCriticCnnPolicy
+
+    float_images = spaces.Box(0.0, 1.0, (1, 36, 36), np.float32)
+    policy = ActorCriticCnnPolicy(
+        float_images,
+        spaces.Discrete(2),
+        LR,
+        normalize_images=False,
+        features_extractor_kwargs=dict(normalized_image=False),
+    )
+    assert policy.features_extractor_kwargs["normalized_image"] is True
+    actions, _ = policy.predict(float_images.sample()[None], deterministic=True)
+    assert actions.shape == (1,)

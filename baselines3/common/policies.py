@@ -85,7 +85,8 @@ class BaseModel(nn.Module):
         self.optimizer: torch.optim.Optimizer
         self.flat_parameters: FlatParameters
         if not normalize_images and issubclass(features_extractor_class, (NatureCNN, CombinedExtractor)):
-            self.features_extractor_kwargs.setdefault("normalized_image", True)
+            # as SB3: without normalization the extractor takes any 3-D Box (float images), whatever was asked
+            self.features_extractor_kwargs["normalized_image"] = True
 
     def _apply(self, fn: Any, recurse: bool = True) -> BaseModel:
         module = super()._apply(fn, recurse)

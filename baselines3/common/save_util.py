@@ -634,7 +634,7 @@ def _write_archive(
                 torch.save(state, handle)
         if pickle_bytes is not None:
             archive.writestr(member_info(PICKLE_MEMBER, zipfile.ZIP_DEFLATED), pickle_bytes)
-        archive.writestr(member_info(SYSTEM_INFO_MEMBER, zipfile.ZIP_DEFLATED), get_system_info()[1])
+        archive.writestr(member_info(SYSTEM_INFO_MEMBER, zipfile.ZIP_DEFLATED), get_system_info(print_info=False)[1])
         archive.writestr(member_info(VERSION_MEMBER, zipfile.ZIP_STORED), library_version())
 
 

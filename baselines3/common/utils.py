@@ -119,8 +119,9 @@ def _package_version(name: str) -> str:
         return "not installed"
 
 
-def get_system_info(print_info: bool = False) -> tuple[dict[str, str], str]:
-    """Versions of the OS, Python and the main libraries, as a dict and as a printable text."""
+def get_system_info(print_info: bool = True) -> tuple[dict[str, str], str]:
+    """Versions of the OS, Python and the main libraries, as a dict and as a printable text (also printed unless
+    `print_info=False`, as in SB3)."""
     info = {
         "OS": f"{platform.platform()} {platform.version()}",
         "Python": platform.python_version(),
