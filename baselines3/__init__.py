@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from baselines3.ddpg import DDPG
     from baselines3.dqn import DQN
     from baselines3.her import HerReplayBuffer
-    from baselines3.ppo import PPO
+    from baselines3.ppo import PPO, RecurrentPPO
     from baselines3.sac import SAC
     from baselines3.td3 import TD3
 
@@ -24,11 +24,12 @@ _ALGORITHMS = {
     "DQN": "baselines3.dqn",
     "HerReplayBuffer": "baselines3.her",
     "PPO": "baselines3.ppo",
+    "RecurrentPPO": "baselines3.ppo",
     "SAC": "baselines3.sac",
     "TD3": "baselines3.td3",
 }
 
-__all__ = ["A2C", "DDPG", "DQN", "PPO", "SAC", "TD3", "HerReplayBuffer", "__version__"]
+__all__ = ["A2C", "DDPG", "DQN", "PPO", "SAC", "TD3", "HerReplayBuffer", "RecurrentPPO", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
