@@ -85,6 +85,7 @@ SB3_POLICY_MODULES: dict[str, tuple[str, ...]] = {
         "sb3_contrib.common.recurrent.policies",
         "sb3_contrib.ppo_recurrent.policies",
     ),
+    "RecurrentPPO": ("sb3_contrib.common.recurrent.policies", "sb3_contrib.ppo_recurrent.policies"),
     "A2C": ("stable_baselines3.common.policies", "stable_baselines3.a2c.policies"),
     "DQN": ("stable_baselines3.dqn.policies",),
     "SAC": ("stable_baselines3.sac.policies",),
@@ -663,6 +664,8 @@ _IGNORED_FIELDS = frozenset(
 #: Fields an algorithm fixes itself (SB3's DDPG is a TD3 with these set).
 _FIXED_BY_ALGORITHM: dict[str, frozenset[str]] = {
     "DDPG": frozenset({"policy_delay", "target_noise_clip", "target_policy_noise"}),
+    # sb3-contrib's RecurrentPPO stores them (its base class has them) but always uses its own sequence buffer
+    "RecurrentPPO": frozenset({"rollout_buffer_class", "rollout_buffer_kwargs"}),
 }
 _NOT_HYPERPARAMETERS = frozenset({"self", "policy", "env", "device", "_init_setup_model"})
 _COUNTERS = ("num_timesteps", "_total_timesteps", "_episode_num", "_n_updates", "_current_progress_remaining")
