@@ -163,6 +163,16 @@ def test_save_load_round_trip(tmp_path):
         TD3.load(tmp_path / "ddpg.zip")
 
 
+def test_loads_a_file_saved_by_sb3(tmp_path):
+    sb3 = pytest.importorskip("stable_baselines3")
+    theirs = sb3.DDPG("MlpPolicy", TargetEnv(), seed=0, buffer_size=100, policy_kwargs=dict(net_arch=[32, 32]))
+    theirs.save(tmp_path / "sb3_ddpg.zip")
+    ours = DDPG.load(tmp_path / "sb3_ddpg.zip")
+    assert ours.critic.n_critics == 1 and (ours.policy_delay, ours.target_policy_noise) == (1, 0.0)
+    obs = np.linspace(-1, 1, 8, dtype=np.float32).reshape(8, 1)
+    np.testing.assert_allclose(ours.predict(obs)[0], theirs.predict(obs, deterministic=True)[0], atol=1e-6)
+
+
 # ------------------------------------------------------------------ learning
 def test_learns_the_target():
     model = DDPG("MlpPolicy", TargetEnv(), learning_rate=3e-3, seed=0, learning_starts=100, batch_size=64,
