@@ -83,15 +83,40 @@ def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
     return gym.spec(env_id)
 
 
+# gymnasium's own env families whose dependencies come with an extra of this package: (name, extra).
+_GYMNASIUM_EXTRAS = {"gymnasium.envs.mujoco": ("MuJoCo", "mujoco"), "gymnasium.envs.box2d": ("Box2D", "box2d")}
+
+
+def _missing_dependency_hint(env_id: str, error: Exception) -> gym.error.DependencyNotInstalled | None:
+    """Our install hint for a MuJoCo or Box2D env whose dependency is missing (gymnasium's own message
+    suggests its ``gymnasium[...]`` extra), or None for any other env."""
+    entry_point = gym.spec(env_id).entry_point
+    for prefix, (family, extra) in _GYMNASIUM_EXTRAS.items():
+        if isinstance(entry_point, str) and entry_point.startswith(prefix):
+            missing = f" (no module named {error.name!r})" if isinstance(error, ModuleNotFoundError) else ""
+            return gym.error.DependencyNotInstalled(
+                f"The {family} env {env_id!r} needs dependencies that are not installed{missing}. "
+                f'Install them with: pip install "baselines3[{extra}]"'
+            )
+    return None
+
+
 def make_registered_env(env_id: str, **env_kwargs: Any) -> gym.Env:
     """``gym.make(env_id, **env_kwargs)``, made with ``render_mode="rgb_array"`` when the env accepts it and
     ``env_kwargs`` names no render mode, so videos can be recorded. Atari ids are registered first (a
-    subprocess worker starts with a fresh registry)."""
+    subprocess worker starts with a fresh registry). A MuJoCo or Box2D env whose dependencies are missing
+    raises ``gymnasium.error.DependencyNotInstalled`` naming this package's extra."""
     register_ale_envs_if_needed(env_id)
     try:
-        return gym.make(env_id, **{"render_mode": "rgb_array", **env_kwargs})
-    except TypeError:  # the env takes no render_mode
-        return gym.make(env_id, **env_kwargs)
+        try:
+            return gym.make(env_id, **{"render_mode": "rgb_array", **env_kwargs})
+        except TypeError:  # the env takes no render_mode
+            return gym.make(env_id, **env_kwargs)
+    except (gym.error.DependencyNotInstalled, ImportError) as error:
+        hint = _missing_dependency_hint(env_id, error)
+        if hint is None:
+            raise
+        raise hint from error
 
 
 def make_vec_env(
