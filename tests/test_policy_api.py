@@ -50,6 +50,18 @@ def test_policy_save_load_gives_the_same_predictions(name, tmp_path):
         assert loaded.n_critics == 1
 
 
+@pytest.mark.parametrize("name, policy", [("DQN", "MlpPolicy"), ("PPO", "MlpLstmPolicy"), ("A2C", "MlpPolicy")])
+def test_discrete_and_recurrent_policies_save_and_load(name, policy, tmp_path):
+    extra = dict(buffer_size=100) if name == "DQN" else {}
+    model = getattr(baselines3, name)(policy, "CartPole-v1", seed=0, **extra)
+    model.policy.save(tmp_path / "policy.zip")
+    loaded = type(model.policy).load(tmp_path / "policy.zip")
+    obs = np.random.default_rng(3).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(
+        loaded.predict(obs, deterministic=True)[0], model.policy.predict(obs, deterministic=True)[0]
+    )
+
+
 def test_saved_policy_is_json_and_weights_only(tmp_path):
     policy = build("TD3").policy
     policy.save(tmp_path / "policy")  # ".zip" appended, as for models
