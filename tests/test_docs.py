@@ -28,7 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-FAST_TIMEOUT_S = 60
+FAST_TIMEOUT_S = 180  # generous: the machine may be busy; a block that needs this long should be slow
 SLOW_TIMEOUT_S = 1200
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\s`]*)")
@@ -62,7 +62,8 @@ class Block:
 
     @property
     def id(self) -> str:
-        return f"{self.path.relative_to(ROOT).as_posix()}:{self.line}"
+        path = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
+        return f"{path.as_posix()}:{self.line}"
 
     def needs(self) -> list[str]:
         modules = []
@@ -161,7 +162,8 @@ def test_doc_block_runs(block: Block, tmp_path: Path) -> None:
         pytest.fail(f"{block.id} ran past {timeout} s (mark it <!-- slow --> or shrink its budget)")
     if result.returncode != 0:
         pytest.fail(
-            f"{block.id} failed (exit {result.returncode}):\n{block.code}\n--- stderr ---\n{result.stderr[-4000:]}"
+            f"{block.id} failed (exit {result.returncode}):\n{block.code_to_run()}\n"
+            f"--- stdout ---\n{result.stdout[-2000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
         )
 
 
@@ -169,6 +171,24 @@ def test_blocks_are_found() -> None:
     blocks = [block for path in DOC_FILES for block in extract_blocks(path)]
     assert len(blocks) > 20
     assert any(block.path.name == "vec_envs.md" for block in blocks)
+    for block in blocks:
+        block.code_to_run()  # every shrink marker matches its block
+
+
+def test_no_misspelt_markers() -> None:
+    """An HTML comment just above a python fence must be a known marker (a typo would silently do nothing)."""
+    wrong = []
+    for path in DOC_FILES:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for block in extract_blocks(path):
+            above = block.line - 2
+            while above >= 0 and _MARKER.match(lines[above]):
+                above -= 1
+            if above >= 0 and lines[above].lstrip().startswith("<!--"):
+                wrong.append(f"{path.relative_to(ROOT)}:{above + 1}: {lines[above].strip()}")
+    assert not wrong, "unknown markers above python blocks (slow, no-run: reason, shrink: OLD -> NEW):\n" + "\n".join(
+        wrong
+    )
 
 
 def test_markers_are_read(tmp_path: Path) -> None:
@@ -182,3 +202,18 @@ def test_markers_are_read(tmp_path: Path) -> None:
     assert (first.line, first.slow, first.no_run, first.code) == (4, True, None, "print(1)\n")
     assert (second.slow, second.no_run) == (False, "a fragment")
     assert third.code == "import ale_py\n" and third.needs() == ["ale_py"]
+
+
+def test_shrink_marker(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- slow -->\n<!-- shrink: 10_000 -> 10, n_envs=8 -> n_envs=2 -->\n```python\n"
+        "# from stable_baselines3 import PPO\nmodel.learn(10_000, n_envs=8)\n```\n",
+        encoding="utf-8",
+    )
+    (block,) = extract_blocks(page)
+    assert block.slow and block.needs() == []  # a commented-out import needs nothing
+    assert block.code_to_run().endswith("model.learn(10, n_envs=2)\n")
+    block.shrink.append(("20_000", "1"))
+    with pytest.raises(ValueError, match="20_000"):
+        block.code_to_run()
