@@ -215,6 +215,7 @@ def sample_td3(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
 #: The sampler of each algorithm the zoo trains.
 SEARCH_SPACES: dict[str, Sampler] = {
     "a2c": sample_a2c,
+    "ddpg": sample_td3,  # DDPG's knobs are TD3's (noise, shared off-policy values, network), as in the RL Zoo
     "dqn": sample_dqn,
     "ppo": sample_ppo,
     "sac": sample_sac,
