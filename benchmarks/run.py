@@ -107,7 +107,7 @@ def zoo_budget(algo: str, env_id: str) -> int | str:
     from zoo.config import ConfigError, load_experiment
 
     try:
-        return load_experiment(algo, env_id).n_timesteps
+        return load_experiment(algo, env_id, use_default=False).n_timesteps
     except ConfigError as error:
         return str(error)
 

@@ -28,7 +28,7 @@ def run(algo: str, env_id: str, seed: int, episodes: int, n_timesteps: int = -1)
     from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
     from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
 
-    experiment = load_experiment(algo, env_id)
+    experiment = load_experiment(algo, env_id, use_default=False)
     if experiment.env_wrapper or experiment.vec_env_wrapper or experiment.callback:
         raise SystemExit(f"{algo} {env_id}: entries naming classes are not supported by this check")
     env = make_vec_env(env_id, n_envs=experiment.n_envs, seed=seed)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: this check trains with Stable-Baselines3: pip install stable-baselines3", file=sys.stderr)
         return 2
     try:
-        load_experiment(args.algo, args.env)  # a bad entry fails before any training
+        load_experiment(args.algo, args.env, use_default=False)  # a bad entry fails before any training
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -32,8 +32,10 @@ def test_unknown_keys_name_the_file_the_env_and_the_key(tmp_path):
         load_experiment("ppo", "CartPole-v1", conf_file=path)
     with pytest.raises(ConfigError, match="no entry for 'Acrobot-v1'"):
         load_experiment("ppo", "Acrobot-v1", conf_file=path)
-    with pytest.raises(ConfigError, match="Unknown algorithm 'ddpg'"):
-        load_experiment("ddpg", "CartPole-v1")
+    with pytest.raises(ConfigError, match="Unknown algorithm 'qrdqn'"):
+        load_experiment("qrdqn", "CartPole-v1")
+    with pytest.raises(ConfigError, match="no entry for 'CliffWalking-v1'"):  # the benchmarks ask for real entries
+        load_experiment("ppo", "CliffWalking-v1", use_default=False)
     path.write_text("CartPole-v1:\n  n_timesteps: 1000\n")
     with pytest.raises(ConfigError, match="'policy' is missing"):
         load_experiment("ppo", "CartPole-v1", conf_file=path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
+from baselines3.common.envs import IdentityEnvBox
 from baselines3.common.noise import ActionNoise
 from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.config import ALGOS, HYPERPARAMS_DIR, algorithm_class, load_experiment, read_file
@@ -14,6 +15,9 @@ from zoo.runs import build_env
 from zoo.train import action_noise
 
 ATARI_ENV = "PongNoFrameskip-v4"  # the env the `atari` entries are built with
+# envs without entries of their own, which the `default` entries are built with
+DEFAULT_ENVS = {"a2c": "CliffWalking-v1", "dqn": "CliffWalking-v1", "ppo": "CliffWalking-v1"}
+DEFAULT_BOX_ENV = "DefaultEntryBox-v0"  # continuous actions (SAC, TD3, DDPG), registered below
 OFF_POLICY = ("ddpg", "dqn", "sac", "td3")
 # Replay buffers are allocated when the model is built: the published sizes (up to 1e6 transitions, 1e5 Atari
 # frames) would take seconds and gigabytes, so off-policy entries are built with this buffer size instead.
@@ -75,6 +79,8 @@ def required_modules(env_id: str) -> list[tuple[str, str]]:
     """(importable module, package to install) pairs that building `env_id` needs beyond gymnasium."""
     if env_id == "atari":
         return [("ale_py", "ale-py")]
+    if env_id == "default":
+        return []
     entry_point = str(gym.spec(env_id).entry_point)
     if "mujoco" in entry_point:
         # gymnasium's MuJoCo envs import imageio (and glfw, a mujoco dependency) when the module loads
@@ -97,10 +103,12 @@ def test_entry_builds_its_model(algo: str, env_id: str) -> None:
     register_zoo_envs()
     for module, package in required_modules(env_id):
         pytest.importorskip(module, reason=f"{env_id} needs the {package!r} package, which is not installed")
-    target = ATARI_ENV if env_id == "atari" else env_id
+    if DEFAULT_BOX_ENV not in gym.registry:
+        gym.register(DEFAULT_BOX_ENV, entry_point=IdentityEnvBox, max_episode_steps=50)
+    target = {"atari": ATARI_ENV, "default": DEFAULT_ENVS.get(algo, DEFAULT_BOX_ENV)}.get(env_id, env_id)
     overrides = {"buffer_size": SMALL_BUFFER} if algo in OFF_POLICY else {}
     experiment = load_experiment(algo, target, overrides=overrides)
-    assert experiment.n_timesteps > 0
+    assert experiment.entry == env_id and experiment.n_timesteps > 0
     kwargs = dict(experiment.algo_kwargs)
     env: VecEnv = build_env(experiment, build_n_envs(algo, experiment.n_envs, kwargs), seed=0)
     try:
@@ -135,6 +143,6 @@ def test_entry_ids_are_current_gymnasium_ids() -> None:
         (algo, env_id)
         for algo, env_ids in entries().items()
         for env_id in env_ids
-        if env_id != "atari" and env_id not in gym.registry
+        if env_id not in ("atari", "default") and env_id not in gym.registry
     )
     assert unknown == []

@@ -113,12 +113,14 @@ def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path, 
 
 def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
     logs = tmp_path / "logs"
+    no_default = tmp_path / "no_default.yml"  # a file without a `default` entry
+    no_default.write_text("CartPole-v1:\n  policy: MlpPolicy\n  n_timesteps: 1000\n")
     cases = [
         (["--algo", "ppo", "--env", "NoSuchEnv-v0"], "Unknown env id 'NoSuchEnv-v0'"),
         (["--algo", "ppo", "--env", "CartPole-v1", "-params", "n_epochs"], "key:value"),
         (["--algo", "ppo", "--env", "CartPole-v1", "-params", "n_epoch:3"], "unknown key(s) ['n_epoch']"),
         (["--algo", "ppo", "--env", "CartPole-v1", "-i", "missing.zip"], "does not exist"),
-        (["--algo", "ppo", "--env", "FrozenLake-v1"], "no entry for 'FrozenLake-v1'"),
+        (["--algo", "ppo", "--env", "FrozenLake-v1", "-conf", str(no_default)], "no entry for 'FrozenLake-v1'"),
         (["--algo", "ppo", "--env", "CartPole-v1", "--env-kwargs", "gravity"], "--env-kwargs items must look like"),
         (["--algo", "ppo", "--env", "Pendulum-v1", "--env-kwargs", "gravity:3"], "rejected by Pendulum-v1"),
         (["--algo", "ppo", "--env", "Pendulum-v1", "--eval-env-kwargs", "gravity:3"], "--eval-env-kwargs {'gravity'"),
@@ -135,8 +137,16 @@ def test_bad_input_is_a_clear_error_without_a_run_folder(tmp_path):
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr, (args, done.stderr)
     assert not (logs / "ppo").exists() or not any((logs / "ppo").iterdir())
-    done = run("--algo", "ddpg", "--env", "CartPole-v1", cwd=tmp_path)
-    assert done.returncode == 2 and "invalid choice: 'ddpg'" in done.stderr
+    done = run("--algo", "qrdqn", "--env", "CartPole-v1", cwd=tmp_path)
+    assert done.returncode == 2 and "invalid choice: 'qrdqn'" in done.stderr
+
+
+def test_an_env_without_an_entry_trains_on_the_default_entry(tmp_path, capsys):
+    """As in the RL Zoo: `default` holds the settings for any env the file does not list."""
+    flags = ["--algo", "ppo", "--env", "CliffWalking-v1", "-n", "2000", "-f", str(tmp_path), "--eval-freq", "-1"]
+    assert zoo_train.main(flags) == 0
+    assert "Using the 'default' entry of ppo.yml: it has no entry for CliffWalking-v1" in capsys.readouterr().out
+    assert (tmp_path / "ppo" / "CliffWalking-v1_1" / "CliffWalking-v1.zip").exists()
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,7 @@ class Experiment:
     callback: list[ObjectSpec] = field(default_factory=list)
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)  # the entry as written, for config.yml
+    entry: str = ""  # the entry used: the env id, "atari" or "default"
 
 
 def algorithm_class(algo: str) -> type[BaseAlgorithm]:
@@ -121,25 +122,35 @@ def read_file(path: pathlib.Path) -> dict[str, Any]:
     return data
 
 
+#: The entry used for an env that has none of its own, as in the RL Zoo (untuned: SB3's defaults, 1M steps).
+DEFAULT_ENTRY = "default"
+
+
 def load_experiment(
     algo: str,
     env_id: str,
     conf_file: str | pathlib.Path | None = None,
     overrides: dict[str, Any] | None = None,
+    use_default: bool = True,
 ) -> Experiment:
-    """The entry for `env_id` in `zoo/hyperparams/<algo>.yml` (or `conf_file`), with `overrides` applied."""
+    """The entry for `env_id` in `zoo/hyperparams/<algo>.yml` (or `conf_file`), with `overrides` applied: the
+    env's own entry, else `atari` for an Atari id, else (with `use_default`) the file's `default` entry."""
     algo_class = algorithm_class(algo)
     path = pathlib.Path(conf_file) if conf_file is not None else HYPERPARAMS_DIR / f"{algo}.yml"
     entries = read_file(path)
-    if env_id in entries:
-        entry = dict(entries[env_id] or {})
+    if env_id in entries and env_id != DEFAULT_ENTRY:
+        name = env_id
     elif "atari" in entries and ("NoFrameskip" in env_id or env_id.startswith("ALE/")):
-        entry = dict(entries["atari"] or {})
+        name = "atari"
+    elif use_default and DEFAULT_ENTRY in entries:
+        name = DEFAULT_ENTRY
     else:
         known = ", ".join(sorted(entries)) or "none"
         raise ConfigError(f"{path} has no entry for {env_id!r} (entries: {known})")
-    entry.update(overrides or {})
-    return resolve(algo, algo_class, env_id, entry, str(path))
+    entry = {**dict(entries[name] or {}), **(overrides or {})}
+    experiment = resolve(algo, algo_class, env_id, entry, str(path))
+    experiment.entry = name
+    return experiment
 
 
 def resolve(algo: str, algo_class: type, env_id: str, entry: dict[str, Any], where: str) -> Experiment:

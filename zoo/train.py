@@ -30,7 +30,7 @@ from baselines3.common.env_util import check_env_id
 from baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from baselines3.common.utils import get_device
 from baselines3.common.vec_env import VecEnv, VecNormalize
-from zoo.config import ALGOS, ConfigError, Experiment, algorithm_class, load_experiment
+from zoo.config import ALGOS, DEFAULT_ENTRY, ConfigError, Experiment, algorithm_class, load_experiment
 from zoo.envs import register_zoo_envs
 from zoo.runs import (
     add_gym_packages_argument,
@@ -176,6 +176,9 @@ def _train_in(
     experiment = command.experiment
     name = env_folder_name(args.env)
     if args.verbose > 0:  # what this run will use, before anything slow happens
+        if experiment.entry == DEFAULT_ENTRY:
+            source = pathlib.Path(args.conf_file).name if args.conf_file else f"{args.algo}.yml"
+            print(f"Using the 'default' entry of {source}: it has no entry for {args.env} (untuned settings)")
         print(f"Hyperparameters for {args.env} ({args.algo}):")
         print(yaml.safe_dump(experiment.raw, sort_keys=True, default_flow_style=False).rstrip())
         print(f"Log path: {folder}")
