@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from baselines3.a2c import A2C
+    from baselines3.common.utils import get_system_info
     from baselines3.ddpg import DDPG
     from baselines3.dqn import DQN
     from baselines3.her import HerReplayBuffer
@@ -27,9 +28,21 @@ _ALGORITHMS = {
     "RecurrentPPO": "baselines3.ppo",
     "SAC": "baselines3.sac",
     "TD3": "baselines3.td3",
+    "get_system_info": "baselines3.common.utils",  # SB3 exports it at the top level too
 }
 
-__all__ = ["A2C", "DDPG", "DQN", "PPO", "SAC", "TD3", "HerReplayBuffer", "RecurrentPPO", "__version__"]
+__all__ = [
+    "A2C",
+    "DDPG",
+    "DQN",
+    "PPO",
+    "SAC",
+    "TD3",
+    "HerReplayBuffer",
+    "RecurrentPPO",
+    "__version__",
+    "get_system_info",
+]
 
 
 def __getattr__(name: str) -> Any:
