@@ -13,7 +13,9 @@ statement counts, wherever it sits:
 ``from P import n`` depends on the module ``P.n`` when that is a module of the scanned tree, else on ``P``.
 Cycles are printed as strongly connected components (groups of two or more modules that all reach each other),
 with the edges that close them. Then every function-local import is listed unless it is an optional dependency
-(a third-party package outside ``[project] dependencies`` of pyproject.toml).
+(a third-party package outside ``[project] dependencies`` of pyproject.toml). An import that is deliberately
+deferred for another reason says why on its line or the line above, as ``# lazy import: <reason>``; those are
+listed apart, with the reason, and do not count.
 
 Usage::
 
@@ -50,6 +52,19 @@ class ImportEdge:
     kind: str
     path: str
     line: int
+    reason: str = ""  # the text after "# lazy import:" next to the statement, if any
+
+
+_LAZY_MARKER = re.compile(r"#\s*lazy import:\s*(.*)$")
+
+
+def _lazy_reason(lines: list[str], lineno: int) -> str:
+    """The reason given as ``# lazy import: ...`` on line ``lineno`` (1-based) or the line above, else ""."""
+    for text in (lines[lineno - 1], lines[lineno - 2] if lineno > 1 else ""):
+        match = _LAZY_MARKER.search(text)
+        if match:
+            return match.group(1).strip() or "(no reason given)"
+    return ""
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -102,7 +117,9 @@ def build_graph(paths: list[tuple[Path, Path]]) -> tuple[set[str], list[ImportEd
     modules = {module_name(path, root): (path, path.name == "__init__.py") for path, root in paths}
     edges: list[ImportEdge] = []
     for name, (path, is_package) in modules.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=str(path))
+        lines = source.splitlines()
         for node, kind in _imports(tree):
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -112,7 +129,8 @@ def build_graph(paths: list[tuple[Path, Path]]) -> tuple[set[str], list[ImportEd
                     base = _resolve_relative(name, is_package, node.level, node.module)
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
             for target in dict.fromkeys(targets):
-                edges.append(ImportEdge(name, target, kind, str(path), node.lineno))
+                reason = _lazy_reason(lines, node.lineno) if kind == LOCAL else ""
+                edges.append(ImportEdge(name, target, kind, str(path), node.lineno, reason))
     return set(modules), edges
 
 
@@ -209,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.cycles_only:
         required = required_import_names(root / "pyproject.toml")
         stdlib = set(sys.stdlib_module_names)
-        lazy = []
+        lazy: list[tuple[ImportEdge, str]] = []
+        excused: list[tuple[ImportEdge, str]] = []
         for edge in edges:
             if edge.kind != LOCAL:
                 continue
@@ -222,10 +241,13 @@ def main(argv: list[str] | None = None) -> int:
                 why = "required dependency"
             else:
                 continue  # an optional dependency: importing it inside the function is the point
-            lazy.append((edge, why))
+            (excused if edge.reason else lazy).append((edge, why))
         print(f"\nFunction-local imports that are not for optional dependencies: {len(lazy)}")
         for edge, why in lazy:
             print(f"  {edge.path}:{edge.line}  {edge.target}  ({why})")
+        print(f"\nDeferred on purpose (# lazy import: <reason>): {len(excused)}")
+        for edge, why in excused:
+            print(f"  {edge.path}:{edge.line}  {edge.target}  ({why}: {edge.reason})")
     return 1 if components else 0
 
 

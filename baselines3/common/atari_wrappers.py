@@ -25,6 +25,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.wrappers import AtariPreprocessing
 
 __all__ = [
     "AtariWrapper",
@@ -347,8 +348,6 @@ class AtariWrapper(gym.Wrapper):
         clip_reward: bool = True,
         action_repeat_probability: float = 0.0,
     ) -> None:
-        from gymnasium.wrappers import AtariPreprocessing
-
         _require_ale(env, "AtariWrapper")
         _check_int("noop_max", noop_max, 0)
         _check_int("frame_skip", frame_skip, 1)

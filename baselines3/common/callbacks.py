@@ -18,10 +18,10 @@ import numpy as np
 
 from baselines3.common.evaluation import evaluate_policy
 from baselines3.common.logger import Logger
+from baselines3.common.vec_env import VecEnv, VecEnvWrapper, as_vec_env, sync_envs_normalization
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the algorithms import this module
     from baselines3.common.base_class import BaseAlgorithm
-    from baselines3.common.vec_env import VecEnv
 
 try:  # optional: the progress bar
     from tqdm import TqdmExperimentalWarning
@@ -300,8 +300,6 @@ class ConvertCallback(BaseCallback):
 
 def _vec_wrapper_names(env: VecEnv) -> list[str]:
     """Class names of the VecEnvWrappers around `env`, outermost first."""
-    from baselines3.common.vec_env import VecEnvWrapper
-
     names = []
     while isinstance(env, VecEnvWrapper):
         names.append(type(env).__name__)
@@ -340,8 +338,6 @@ class EvalCallback(EventCallback):
         warn: bool = True,
     ) -> None:
         super().__init__(callback_after_eval, verbose=verbose)
-        from baselines3.common.vec_env import as_vec_env
-
         self.callback_on_new_best = callback_on_new_best
         if callback_on_new_best is not None:
             callback_on_new_best.parent = self
@@ -399,8 +395,6 @@ class EvalCallback(EventCallback):
         """Evaluate now, as every ``eval_freq``-th call does: log, save ``evaluations.npz`` and a new best model,
         run the child callbacks. Returns False when one of them asks to stop training."""
         if self.model.get_vec_normalize_env() is not None:
-            from baselines3.common.vec_env import sync_envs_normalization
-
             try:
                 sync_envs_normalization(self.training_env, self.eval_env)
             except AttributeError as exc:

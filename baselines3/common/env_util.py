@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import gymnasium as gym
 
+from baselines3.common.atari_wrappers import AtariWrapper
 from baselines3.common.monitor import Monitor
 from baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+from baselines3.common.vec_env.util import is_wrapped, unwrap_wrapper
 
 __all__ = [
     "check_env_id",
@@ -21,24 +23,6 @@ __all__ = [
     "register_ale_envs_if_needed",
     "unwrap_wrapper",
 ]
-
-WrapperT = TypeVar("WrapperT", bound=gym.Wrapper)
-
-
-def unwrap_wrapper(env: gym.Env, wrapper_class: type[WrapperT]) -> WrapperT | None:
-    """The outermost wrapper of type ``wrapper_class`` around ``env``, or None."""
-    current: Any = env
-    while isinstance(current, gym.Wrapper):
-        if isinstance(current, wrapper_class):
-            return current
-        current = current.env
-    return None
-
-
-def is_wrapped(env: gym.Env, wrapper_class: type[gym.Wrapper]) -> bool:
-    """Whether ``env`` is wrapped (at any depth) in ``wrapper_class``."""
-    return unwrap_wrapper(env, wrapper_class) is not None
-
 
 # Parts of env ids that only the Atari envs of ale_py use (``Pong-v4`` or ``Pong-v0`` cannot be told apart
 # from other envs by name; they are still found when ale_py is installed).
@@ -219,8 +203,6 @@ def make_atari_env(
     :param vec_env_kwargs: keyword arguments for ``vec_env_cls``
     :param monitor_kwargs: keyword arguments for ``Monitor``
     """
-    from baselines3.common.atari_wrappers import AtariWrapper
-
     wrapper_kwargs = {} if wrapper_kwargs is None else dict(wrapper_kwargs)
     env_kwargs = {} if env_kwargs is None else dict(env_kwargs)
     if isinstance(env_id, str):

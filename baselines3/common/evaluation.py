@@ -9,6 +9,9 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 
+from baselines3.common.monitor import Monitor
+from baselines3.common.vec_env import VecMonitor, as_vec_env, is_vecenv_wrapped
+
 
 class PolicyPredictor(Protocol):
     """Anything with SB3's ``predict`` (a model or a policy)."""
@@ -48,9 +51,6 @@ def evaluate_policy(
     :param return_episode_rewards: return the lists (returns, lengths) of every episode instead
     :param warn: warn when the env is not wrapped in a Monitor (returns may then be altered by wrappers)
     """
-    from baselines3.common.monitor import Monitor
-    from baselines3.common.vec_env import VecMonitor, as_vec_env, is_vecenv_wrapped
-
     if n_eval_episodes < 1:
         raise ValueError(f"n_eval_episodes must be at least 1, got {n_eval_episodes}")
     env = as_vec_env(env)

@@ -297,7 +297,7 @@ class TensorBoardOutputFormat(KVWriter):
     """
 
     def __init__(self, folder: str) -> None:
-        try:
+        try:  # lazy import: torch.utils.tensorboard adds about 0.2 s, paid only when TensorBoard output is used
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as exc:  # pragma: no cover - tensorboard is a dependency
             raise ImportError("The tensorboard output format needs tensorboard: pip install tensorboard") from exc
@@ -327,7 +327,7 @@ class TensorBoardOutputFormat(KVWriter):
             elif isinstance(value, Image):
                 writer.add_image(key, value.image, step, dataformats=value.dataformats)
             elif isinstance(value, HParam):
-                from torch.utils.tensorboard.summary import hparams
+                from torch.utils.tensorboard.summary import hparams  # lazy import: as SummaryWriter above
 
                 experiment, session_start, session_end = hparams(
                     dict(value.hparam_dict), metric_dict=dict(value.metric_dict)

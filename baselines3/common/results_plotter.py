@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from baselines3.common.monitor import load_results
+
 X_TIMESTEPS = "timesteps"
 X_EPISODES = "episodes"
 X_WALLTIME = "walltime_hrs"
@@ -95,8 +97,6 @@ def plot_results(
     :param task_name: the plot title
     :return: the matplotlib figure
     """
-    from baselines3.common.monitor import load_results
-
     xy_list = []
     for folder in dirs:
         data_frame = load_results(folder)

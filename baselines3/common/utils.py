@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+import baselines3
+from baselines3.common.logger import Logger, configure
 from baselines3.common.schedules import (
     ConstantSchedule,
     FloatSchedule,
@@ -25,8 +27,7 @@ from baselines3.common.schedules import (
     get_schedule_fn,
 )
 
-if TYPE_CHECKING:
-    from baselines3.common.logger import Logger
+if TYPE_CHECKING:  # annotations only: off_policy imports this module
     from baselines3.common.off_policy import TrainFreq
 
 __all__ = [
@@ -99,17 +100,8 @@ def set_random_seed(seed: int, using_cuda: bool = False) -> None:
 
 
 def library_version() -> str:
-    """The baselines3 version, read lazily so importing this module never imports the package root."""
-    try:
-        import baselines3
-
-        return str(baselines3.__version__)
-    except (ImportError, AttributeError):
-        pass
-    try:
-        return importlib.metadata.version("baselines3")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    """The baselines3 version (the package root is imported before any of its modules, so this is free)."""
+    return str(baselines3.__version__)
 
 
 def _package_version(name: str) -> str:
@@ -276,8 +268,6 @@ def configure_logger(
     ``N`` is one more than the latest run there, or the latest run itself when ``reset_num_timesteps`` is False
     (to continue its learning curve; run 1 when there is none yet).
     """
-    from baselines3.common.logger import configure
-
     formats = ["stdout"] if verbose >= 1 else []
     folder = None
     if tensorboard_log is not None:

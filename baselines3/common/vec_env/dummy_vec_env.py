@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
-from baselines3.common.vec_env.util import obs_space_info
+from baselines3.common.vec_env.util import is_wrapped, obs_space_info
 
 __all__ = ["DummyVecEnv"]
 
@@ -153,6 +153,4 @@ class DummyVecEnv(VecEnv):
         ]
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        from baselines3.common.env_util import is_wrapped  # local import: env_util imports this module
-
         return [is_wrapped(env, wrapper_class) for env in self._get_target_envs(indices)]

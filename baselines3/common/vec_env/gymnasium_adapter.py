@@ -9,8 +9,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
+from gymnasium.wrappers.vector import RecordEpisodeStatistics
 
 from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
+from baselines3.common.vec_env.util import is_wrapped
 
 __all__ = ["GymnasiumVectorAdapter", "wrap_vector_env"]
 
@@ -42,8 +44,6 @@ def _select(obs: Any, index: int) -> Any:
 
 def _records_episode_statistics(env: gym.vector.VectorEnv) -> bool:
     """Whether gymnasium's vector RecordEpisodeStatistics is in the wrapper chain of ``env``."""
-    from gymnasium.wrappers.vector import RecordEpisodeStatistics
-
     current: Any = env
     while isinstance(current, gym.vector.VectorWrapper):
         if isinstance(current, RecordEpisodeStatistics):
@@ -184,8 +184,6 @@ class GymnasiumVectorAdapter(VecEnv):
         return [results[index] for index in targets]
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        from baselines3.common.env_util import is_wrapped  # local import: env_util imports vec_env
-
         targets = self._get_indices(indices)
         sub_envs = getattr(self.vector_env, "envs", None)
         if sub_envs is None:

@@ -32,7 +32,7 @@ from baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 from baselines3.common.vec_env.dummy_vec_env import _check_env_fns
-from baselines3.common.vec_env.util import stack_obs
+from baselines3.common.vec_env.util import is_wrapped, stack_obs
 
 __all__ = ["SubprocVecEnv", "VecEnvWorkerError"]
 
@@ -102,8 +102,6 @@ class _Failed:
 
 def _worker(remote: Connection, parent_remote: Connection, env_fn_wrapper: CloudpickleWrapper) -> None:
     """Worker loop: build the env, report its spaces, then serve commands until "close"."""
-    from baselines3.common.env_util import is_wrapped  # local import: env_util imports vec_env
-
     parent_remote.close()
     env: gym.Env | None = None
     try:

@@ -1,10 +1,11 @@
-"""Helpers shared by the vectorized environments: observation buffers and image-space checks."""
+"""Helpers shared by the vectorized environments: observation buffers, image-space checks and wrapper chains."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
@@ -13,9 +14,30 @@ __all__ = [
     "dict_to_obs",
     "is_image_space",
     "is_image_space_channels_first",
+    "is_wrapped",
     "obs_space_info",
     "stack_obs",
+    "unwrap_wrapper",
 ]
+
+WrapperT = TypeVar("WrapperT", bound=gym.Wrapper[Any, Any, Any, Any])
+
+
+def unwrap_wrapper(env: gym.Env[Any, Any], wrapper_class: type[WrapperT]) -> WrapperT | None:
+    """The outermost wrapper of type ``wrapper_class`` around ``env``, or None.
+
+    It lives here, below the VecEnvs that ask it (``env_is_wrapped``), and ``env_util`` re-exports it."""
+    current: Any = env
+    while isinstance(current, gym.Wrapper):
+        if isinstance(current, wrapper_class):
+            return current
+        current = current.env
+    return None
+
+
+def is_wrapped(env: gym.Env[Any, Any], wrapper_class: type[gym.Wrapper[Any, Any, Any, Any]]) -> bool:
+    """Whether ``env`` is wrapped (at any depth) in ``wrapper_class``."""
+    return unwrap_wrapper(env, wrapper_class) is not None
 
 
 def copy_obs_dict(obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
