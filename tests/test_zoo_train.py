@@ -61,6 +61,21 @@ def test_train_writes_the_run_folder_and_continues_with_trained_agent(tmp_path, 
         with pytest.raises(SystemExit):
             module.parse_args([*replay[:-1], "-n", "0"])
         assert "-n must be at least 1, got 0" in capsys.readouterr().err
+        with pytest.raises(SystemExit):
+            module.parse_args([*replay[:-1], "--n-envs", "0"])
+        assert "--n-envs must be at least 1, got 0" in capsys.readouterr().err
+    # the RL Zoo's other enjoy flags: several envs, the newest checkpoint, env keywords, a reward log
+    flags = ["--n-envs", "2", "--load-last-checkpoint", "--env-kwargs", "sutton_barto_reward:true", "-n", "300"]
+    assert zoo_enjoy.main([*replay, *flags, "--reward-log", str(tmp_path / "rewards"), "--custom-objects"]) == 0
+    out = capsys.readouterr().out
+    assert "rl_model_512_steps.zip" in out  # the newest of the 256 and 512 checkpoints
+    assert "episodes: mean return -1.00" in out  # sutton_barto_reward: 0 per step, -1 when the pole falls
+    assert len(list((tmp_path / "rewards").glob("*.monitor.csv"))) == 2
+    with pytest.raises(SystemExit):
+        zoo_enjoy.parse_args([*replay, "--load-best", "--load-last-checkpoint"])
+    capsys.readouterr()
+    assert zoo_enjoy.main([*replay, "--norm-reward"]) == 2
+    assert "not trained with normalization" in capsys.readouterr().err
 
     # and record a short video of it (mp4 with moviepy/imageio, else GIF)
     video = subprocess.run(

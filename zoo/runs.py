@@ -6,6 +6,7 @@ import argparse
 import importlib
 import pathlib
 import re
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,21 +105,50 @@ class PackageEnv:
         return make_registered_env(self.env_id, **env_kwargs)
 
 
+def program_name(module: str) -> str:
+    """What --help and errors call the program: `python -m zoo <command>` when started through `python -m zoo`
+    (which puts that in sys.argv[0]), else `python -m <module>` (argparse would say e.g. `enjoy.py`)."""
+    return sys.argv[0] if sys.argv[0].startswith("python -m zoo ") else f"python -m {module}"
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags that pick a trained model from the run folders: algorithm, env, run and which saved model."""
     parser.add_argument("--algo", required=True, choices=ALGOS)
     parser.add_argument("--env", required=True)
     parser.add_argument("-f", "--folder", default="logs", help="the log folder zoo.train wrote to")
     parser.add_argument("--exp-id", default="0", help="run number N, or N_<uuid> for a -uuid run (0: the latest)")
-    parser.add_argument("--load-best", action="store_true", help="best_model.zip instead of the final model")
-    parser.add_argument("--load-checkpoint", type=int, default=None, help="the checkpoint at this many steps")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--load-best", action="store_true", help="best_model.zip instead of the final model")
+    which.add_argument("--load-checkpoint", type=int, default=None, help="the checkpoint at this many steps")
+    which.add_argument("--load-last-checkpoint", action="store_true", help="the newest checkpoint of the run")
+    parser.add_argument("--n-envs", type=int, default=1, help="envs to run the agent in at once")
+    parser.add_argument(
+        "--env-kwargs", nargs="+", default=[], metavar="KEY:VALUE", help="env keywords (over those of the run)"
+    )
+    parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:N")
+    parser.add_argument("--num-threads", type=int, default=-1, help="torch threads (-1: torch's default)")
+    parser.add_argument("--verbose", type=int, default=1, help="0: quiet, 1: the model file and the episodes")
     add_gym_packages_argument(parser)
+
+
+def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse counts that mean nothing, with the flag's name."""
+    if args.n_envs < 1:
+        parser.error(f"--n-envs must be at least 1, got {args.n_envs}")
+    if args.num_threads < 1 and args.num_threads != -1:
+        parser.error(f"--num-threads must be at least 1 (-1: the default), got {args.num_threads}")
 
 
 def chosen_model(args: argparse.Namespace) -> tuple[pathlib.Path, pathlib.Path]:
     """(run folder, model file) the `add_run_arguments` flags pick."""
     run = find_run(args.folder, args.algo, args.env, args.exp_id)
-    return run, model_path(run, args.env, args.load_best, args.load_checkpoint)
+    checkpoint = args.load_checkpoint
+    if getattr(args, "load_last_checkpoint", False):
+        steps = [checkpoint_steps(path) for path in run.glob("rl_model_*_steps.zip")]
+        if not any(step is not None for step in steps):
+            raise ConfigError(f"{run} has no checkpoint (rl_model_<N>_steps.zip)")
+        checkpoint = max(step for step in steps if step is not None)
+    return run, model_path(run, args.env, args.load_best, checkpoint)
 
 
 def model_path(run: pathlib.Path, env_id: str, load_best: bool, checkpoint: int | None) -> pathlib.Path:
@@ -274,17 +304,35 @@ def run_experiment(run: pathlib.Path, algo: str, env_id: str) -> tuple[Experimen
 
 
 def replay_env(
-    run: pathlib.Path, model: pathlib.Path, algo: str, env_id: str, seed: int, render_mode: str | None
+    run: pathlib.Path,
+    model: pathlib.Path,
+    algo: str,
+    env_id: str,
+    seed: int,
+    render_mode: str | None,
+    *,
+    n_envs: int = 1,
+    env_kwargs: dict[str, Any] | None = None,
+    norm_reward: bool = False,
+    monitor_dir: str | None = None,
 ) -> VecEnv:
-    """One env built as the run trained it (its config.yml and --env-kwargs): wrappers, frame stacking and the
-    VecNormalize statistics saved with `model` (frozen; a checkpoint's own when it has them)."""
-    experiment, env_kwargs = run_experiment(run, algo, env_id)
+    """`n_envs` envs built as the run trained them (its config.yml and --env-kwargs, then `env_kwargs`): wrappers,
+    frame stacking and the VecNormalize statistics saved with `model` (frozen; a checkpoint's own when it has
+    them; rewards normalized too with `norm_reward`). `monitor_dir` keeps the Monitor's episode CSVs."""
+    experiment, run_env_kwargs = run_experiment(run, algo, env_id)
     stats = saved_with(model, env_id).normalize_stats
-    return build_env(
+    env = build_env(
         experiment,
-        1,
+        n_envs,
         seed,
-        env_kwargs={**env_kwargs, "render_mode": render_mode},
+        monitor_dir=monitor_dir,
+        env_kwargs={**run_env_kwargs, **(env_kwargs or {}), "render_mode": render_mode},
         normalize_stats=stats if stats.exists() else None,
         training=False,
     )
+    if norm_reward:
+        normalize = env.venv if isinstance(env, VecFrameStack) else env
+        if not isinstance(normalize, VecNormalize):
+            raise ConfigError("--norm-reward: this run was not trained with normalization (normalize: false)")
+        normalize.norm_reward = True
+    return env
