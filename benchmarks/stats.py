@@ -1,4 +1,8 @@
-"""Statistics over seeds: interquartile mean and a bootstrap confidence interval (reproducible, seeded)."""
+"""Statistics over seeds: interquartile mean and a bootstrap confidence interval (reproducible, seeded); and the
+aggregate statistics over rows (normalized scores, IQM with stratified-bootstrap intervals, performance profiles,
+probability of improvement), which live in `zoo.aggregate` so that `python -m zoo.plot --aggregate` has them
+where `benchmarks` is not installed. They are written there rather than taken from the `rliable` package because
+rliable 1.2.0 requires `arch<8`, and arch 7.2 fails to import with pandas 3.1 (see `zoo.aggregate`)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,33 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
+
+from zoo.aggregate import (
+    METRICS,
+    Estimate,
+    aggregate_estimates,
+    interquartile_mean,
+    normalize,
+    optimality_gap,
+    performance_profile,
+    probability_of_improvement,
+    stratified_resamples,
+)
+
+__all__ = [
+    "METRICS",
+    "MIN_SEEDS_FOR_CI",
+    "Estimate",
+    "aggregate_estimates",
+    "bootstrap_ci",
+    "interquartile_mean",
+    "iqm",
+    "normalize",
+    "optimality_gap",
+    "performance_profile",
+    "probability_of_improvement",
+    "stratified_resamples",
+]
 
 #: Fewer seeds than this and no confidence interval is reported.
 MIN_SEEDS_FOR_CI = 3
