@@ -167,7 +167,7 @@ def probability_of_improvement(
     return Estimate(float(point), float(low), float(high))
 
 
-def common_tasks(scores: Mapping[str, Mapping[str, Sequence[float]]], algos: Sequence[str]) -> list[str]:
+def common_tasks(scores: Mapping[str, Mapping[str, object]], algos: Sequence[str]) -> list[str]:
     """The tasks every algorithm of `algos` has scores on, in the order they first appear."""
     tasks = list(dict.fromkeys(task for algo in algos for task in scores[algo]))
     return [task for task in tasks if all(scores[algo].get(task) is not None for algo in algos)]
