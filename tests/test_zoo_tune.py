@@ -4,10 +4,15 @@ trials, the best entry written back as a zoo entry, and the per-algorithm search
 from __future__ import annotations
 
 import contextlib
+import glob
 import importlib.util
 import os
+import pathlib
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import optuna
@@ -43,10 +48,70 @@ def check_best_entry(folder, study, algo="a2c", env="CartPole-v1"):
     return experiment
 
 
-def test_two_processes_started_together_share_one_sqlite_study(tmp_path):
-    db = tmp_path / "s.db"
-    command = [sys.executable, "-m", "zoo.train", *TINY, "--n-trials", "2", "--storage", f"sqlite:///{db}",
-               "--study-name", "shared", "-f", str(tmp_path / "logs")]  # fmt: skip
+@contextlib.contextmanager
+def postgresql_server():
+    """A throwaway PostgreSQL server on 127.0.0.1 (a free port, trust authentication, data in a temporary folder
+    removed afterwards), with a database `optuna`; yields its URL. Skips the test, saying why, where the server or
+    its driver is missing."""
+    pytest.importorskip("psycopg", reason='PostgreSQL storage needs "psycopg[binary]" (the tests extra installs it)')
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    initdb = shutil.which("initdb") or (os.path.join(bins[-1], "initdb") if bins else None)
+    if initdb is None or not os.path.exists(initdb):
+        pytest.skip("no PostgreSQL server here (Debian: apt-get install postgresql; .ci/run installs it)")
+    bin_dir = os.path.dirname(os.path.realpath(initdb))  # initdb, pg_ctl and createdb live together there
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres system user
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    # not under pytest's tmp_path: its parent folders are private to root, and the server's user must reach it
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="baselines3-postgresql-"))
+    if as_user:
+        shutil.chown(folder, "postgres")
+    data, socket_dir = folder / "data", folder
+    with socket.socket() as probe:  # a free port on the loopback interface
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    quiet = {"check": True, "capture_output": True, "timeout": 120}
+    subprocess.run([*as_user, f"{bin_dir}/initdb", "-D", str(data), "-A", "trust", "-U", "optuna"], **quiet)
+    options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1"
+    start = [*as_user, f"{bin_dir}/pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w"]
+    subprocess.run([*start, "start"], **quiet)
+    try:
+        subprocess.run(
+            [*as_user, f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "optuna", "optuna"], **quiet
+        )
+        yield f"postgresql://optuna@127.0.0.1:{port}/optuna"
+    finally:
+        subprocess.run([*as_user, f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop"], check=False)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_two_processes_started_together_share_one_study(tmp_path, kind):
+    """The distributed tuning of docs/tuning.md: two processes started at once run trials of one shared study in a
+    database (an SQLite file, or a real PostgreSQL server as several machines would use)."""
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            storage = f"sqlite:///{tmp_path / 's.db'}"
+        else:
+            storage = stack.enter_context(postgresql_server())
+        processes, logs = _run_together(tmp_path, storage, "shared")
+        assert [process.returncode for process in processes] == [0, 0], logs
+        study = optuna.load_study(study_name="shared", storage=storage)
+        assert sorted(trial.number for trial in study.trials) == [0, 1, 2, 3]
+        assert all(trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in study.trials)
+        by_process = [trial.user_attrs["pid"] for trial in study.trials]
+        assert sorted(by_process) == sorted(2 * [process.pid for process in processes])  # two from each
+        folder = results_folder(tmp_path, "shared")
+        assert "4 trials" in "".join(logs)  # the process that finished last saw all four
+        check_best_entry(folder, study)
+        assert (folder / "trials.csv").read_text().count("\n") >= 5  # header and 4 rows
+
+
+def _run_together(tmp_path, storage, study_name):
+    """Start two tuning processes on one study at once, wait for both; (processes, their outputs)."""
+    command = [sys.executable, "-m", "zoo.train", *TINY, "--n-trials", "2", "--storage", storage,
+               "--study-name", study_name, "-f", str(tmp_path / "logs")]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # two processes on two cores
     with contextlib.ExitStack() as stack:  # output to files, not pipes: neither process can block on it
         outs = [stack.enter_context(open(tmp_path / f"out{index}.txt", "w")) for index in range(2)]
@@ -60,18 +125,7 @@ def test_two_processes_started_together_share_one_sqlite_study(tmp_path):
             for process in processes:
                 if process.poll() is None:
                     process.kill()
-    logs = [(tmp_path / f"out{index}.txt").read_text() for index in range(2)]
-    assert [process.returncode for process in processes] == [0, 0], logs
-
-    study = optuna.load_study(study_name="shared", storage=f"sqlite:///{db}")
-    assert sorted(trial.number for trial in study.trials) == [0, 1, 2, 3]
-    assert all(trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in study.trials)
-    by_process = [trial.user_attrs["pid"] for trial in study.trials]
-    assert sorted(by_process) == sorted(2 * [process.pid for process in processes])  # two from each
-    folder = results_folder(tmp_path, "shared")
-    assert "4 trials" in "".join(logs)  # the process that finished last saw all four
-    check_best_entry(folder, study)
-    assert (folder / "trials.csv").read_text().count("\n") >= 5  # header and 4 rows
+    return processes, [(tmp_path / f"out{index}.txt").read_text() for index in range(2)]
 
 
 def test_journal_file_storage_is_shared_by_successive_runs_and_threads(tmp_path, capsys):
@@ -171,9 +225,9 @@ def test_unknown_choices_are_refused_by_the_parser(capsys):
     assert exit_info.value.code == 2 and "invalid choice: 'grid'" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("psycopg2") is not None, reason="psycopg2 is installed")
+@pytest.mark.skipif(importlib.util.find_spec("psycopg") is not None, reason="psycopg is installed")
 def test_postgresql_storage_without_its_driver_says_what_to_install():
-    with pytest.raises(tune.ConfigError, match="psycopg2-binary"):
+    with pytest.raises(tune.ConfigError, match=r"psycopg\[binary\]"):
         tune.make_storage("postgresql://user:secret@localhost/optuna")
 
 
