@@ -113,7 +113,8 @@ def make_storage(spec: str | None) -> Any:
                 grace_period=HEARTBEAT_GRACE_S,
             )
         except ImportError as error:
-            hint = " (pip install psycopg2-binary)" if spec.startswith("postgres") else ""
+            # SQLAlchemy 2.1 reads postgresql:// with psycopg 3 (postgresql+psycopg2:// asks for psycopg2)
+            hint = ' (pip install "psycopg[binary]")' if spec.startswith("postgresql://") else ""
             raise ConfigError(
                 f"--storage {spec!r} needs a database driver that is not installed{hint}: {error}"
             ) from None
