@@ -24,15 +24,16 @@ import re
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
+from baselines3.common.callbacks import EvalCallback
 from baselines3.common.save_util import atomic_write_text
+from baselines3.common.vec_env import VecEnv
+from zoo import runs
+from zoo.command import Command, action_noise, check_numbers, resolve_command
 from zoo.config import ConfigError, Experiment, algorithm_class, load_experiment, parse_policy_kwargs
-
-if TYPE_CHECKING:
-    from zoo.train import Command  # zoo.train imports this module
 
 #: Evaluations per trial unless --n-evaluations says otherwise: max(this, budget // 100_000).
 DEFAULT_N_EVALUATIONS = 5
@@ -73,9 +74,7 @@ def default_study_name(algo: str, env_id: str) -> str:
 
 def output_folder(log_folder: str, algo: str, env_id: str, study_name: str) -> pathlib.Path:
     """`<log_folder>/<algo>/<env>_optimize_<study name>`: never taken for a run folder (`<env>_<N>`)."""
-    from zoo.runs import env_folder_name
-
-    return pathlib.Path(log_folder) / algo / f"{env_folder_name(env_id)}_optimize_{_slug(study_name)}"
+    return pathlib.Path(log_folder) / algo / f"{runs.env_folder_name(env_id)}_optimize_{_slug(study_name)}"
 
 
 def make_storage(spec: str | None) -> Any:
@@ -166,7 +165,7 @@ def make_pruner(name: str, n_startup_trials: int, n_evaluations: int) -> Any:
 def with_entry_policy_kwargs(params: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     """`params` whose `policy_kwargs` keep what the entry's own policy_kwargs set and the sampler does not
     (an LSTM size, ortho_init, ...), still written as one string."""
-    from zoo.search_spaces import policy_kwargs_text
+    from zoo.search_spaces import policy_kwargs_text  # lazy import: zoo.search_spaces imports Optuna (optional)
 
     base = entry.get("policy_kwargs")
     if "policy_kwargs" not in params or not base:
@@ -176,30 +175,26 @@ def with_entry_policy_kwargs(params: dict[str, Any], entry: dict[str, Any]) -> d
     return {**params, "policy_kwargs": policy_kwargs_text({**base_kwargs, **sampled})}
 
 
-def _make_trial_callback(eval_env: Any, trial: Any, n_eval_episodes: int, eval_freq: int) -> Any:
-    from baselines3.common.callbacks import EvalCallback
+class TrialEvalCallback(EvalCallback):
+    """Evaluates every `eval_freq` calls (syncing VecNormalize statistics first), reports the mean return to the
+    Optuna `trial` and stops training when the pruner says so."""
 
-    class TrialEvalCallback(EvalCallback):
-        """Evaluates every `eval_freq` calls (syncing VecNormalize statistics first), reports the mean return
-        to the trial and stops training when the pruner says so."""
+    def __init__(self, eval_env: VecEnv, trial: Any, n_eval_episodes: int, eval_freq: int) -> None:
+        super().__init__(eval_env, n_eval_episodes=n_eval_episodes, eval_freq=eval_freq, verbose=0)
+        self.trial = trial
+        self.evaluations_done = 0
+        self.pruned = False
 
-        def __init__(self) -> None:
-            super().__init__(eval_env, n_eval_episodes=n_eval_episodes, eval_freq=eval_freq, verbose=0)
-            self.evaluations_done = 0
-            self.pruned = False
-
-        def _on_step(self) -> bool:
-            if self.eval_freq <= 0 or self.n_calls % self.eval_freq != 0:
-                return True
-            super()._on_step()
-            self.evaluations_done += 1
-            if not math.isfinite(self.last_mean_reward):
-                raise FloatingPointError(f"evaluation {self.evaluations_done} returned {self.last_mean_reward}")
-            trial.report(self.last_mean_reward, self.evaluations_done)
-            self.pruned = trial.should_prune()
-            return not self.pruned
-
-    return TrialEvalCallback()
+    def _on_step(self) -> bool:
+        if self.eval_freq <= 0 or self.n_calls % self.eval_freq != 0:
+            return True
+        super()._on_step()
+        self.evaluations_done += 1
+        if not math.isfinite(self.last_mean_reward):
+            raise FloatingPointError(f"evaluation {self.evaluations_done} returned {self.last_mean_reward}")
+        self.trial.report(self.last_mean_reward, self.evaluations_done)
+        self.pruned = self.trial.should_prune()
+        return not self.pruned
 
 
 class Objective:
@@ -212,7 +207,7 @@ class Objective:
         n_timesteps: int,
         n_evaluations: int,
     ) -> None:
-        from zoo.search_spaces import SearchContext
+        from zoo.search_spaces import SearchContext  # lazy import: zoo.search_spaces imports Optuna (optional)
 
         self.args = args
         self.command = command
@@ -237,10 +232,7 @@ class Objective:
     def _run(self, trial: Any) -> float:
         import optuna
 
-        from baselines3.common.vec_env import VecEnv
-        from zoo.runs import build_env
-        from zoo.search_spaces import sample_hyperparams
-        from zoo.train import action_noise
+        from zoo.search_spaces import sample_hyperparams  # lazy import: imports Optuna (optional), as above
 
         args = self.args
         entry = self.command.experiment.raw
@@ -251,7 +243,7 @@ class Objective:
         envs: list[VecEnv] = []
         try:
             packages = args.gym_packages
-            env = build_env(
+            env = runs.build_env(
                 experiment,
                 experiment.n_envs,
                 seed,
@@ -261,7 +253,7 @@ class Objective:
             )
             envs.append(env)
             eval_seed = None if seed is None else seed + 1000
-            eval_env = build_env(
+            eval_env = runs.build_env(
                 experiment,
                 args.n_eval_envs,
                 eval_seed,
@@ -277,7 +269,8 @@ class Objective:
                 experiment.policy, env, seed=seed, device=args.device, verbose=0, **kwargs
             )
             calls = max(self.n_timesteps // experiment.n_envs, 1)
-            callback = _make_trial_callback(eval_env, trial, args.eval_episodes, max(calls // self.n_evaluations, 1))
+            eval_freq = max(calls // self.n_evaluations, 1)
+            callback = TrialEvalCallback(eval_env, trial, args.eval_episodes, eval_freq)
             callbacks = [spec() for spec in experiment.callback] + [callback]
             model.learn(self.n_timesteps, callback=callbacks)  # type: ignore[attr-defined]
             if callback.pruned:
@@ -294,8 +287,6 @@ class Objective:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    from zoo.train import check_numbers  # zoo.train imports this module
-
     check_numbers(args)  # the flags shared with training (--eval-episodes, --n-eval-envs, -n, ...)
     if args.n_trials < 1:
         raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
@@ -324,8 +315,6 @@ def optimize(args: argparse.Namespace) -> int:
         import optuna
     except ImportError:
         raise ConfigError("-optimize needs Optuna: pip install 'baselines3[zoo]' (or optuna and cmaes)") from None
-
-    from zoo.train import resolve_command
 
     _check_args(args)
     command = resolve_command(args)
