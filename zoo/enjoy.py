@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from baselines3.common.utils import set_random_seed
+from zoo.command import parse_overrides
 from zoo.config import ConfigError, algorithm_class
 from zoo.envs import register_zoo_envs
 from zoo.runs import (
@@ -25,7 +26,6 @@ from zoo.runs import (
     program_name,
     replay_env,
 )
-from zoo.train import parse_overrides
 
 #: What `--custom-objects` replaces when loading, as the RL Zoo does: models saved with settings that cannot be
 #: restored here (e.g. a schedule written as Python code) still load for playing, which needs none of them.

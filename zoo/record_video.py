@@ -12,6 +12,7 @@ import sys
 import torch
 
 from baselines3.common.vec_env import VecVideoRecorder
+from zoo.command import parse_overrides
 from zoo.config import ConfigError, algorithm_class
 from zoo.enjoy import PLAYING_CUSTOM_OBJECTS
 from zoo.envs import register_zoo_envs
@@ -24,7 +25,6 @@ from zoo.runs import (
     program_name,
     replay_env,
 )
-from zoo.train import parse_overrides
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
