@@ -12,6 +12,7 @@ from gymnasium import spaces
 
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
+from baselines3.common.replay.sampling import uniform_indices
 from baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecTransposeImage
 
 Step = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]
@@ -228,7 +229,7 @@ def test_optimize_memory_usage_matches_its_replay_buffer(handle_timeout_terminat
     _assert_same(plain, frames, seed=2)
     # with the same seed both draw the same slots, never the oldest one
     np.random.seed(1)
-    flat = frames._sample_indices(500)
+    flat = uniform_indices(frames.storage, 500)
     assert not np.any(flat // 2 == frames.pos)
 
 
@@ -260,7 +261,7 @@ def test_side_store_is_reused_not_grown_forever() -> None:
     for t, step in enumerate(steps):
         plain.add(*step)
         frames.add(*step)
-        capacities.append(len(frames._extra_step))
+        capacities.append(len(frames.frame_store._extra_step))
         _assert_same(plain, frames, seed=t if t % 50 == 0 else None)
     live_bound = (frames.buffer_size + frames.n_stack + 1) * frames.n_envs * frames.n_stack
     assert frames.n_extra_frames <= live_bound
@@ -377,9 +378,9 @@ def test_add_rejects_wrong_shapes() -> None:
         buffer.add({"a": good}, good, np.zeros(2), np.zeros(2), np.zeros(2), [{}, {}])  # type: ignore[arg-type]
     with pytest.raises(ValueError):  # a bad action leaves the buffer as it was
         buffer.add(good, good, np.zeros(3), np.zeros(2), np.zeros(2), [{}, {}])
-    assert (buffer.pos, buffer._step, buffer.n_extra_frames) == (0, 0, 0)
+    assert (buffer.pos, buffer.frame_store._step, buffer.n_extra_frames) == (0, 0, 0)
     buffer.add(good + 1, good + 2, np.zeros(2), np.zeros(2), np.zeros(2), [{}, {}])
-    assert (buffer.pos, buffer._step) == (1, 1)
+    assert (buffer.pos, buffer.frame_store._step) == (1, 1)
     next_obs = buffer.sample(4).next_observations
     assert isinstance(next_obs, torch.Tensor)
     assert torch.equal(next_obs, torch.full((4, 4, 6, 6), 2, dtype=torch.uint8))

@@ -364,7 +364,7 @@ def test_save_load_round_trip(tmp_path):
     other, _ = _make(buffer_size=12, n_envs=2, goal_selection_strategy="episode")
     other.load(path)
     for name in ("ep_start", "ep_end", "current_ep_start"):
-        np.testing.assert_array_equal(getattr(other, name), getattr(buffer, name))
+        np.testing.assert_array_equal(getattr(other.sampler, name), getattr(buffer.sampler, name))
     assert (other.n_steps_added, other.pos, other.full) == (9, buffer.pos, True)
     np.random.seed(9)
     first = buffer.sample_batches(16, 3)

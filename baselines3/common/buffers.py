@@ -1,4 +1,4 @@
-"""Rollout storage for on-policy algorithms.
+"""Rollout storage for on-policy algorithms, and the replay buffer classes of off-policy ones.
 
 Data is written into preallocated numpy arrays during collection (cheap per-step writes) and converted to
 tensors once per rollout, never per minibatch.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Generator
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -16,6 +16,15 @@ from gymnasium import spaces
 
 from baselines3.common.losses import compute_gae
 from baselines3.common.preprocessing import get_action_dim, get_obs_shape
+from baselines3.common.replay.sampling import Batch, NStepSampler, UniformSampler
+from baselines3.common.replay.storage import (
+    ObservationLayout,
+    PlainObservations,
+    SharedNextObservations,
+    TransitionStorage,
+    dtype_or_float32,
+)
+from baselines3.common.serialization.arrays import load_arrays, save_arrays
 
 TensorObs = torch.Tensor | dict[str, torch.Tensor]
 
@@ -80,7 +89,7 @@ class RolloutBuffer:
         shape = (self.buffer_size, self.n_envs)
         # stored in the action space's own dtype (int64 for Discrete, float64 for a float64 Box), handed out as
         # float32 by get(), as SB3 does; the policy turns discrete actions back into indices
-        self.actions = np.zeros((*shape, self.action_dim), dtype=_dtype_or_float32(self.action_space))
+        self.actions = np.zeros((*shape, self.action_dim), dtype=dtype_or_float32(self.action_space))
         self.rewards = np.zeros(shape, dtype=np.float32)
         self.episode_starts = np.zeros(shape, dtype=np.float32)
         self.values = np.zeros(shape, dtype=np.float32)
@@ -274,12 +283,8 @@ def _require_dict_space(cls: type, observation_space: spaces.Space) -> None:
         raise ValueError(f"{cls.__name__} is for Dict observation spaces, got {observation_space}")
 
 
-def _dtype_or_float32(space: spaces.Space) -> np.dtype:
-    return np.dtype(space.dtype) if space.dtype is not None else np.dtype(np.float32)
-
-
 # ----------------------------------------------------------------------------------------------------------
-# Off-policy storage
+# Off-policy storage: a TransitionStorage (common/replay/storage.py) read by a sampler (common/replay/sampling.py)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -298,27 +303,40 @@ class ReplayBufferSamples(NamedTuple):
 DictReplayBufferSamples = ReplayBufferSamples  # SB3's name
 
 
-def _action_dtype(space: spaces.Space) -> np.dtype:
-    """The replay buffer's action dtype: the space's own, except float64, kept as float32 (as SB3 does)."""
-    dtype = _dtype_or_float32(space)
-    return np.dtype(np.float32) if dtype == np.float64 else dtype
+def saved_buffer_kinds(meta: dict[str, Any]) -> tuple[str, str]:
+    """(storage kind, sampler kind) of a buffer saved with `meta`.
 
-
-#: Buffer classes whose saved files hold the same arrays (DictReplayBuffer only restricts the observation space).
-_SAME_STORAGE = {"ReplayBuffer", "DictReplayBuffer"}
+    Files record both. Older files tell them by their content (frame stores, HER's counters); only an n-step
+    buffer left no trace but the class name it recorded."""
+    if "storage" in meta and "sampling" in meta:
+        return str(meta["storage"]), str(meta["sampling"])
+    if "n_stack" in meta:
+        return "frames", "uniform"
+    storage = "shared_next_obs" if meta.get("optimize_memory_usage") else "plain"
+    if "n_sampled_goal" in meta:
+        return storage, "her"
+    return storage, "n_step" if meta.get("buffer_class") == "NStepReplayBuffer" else "uniform"
 
 
 class ReplayBuffer:
     """FIFO store of `buffer_size` transitions (split evenly over `n_envs`), sampled uniformly.
 
-    Arrays are preallocated as (buffer_size // n_envs, n_envs, ...). With `optimize_memory_usage=True` the next
+    The buffer is a ``TransitionStorage`` (``self.storage``: per-step arrays of shape
+    (buffer_size // n_envs, n_envs, ...) and an observation layout) and a sampler (``self.sampler``). Here the
+    layout is ``PlainObservations``, or with `optimize_memory_usage=True` ``SharedNextObservations``: the next
     observation of a step is the observation of the following slot, so observations are stored once; the
-    terminal observations of finished episodes are kept on the side, so sampled transitions are exactly what
-    a plain buffer would return (and time limits can still be bootstrapped, unlike SB3's variant).
+    terminal observations of finished episodes are kept on the side, so sampled transitions are exactly what a
+    plain buffer would return (and time limits can still be bootstrapped, unlike SB3's variant).
 
     Observations are stored in their space's dtype; actions too, except that float64 actions are stored as
     float32 (SB3's rule).
     """
+
+    #: whether a model hands the buffer its env when building it (HerReplayBuffer recomputes rewards with it)
+    takes_env: ClassVar[bool] = False
+
+    storage: TransitionStorage
+    sampler: UniformSampler
 
     def __init__(
         self,
@@ -330,75 +348,110 @@ class ReplayBuffer:
         optimize_memory_usage: bool = False,
         handle_timeout_termination: bool = True,
     ) -> None:
-        if buffer_size < 1:
-            raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
-        if n_envs < 1:
-            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        layout = (SharedNextObservations if optimize_memory_usage else PlainObservations)(observation_space)
+        self._assemble(
+            layout,
+            UniformSampler(),
+            buffer_size,
+            observation_space,
+            action_space,
+            device,
+            n_envs,
+            optimize_memory_usage,
+            handle_timeout_termination,
+        )
+
+    def _assemble(
+        self,
+        layout: ObservationLayout,
+        sampler: UniformSampler,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: torch.device | str,
+        n_envs: int,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+    ) -> None:
+        """Set up the buffer from its parts (each public buffer class picks them in its constructor)."""
         from baselines3.common.utils import get_device
 
-        self.buffer_size = max(buffer_size // n_envs, 1)
         self.observation_space = observation_space
         self.action_space = action_space
         self.device = get_device(device)
-        self.n_envs = n_envs
-        self.optimize_memory_usage = optimize_memory_usage
-        self.handle_timeout_termination = handle_timeout_termination
         self.obs_shape = get_obs_shape(observation_space)
         self.action_dim = get_action_dim(action_space)
-        if optimize_memory_usage and self.buffer_size < 2:
+        self.optimize_memory_usage = optimize_memory_usage
+        self.storage = TransitionStorage(layout, action_space, buffer_size, n_envs, handle_timeout_termination)
+        if optimize_memory_usage and self.storage.buffer_size < 2:
             raise ValueError(
                 f"optimize_memory_usage=True needs at least 2 slots per env, got buffer_size={buffer_size} for "
                 f"n_envs={n_envs}: the next observation is stored in the following slot"
             )
-        self.reset()
+        self.sampler = sampler
+        sampler.reset(self.storage)
 
-    # ------------------------------------------------------------------ storage
-    def _obs_storage(self) -> np.ndarray | dict[str, np.ndarray]:
-        n = (self.buffer_size, self.n_envs)
-        if isinstance(self.observation_space, spaces.Dict):
-            assert isinstance(self.obs_shape, dict)
-            return {
-                key: np.zeros((*n, *shape), dtype=_dtype_or_float32(self.observation_space.spaces[key]))
-                for key, shape in self.obs_shape.items()
-            }
-        assert isinstance(self.obs_shape, tuple)
-        return np.zeros((*n, *self.obs_shape), dtype=_dtype_or_float32(self.observation_space))
+    # ------------------------------------------------------------------ what is stored (read from the storage)
+    @property
+    def buffer_size(self) -> int:
+        """Stored steps per env."""
+        return self.storage.buffer_size
+
+    @property
+    def n_envs(self) -> int:
+        return self.storage.n_envs
+
+    @property
+    def pos(self) -> int:
+        """Slot the next step is written to."""
+        return self.storage.pos
+
+    @property
+    def full(self) -> bool:
+        return self.storage.full
+
+    @property
+    def handle_timeout_termination(self) -> bool:
+        return self.storage.handle_timeout_termination
+
+    @property
+    def observations(self) -> Any:
+        """The stored observations (frame references for a frame-stack layout)."""
+        return self.storage.layout.observations
+
+    @property
+    def next_observations(self) -> Any:
+        """The stored next observations (None when they are the following slots' observations)."""
+        return self.storage.layout.next_observations
+
+    @property
+    def actions(self) -> np.ndarray:
+        return self.storage.actions
+
+    @property
+    def rewards(self) -> np.ndarray:
+        return self.storage.rewards
+
+    @property
+    def dones(self) -> np.ndarray:
+        return self.storage.dones
+
+    @property
+    def timeouts(self) -> np.ndarray:
+        return self.storage.timeouts
 
     def reset(self) -> None:
         """Forget every stored transition."""
-        n = (self.buffer_size, self.n_envs)
-        self.observations = self._obs_storage()
-        self.next_observations = None if self.optimize_memory_usage else self._obs_storage()
-        self.actions = np.zeros((*n, self.action_dim), dtype=_action_dtype(self.action_space))
-        self.rewards = np.zeros(n, dtype=np.float32)
-        self.dones = np.zeros(n, dtype=np.float32)
-        self.timeouts = np.zeros(n, dtype=np.float32)
-        # optimize_memory_usage: terminal observations, keyed by flat slot index (pos * n_envs + env)
-        self.terminal_observations: dict[int, Any] = {}
-        self.pos = 0
-        self.full = False
+        self.storage.reset()
+        self.sampler.reset(self.storage)
 
     def size(self) -> int:
         """Number of stored steps per env."""
-        return self.buffer_size if self.full else self.pos
+        return self.storage.size()
 
     def nbytes(self) -> int:
         """Bytes held by the stored arrays."""
-        arrays = [self.observations, self.next_observations, self.actions, self.rewards, self.dones, self.timeouts]
-        total = 0
-        for array in arrays:
-            if isinstance(array, dict):
-                total += sum(part.nbytes for part in array.values())
-            elif array is not None:
-                total += array.nbytes
-        return total
-
-    def _write_obs(self, storage: np.ndarray | dict[str, np.ndarray], slot: int, obs: Any) -> None:
-        if isinstance(storage, dict):
-            for key, array in storage.items():
-                array[slot] = np.asarray(obs[key]).reshape(array.shape[1:])
-        else:
-            storage[slot] = np.asarray(obs).reshape(storage.shape[1:])
+        return self.storage.nbytes() + self.sampler.nbytes()
 
     def add(
         self,
@@ -410,94 +463,41 @@ class ReplayBuffer:
         infos: list[dict[str, Any]],
     ) -> None:
         """Store one vec-env step. `next_obs` holds the terminal observation for envs whose episode ended."""
-        pos = self.pos
-        self._write_obs(self.observations, pos, obs)
-        if self.next_observations is not None:
-            self._write_obs(self.next_observations, pos, next_obs)
-        else:
-            for env_idx in range(self.n_envs):
-                self.terminal_observations.pop(pos * self.n_envs + env_idx, None)
-            self._write_obs(self.observations, (pos + 1) % self.buffer_size, next_obs)
-            for done_idx in np.flatnonzero(done):
-                self.terminal_observations[pos * self.n_envs + int(done_idx)] = _select_env(next_obs, done_idx)
-        self.actions[pos] = np.asarray(action).reshape(self.n_envs, self.action_dim)
-        self.rewards[pos] = np.asarray(reward).reshape(self.n_envs)
-        self.dones[pos] = np.asarray(done).reshape(self.n_envs)
-        # always written: a flag left by truncate_last_trajectory() must not outlive the slot
-        if self.handle_timeout_termination:
-            self.timeouts[pos] = [info.get("TimeLimit.truncated", False) for info in infos]
-        else:
-            self.timeouts[pos] = 0.0
-        self.pos += 1
-        if self.pos == self.buffer_size:
-            self.full = True
-            self.pos = 0
+        slot = self.storage.pos
+        self.storage.add(obs, next_obs, action, reward, done, infos)
+        self.sampler.after_add(self.storage, slot, done, infos)
+
+    def truncate_last_trajectory(self) -> None:
+        """Mark the newest, unfinished step of each env as a time-limit end, so that continuing training with a
+        fresh env reset does not link two unrelated steps (SB3's `truncate_last_traj`). The stored next
+        observation of that step is kept."""
+        open_envs = self.storage.truncate_last()
+        self.sampler.after_truncate(self.storage, open_envs)
 
     # ------------------------------------------------------------------ sampling
-    def _sample_indices(self, n: int) -> np.ndarray:
-        """Flat indices (slot * n_envs + env) of `n` uniformly drawn stored transitions."""
-        if self.full:
-            if self.optimize_memory_usage:
-                # slot `pos` is the oldest transition, whose observation the newest next-observation overwrote
-                slots = (np.random.randint(1, self.buffer_size, size=n) + self.pos) % self.buffer_size
-            else:
-                slots = np.random.randint(0, self.buffer_size, size=n)
-        else:
-            if self.pos == 0:
-                raise ValueError("Cannot sample from an empty replay buffer")
-            slots = np.random.randint(0, self.pos, size=n)
-        envs = np.random.randint(0, self.n_envs, size=n)
-        return slots * self.n_envs + envs
-
     def sample(self, batch_size: int, env: Any = None) -> ReplayBufferSamples:
         """`batch_size` transitions drawn uniformly (with replacement). `env`: a VecNormalize to normalize with."""
-        return self._get_samples(self._sample_indices(batch_size), env)
+        return self._to_samples(self.sampler.sample(self.storage, batch_size, 1, env))
 
     def sample_batches(self, batch_size: int, n_batches: int, env: Any = None) -> list[ReplayBufferSamples]:
         """`n_batches` independent batches gathered at once: the same draws as `n_batches` calls to `sample`
         while the buffer does not change, with one gather instead of one per batch."""
-        indices = np.concatenate([self._sample_indices(batch_size) for _ in range(n_batches)])
-        everything = self._get_samples(indices, env)
+        everything = self._to_samples(self.sampler.sample(self.storage, batch_size, n_batches, env))
         fields = [_split(value, batch_size) if value is not None else [None] * n_batches for value in everything]
         return [ReplayBufferSamples(*parts) for parts in zip(*fields)]
 
-    def _gather_obs(self, storage: np.ndarray | dict[str, np.ndarray], flat: np.ndarray) -> Any:
-        def take(array: np.ndarray) -> np.ndarray:
-            return array.reshape(-1, *array.shape[2:])[flat]
-
-        return {key: take(array) for key, array in storage.items()} if isinstance(storage, dict) else take(storage)
-
-    def _next_obs(self, flat: np.ndarray) -> Any:
-        if self.next_observations is not None:
-            return self._gather_obs(self.next_observations, flat)
-        slots, envs = np.divmod(flat, self.n_envs)
-        next_flat = ((slots + 1) % self.buffer_size) * self.n_envs + envs
-        next_obs = self._gather_obs(self.observations, next_flat)
-        if self.terminal_observations:
-            for row in np.flatnonzero(self.dones.reshape(-1)[flat]):
-                terminal = self.terminal_observations[int(flat[row])]
-                if isinstance(next_obs, dict):
-                    for key in next_obs:
-                        next_obs[key][row] = terminal[key]
-                else:
-                    next_obs[row] = terminal
-        return next_obs
-
     def _get_samples(self, flat: np.ndarray, env: Any = None) -> ReplayBufferSamples:
-        obs = self._gather_obs(self.observations, flat)
-        next_obs = self._next_obs(flat)
-        rewards = self.rewards.reshape(-1)[flat]
-        if env is not None:
-            obs, next_obs = env.normalize_obs(obs), env.normalize_obs(next_obs)
-            rewards = env.normalize_reward(rewards)
-        dones = self.dones.reshape(-1)[flat] * (1.0 - self.timeouts.reshape(-1)[flat])
-        actions = self.actions.reshape(-1, self.action_dim)[flat]
+        """The transitions at flat indices (slot * n_envs + env), read by this buffer's sampler."""
+        return self._to_samples(self.sampler.batch_at(self.storage, flat, env))
+
+    def _to_samples(self, batch: Batch) -> ReplayBufferSamples:
         return ReplayBufferSamples(
-            observations=self._to_torch_obs(obs),
-            actions=self.to_torch(actions),
-            next_observations=self._to_torch_obs(next_obs),
-            dones=self.to_torch(dones.astype(np.float32).reshape(-1, 1)),
-            rewards=self.to_torch(np.asarray(rewards, dtype=np.float32).reshape(-1, 1)),
+            observations=self._to_torch_obs(batch.observations),
+            actions=self.to_torch(batch.actions),
+            next_observations=self._to_torch_obs(batch.next_observations),
+            dones=self.to_torch(batch.dones.astype(np.float32).reshape(-1, 1)),
+            rewards=self.to_torch(np.asarray(batch.rewards, dtype=np.float32).reshape(-1, 1)),
+            discounts=None if batch.discounts is None else self.to_torch(batch.discounts.reshape(-1, 1)),
         )
 
     def to_torch(self, array: np.ndarray) -> torch.Tensor:
@@ -514,52 +514,32 @@ class ReplayBuffer:
             buffer_class=type(self).__name__,
             observation_space=self.observation_space,
             action_space=self.action_space,
-            buffer_size=self.buffer_size,
-            n_envs=self.n_envs,
             optimize_memory_usage=self.optimize_memory_usage,
-            handle_timeout_termination=self.handle_timeout_termination,
-            pos=self.pos,
-            full=self.full,
+            sampling=self.sampler.kind,
+            **self.storage.meta(),
+            **self.sampler.meta(),
         )
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        arrays: dict[str, np.ndarray] = dict(
-            actions=self.actions, rewards=self.rewards, dones=self.dones, timeouts=self.timeouts
-        )
-        stored = {"observations": self.observations, "next_observations": self.next_observations}
-        for name, storage in stored.items():
-            if isinstance(storage, dict):
-                arrays.update({f"{name}/{key}": value for key, value in storage.items()})
-            elif storage is not None:
-                arrays[name] = storage
-        if self.terminal_observations:
-            keys = sorted(self.terminal_observations)
-            arrays["terminal_keys"] = np.asarray(keys, dtype=np.int64)
-            first = self.terminal_observations[keys[0]]
-            if isinstance(first, dict):
-                for key in first:
-                    arrays[f"terminal_observations/{key}"] = np.stack(
-                        [self.terminal_observations[k][key] for k in keys]
-                    )
-            else:
-                arrays["terminal_observations"] = np.stack([self.terminal_observations[k] for k in keys])
-        return arrays
+        return {**self.storage.arrays(), **self.sampler.arrays()}
 
     def save(self, path: str | Any) -> Any:
         """Write the buffer to an `.npz` archive (numeric arrays + JSON metadata, atomically). Returns the path."""
-        from baselines3.common.save_util import save_arrays
-
         return save_arrays(path, self._meta(), self._arrays())
 
     def load(self, path: str | Any) -> None:
-        """Replace the contents with a buffer saved by `save`. The spaces and layout must match this buffer's."""
-        from baselines3.common.save_util import load_arrays
-
+        """Replace the contents with a buffer saved by `save`. The file must hold the same kinds of storage and
+        sampling (a DictReplayBuffer's file loads into a ReplayBuffer and back), spaces and layout."""
         meta, arrays = load_arrays(path)
         own = self._meta()
-        for key in ("buffer_class", "observation_space", "action_space", "optimize_memory_usage"):
-            if key == "buffer_class" and {meta.get(key), own[key]} <= _SAME_STORAGE:
-                continue
+        storage, sampling = saved_buffer_kinds(meta)
+        if sampling != self.sampler.kind or (storage == "frames") != (self.storage.layout.kind == "frames"):
+            raise ValueError(
+                f"The replay buffer in {path} does not fit this model: its buffer_class is "
+                f"{meta.get('buffer_class')!r} ({storage} storage, {sampling} sampling), the model's is "
+                f"{own['buffer_class']!r} ({self.storage.layout.kind} storage, {self.sampler.kind} sampling)"
+            )
+        for key in ("observation_space", "action_space", "optimize_memory_usage"):
             if meta.get(key) != own[key]:
                 raise ValueError(
                     f"The replay buffer in {path} does not fit this model: its {key} is {meta.get(key)!r}, "
@@ -568,52 +548,11 @@ class ReplayBuffer:
         self._set_arrays(meta, arrays, str(path))
 
     def _set_arrays(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> None:
-        n_envs = int(meta["n_envs"])
-        self.buffer_size, self.n_envs = int(meta["buffer_size"]), n_envs
-        self.handle_timeout_termination = bool(meta["handle_timeout_termination"])
-        self.reset()
-        targets: dict[str, np.ndarray] = dict(
-            actions=self.actions, rewards=self.rewards, dones=self.dones, timeouts=self.timeouts
-        )
-        stored = {"observations": self.observations, "next_observations": self.next_observations}
-        for name, storage in stored.items():
-            if isinstance(storage, dict):
-                targets.update({f"{name}/{key}": value for key, value in storage.items()})
-            elif storage is not None:
-                targets[name] = storage
-        for name, target in targets.items():
-            if name not in arrays or arrays[name].shape != target.shape:
-                found = arrays[name].shape if name in arrays else "nothing"
-                raise ValueError(f"{where}: array {name!r} should have shape {target.shape}, found {found}")
-            target[...] = arrays[name]
-        if "terminal_keys" in arrays:
-            keys = arrays["terminal_keys"].tolist()
-            if isinstance(self.observations, dict):
-                for i, k in enumerate(keys):
-                    self.terminal_observations[k] = {
-                        key: arrays[f"terminal_observations/{key}"][i] for key in self.observations
-                    }
-            else:
-                for i, k in enumerate(keys):
-                    self.terminal_observations[k] = arrays["terminal_observations"][i]
-        self.pos, self.full = int(meta["pos"]), bool(meta["full"])
-
-    def truncate_last_trajectory(self) -> None:
-        """Mark the newest, unfinished step of each env as a time-limit end, so that continuing training with a
-        fresh env reset does not link two unrelated steps (SB3's `truncate_last_traj`)."""
-        last = (self.pos - 1) % self.buffer_size
-        if not self.full and self.pos == 0:
-            return
-        open_envs = self.dones[last] == 0
-        if self.optimize_memory_usage:
-            # the stored next observation (slot last + 1) is real; keep it as the terminal observation
-            for env_idx in np.flatnonzero(open_envs):
-                nxt = self._gather_obs(
-                    self.observations, np.asarray([((last + 1) % self.buffer_size) * self.n_envs + env_idx])
-                )
-                self.terminal_observations[last * self.n_envs + int(env_idx)] = _select_env(nxt, 0)
-        self.dones[last, open_envs] = 1.0
-        self.timeouts[last, open_envs] = 1.0
+        """Fill the buffer from saved arrays; `meta` gives buffer_size, n_envs, handle_timeout_termination, pos
+        and full (plus what the layout and sampler saved)."""
+        self.storage.set_arrays(meta, arrays, where)
+        self.sampler.reset(self.storage)
+        self.sampler.set_arrays(self.storage, meta, arrays, where)
 
 
 class DictReplayBuffer(ReplayBuffer):
@@ -657,57 +596,48 @@ def default_rollout_buffer_class(observation_space: spaces.Space) -> type[Rollou
 
 
 class NStepReplayBuffer(ReplayBuffer):
-    """Samples n-step transitions: R = sum_k gamma^k r_{t+k} over up to `n_steps` steps of the same env, cut at
-    the first episode end (termination or truncation) or at the newest stored step, with the next observation
-    and `done` of the last step used and `discounts` = gamma**(steps used) for the bootstrap term."""
+    """Plain storage read by an ``NStepSampler``: n-step returns R = sum_k gamma^k r_{t+k} over up to `n_steps`
+    steps of the same env, cut at the first episode end (termination or truncation) or at the newest stored
+    step, with the next observation and `done` of the last step used and `discounts` = gamma**(steps used) for
+    the bootstrap term."""
 
-    def __init__(self, *args: Any, n_steps: int = 3, gamma: float = 0.99, **kwargs: Any) -> None:
-        if n_steps < 1:
-            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {gamma}")
-        super().__init__(*args, **kwargs)
-        if self.optimize_memory_usage:
+    sampler: NStepSampler
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: torch.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        n_steps: int = 3,
+        gamma: float = 0.99,
+    ) -> None:
+        sampler = NStepSampler(n_steps, gamma)
+        if optimize_memory_usage:
             raise ValueError("NStepReplayBuffer does not support optimize_memory_usage=True")
-        self.n_steps = n_steps
-        self.gamma = gamma
-
-    def _get_samples(self, flat: np.ndarray, env: Any = None) -> ReplayBufferSamples:
-        slots, envs = np.divmod(flat, self.n_envs)
-        offsets = np.arange(self.n_steps)
-        steps = (slots[:, None] + offsets[None, :]) % self.buffer_size  # (batch, n)
-        step_flat = steps * self.n_envs + envs[:, None]
-        ends = self.dones.reshape(-1)[step_flat] > 0
-        # the newest stored step ends the lookahead too (its successor is not stored yet)
-        newest = (self.pos - 1) % self.buffer_size
-        ends |= steps == newest
-        ends[:, -1] = True
-        n_used = ends.argmax(axis=1) + 1  # steps up to and including the first end
-        used = offsets[None, :] < n_used[:, None]
-        rewards = self.rewards.reshape(-1)[step_flat]
-        if env is not None:
-            rewards = env.normalize_reward(rewards)
-        returns = (rewards * used * self.gamma ** offsets[None, :]).sum(axis=1)
-        last = step_flat[np.arange(len(flat)), n_used - 1]
-        dones = self.dones.reshape(-1)[last] * (1.0 - self.timeouts.reshape(-1)[last])
-        obs = self._gather_obs(self.observations, flat)
-        next_obs = self._gather_obs(self.next_observations, last)  # type: ignore[arg-type]
-        if env is not None:
-            obs, next_obs = env.normalize_obs(obs), env.normalize_obs(next_obs)
-        return ReplayBufferSamples(
-            observations=self._to_torch_obs(obs),
-            actions=self.to_torch(self.actions.reshape(-1, self.action_dim)[flat]),
-            next_observations=self._to_torch_obs(next_obs),
-            dones=self.to_torch(dones.astype(np.float32).reshape(-1, 1)),
-            rewards=self.to_torch(returns.astype(np.float32).reshape(-1, 1)),
-            discounts=self.to_torch((self.gamma**n_used).astype(np.float32).reshape(-1, 1)),
+        layout = PlainObservations(observation_space)
+        self._assemble(
+            layout,
+            sampler,
+            buffer_size,
+            observation_space,
+            action_space,
+            device,
+            n_envs,
+            False,
+            handle_timeout_termination,
         )
 
+    @property
+    def n_steps(self) -> int:
+        return self.sampler.n_steps
 
-def _select_env(obs: Any, env_idx: int | np.integer) -> Any:
-    if isinstance(obs, dict):
-        return {key: np.array(value[env_idx]) for key, value in obs.items()}
-    return np.array(obs[env_idx])
+    @property
+    def gamma(self) -> float:
+        return self.sampler.gamma
 
 
 def _split(value: Any, batch_size: int) -> list[Any]:
