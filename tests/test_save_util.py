@@ -30,6 +30,7 @@ from baselines3.common.save_util import (
     space_to_json,
 )
 from baselines3.common.schedules import ConstantSchedule, LinearSchedule, PiecewiseSchedule, get_schedule_fn
+from baselines3.common.serialization import atomic
 
 # ------------------------------------------------------------------------------------------------------------
 # Helpers
@@ -736,7 +737,7 @@ def test_atomic_write_text_replaces_the_file_whole_and_leaves_no_temporary(tmp_p
 
 def test_atomic_writes_sync_the_folder_once_so_the_rename_survives_a_crash(tmp_path, monkeypatch):
     synced: list[pathlib.Path] = []
-    monkeypatch.setattr(save_util, "_fsync_directory", synced.append)
+    monkeypatch.setattr(atomic, "_fsync_directory", synced.append)
     save_util.atomic_write(tmp_path / "model.zip", lambda file: file.write(b"zip"))
     save_util.atomic_write_text(tmp_path / "notes.yml", "a: 1\n")
     assert synced == [tmp_path, tmp_path]

@@ -7,9 +7,7 @@ import inspect
 import os
 import pathlib
 import time
-import warnings
 from collections import deque
-from collections.abc import Mapping
 from typing import IO, Any, ClassVar, TypeVar
 
 import gymnasium as gym
@@ -17,7 +15,6 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from baselines3.common import save_util, sb3_import
 from baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.logger import Logger, configure
@@ -29,6 +26,8 @@ from baselines3.common.preprocessing import (
     is_image_space_channels_first,
 )
 from baselines3.common.schedules import get_schedule_fn
+from baselines3.common.serialization.model_io import NOT_SAVED, load_model, save_model
+from baselines3.common.serialization.params import get_parameters, set_parameters
 from baselines3.common.utils import (
     check_for_correct_spaces,
     check_hyperparameters,
@@ -47,9 +46,6 @@ from baselines3.common.vec_env import (
 )
 
 SelfBaseAlgorithm = TypeVar("SelfBaseAlgorithm", bound="BaseAlgorithm")
-
-# Constructor arguments that are not hyperparameters and so are not written to data.json.
-_NOT_SAVED = {"self", "policy", "env", "device", "_init_setup_model"}
 
 
 def maybe_make_env(env: gym.Env | VecEnv | str | None, verbose: int) -> gym.Env | VecEnv | None:
@@ -433,8 +429,7 @@ class BaseAlgorithm:
 
     def get_parameters(self) -> dict[str, dict[str, Any]]:
         """State dicts of the policy and its optimizer(s), keyed like the members of a saved zip."""
-        state_dicts, _ = self._torch_save_params()
-        return {name: _plain_state_dict(_get_attr_path(self, name)) for name in state_dicts}
+        return get_parameters(self)
 
     def set_parameters(
         self,
@@ -443,28 +438,13 @@ class BaseAlgorithm:
         device: torch.device | str = "auto",
     ) -> None:
         """Load policy/optimizer state dicts from a dict (as from `get_parameters`) or a saved zip."""
-        if isinstance(load_path_or_dict, dict):
-            params = load_path_or_dict
-        else:
-            _, params, _ = save_util.load_from_zip_file(load_path_or_dict, device=device, load_data=False)
-        names, _ = self._torch_save_params()
-        missing = [name for name in names if name not in params]
-        if exact_match and missing:
-            raise ValueError(f"Parameters are missing for {missing} (exact_match=True); found {sorted(params)}")
-        for name, state_dict in params.items():
-            if name not in names:
-                raise ValueError(f"Unknown parameter group {name!r}; expected one of {names}")
-            target = _get_attr_path(self, name)
-            if isinstance(target, torch.optim.Optimizer):
-                target.load_state_dict(state_dict)
-            else:
-                target.load_state_dict(_named_like(target, state_dict), strict=exact_match)
+        set_parameters(self, load_path_or_dict, exact_match, device)
 
     def _hyperparameters(self) -> dict[str, Any]:
         """Constructor arguments (by name, from the signature) and the state needed to rebuild the model."""
         data: dict[str, Any] = {}
         for name in inspect.signature(type(self).__init__).parameters:
-            if name in _NOT_SAVED or name.startswith("_"):
+            if name in NOT_SAVED or name.startswith("_"):
                 continue
             if name == "learning_rate":
                 data[name] = self.lr_schedule
@@ -479,27 +459,7 @@ class BaseAlgorithm:
         include: list[str] | None = None,
     ) -> None:
         """Write the model to a zip (JSON hyperparameters + weights-only tensors), atomically."""
-        data = self._hyperparameters()
-        data.update(
-            algorithm=type(self).__name__,
-            policy_class=self.policy_class,
-            observation_space=self.observation_space,
-            action_space=self.action_space,
-            n_envs=self.n_envs,
-            num_timesteps=self.num_timesteps,
-            _total_timesteps=self._total_timesteps,
-            _episode_num=self._episode_num,
-            _n_updates=self._n_updates,
-            _current_progress_remaining=self._current_progress_remaining,
-        )
-        for name in include or []:
-            data[name] = getattr(self, name)
-        for name in exclude or []:
-            data.pop(name, None)
-        params = self.get_parameters()
-        _, variable_names = self._torch_save_params()
-        pytorch_variables = {name: _get_attr_path(self, name) for name in variable_names}
-        save_util.save_to_zip_file(path, data=data, params=params, pytorch_variables=pytorch_variables)
+        save_model(self, path, exclude=exclude, include=include)
 
     @classmethod
     def load(
@@ -514,185 +474,22 @@ class BaseAlgorithm:
         **kwargs: Any,
     ) -> SelfBaseAlgorithm:
         """Rebuild a saved model. Nothing is unpickled unless `allow_pickle=True` (only for files you trust)."""
-        data: dict[str, Any] | None
-        if sb3_import.is_sb3_archive(path):  # a file saved by Stable-Baselines3: read without unpickling code
-            data, params, pytorch_variables = sb3_import.read_sb3_archive(
-                path, cls, device, custom_objects, print_system_info
-            )
-        else:
-            data, params, pytorch_variables = save_util.load_from_zip_file(
-                path,
-                device=device,
-                custom_objects=custom_objects,
-                allow_pickle=allow_pickle,
-                print_system_info=print_system_info,
-            )
-        assert data is not None
-        saved_algo = data.pop("algorithm", cls.__name__)
-        if saved_algo != cls.__name__:
-            raise ValueError(f"{path} holds a {saved_algo} model; load it with {saved_algo}.load()")
-        if "policy_kwargs" in kwargs and kwargs["policy_kwargs"] != data.get("policy_kwargs"):
-            raise ValueError(
-                f"The given policy_kwargs {kwargs['policy_kwargs']} differ from the saved ones "
-                f"{data.get('policy_kwargs')}"
-            )
-        missing = [name for name in ("observation_space", "action_space", "policy_class") if name not in data]
-        if missing:
-            raise save_util.ModelLoadError(
-                f"{path}: the saved model lacks {missing} (saved with exclude=, or skipped as a pickled value): "
-                "pass them with custom_objects={...}"
-            )
-        observation_space = data.pop("observation_space")
-        action_space = data.pop("action_space")
-        saved_n_envs = data.pop("n_envs", 1)
-        policy_class = data.pop("policy_class")
-        if not (isinstance(policy_class, type) and issubclass(policy_class, BasePolicy)):
-            raise save_util.ModelLoadError(f"{path}: policy_class must be a policy class, got {policy_class!r}")
-        state = _training_state(data, path)
-        init_params = inspect.signature(cls.__init__).parameters
-        unknown = [name for name in kwargs if name not in init_params]
-        if unknown:
-            raise ValueError(f"unknown hyperparameters {unknown} for {cls.__name__}")
-        saved = [name for name in data if name in init_params and name not in _NOT_SAVED]
-        hyperparameters = {**{name: data.pop(name) for name in saved}, **kwargs}
-        # what is left was saved with save(include=...) or given in custom_objects: plain attributes
-        attributes = _extra_attributes(cls, data, set(custom_objects or {}), allow_pickle, path)
-
-        wrapped_env = None
-        if env is not None:
-            wrapped_env = cls._wrap_env(maybe_make_env(env, 0), hyperparameters.get("verbose", 0))
-            check_for_correct_spaces(wrapped_env, observation_space, action_space)
-        model = cls(policy=policy_class, env=wrapped_env, device=device, _init_setup_model=False, **hyperparameters)  # type: ignore[call-arg]
-        model.observation_space = observation_space
-        model.action_space = action_space
-        model.n_envs = wrapped_env.num_envs if wrapped_env is not None else saved_n_envs
-        for name, value in state.items():
-            setattr(model, name, value)
-        if wrapped_env is not None and not force_reset:
-            warnings.warn(
-                "force_reset=False: the saved model has no last observation; the env is reset anyway", stacklevel=2
-            )
-        model._setup_model()
-        params = sb3_import.fit_params(model, params, path)
-        try:
-            model.set_parameters(params, exact_match=True, device=device)
-        except (RuntimeError, ValueError) as error:
-            raise ValueError(
-                f"{path}: the saved weights do not fit the rebuilt {cls.__name__} policy: {error}"
-            ) from error
-        _, variable_names = model._torch_save_params()
-        for name, value in (pytorch_variables or {}).items():
-            _copy_saved_variable(model, name, value, variable_names, path)
-        for name, value in attributes.items():
-            setattr(model, name, value)
-        if model.use_sde:
-            model.policy.reset_noise()  # type: ignore[operator]
-        return model
-
-
-#: Training counters a saved model restores, with the types they must have.
-_TRAINING_STATE: dict[str, tuple[type, ...]] = {
-    "num_timesteps": (int,),
-    "_total_timesteps": (int,),
-    "_episode_num": (int,),
-    "_n_updates": (int,),
-    "_current_progress_remaining": (int, float),
-}
-
-
-def _training_state(data: dict[str, Any], path: Any) -> dict[str, Any]:
-    """Pop the training counters from loaded `data`. Any other private name is refused: setting arbitrary
-    `_`-names (or `__dict__`) from a file would let it replace the model's methods."""
-    state = {}
-    for name in [name for name in data if name.startswith("_") or name in _TRAINING_STATE]:
-        value = data.pop(name)
-        types = _TRAINING_STATE.get(name)
-        if types is None:
-            raise save_util.ModelLoadError(f"{path}: unexpected private field {name!r} in the saved model")
-        if isinstance(value, bool) or not isinstance(value, (*types, np.integer, np.floating)):
-            raise save_util.ModelLoadError(f"{path}: field {name!r} must be a number, got {value!r}")
-        state[name] = value
-    return state
-
-
-def _is_plain_data(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic, spaces.Space)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_is_plain_data(item) for item in value)
-    if isinstance(value, dict):
-        return all(_is_plain_data(key) and _is_plain_data(item) for key, item in value.items())
-    return False
-
-
-def _extra_attributes(
-    cls: type, data: dict[str, Any], custom_names: set[str], allow_pickle: bool, path: Any
-) -> dict[str, Any]:
-    """Attributes saved with `save(include=...)`, set on the rebuilt model; `custom_objects` may replace their
-    values (as in SB3, a custom object whose name the file does not hold is ignored when the file is read, so it
-    never adds an attribute). A name of the class's own (a method, a property) is refused; without
-    `allow_pickle`, a value from the file must be plain data (numbers, strings, arrays, spaces and containers of
-    them), so a file cannot plant a class or an object where the model expects data."""
-    attributes = {}
-    for name, value in data.items():
-        if name in _NOT_SAVED:
-            continue
-        if hasattr(cls, name):
-            raise save_util.ModelLoadError(f"{path}: saved field {name!r} would replace {cls.__name__}.{name}")
-        if name not in custom_names and not allow_pickle and not _is_plain_data(value):
-            raise save_util.ModelLoadError(
-                f"{path}: saved field {name!r} holds {type(value).__name__}, not plain data; if you trust this "
-                f"file, pass it with custom_objects={{{name!r}: ...}} or load with allow_pickle=True"
-            )
-        attributes[name] = value
-    return attributes
-
-
-def _copy_saved_variable(model: BaseAlgorithm, name: str, value: Any, variable_names: list[str], path: Any) -> None:
-    """Copy a saved tensor (e.g. SAC's log entropy coefficient) into the model's own tensor, in place: optimizers
-    hold that tensor (or a flat buffer it is a view of), so replacing it would leave them updating an orphan.
-    Only the model's declared variables can be set, and only with their own shape."""
-    if name not in variable_names:
-        raise save_util.ModelLoadError(
-            f"{path}: saved tensor {name!r} has no place in the rebuilt {type(model).__name__} "
-            f"(its saved tensors are {variable_names})"
+        return load_model(
+            cls,
+            path,
+            env=env,
+            device=device,
+            custom_objects=custom_objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            allow_pickle=allow_pickle,
+            **kwargs,
         )
-    target = _get_attr_path(model, name)
-    if not isinstance(value, torch.Tensor) or value.shape != target.shape:
-        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-        raise save_util.ModelLoadError(
-            f"{path}: saved tensor {name!r} has shape {shape}, the rebuilt model's has {tuple(target.shape)}"
-        )
-    with torch.no_grad():
-        target.copy_(value.to(device=target.device, dtype=target.dtype))
 
-
-#: The path segment `torch.compile` puts before the names of a compiled module's parameters.
-_COMPILED_PREFIX = "_orig_mod."
-
-
-def _without_compile_prefix(state_dict: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameter names as the plain module has them (a module compiled with `torch.compile`, or with compiled
-    submodules, names them `..._orig_mod.<name>`), so a compiled model saves a file any model can load."""
-    return {key.replace(_COMPILED_PREFIX, ""): value for key, value in state_dict.items()}
-
-
-def _named_like(module: torch.nn.Module, state_dict: Mapping[str, Any]) -> dict[str, Any]:
-    """`state_dict` with its parameter names spelled as `module` spells them, compiled parts included."""
-    own_names = {name.replace(_COMPILED_PREFIX, ""): name for name in module.state_dict()}
-    return {own_names.get(key, key): value for key, value in _without_compile_prefix(state_dict).items()}
-
-
-def _plain_state_dict(module: Any) -> dict[str, Any]:
-    if isinstance(module, torch.optim.Optimizer):
-        return module.state_dict()
-    return _without_compile_prefix(module.state_dict())
-
-
-def _get_attr_path(obj: Any, path: str) -> Any:
-    for part in path.split("."):
-        obj = getattr(obj, part)
-    return obj
+    @classmethod
+    def _prepare_env(cls, env: gym.Env | VecEnv | str, verbose: int) -> VecEnv:
+        """An env given to `load`: made from its id and wrapped as the constructor wraps it."""
+        return cls._wrap_env(maybe_make_env(env, 0), verbose)
 
 
 def _is_monitor_wrapped(env: gym.Env) -> bool:

@@ -14,6 +14,8 @@ from gymnasium import spaces
 from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer, default_replay_buffer_class
 from baselines3.common.callbacks import BaseCallback
 from baselines3.common.noise import ActionNoise, VectorizedActionNoise
+from baselines3.common.serialization.arrays import load_arrays
+from baselines3.common.serialization.sb3.replay_buffer import load_sb3_replay_buffer, sb3_pickle_path
 from baselines3.common.vec_env import VecEnv
 
 if TYPE_CHECKING:
@@ -298,13 +300,11 @@ def load_replay_buffer(model: BaseAlgorithm, path: str | pathlib.Path, truncate_
     When the model chose its buffer itself (no replay_buffer_class) and the file holds the other automatic kind
     (plain or frame-stacked storage, which sample the same), the model's buffer is rebuilt as the saved kind:
     e.g. a model loaded without its frame-stacked env can still take its saved Atari buffer."""
-    from baselines3.common import sb3_import
     from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
-    from baselines3.common.save_util import load_arrays
 
-    sb3_path = sb3_import.sb3_pickle_path(path)
+    sb3_path = sb3_pickle_path(path)
     if sb3_path is not None:  # a pickle saved by Stable-Baselines3: read with an unpickler that imports nothing
-        sb3_import.load_sb3_replay_buffer(model, sb3_path, truncate_last_traj)
+        load_sb3_replay_buffer(model, sb3_path, truncate_last_traj)
         return
     replay_buffer: ReplayBuffer | None = getattr(model, "replay_buffer", None)
     if replay_buffer is None:  # not built yet (SB3 allows loading into such a model): build the model's own kind

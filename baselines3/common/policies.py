@@ -44,6 +44,8 @@ from baselines3.common.preprocessing import (
     is_image_space,
     preprocess_obs,
 )
+from baselines3.common.serialization.archive import load_from_zip_file, save_to_zip_file
+from baselines3.common.serialization.errors import ModelLoadError
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
@@ -54,7 +56,7 @@ from baselines3.common.torch_layers import (
     create_mlp,
     run_sequential,
 )
-from baselines3.common.utils import polyak_update
+from baselines3.common.utils import get_device, polyak_update
 
 Schedule = Any  # callable: progress_remaining -> float
 
@@ -123,8 +125,6 @@ class BaseModel(nn.Module):
         Args:
             path: where to write (`.zip` is appended to a path without it), or a binary file object.
         """
-        from baselines3.common.save_util import save_to_zip_file
-
         data = {**self._get_constructor_parameters(), "policy_class": type(self)}
         save_to_zip_file(path, data=data, params={"policy": self.state_dict()})
 
@@ -147,9 +147,6 @@ class BaseModel(nn.Module):
             custom_objects: constructor arguments to use instead of the saved ones, by name.
             allow_pickle: restore pickled constructor arguments (only for files you trust).
         """
-        from baselines3.common.save_util import ModelLoadError, load_from_zip_file
-        from baselines3.common.utils import get_device
-
         data, params, _ = load_from_zip_file(
             path, device=device, custom_objects=custom_objects, allow_pickle=allow_pickle
         )

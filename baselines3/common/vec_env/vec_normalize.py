@@ -15,7 +15,8 @@ import numpy as np
 from gymnasium import spaces
 
 from baselines3.common.running_mean_std import RunningMeanStd
-from baselines3.common.save_util import atomic_write_text
+from baselines3.common.serialization.atomic import atomic_write_text
+from baselines3.common.serialization.sb3.vec_normalize import read_sb3_vec_normalize
 from baselines3.common.utils import check_hyperparameters
 from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvObs, VecEnvStepReturn, VecEnvWrapper
 
@@ -309,8 +310,6 @@ class VecNormalize(VecEnvWrapper):
         with open(path, "rb") as file:
             raw = file.read()
         if raw[:1] == b"\x80":  # a pickle saved by Stable-Baselines3: only its statistics are read, no code runs
-            from baselines3.common.sb3_import import vec_normalize_from_sb3_pickle
-
             return vec_normalize_from_sb3_pickle(raw, venv, repr(path))
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -350,3 +349,19 @@ class VecNormalize(VecEnvWrapper):
             vec_normalize.obs_rms = obs_rms
         vec_normalize.ret_rms = _rms_from_json(data["ret_rms"], "returns")
         return vec_normalize
+
+
+def vec_normalize_from_sb3_pickle(raw: bytes, venv: VecEnv, label: str) -> VecNormalize:
+    """A VecNormalize around ``venv`` with the settings and statistics of SB3's pickled VecNormalize ``raw``.
+
+    Only the statistics and settings are read (with the restricted unpickler); raises ValueError for a pickle
+    that is not an SB3 VecNormalize or names anything outside the allow-list.
+    """
+    saved = read_sb3_vec_normalize(raw, label)
+    norm_obs = bool(saved.settings["norm_obs"])
+    _check_obs_shapes(saved.obs_rms, norm_obs, venv.observation_space, label)
+    vec_normalize = VecNormalize(venv, norm_obs_keys=saved.norm_obs_keys, **saved.settings)
+    if norm_obs:
+        vec_normalize.obs_rms = saved.obs_rms
+    vec_normalize.ret_rms = saved.ret_rms
+    return vec_normalize
