@@ -3,7 +3,8 @@
 An entry mixes experiment settings (`n_envs`, `n_timesteps`, `policy`, `normalize`, ...) with keyword arguments
 of the algorithm. Values are turned into what the algorithm takes: `lin_<v>` strings become linear schedules,
 `policy_kwargs` strings such as "dict(net_arch=[64], activation_fn=nn.ReLU)" are parsed (without `eval`: only
-literals, `dict(...)` and `torch.nn` names are accepted), and `noise_type`/`noise_std` become action noise.
+literals, `dict(...)` and `torch.nn` names are accepted; `replay_buffer_kwargs` and a `normalize` string alike),
+`replay_buffer_class: HerReplayBuffer` names the class, and `noise_type`/`noise_std` become action noise.
 `env_wrapper`, `vec_env_wrapper` and `callback` name Python classes by dotted path (with keyword arguments as a
 one-key mapping); names under `stable_baselines3`, `sb3_contrib` and `rl_zoo3` are read as their counterparts
 here, so RL Zoo files work unchanged. An unknown key is an error naming the file, the env and the key.
@@ -28,7 +29,9 @@ from baselines3.common.sb2_compat import RMSpropTFLike
 from baselines3.common.schedules import LinearSchedule
 
 HYPERPARAMS_DIR = pathlib.Path(__file__).parent / "hyperparams"
-ALGOS = ("a2c", "ddpg", "dqn", "ppo", "sac", "td3")
+ALGOS = ("a2c", "ddpg", "dqn", "ppo", "ppo_lstm", "sac", "td3")
+#: The class of each algorithm whose name is not its upper-cased key.
+ALGO_CLASS_NAMES = {"ppo_lstm": "RecurrentPPO"}
 
 #: Keys that describe the experiment rather than the algorithm.
 EXPERIMENT_KEYS = frozenset(
@@ -104,9 +107,14 @@ class Experiment:
 
 
 def algorithm_class(algo: str) -> type[BaseAlgorithm]:
+    if algo == "her":  # the RL Zoo's her.yml predates HerReplayBuffer and is no longer read by it either
+        raise ConfigError(
+            "HER is a replay buffer here, not an algorithm: use --algo sac, td3, ddpg or dqn with "
+            "'replay_buffer_class: HerReplayBuffer' (and replay_buffer_kwargs) in the entry"
+        )
     if algo not in ALGOS:
         raise ConfigError(f"Unknown algorithm {algo!r}; choose one of {', '.join(ALGOS)}")
-    return getattr(baselines3, algo.upper())  # type: ignore[no-any-return]
+    return getattr(baselines3, ALGO_CLASS_NAMES.get(algo, algo.upper()))  # type: ignore[no-any-return]
 
 
 def read_file(path: pathlib.Path) -> dict[str, Any]:
@@ -167,21 +175,27 @@ def resolve(algo: str, algo_class: type, env_id: str, entry: dict[str, Any], whe
     for key, value in list(kwargs.items()):
         if isinstance(value, str) and value.startswith("lin_"):
             kwargs[key] = LinearSchedule(_number(value[4:], where, env_id, key), 0.0)
-    if isinstance(kwargs.get("policy_kwargs"), str):
-        kwargs["policy_kwargs"] = parse_policy_kwargs(kwargs["policy_kwargs"], f"{where}, entry {env_id!r}")
+    for key in ("policy_kwargs", "replay_buffer_kwargs"):
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = parse_policy_kwargs(kwargs[key], f"{where}, entry {env_id!r}", key)
+    if isinstance(kwargs.get("replay_buffer_class"), str):
+        kwargs["replay_buffer_class"] = _replay_buffer_class(kwargs["replay_buffer_class"], where, env_id)
     if "noise_type" in entry:
         kwargs["action_noise"] = _noise_spec(entry, where, env_id)
     n_timesteps = entry.get("n_timesteps")
     if n_timesteps is None:
         raise ConfigError(f"{where}, entry {env_id!r}: 'n_timesteps' is missing")
     frame_stack = entry.get("frame_stack")
+    normalize = entry.get("normalize", False)
+    if isinstance(normalize, str):  # the RL Zoo writes VecNormalize's keywords as "{'norm_obs': False, ...}"
+        normalize = parse_policy_kwargs(normalize, f"{where}, entry {env_id!r}", "normalize")
     return Experiment(
         algo=algo,
         env_id=env_id,
         policy=str(entry["policy"]),
         n_timesteps=_count(n_timesteps, where, env_id, "n_timesteps"),
         n_envs=_count(entry.get("n_envs", 1), where, env_id, "n_envs"),
-        normalize=entry.get("normalize", False),
+        normalize=normalize,
         frame_stack=_count(frame_stack, where, env_id, "frame_stack") if frame_stack else None,
         env_wrapper=object_specs(entry.get("env_wrapper"), f"{where}, entry {env_id!r}, env_wrapper"),
         vec_env_wrapper=object_specs(entry.get("vec_env_wrapper"), f"{where}, entry {env_id!r}, vec_env_wrapper"),
@@ -189,6 +203,15 @@ def resolve(algo: str, algo_class: type, env_id: str, entry: dict[str, Any], whe
         algo_kwargs=kwargs,
         raw=dict(entry),
     )
+
+
+def _replay_buffer_class(name: str, where: str, env_id: str) -> type:
+    """A replay buffer named as the RL Zoo writes it: a bare name exported by baselines3 (HerReplayBuffer) or a
+    dotted path."""
+    found = getattr(baselines3, name, None) if "." not in name else import_class(name, f"{where}, entry {env_id!r}")
+    if not isinstance(found, type):
+        raise ConfigError(f"{where}, entry {env_id!r}: replay_buffer_class {name!r} is not a class of baselines3")
+    return found
 
 
 def _number(text: str, where: str, env_id: str, key: str) -> float:
@@ -269,16 +292,16 @@ _NAMED_CLASSES: dict[str, type] = {"RMSpropTFLike": RMSpropTFLike}
 _NN_NAMES = {name for name in dir(nn) if isinstance(getattr(nn, name), type)}
 
 
-def parse_policy_kwargs(text: str, where: str = "policy_kwargs") -> dict[str, Any]:
-    """Parse an RL Zoo `policy_kwargs` string without running code: literals, lists, dicts, `dict(...)` calls
-    and `nn.<Module>` / `torch.nn.<Module>` names only."""
+def parse_policy_kwargs(text: str, where: str = "policy_kwargs", key: str = "policy_kwargs") -> dict[str, Any]:
+    """Parse an RL Zoo `policy_kwargs` string (or another keywords string, named by `key`) without running code:
+    literals, lists, dicts, `dict(...)` calls and `nn.<Module>` / `torch.nn.<Module>` names only."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ConfigError(f"{where}: policy_kwargs {text!r} is not a valid expression: {error.msg}") from None
+        raise ConfigError(f"{where}: {key} {text!r} is not a valid expression: {error.msg}") from None
     value = _literal(tree.body, where, text)
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: policy_kwargs must be a dict, got {text!r}")
+        raise ConfigError(f"{where}: {key} must be a dict, got {text!r}")
     return value
 
 
