@@ -4,8 +4,10 @@
     python -m benchmarks.report --results benchmarks/results --output docs/benchmarks.md
 
 Per row: the published score, the threshold, the seeds run, our mean final evaluation, its IQM with a 95 %
-bootstrap interval over seeds, and whether the row meets the published score; then one learning-curve figure per
-env, the rows not run yet with the command that runs them, and the speed race (`benchmarks/results/speed.json`).
+bootstrap interval over seeds, and whether the row meets the published score; then the aggregate over rows (scores
+normalized per row, IQM with stratified-bootstrap intervals and a performance profile, drawn by the functions
+`python -m zoo.plot --aggregate` uses), one learning-curve figure per env, the rows not run yet with the command
+that runs them, and the speed race (`benchmarks/results/speed.json`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ import numpy as np
 
 from benchmarks.rows import ROW_NOTES, ROWS, TOLERANCE, Row
 from benchmarks.run import DEFAULT_RESULTS, REPO, display_path, zoo_budget
-from benchmarks.stats import bootstrap_ci, iqm
+from benchmarks.speed import RACES
+from benchmarks.stats import Estimate, bootstrap_ci, iqm, normalize, probability_of_improvement
+from zoo.plot import describe, save_aggregate_figure
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 DEFAULT_IMG_DIR = REPO / "docs" / "img" / "benchmarks"
 SPEED_FILE = "speed.json"
 SEEDS_WANTED = 3
+AGGREGATE_IQM = "aggregate_iqm.png"
+AGGREGATE_PROFILE = "aggregate_profile.png"
 
 
 @dataclass
@@ -245,6 +251,123 @@ def _returns(side: dict[str, Any] | None) -> str:
     return text
 
 
+def normalized_finals(row: Row, finals: list[float]) -> np.ndarray:
+    """Final scores on the row's scale: 0 is a random policy's score, 1 the published score."""
+    if row.random_score is None:
+        raise ValueError(f"{row.key} has no random score to normalize with")
+    return normalize(finals, row.random_score, row.published)
+
+
+def race_rows(speed_path: pathlib.Path, summaries: list[RowSummary]) -> dict[str, tuple[list[float], list[float]]]:
+    """Row key -> (baselines3's, SB3's final returns) of the speed races that trained a row's algorithm on its env
+    for its published budget with both libraries (`speed.json`, same harness and evaluation for both sides)."""
+    if not speed_path.exists():
+        return {}
+    with open(speed_path) as handle:
+        data = json.load(handle)
+    by_key = {summary.row.key: summary.row for summary in summaries if summary.row.random_score is not None}
+    found = {}
+    for race in data.get("races", []):
+        spec = RACES.get(race.get("race", ""))
+        ours, theirs = race.get("baselines3"), race.get("sb3")
+        row = spec and by_key.get(f"{spec.algo}:{spec.env_id}")
+        if row and ours and theirs and int(race["steps"]) == row.budget:
+            found[row.key] = ([float(r) for r in ours["final_returns"]], [float(r) for r in theirs["final_returns"]])
+    return found
+
+
+@dataclass
+class Aggregate:
+    """Normalized scores per label and row, their estimates, P(baselines3 > SB3) on the raced rows, and the
+    figures' paths."""
+
+    normalized: dict[str, dict[str, np.ndarray]]
+    estimates: dict[str, dict[str, Estimate]]
+    improvement: Estimate | None
+    race_keys: list[str]
+    images: dict[str, pathlib.Path]
+
+
+def aggregate(
+    summaries: list[RowSummary], speed_path: pathlib.Path, img_dir: pathlib.Path, sb3_version: str = ""
+) -> Aggregate | None:
+    """The aggregate figures over the rows run (None when no row has results): `AGGREGATE_IQM` (IQM, median, mean
+    and optimality gap of the normalized final scores, all rows pooled, with stratified-bootstrap intervals) and
+    `AGGREGATE_PROFILE` (performance profile); alongside, on the rows the speed race ran with both libraries,
+    both libraries' race scores."""
+    rows = [s for s in summaries if s.results and s.row.random_score is not None]
+    if not rows:
+        return None
+    ours = {s.row.key: normalized_finals(s.row, s.finals) for s in rows}
+    normalized = {f"baselines3 ({_rows_text(len(rows))})": ours}
+    races = race_rows(speed_path, summaries)
+    by_key = {s.row.key: s.row for s in summaries}
+    improvement = None
+    if races:
+        count = _rows_text(len(races))
+        sides = {f"baselines3, race ({count})": 0, f"SB3{sb3_version}, race ({count})": 1}
+        for label, side in sides.items():
+            normalized[label] = {key: normalized_finals(by_key[key], race[side]) for key, race in races.items()}
+        improvement = probability_of_improvement([r[0] for r in races.values()], [r[1] for r in races.values()])
+    images = {"iqm": pathlib.Path(img_dir) / AGGREGATE_IQM, "profile": pathlib.Path(img_dir) / AGGREGATE_PROFILE}
+    estimates = save_aggregate_figure(normalized, images["iqm"], panels=("metrics",))
+    save_aggregate_figure(normalized, images["profile"], panels=("profile",))
+    return Aggregate(normalized, estimates, improvement, list(races), images)
+
+
+def aggregate_section(result: Aggregate | None, output: pathlib.Path) -> list[str]:
+    if result is None:
+        return []
+
+    def link(name: str) -> str:
+        return os.path.relpath(result.images[name], pathlib.Path(output).parent).replace(os.sep, "/")
+
+    lines = [
+        "## Aggregate",
+        "",
+        "Every row's final scores (one per seed) on the row's own scale, 0 = a uniformly random policy's score and "
+        "1 = the published score: `(score - random) / (published - random)`. Pooled over all rows and seeds: the "
+        "interquartile mean (IQM), median, mean and optimality gap (mean shortfall below 1), each with a 95 % "
+        "stratified-bootstrap interval (seeds resampled within each row, 2,000 resamples, seeded), as proposed by "
+        "Agarwal et al. (2021) and drawn by `python -m zoo.plot --aggregate`; the statistics are in "
+        "`zoo.aggregate` (re-exported by `benchmarks.stats`; the `rliable` package itself cannot be installed "
+        "beside pandas 3).",
+        "",
+    ]
+    if result.race_keys:
+        lines += [
+            "*race* rows: the rows the speed race below trained with both libraries for the published budget "
+            f"({', '.join(result.race_keys)}), with both libraries' race scores (same settings, harness and "
+            "10-episode evaluation), normalized the same way.",
+            "",
+        ]
+    lines += ["| scores | IQM [95 % CI] | median | mean | optimality gap |", "|---|---|---|---|---|"]
+    for label, by_metric in result.estimates.items():
+        cells = [f"{e.point:.3f} [{e.low:.3f}, {e.high:.3f}]" for e in by_metric.values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    if result.improvement is not None:
+        e = result.improvement
+        lines += [
+            f"Probability of improvement on the race rows, P(baselines3 > SB3): **{e.point:.2f}** "
+            f"[{e.low:.2f}, {e.high:.2f}] (the chance that a baselines3 seed scores above an SB3 seed on the same "
+            "row, ties counting half, averaged over rows; 0.5 = neither is better).",
+            "",
+        ]
+    lines += [
+        f"![IQM, median, mean and optimality gap of the normalized scores]({link('iqm')})",
+        "",
+        "Performance profile: the fraction of runs (per row, averaged over rows) whose normalized score is above "
+        "each tau, with its 95 % bootstrap band; a curve further up and right is better. Read just left of "
+        "tau = 1, it is the share of runs that reach the published score (on CartPole 500 is also the most an "
+        "episode can return, so no run scores above 1 there).",
+        "",
+        f"![Performance profile of the normalized scores]({link('profile')})",
+        "",
+    ]
+    return lines
+
+
 INTRO = """# Benchmarks
 
 How close baselines3 comes to the published [RL Zoo](https://github.com/DLR-RM/rl-baselines3-zoo) scores when
@@ -291,7 +414,13 @@ under the table as notes (`ROW_NOTES` in `benchmarks/rows.py`).
 """
 
 
-def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str], speed_lines: list[str]) -> str:
+def render(
+    summaries: list[RowSummary],
+    strays: list[str],
+    images: dict[str, str],
+    speed_lines: list[str],
+    aggregate_lines: list[str] | None = None,
+) -> str:
     """The Markdown page (no timestamps: the same result files give the same page)."""
     lines = [INTRO.format(tolerance=TOLERANCE).rstrip(), ""]
     run = [s for s in summaries if s.results]
@@ -351,6 +480,7 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
         lines += ["Result files not counted:", ""]
         lines += [f"- {key}: {note}" for key, note in set_aside] + [f"- {note}" for note in strays]
         lines.append("")
+    lines += aggregate_lines or []
 
     if images:
         lines += ["## Learning curves", ""]
@@ -385,6 +515,18 @@ def render(summaries: list[RowSummary], strays: list[str], images: dict[str, str
         lines.append("Every published row has results.")
     lines += ["", "## Speed against Stable-Baselines3", "", *speed_lines, ""]
     return "\n".join(lines)
+
+
+def _rows_text(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+def _sb3_version(speed_path: pathlib.Path) -> str:
+    if not speed_path.exists():
+        return ""
+    with open(speed_path) as handle:
+        version = (json.load(handle).get("versions") or {}).get("stable_baselines3")
+    return f" {version}" if version else ""
 
 
 def _resumed(run: list[RowSummary]) -> list[str]:
@@ -444,12 +586,17 @@ def write_report(
         if plot_env(env_id, env_summaries, path):
             images[env_id] = os.path.relpath(path, pathlib.Path(output).parent).replace(os.sep, "/")
             written.add(path.name)
+    speed_path = pathlib.Path(speed) if speed is not None else pathlib.Path(results) / SPEED_FILE
+    aggregated = aggregate(summaries, speed_path, pathlib.Path(img_dir), _sb3_version(speed_path))
+    if aggregated is not None:
+        written.update(path.name for path in aggregated.images.values())
+        for line in describe(aggregated.estimates, aggregated.normalized):
+            print(line)
     if pathlib.Path(img_dir).is_dir():
         for stale in pathlib.Path(img_dir).glob("*.png"):
             if stale.name not in written:
                 stale.unlink()
-    speed_path = pathlib.Path(speed) if speed is not None else pathlib.Path(results) / SPEED_FILE
-    text = render(summaries, strays, images, speed_section(speed_path))
+    text = render(summaries, strays, images, speed_section(speed_path), aggregate_section(aggregated, output))
     pathlib.Path(output).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(output).write_text(text)
     return summaries

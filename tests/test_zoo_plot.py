@@ -112,3 +112,31 @@ def test_aggregate_errors_exit_with_2(tmp_path, capsys):
     # the curve mode still takes exactly one env
     with pytest.raises(SystemExit):
         plot.main(["--algos", "ppo", "--env", "CartPole-v1", "Pendulum-v1"])
+
+
+def test_benchmark_report_draws_its_aggregate_with_the_same_functions(tmp_path):
+    from benchmarks import report, run
+
+    results = tmp_path / "results"
+    # ppo:CartPole-v1: random 21.6, published 500 -> 500, 500, 260.8 normalize to 1, 1, 0.5 (mean 5/6; the IQM of
+    # 3 values cuts nothing)
+    for seed, final in enumerate([500.0, 500.0, 260.8]):
+        result = {"algo": "ppo", "env": "CartPole-v1", "seed": seed, "n_timesteps": 100_000}
+        result |= {"final_eval": {"mean": final}, "best_eval": {"mean": final}}
+        run.write_json(run.result_path(results, "ppo", "CartPole-v1", seed), result)
+    # the speed race of that row: baselines3 500, 500 and SB3 500, 260.8 -> P(baselines3 > SB3) = (0.5 + 1) / 2
+    race = {"race": "ppo_cartpole", "steps": 100_000, "ratio": 2.0}
+    race["baselines3"] = {"mean_steps_per_s": 2.0, "final_returns": [500.0, 500.0], "best_returns": [500, 500]}
+    race["sb3"] = {"mean_steps_per_s": 1.0, "final_returns": [500.0, 260.8], "best_returns": [500, 500]}
+    speed = {"seeds": [0, 1], "races": [race], "versions": {"stable_baselines3": "2.9.2"}}
+    (results / "speed.json").write_text(json.dumps(speed))
+    output, img = tmp_path / "docs" / "benchmarks.md", tmp_path / "docs" / "img" / "benchmarks"
+    report.write_report(results, output, img)
+    text = output.read_text()
+    section = text[text.index("## Aggregate") : text.index("## Not run yet")]
+    assert "| baselines3 (1 row) | 0.833 [" in section
+    assert "| SB3 2.9.2, race (1 row) | 0.750 [" in section  # 1 and 0.5: the mean of 2
+    assert "P(baselines3 > SB3): **0.75**" in section
+    for name in (report.AGGREGATE_IQM, report.AGGREGATE_PROFILE):
+        assert f"(img/benchmarks/{name})" in section
+        assert (img / name).read_bytes()[:8] == PNG
