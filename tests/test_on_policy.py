@@ -105,10 +105,8 @@ def test_truncation_bootstraps_terminal_value(algo, terminate):
         **({"batch_size": 6} if algo is PPO else {}),
     )
     # collect one rollout without updating: the buffer keeps the rewards as stored
-    from baselines3.common.on_policy import collect_rollouts
-
     _, callback = model._setup_learn(6, None)
-    collect_rollouts(model, model.env, callback, model.rollout_buffer, 6, gamma)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, 6)
     rewards = model.rollout_buffer.rewards[:, 0]
     with torch.no_grad():
         terminal_value = model.policy.predict_values(torch.tensor([[3.0]])).item()

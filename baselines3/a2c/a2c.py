@@ -11,16 +11,15 @@ from typing import Any, ClassVar, TypeVar, cast
 import torch
 from gymnasium import spaces
 
-from baselines3.common import losses, on_policy
+from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.callbacks import BaseCallback
-from baselines3.common.on_policy import build_policy_and_buffer
+from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.utils import check_hyperparameters, explained_variance
 from baselines3.common.vec_env import VecEnv
-from baselines3.ppo.policies import POLICY_ALIASES
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
 
@@ -148,7 +147,12 @@ class A2C(BaseAlgorithm):
     ) -> bool:
         """Fill `rollout_buffer` with `n_rollout_steps` steps of every env of `env` and compute its advantages
         (SB3's method, which learn() calls: subclasses may override it). False when a callback stopped training."""
-        return on_policy.collect_rollouts(self, env, callback, rollout_buffer, n_rollout_steps, self.gamma)
+        if env is not self.env:
+            raise ValueError("collect_rollouts steps the model's own env: call model.set_env(env) first")
+        policy = cast(ActorCriticPolicy, self.policy)
+        return self.runner.rollout(
+            policy, rollout_buffer, n_rollout_steps, callback, self.gamma, self.use_sde, self.sde_sample_freq
+        )
 
     def learn(
         self: SelfA2C,

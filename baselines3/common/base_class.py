@@ -16,6 +16,7 @@ import torch
 from gymnasium import spaces
 
 from baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
+from baselines3.common.env_runner import EnvRunner
 from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.logger import Logger, configure
 from baselines3.common.monitor import Monitor
@@ -32,7 +33,6 @@ from baselines3.common.utils import (
     check_for_correct_spaces,
     check_hyperparameters,
     get_device,
-    safe_mean,
     set_random_seed,
 )
 from baselines3.common.vec_env import (
@@ -41,7 +41,6 @@ from baselines3.common.vec_env import (
     VecNormalize,
     VecTransposeImage,
     is_vecenv_wrapped,
-    unwrap_vec_normalize,
     wrap_vector_env,
 )
 
@@ -93,31 +92,23 @@ class BaseAlgorithm:
         if verbose >= 1:
             print(f"Using {self.device} device")
         self.verbose = verbose
-        self.num_timesteps = 0
+        check_hyperparameters(stats_window_size=stats_window_size)
+        #: steps the env and owns the env-side state (see the properties below)
+        self.runner = EnvRunner(stats_window_size=stats_window_size)
         self._total_timesteps = 0
         self._num_timesteps_at_start = 0
         self.seed = seed
         self.learning_rate = learning_rate
         self.lr_schedule = get_schedule_fn(learning_rate)
         self.tensorboard_log = tensorboard_log
-        check_hyperparameters(stats_window_size=stats_window_size)
         self.stats_window_size = stats_window_size
         self.use_sde = use_sde
         self.sde_sample_freq = sde_sample_freq
         self.start_time = 0
         self._current_progress_remaining = 1.0
-        self._episode_num = 0
         self._n_updates = 0
-        self.ep_info_buffer: deque | None = None
-        self.ep_success_buffer: deque | None = None
-        self._last_obs: Any = None
-        self._last_original_obs: Any = None  # _last_obs before VecNormalize, for the replay buffer
-        self._last_episode_starts: np.ndarray | None = None
-        self._last_state: Any = None
         self._custom_logger = False
         self._logger: Logger | None = None
-        self.env: VecEnv | None = None
-        self._vec_normalize_env: VecNormalize | None = None
         self.n_envs = 1
         self.observation_space: spaces.Space
         self.action_space: spaces.Space
@@ -129,7 +120,6 @@ class BaseAlgorithm:
             self.action_space = wrapped.action_space
             self.n_envs = wrapped.num_envs
             self.env = wrapped
-            self._vec_normalize_env = unwrap_vec_normalize(wrapped)
             if not support_multi_env and self.n_envs > 1:
                 raise ValueError(
                     f"{type(self).__name__} supports only one env, got a VecEnv of {self.n_envs}; use n_envs=1"
@@ -288,23 +278,18 @@ class BaseAlgorithm:
             raise ValueError(f"total_timesteps must be >= 0, got {total_timesteps}")
         check_hyperparameters(log_interval=log_interval)
         self.start_time = time.time_ns()
-        if self.ep_info_buffer is None or reset_num_timesteps:
-            self.ep_info_buffer = deque(maxlen=self.stats_window_size)
-            self.ep_success_buffer = deque(maxlen=self.stats_window_size)
+        runner = self.runner
+        if runner.ep_info_buffer is None or reset_num_timesteps:
+            runner.reset_episode_stats()
         if reset_num_timesteps:
-            self.num_timesteps = 0
-            self._episode_num = 0
+            runner.num_timesteps = 0
+            runner.episode_num = 0
         else:
-            total_timesteps += self.num_timesteps
+            total_timesteps += runner.num_timesteps
         self._total_timesteps = int(total_timesteps)
-        self._num_timesteps_at_start = self.num_timesteps
-        if reset_num_timesteps or self._last_obs is None:
-            assert self.env is not None
-            self._last_obs = self.env.reset()
-            self._last_episode_starts = np.ones((self.env.num_envs,), dtype=bool)
-            self._last_state = self.policy.initial_state(self.env.num_envs)
-            vec_normalize = self._vec_normalize_env
-            self._last_original_obs = None if vec_normalize is None else vec_normalize.get_original_obs()
+        self._num_timesteps_at_start = runner.num_timesteps
+        if reset_num_timesteps or runner.last_obs is None:
+            runner.reset(self.policy)
             replay_buffer = getattr(self, "replay_buffer", None)
             if replay_buffer is not None:
                 # the reset starts new episodes: the stored ones end here (as time limits), or the next stored
@@ -325,31 +310,96 @@ class BaseAlgorithm:
 
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray) -> None:
         """Keep finished episodes' Monitor stats (info['episode']) and success flags for logging."""
-        assert self.ep_info_buffer is not None and self.ep_success_buffer is not None
-        for idx in np.flatnonzero(dones):
-            info = infos[idx]
-            episode = info.get("episode")
-            if episode is not None:
-                self.ep_info_buffer.append(episode)
-            success = info.get("is_success")
-            if success is not None:
-                self.ep_success_buffer.append(success)
+        self.runner.update_info_buffer(infos, dones)
 
     def _record_rollout_stats(self, iteration: int | None = None) -> None:
         """Episode and time statistics, under SB3's key names."""
-        assert self.ep_info_buffer is not None and self.ep_success_buffer is not None
         elapsed = max((time.time_ns() - self.start_time) / 1e9, sys_float_eps())
         fps = int((self.num_timesteps - self._num_timesteps_at_start) / elapsed)
         if iteration is not None:
             self.logger.record("time/iterations", iteration, exclude="tensorboard")
-        if len(self.ep_info_buffer) > 0:
-            self.logger.record("rollout/ep_rew_mean", safe_mean([ep["r"] for ep in self.ep_info_buffer]))
-            self.logger.record("rollout/ep_len_mean", safe_mean([ep["l"] for ep in self.ep_info_buffer]))
-        if len(self.ep_success_buffer) > 0:
-            self.logger.record("rollout/success_rate", safe_mean(self.ep_success_buffer))
+        self.runner.record_episode_stats(self.logger)
         self.logger.record("time/fps", fps)
         self.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
         self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+
+    # ------------------------------------------------------------------ env-side state, kept by self.runner
+    # (SB3's attribute names, for code that reads or sets them on the model)
+    @property
+    def env(self) -> VecEnv | None:
+        return self.runner.env
+
+    @env.setter
+    def env(self, env: VecEnv | None) -> None:
+        self.runner.env = env
+
+    @property
+    def _vec_normalize_env(self) -> VecNormalize | None:
+        return self.runner.vec_normalize
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.runner.num_timesteps
+
+    @num_timesteps.setter
+    def num_timesteps(self, value: int) -> None:
+        self.runner.num_timesteps = value
+
+    @property
+    def _episode_num(self) -> int:
+        return self.runner.episode_num
+
+    @_episode_num.setter
+    def _episode_num(self, value: int) -> None:
+        self.runner.episode_num = value
+
+    @property
+    def _last_obs(self) -> Any:
+        return self.runner.last_obs
+
+    @_last_obs.setter
+    def _last_obs(self, value: Any) -> None:
+        self.runner.last_obs = value
+
+    @property
+    def _last_original_obs(self) -> Any:
+        return self.runner.last_original_obs
+
+    @_last_original_obs.setter
+    def _last_original_obs(self, value: Any) -> None:
+        self.runner.last_original_obs = value
+
+    @property
+    def _last_episode_starts(self) -> np.ndarray | None:
+        return self.runner.episode_starts
+
+    @_last_episode_starts.setter
+    def _last_episode_starts(self, value: np.ndarray | None) -> None:
+        self.runner.episode_starts = value
+
+    @property
+    def _last_state(self) -> Any:
+        return self.runner.state
+
+    @_last_state.setter
+    def _last_state(self, value: Any) -> None:
+        self.runner.state = value
+
+    @property
+    def ep_info_buffer(self) -> deque | None:
+        return self.runner.ep_info_buffer
+
+    @ep_info_buffer.setter
+    def ep_info_buffer(self, value: deque | None) -> None:
+        self.runner.ep_info_buffer = value
+
+    @property
+    def ep_success_buffer(self) -> deque | None:
+        return self.runner.ep_success_buffer
+
+    @ep_success_buffer.setter
+    def ep_success_buffer(self, value: deque | None) -> None:
+        self.runner.ep_success_buffer = value
 
     # ------------------------------------------------------------------ user API
     def get_env(self) -> VecEnv | None:
@@ -381,10 +431,8 @@ class BaseAlgorithm:
                 )
         self.n_envs = wrapped.num_envs
         self.env = wrapped
-        self._vec_normalize_env = unwrap_vec_normalize(wrapped)
         if force_reset:
-            self._last_obs = None
-            self._last_original_obs = None
+            self.runner.forget_obs()
 
     def set_random_seed(self, seed: int | None = None) -> None:
         """Seed python, numpy, torch, the action space and the env (applied at its next reset)."""

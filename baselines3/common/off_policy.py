@@ -1,41 +1,29 @@
-"""Pieces that DQN, SAC and TD3 call: train-frequency parsing, replay-buffer setup, the transition collector,
-replay-buffer save/load and the off-policy log dump."""
+"""Pieces that DQN, SAC and TD3 call: train-frequency parsing, replay-buffer setup, the off-policy loop around
+the transition collector (`baselines3.common.env_runner.EnvRunner.collect`) with its exploration, replay-buffer
+save/load and the off-policy log dump."""
 
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable
-from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
+import torch
 from gymnasium import spaces
 
 from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer, default_replay_buffer_class
 from baselines3.common.callbacks import BaseCallback
-from baselines3.common.noise import ActionNoise, VectorizedActionNoise
+from baselines3.common.env_runner import ActionSelector, EnvRunner, TrainFreq, TrainFrequencyUnit
+from baselines3.common.env_runner import RolloutReturn as RolloutReturn  # SB3 code imports it from here
+from baselines3.common.noise import ActionNoise
+from baselines3.common.policies import BasePolicy
 from baselines3.common.serialization.arrays import load_arrays
 from baselines3.common.serialization.sb3.replay_buffer import load_sb3_replay_buffer, sb3_pickle_path
-from baselines3.common.vec_env import VecEnv
+from baselines3.common.utils import obs_as_tensor
 
 if TYPE_CHECKING:
     from baselines3.common.base_class import BaseAlgorithm
-
-
-class TrainFrequencyUnit(Enum):
-    STEP = "step"
-    EPISODE = "episode"
-
-
-class TrainFreq(NamedTuple):
-    frequency: int
-    unit: TrainFrequencyUnit
-
-
-class RolloutReturn(NamedTuple):
-    episode_timesteps: int
-    n_episodes: int
-    continue_training: bool
 
 
 def convert_train_freq(train_freq: int | tuple[int, str] | TrainFreq) -> TrainFreq:
@@ -143,141 +131,120 @@ def check_action_noise(action_noise: ActionNoise | None, action_space: spaces.Sp
         )
 
 
-def random_or_policy_actions(
+class OffPolicyModel(Protocol):
+    """What the off-policy loop reads from DQN, SAC and TD3."""
+
+    @property
+    def runner(self) -> EnvRunner: ...
+    @property
+    def policy(self) -> BasePolicy: ...
+    @property
+    def replay_buffer(self) -> ReplayBuffer | None: ...
+    @property
+    def _train_freq(self) -> TrainFreq: ...
+    @property
+    def learning_starts(self) -> int: ...
+    @property
+    def gradient_steps(self) -> int: ...
+    @property
+    def use_sde(self) -> bool: ...
+    @property
+    def sde_sample_freq(self) -> int: ...
+
+    def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None: ...
+
+
+class Round(NamedTuple):
+    """One pass of the off-policy loop: what was collected, and what is due before the next pass."""
+
+    #: env steps taken in this pass, summed over envs
+    timesteps: int
+    #: gradient steps due now (0 until more than `learning_starts` env steps were taken)
+    gradient_steps: int
+    #: whether another `log_interval` episodes finished in this pass
+    log: bool
+
+
+def off_policy_rounds(
+    model: OffPolicyModel,
+    total_timesteps: int,
+    callback: BaseCallback,
+    select_actions: ActionSelector,
+    log_interval: int | None,
+    action_noise: ActionNoise | None = None,
+) -> Iterator[Round]:
+    """The off-policy loop that DQN, SAC and TD3 iterate: collect `train_freq` steps (or episodes) with
+    `select_actions` into the model's replay buffer, then yield what is due, until `total_timesteps` env steps
+    were taken or a callback stopped training. The caller does the updates and logging of each `Round`."""
+    runner, replay_buffer = model.runner, model.replay_buffer
+    assert replay_buffer is not None
+    while runner.num_timesteps < total_timesteps:
+        episodes_before = runner.episode_num
+        rollout = runner.collect(
+            model.policy,
+            select_actions,
+            replay_buffer,
+            model._train_freq,
+            callback,
+            action_noise,
+            model.use_sde,
+            model.sde_sample_freq,
+        )
+        model._update_current_progress_remaining(runner.num_timesteps, total_timesteps)
+        if not rollout.continue_training:
+            return
+        gradient_steps = 0
+        if runner.num_timesteps > 0 and runner.num_timesteps > model.learning_starts:
+            gradient_steps = model.gradient_steps if model.gradient_steps >= 0 else rollout.episode_timesteps
+        log = log_interval is not None and runner.episode_num // log_interval > episodes_before // log_interval
+        yield Round(rollout.episode_timesteps, gradient_steps, log)
+
+
+def exploring_actions(
     model: BaseAlgorithm,
     policy_actions: Callable[[Any], np.ndarray],
     learning_starts: int,
-    action_noise: ActionNoise | None,
-    n_envs: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(actions for the env, actions for the buffer) for one vec-env step.
-
-    Uniformly random actions until `learning_starts` steps were taken, then the policy's. Box actions are
-    stored in the buffer rescaled to [-1, 1] (with exploration noise added there and clipped), and sent to the
-    env in the space's own bounds.
-    """
-    use_sde_warmup = model.use_sde and getattr(model, "use_sde_at_warmup", False)
-    if model.num_timesteps < learning_starts and not use_sde_warmup:
-        actions = np.array([model.action_space.sample() for _ in range(n_envs)])
-    else:
-        actions = policy_actions(model._last_obs)
-    if not isinstance(model.action_space, spaces.Box):
-        return actions, actions
-    scaled = model.policy.scale_action(actions)
-    if action_noise is not None:
-        scaled = np.clip(scaled + action_noise(), -1.0, 1.0)
-    return model.policy.unscale_action(scaled), scaled
-
-
-def actor_env_actions(model: BaseAlgorithm, obs: Any) -> np.ndarray:
-    """The actor's actions (stochastic for SAC, deterministic for TD3) for the env's batch of observations, in
-    the action space's bounds and shape (the actor's output is flat); straight to the actor, without predict()'s
-    input checks."""
-    import torch
-
-    from baselines3.common.utils import obs_as_tensor
-
-    with torch.inference_mode():
-        scaled = model.actor.forward(obs_as_tensor(obs, model.device))  # type: ignore[attr-defined]
-    return model.policy._env_actions(scaled, vectorized=True)
-
-
-def collect_transitions(
-    model: BaseAlgorithm,
-    env: VecEnv,
-    callback: BaseCallback,
-    train_freq: TrainFreq,
-    replay_buffer: ReplayBuffer,
-    select_actions: Callable[[], tuple[np.ndarray, np.ndarray]],
     action_noise: ActionNoise | None = None,
-    log_interval: int | None = None,
-) -> RolloutReturn:
-    """Step the env until `train_freq` is reached, storing every transition in `replay_buffer`.
+) -> ActionSelector:
+    """`select_actions` for `EnvRunner.collect`: (actions for the env, actions for the buffer) of one vec-env step.
 
-    `select_actions()` returns (env actions, buffer actions) for `model._last_obs`. The buffer receives the
-    unnormalized observations/rewards when a VecNormalize is used, and the terminal observation (not the reset
-    one) as next observation of a finished episode, flagged as a time-limit truncation where it was one.
+    Uniformly random actions until `learning_starts` steps were taken (unless gSDE explores from the start:
+    `use_sde_at_warmup`), then `policy_actions(obs)`. Box actions are stored in the buffer rescaled to [-1, 1]
+    (with exploration noise added there and clipped), and sent to the env in the space's own bounds.
     """
-    assert model._last_obs is not None, "No previous observation: call _setup_learn() first"
-    model.policy.set_training_mode(False)
-    n_envs = env.num_envs
-    if train_freq.unit == TrainFrequencyUnit.EPISODE and n_envs > 1:
-        raise ValueError("train_freq in episodes needs a single env; use a step frequency with several envs")
-    use_sde = model.use_sde
-    if use_sde:
-        model.policy.reset_noise(n_envs)  # type: ignore[operator]
-    vec_normalize = model._vec_normalize_env
-    if vec_normalize is not None and model._last_original_obs is None:
-        model._last_original_obs = vec_normalize.get_original_obs()
-    callback.on_rollout_start()
-    num_steps = num_episodes = 0
-    continue_training = True
-    while (train_freq.unit == TrainFrequencyUnit.STEP and num_steps < train_freq.frequency) or (
-        train_freq.unit == TrainFrequencyUnit.EPISODE and num_episodes < train_freq.frequency
-    ):
-        if use_sde and model.sde_sample_freq > 0 and num_steps % model.sde_sample_freq == 0:
-            model.policy.reset_noise(n_envs)  # type: ignore[operator]
-        actions, buffer_actions = select_actions()
-        new_obs, rewards, dones, infos = env.step(actions)
-        model.num_timesteps += n_envs
-        num_steps += 1
-        if dones.any():
-            model._update_info_buffer(infos, dones)
-        # stored before the callbacks run, so a checkpoint taken at this step holds this step's transition
-        _store_transition(model, replay_buffer, buffer_actions, new_obs, rewards, dones, infos)
-        callback.update_locals(locals())
-        if not callback.on_step():
-            return RolloutReturn(num_steps * n_envs, num_episodes, continue_training=False)
-        model._update_current_progress_remaining(model.num_timesteps, model._total_timesteps)
-        if dones.any():
-            for idx in np.flatnonzero(dones):
-                num_episodes += 1
-                model._episode_num += 1
-                if isinstance(action_noise, VectorizedActionNoise):
-                    action_noise.reset([int(idx)])
-                elif action_noise is not None:
-                    action_noise.reset()
-                if log_interval is not None and model._episode_num % log_interval == 0:
-                    dump_logs(model)
-    callback.on_rollout_end()
-    return RolloutReturn(num_steps * n_envs, num_episodes, continue_training)
+    runner, policy, action_space = model.runner, model.policy, model.action_space
+    assert runner.env is not None
+    n_envs = runner.env.num_envs
+    random_warmup = not (model.use_sde and getattr(model, "use_sde_at_warmup", False))
+    is_box = isinstance(action_space, spaces.Box)
+
+    def select_actions(obs: Any) -> tuple[np.ndarray, np.ndarray]:
+        if random_warmup and runner.num_timesteps < learning_starts:
+            actions = np.array([action_space.sample() for _ in range(n_envs)])
+        else:
+            actions = policy_actions(obs)
+        if not is_box:
+            return actions, actions
+        scaled = policy.scale_action(actions)
+        if action_noise is not None:
+            scaled = np.clip(scaled + action_noise(), -1.0, 1.0)
+        return policy.unscale_action(scaled), scaled
+
+    return select_actions
 
 
-def _store_transition(
-    model: BaseAlgorithm,
-    replay_buffer: ReplayBuffer,
-    buffer_actions: np.ndarray,
-    new_obs: Any,
-    rewards: np.ndarray,
-    dones: np.ndarray,
-    infos: list[dict[str, Any]],
-) -> None:
-    vec_normalize = model._vec_normalize_env
-    new_obs_: Any
-    if vec_normalize is not None:
-        new_obs_ = vec_normalize.get_original_obs()
-        rewards_ = vec_normalize.get_original_reward()
-        last_obs = model._last_original_obs
-    else:
-        new_obs_, rewards_, last_obs = new_obs, rewards, model._last_obs
-    next_obs = new_obs_
-    if dones.any():
-        next_obs = {k: v.copy() for k, v in new_obs_.items()} if isinstance(new_obs_, dict) else new_obs_.copy()
-        for idx in np.flatnonzero(dones):
-            terminal = infos[idx].get("terminal_observation")
-            if terminal is None:
-                continue
-            if vec_normalize is not None:
-                terminal = vec_normalize.unnormalize_obs(terminal)
-            if isinstance(next_obs, dict):
-                for key in next_obs:
-                    next_obs[key][idx] = terminal[key]
-            else:
-                next_obs[idx] = terminal
-    replay_buffer.add(last_obs, next_obs, buffer_actions, rewards_, dones, infos)
-    model._last_obs = new_obs
-    if vec_normalize is not None:
-        model._last_original_obs = new_obs_
+def actor_actions(model: BaseAlgorithm) -> Callable[[Any], np.ndarray]:
+    """obs -> the actor's actions (stochastic for SAC, deterministic for TD3) for the env's batch of observations,
+    in the action space's bounds and shape (the actor's output is flat); straight to the actor, without
+    predict()'s input checks."""
+    actor, policy, device = model.actor, model.policy, model.device  # type: ignore[attr-defined]
+
+    def act(obs: Any) -> np.ndarray:
+        with torch.inference_mode():
+            scaled = actor.forward(obs_as_tensor(obs, device))
+        return policy._env_actions(scaled, vectorized=True)
+
+    return act
 
 
 def dump_logs(model: BaseAlgorithm) -> None:

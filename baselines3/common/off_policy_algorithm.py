@@ -21,7 +21,8 @@ class OffPolicyAlgorithm(ABC):  # noqa: B024 (a marker: nothing to implement)
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError(
             f"{cls.__name__}: baselines3 has no OffPolicyAlgorithm template to subclass (each algorithm owns its "
-            "learn loop); subclass DQN, SAC or TD3, or BaseAlgorithm with the pieces in baselines3.common.off_policy"
+            "learn loop); subclass DQN, SAC or TD3, or BaseAlgorithm with its runner "
+            "(baselines3.common.env_runner) and the pieces in baselines3.common.off_policy"
         )
 
 

@@ -19,7 +19,8 @@ class OnPolicyAlgorithm(ABC):  # noqa: B024 (a marker: nothing to implement)
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError(
             f"{cls.__name__}: baselines3 has no OnPolicyAlgorithm template to subclass (each algorithm owns its "
-            "learn loop); subclass A2C or PPO, or BaseAlgorithm with the pieces in baselines3.common.on_policy"
+            "learn loop); subclass A2C or PPO, or BaseAlgorithm with its runner "
+            "(baselines3.common.env_runner) and the pieces in baselines3.common.on_policy"
         )
 
 

@@ -19,9 +19,10 @@ from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.fused_mlp import MlpPlan, mlp_forward_saving, mlp_weight_grads
 from baselines3.common.off_policy import (
     build_replay_buffer,
-    collect_transitions,
     convert_train_freq,
-    random_or_policy_actions,
+    dump_logs,
+    exploring_actions,
+    off_policy_rounds,
 )
 from baselines3.common.optim import apply_gradient, gradient_step
 from baselines3.common.policies import BasePolicy, TargetUpdate
@@ -138,6 +139,7 @@ class DQN(BaseAlgorithm):
     # ------------------------------------------------------------------ acting
     def _epsilon_greedy(self, obs: Any) -> np.ndarray:
         """Greedy actions, each replaced by a uniformly random one with probability exploration_rate."""
+        self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
         self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
         n_envs = self.n_envs if self.env is None else self.env.num_envs
         if np.random.rand() < self.exploration_rate and n_envs == 1:
@@ -233,32 +235,21 @@ class DQN(BaseAlgorithm):
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
         )
         callback.on_training_start(locals(), globals())
-        assert self.env is not None and self.replay_buffer is not None
-        env = self.env
-        while self.num_timesteps < total_timesteps:
-            # 1. act and store transitions
-            n_calls_before, steps_before = self._n_calls, self.num_timesteps
-            rollout = collect_transitions(
-                self,
-                env,
-                callback,
-                self._train_freq,
-                self.replay_buffer,
-                lambda: random_or_policy_actions(self, self._epsilon_greedy, self.learning_starts, None, env.num_envs),
-                log_interval=log_interval,
-            )
-            self._n_calls += (self.num_timesteps - steps_before) // env.num_envs
+        explore = exploring_actions(self, self._epsilon_greedy, self.learning_starts)
+        # 1. act epsilon-greedily (uniformly at random until learning_starts) and store transitions
+        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval):
+            n_calls_before = self._n_calls
+            self._n_calls += round_.timesteps // self.runner.num_envs
             self._update_target(n_calls_before)
             # also during warm-up, when actions are random and _epsilon_greedy() is not called
             self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
             self.logger.record("rollout/exploration_rate", self.exploration_rate)
-            if not rollout.continue_training:
-                break
-            # 2. learn from replayed transitions
-            if self.num_timesteps > 0 and self.num_timesteps > self.learning_starts:
-                gradient_steps = self.gradient_steps if self.gradient_steps >= 0 else rollout.episode_timesteps
-                if gradient_steps > 0:
-                    self.train(gradient_steps, self.batch_size)
+            # 2. from replayed transitions: (double) Q-learning targets and Huber-loss updates
+            if round_.gradient_steps > 0:
+                self.train(round_.gradient_steps, self.batch_size)
+            # 3. log, every log_interval episodes
+            if round_.log:
+                dump_logs(self)
         callback.on_training_end()
         return self
 

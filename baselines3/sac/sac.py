@@ -18,12 +18,13 @@ from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy import (
-    actor_env_actions,
+    actor_actions,
     build_replay_buffer,
     check_action_noise,
-    collect_transitions,
     convert_train_freq,
-    random_or_policy_actions,
+    dump_logs,
+    exploring_actions,
+    off_policy_rounds,
 )
 from baselines3.common.optim import gradient_step, make_optimizer
 from baselines3.common.policies import BasePolicy, TargetUpdate
@@ -236,32 +237,14 @@ class SAC(BaseAlgorithm):
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
         )
         callback.on_training_start(locals(), globals())
-        assert self.env is not None and self.replay_buffer is not None
-        env = self.env
-        while self.num_timesteps < total_timesteps:
-            # 1. act and store transitions
-            rollout = collect_transitions(
-                self,
-                env,
-                callback,
-                self._train_freq,
-                self.replay_buffer,
-                lambda: random_or_policy_actions(
-                    self,
-                    lambda obs: actor_env_actions(self, obs),
-                    self.learning_starts,
-                    self.action_noise,
-                    env.num_envs,
-                ),
-                action_noise=self.action_noise,
-                log_interval=log_interval,
-            )
-            if not rollout.continue_training:
-                break
-            # 2. learn from replayed transitions
-            if self.num_timesteps > 0 and self.num_timesteps > self.learning_starts:
-                gradient_steps = self.gradient_steps if self.gradient_steps >= 0 else rollout.episode_timesteps
-                if gradient_steps > 0:
-                    self.train(gradient_steps, self.batch_size)
+        explore = exploring_actions(self, actor_actions(self), self.learning_starts, self.action_noise)
+        # 1. act with the stochastic actor (uniformly at random until learning_starts), store transitions
+        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval, self.action_noise):
+            # 2. from replayed transitions: soft TD targets, then entropy coefficient, critics and actor updates
+            if round_.gradient_steps > 0:
+                self.train(round_.gradient_steps, self.batch_size)
+            # 3. log, every log_interval episodes
+            if round_.log:
+                dump_logs(self)
         callback.on_training_end()
         return self
