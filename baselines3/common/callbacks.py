@@ -32,8 +32,8 @@ try:  # optional: the progress bar
     except ImportError:
         from tqdm import tqdm
 except ImportError:
-    tqdm = None  # type: ignore[assignment,misc]
-    TqdmExperimentalWarning = None  # type: ignore[assignment,misc]
+    tqdm = None  # type: ignore[assignment,misc,unused-ignore]
+    TqdmExperimentalWarning = None  # type: ignore[assignment,misc,unused-ignore]
 
 
 class BaseCallback(ABC):
@@ -68,7 +68,7 @@ class BaseCallback(ABC):
         return self._require_model().logger
 
     def _require_model(self) -> BaseAlgorithm:
-        model = getattr(self, "model", None)
+        model: BaseAlgorithm | None = getattr(self, "model", None)
         if model is None:
             raise RuntimeError(
                 f"{type(self).__name__} has no model yet: it is set by init_callback(model), which learn() calls"
@@ -270,7 +270,7 @@ class CheckpointCallback(BaseCallback):
             print(f"Saving model checkpoint to {model_path}")
         if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
             buffer_path = self._checkpoint_path("replay_buffer_", extension="npz")
-            self.model.save_replay_buffer(buffer_path)  # type: ignore[attr-defined]
+            self.model.save_replay_buffer(buffer_path)  # type: ignore[attr-defined,unused-ignore]
             if self.verbose >= 2:
                 print(f"Saving model replay buffer checkpoint to {buffer_path}")
         if self.save_vecnormalize:

@@ -346,7 +346,7 @@ class StateDependentNoiseDistribution(Distribution):
 
 
 def make_proba_distribution(
-    action_space: spaces.Space, use_sde: bool = False, dist_kwargs: dict[str, Any] | None = None
+    action_space: spaces.Space[Any], use_sde: bool = False, dist_kwargs: dict[str, Any] | None = None
 ) -> Distribution:
     """The distribution that fits `action_space` (gSDE for Box when `use_sde`)."""
     dist_kwargs = dist_kwargs or {}

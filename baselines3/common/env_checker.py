@@ -34,7 +34,7 @@ def _require(condition: Any, message: str) -> None:
         raise AssertionError(message)
 
 
-def _obs_spaces(observation_space: spaces.Space) -> dict[str, spaces.Space]:
+def _obs_spaces(observation_space: spaces.Space[Any]) -> dict[str, spaces.Space[Any]]:
     """The observation space by key ("" for a space that is not a Dict)."""
     if isinstance(observation_space, spaces.Dict):
         return dict(observation_space.spaces)
@@ -68,7 +68,7 @@ def _check_spaces(env: gym.Env) -> None:
         )
 
 
-def _check_start(space: spaces.Space, kind: str, key: str = "") -> None:
+def _check_start(space: spaces.Space[Any], kind: str, key: str = "") -> None:
     if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)) and np.any(np.asarray(space.start) != 0):
         _warn(
             f"{type(space).__name__} {kind} space{_where(key)} starts at {space.start}, not 0, which the algorithms "
@@ -76,10 +76,10 @@ def _check_start(space: spaces.Space, kind: str, key: str = "") -> None:
         )
 
 
-def _check_unsupported_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> bool:
+def _check_unsupported_spaces(observation_space: spaces.Space[Any], action_space: spaces.Space[Any]) -> bool:
     """Warn about spaces the algorithms do not support. True when the returned values cannot be checked."""
     skip = isinstance(observation_space, _SKIPPED_OBS)
-    inner: list[spaces.Space] = []
+    inner: list[spaces.Space[Any]] = []
     if isinstance(observation_space, spaces.Dict):
         inner = list(observation_space.spaces.values())
         if any(isinstance(space, spaces.Dict) for space in inner):
@@ -152,7 +152,7 @@ def _check_box_obs(space: spaces.Box, key: str) -> None:
         )
 
 
-def _check_action_bounds(action_space: spaces.Space) -> None:
+def _check_action_bounds(action_space: spaces.Space[Any]) -> None:
     """A Box action space must have finite bounds: policies scale or clip actions to them. (Checked whatever
     ``warn`` says; Stable-Baselines3 checks it only with ``warn=True``.)"""
     if isinstance(action_space, spaces.Box):
@@ -163,7 +163,7 @@ def _check_action_bounds(action_space: spaces.Space) -> None:
         )
 
 
-def _check_action_space(action_space: spaces.Space) -> None:
+def _check_action_space(action_space: spaces.Space[Any]) -> None:
     """A Box action space should be symmetric and normalized float32 (warnings)."""
     if not isinstance(action_space, spaces.Box):
         return
@@ -177,7 +177,7 @@ def _check_action_space(action_space: spaces.Space) -> None:
         _warn(f"The Box action space has dtype {action_space.dtype}; np.float32 is expected (it avoids casts).")
 
 
-def _check_obs(obs: Any, space: spaces.Space, method: str, key: str = "") -> None:
+def _check_obs(obs: Any, space: spaces.Space[Any], method: str, key: str = "") -> None:
     """One observation (of a space that is not a Dict) matches its space: type, shape, dtype, bounds."""
     where = f"The observation returned by {method}(){_where(key)}"
     if not isinstance(space, spaces.Tuple):
@@ -211,7 +211,7 @@ def _check_obs(obs: Any, space: spaces.Space, method: str, key: str = "") -> Non
     _require(space.contains(obs), f"{where} is not in the observation space {space}")
 
 
-def _check_returned_obs(obs: Any, observation_space: spaces.Space, method: str) -> None:
+def _check_returned_obs(obs: Any, observation_space: spaces.Space[Any], method: str) -> None:
     if not isinstance(observation_space, spaces.Dict):
         _check_obs(obs, observation_space, method)
         return
@@ -319,7 +319,7 @@ def _same_obs(a: Any, b: Any) -> bool:
             return True
 
 
-def _is_nested(space: spaces.Space) -> bool:
+def _is_nested(space: spaces.Space[Any]) -> bool:
     inner = space.spaces.values() if isinstance(space, spaces.Dict) else []
     return isinstance(space, spaces.Tuple) or any(isinstance(s, (spaces.Dict, spaces.Tuple)) for s in inner)
 

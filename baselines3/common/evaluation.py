@@ -80,7 +80,7 @@ def evaluate_policy(
 
     while (episode_counts < episode_count_targets).any():
         actions, states = model.predict(
-            observations,  # type: ignore[arg-type]
+            observations,
             state=states,
             episode_start=episode_starts,
             deterministic=deterministic,

@@ -329,10 +329,10 @@ class TensorBoardOutputFormat(KVWriter):
             elif isinstance(value, HParam):
                 from torch.utils.tensorboard.summary import hparams  # lazy import: as SummaryWriter above
 
-                experiment, session_start, session_end = hparams(
+                experiment, session_start, session_end = hparams(  # type: ignore[no-untyped-call]
                     dict(value.hparam_dict), metric_dict=dict(value.metric_dict)
                 )
-                file_writer = writer._get_file_writer()
+                file_writer = writer._get_file_writer()  # type: ignore[no-untyped-call]
                 file_writer.add_summary(experiment)
                 file_writer.add_summary(session_start)
                 file_writer.add_summary(session_end)

@@ -137,7 +137,7 @@ class VectorizedActionNoise(ActionNoise):
         self.n_envs = int(n_envs)
         self.noises = [copy.deepcopy(base_noise) for _ in range(self.n_envs)]
 
-    def reset(self, indices: Iterable[int] | None = None) -> None:  # type: ignore[override]
+    def reset(self, indices: Iterable[int] | None = None) -> None:
         for index in range(self.n_envs) if indices is None else indices:
             self.noises[index].reset()
 

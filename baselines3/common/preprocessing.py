@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ def is_image_space_channels_first(observation_space: spaces.Box) -> bool:
 
 
 def is_image_space(
-    observation_space: spaces.Space, check_channels: bool = False, normalized_image: bool = False
+    observation_space: spaces.Space[Any], check_channels: bool = False, normalized_image: bool = False
 ) -> bool:
     """True when the space looks like an image: a 3-D uint8 Box in [0, 255] (any dtype/range if `normalized_image`)."""
     if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 3:
@@ -39,7 +40,7 @@ def is_image_space(
     return n_channels in (1, 3, 4)
 
 
-def maybe_transpose(observation: np.ndarray, observation_space: spaces.Space) -> np.ndarray:
+def maybe_transpose(observation: np.ndarray, observation_space: spaces.Space[Any]) -> np.ndarray:
     """A channel-last image (or batch of images) of a channel-first image space, made channel-first; any other
     observation is returned as it is."""
     if is_image_space(observation_space):
@@ -53,7 +54,7 @@ def maybe_transpose(observation: np.ndarray, observation_space: spaces.Space) ->
 
 def preprocess_obs(
     obs: torch.Tensor | dict[str, torch.Tensor],
-    observation_space: spaces.Space,
+    observation_space: spaces.Space[Any],
     normalize_images: bool = True,
 ) -> torch.Tensor | dict[str, torch.Tensor]:
     """Turn raw observations into float network inputs: scale images, one-hot encode discrete observations."""
@@ -84,7 +85,7 @@ def preprocess_obs(
     raise NotImplementedError(f"Preprocessing not implemented for observation space {observation_space}")
 
 
-def get_obs_shape(observation_space: spaces.Space) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
+def get_obs_shape(observation_space: spaces.Space[Any]) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
     """Shape of one observation as stored in buffers (discrete observations are stored as integers)."""
     if isinstance(observation_space, spaces.Box):
         return observation_space.shape
@@ -99,14 +100,14 @@ def get_obs_shape(observation_space: spaces.Space) -> tuple[int, ...] | dict[str
     raise NotImplementedError(f"Observation space {observation_space} is not supported")
 
 
-def get_flattened_obs_dim(observation_space: spaces.Space) -> int:
+def get_flattened_obs_dim(observation_space: spaces.Space[Any]) -> int:
     """Size of one observation once flattened (one-hot size for discrete spaces)."""
     if isinstance(observation_space, spaces.MultiDiscrete):
         return int(np.sum(observation_space.nvec))
     return int(spaces.utils.flatdim(observation_space))
 
 
-def get_action_dim(action_space: spaces.Space) -> int:
+def get_action_dim(action_space: spaces.Space[Any]) -> int:
     """Number of numbers one action is stored as."""
     if isinstance(action_space, spaces.Box):
         return int(np.prod(action_space.shape))
@@ -122,7 +123,7 @@ def get_action_dim(action_space: spaces.Space) -> int:
     raise NotImplementedError(f"Action space {action_space} is not supported")
 
 
-def check_for_nested_spaces(obs_space: spaces.Space) -> None:
+def check_for_nested_spaces(obs_space: spaces.Space[Any]) -> None:
     """Refuse Dict/Tuple spaces nested inside Dict/Tuple spaces: extractors and buffers do not handle them."""
     if isinstance(obs_space, (spaces.Dict, spaces.Tuple)):
         sub_spaces = obs_space.spaces.values() if isinstance(obs_space, spaces.Dict) else obs_space.spaces

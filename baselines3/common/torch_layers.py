@@ -16,7 +16,7 @@ from baselines3.common.preprocessing import get_flattened_obs_dim, is_image_spac
 class BaseFeaturesExtractor(nn.Module):
     """Maps an observation (already preprocessed to floats) to a flat feature vector of size `features_dim`."""
 
-    def __init__(self, observation_space: gym.Space, features_dim: int = 0) -> None:
+    def __init__(self, observation_space: gym.Space[Any], features_dim: int = 0) -> None:
         super().__init__()
         assert features_dim > 0, f"features_dim must be positive, got {features_dim}"
         self._observation_space = observation_space
@@ -30,12 +30,13 @@ class BaseFeaturesExtractor(nn.Module):
 class FlattenExtractor(BaseFeaturesExtractor):
     """Flattens the observation: the default extractor for vector observations."""
 
-    def __init__(self, observation_space: gym.Space) -> None:
+    def __init__(self, observation_space: gym.Space[Any]) -> None:
         super().__init__(observation_space, get_flattened_obs_dim(observation_space))
         self.flatten = nn.Flatten()
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        return self.flatten(observations)
+        flat: torch.Tensor = self.flatten(observations)
+        return flat
 
 
 class NotAnImageSpaceError(ValueError, AssertionError):
@@ -52,7 +53,9 @@ class NatureCNN(BaseFeaturesExtractor):
     :class:`NotAnImageSpaceError` (a ValueError and an AssertionError).
     """
 
-    def __init__(self, observation_space: gym.Space, features_dim: int = 512, normalized_image: bool = False) -> None:
+    def __init__(
+        self, observation_space: gym.Space[Any], features_dim: int = 512, normalized_image: bool = False
+    ) -> None:
         assert isinstance(observation_space, spaces.Box), (
             f"NatureCNN needs a Box image observation space, got {observation_space}"
         )
@@ -78,7 +81,8 @@ class NatureCNN(BaseFeaturesExtractor):
         self.linear = nn.Sequential(nn.Linear(n_flatten, features_dim), nn.ReLU())
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.cnn(observations))
+        features: torch.Tensor = self.linear(self.cnn(observations))
+        return features
 
 
 def has_hooks(module: nn.Module) -> bool:
@@ -102,7 +106,8 @@ def run_sequential(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     (measured: 31 us instead of 53 us for the two 64x64 MLPs of the default policy).
     """
     if has_hooks(layers) or any(has_hooks(layer) for layer in layers):
-        return layers(x)
+        out: torch.Tensor = layers(x)
+        return out
     for layer in layers:
         x = layer.forward(x)
     return x
@@ -193,7 +198,7 @@ class CombinedExtractor(BaseFeaturesExtractor):
         self.extractors = nn.ModuleDict(extractors)
         self._features_dim = total
 
-    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.cat([extractor(observations[key]) for key, extractor in self.extractors.items()], dim=1)
 
 

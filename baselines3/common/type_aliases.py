@@ -20,14 +20,14 @@ from baselines3.common.off_policy import RolloutReturn, TrainFreq, TrainFrequenc
 from baselines3.common.vec_env import VecEnv
 
 GymEnv = gym.Env | VecEnv
-GymObs = tuple | dict[str, Any] | np.ndarray | int
-GymResetReturn = tuple[GymObs, dict]
+GymObs = tuple[Any, ...] | dict[str, Any] | np.ndarray | int
+GymResetReturn = tuple[GymObs, dict[str, Any]]
 AtariResetReturn = tuple[np.ndarray, dict[str, Any]]
-GymStepReturn = tuple[GymObs, float, bool, bool, dict]
+GymStepReturn = tuple[GymObs, float, bool, bool, dict[str, Any]]
 AtariStepReturn = tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]
 TensorDict = dict[str, torch.Tensor]
 OptimizerStateDict = dict[str, Any]
-MaybeCallback = None | Callable | list[BaseCallback] | BaseCallback
+MaybeCallback = None | Callable[..., Any] | list[BaseCallback] | BaseCallback
 PyTorchObs = torch.Tensor | TensorDict
 #: progress remaining (1 at the start of learn(), 0 at the end) -> a value such as the learning rate
 Schedule = Callable[[float], float]

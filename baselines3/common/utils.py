@@ -279,7 +279,7 @@ def configure_logger(
     return configure(folder, formats)
 
 
-def check_for_correct_spaces(env: Any, observation_space: spaces.Space, action_space: spaces.Space) -> None:
+def check_for_correct_spaces(env: Any, observation_space: spaces.Space[Any], action_space: spaces.Space[Any]) -> None:
     """Raise ValueError when ``env``'s observation or action space differs from the ones given (naming both).
 
     Action spaces must be equal. Box observation spaces may differ in their bounds, and in their dtype when both
@@ -293,10 +293,10 @@ def check_for_correct_spaces(env: Any, observation_space: spaces.Space, action_s
         raise ValueError(f"Action spaces do not match: the model has {action_space}, the env has {env.action_space}")
 
 
-def _observations_compatible(model_space: spaces.Space, env_space: spaces.Space) -> bool:
+def _observations_compatible(model_space: spaces.Space[Any], env_space: spaces.Space[Any]) -> bool:
     if isinstance(model_space, spaces.Box) and isinstance(env_space, spaces.Box):
         same_kind = model_space.dtype == env_space.dtype or (
-            np.issubdtype(model_space.dtype, np.floating) and np.issubdtype(env_space.dtype, np.floating)  # type: ignore[arg-type]
+            np.issubdtype(model_space.dtype, np.floating) and np.issubdtype(env_space.dtype, np.floating)
         )
         return model_space.shape == env_space.shape and same_kind
     if isinstance(model_space, spaces.Dict) and isinstance(env_space, spaces.Dict):
@@ -306,7 +306,7 @@ def _observations_compatible(model_space: spaces.Space, env_space: spaces.Space)
     return model_space == env_space
 
 
-def check_shape_equal(space1: spaces.Space, space2: spaces.Space) -> None:
+def check_shape_equal(space1: spaces.Space[Any], space2: spaces.Space[Any]) -> None:
     """Assert that two Box spaces have the same shape, and that two Dict spaces have the same keys with
     (recursively) matching shapes. Spaces of other types pass (AssertionError otherwise, as in SB3)."""
     if isinstance(space1, spaces.Dict):
@@ -401,12 +401,12 @@ def is_vectorized_dict_observation(observation: dict[str, Any], observation_spac
     return True
 
 
-def is_vectorized_observation(observation: Any, observation_space: spaces.Space) -> bool:
+def is_vectorized_observation(observation: Any, observation_space: spaces.Space[Any]) -> bool:
     """Whether ``observation`` is a batch of observations of ``observation_space`` (one per env) or a single one.
 
     Supports Box, Discrete, MultiDiscrete, MultiBinary and Dict spaces; raises ValueError for a shape that is
     neither, or for another space type."""
-    checks: list[tuple[type[spaces.Space], Callable[[Any, Any], bool]]] = [
+    checks: list[tuple[type[spaces.Space[Any]], Callable[[Any, Any], bool]]] = [
         (spaces.Box, is_vectorized_box_observation),
         (spaces.Discrete, is_vectorized_discrete_observation),
         (spaces.MultiDiscrete, is_vectorized_multidiscrete_observation),

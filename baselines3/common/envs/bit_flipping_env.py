@@ -55,7 +55,7 @@ class BitFlippingEnv(gym.Env):
         self.channel_first = channel_first
         self.render_mode = render_mode
 
-        goal_space: spaces.Space
+        goal_space: spaces.Space[Any]
         if discrete_obs_space:
             goal_space = spaces.Discrete(2**n_bits)
         elif image_obs_space:
@@ -71,7 +71,7 @@ class BitFlippingEnv(gym.Env):
             {"observation": goal_space, "achieved_goal": goal_space, "desired_goal": goal_space}
         )
         if continuous:
-            self.action_space: spaces.Space = spaces.Box(-1.0, 1.0, shape=(n_bits,), dtype=np.float32)
+            self.action_space: spaces.Space[Any] = spaces.Box(-1.0, 1.0, shape=(n_bits,), dtype=np.float32)
         else:
             self.action_space = spaces.Discrete(n_bits)
         self.state = np.zeros(n_bits, dtype=np.int64)
@@ -126,7 +126,9 @@ class BitFlippingEnv(gym.Env):
         return {"observation": state, "achieved_goal": self.encode(self.state), "desired_goal": self.encode(self.goal)}
 
     # ------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict[str, Any], dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         self.current_step = 0
         self.state = self.np_random.integers(0, 2, size=self.n_bits)
@@ -135,7 +137,7 @@ class BitFlippingEnv(gym.Env):
             self.goal = self.np_random.integers(0, 2, size=self.n_bits)
         return self._obs(), {}
 
-    def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.continuous:
             flips = np.asarray(action).reshape(self.n_bits) > 0
             self.state = np.where(flips, 1 - self.state, self.state)
@@ -164,7 +166,7 @@ class BitFlippingEnv(gym.Env):
         equal = np.all(achieved.reshape(batch, -1) == desired.reshape(batch, -1), axis=1)
         return np.where(equal, 0.0, -1.0).astype(np.float32)
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         """ "human": print the bits and the goal; "rgb_array": an 8-pixel-high strip, white for 1 bits, with the
         goal below the state."""
         if self.render_mode == "rgb_array":

@@ -18,7 +18,7 @@ class IdentityEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, dim: int | None = None, space: spaces.Space | None = None, ep_length: int = 100) -> None:
+    def __init__(self, dim: int | None = None, space: spaces.Space[Any] | None = None, ep_length: int = 100) -> None:
         if space is None:
             space = spaces.Discrete(2 if dim is None else dim)
         self.action_space = self.observation_space = space
@@ -26,7 +26,7 @@ class IdentityEnv(gym.Env):
         self.current_step = 0
         self.state: Any = None
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
             self.observation_space.seed(seed)
@@ -37,7 +37,7 @@ class IdentityEnv(gym.Env):
     def _reward(self, action: Any) -> float:
         return 1.0 if np.array_equal(self.state, action) else 0.0
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         reward = self._reward(action)
         self.state = self.observation_space.sample()
         self.current_step += 1
@@ -85,19 +85,21 @@ class FakeImageEnv(gym.Env):
         )
         self.observation_space = spaces.Box(0, 255, shape=shape, dtype=np.uint8)
         if discrete:
-            self.action_space: spaces.Space = spaces.Discrete(action_dim)
+            self.action_space: spaces.Space[Any] = spaces.Discrete(action_dim)
         else:
             self.action_space = spaces.Box(-1.0, 1.0, shape=(action_dim,), dtype=np.float32)
         self.ep_length = ep_length
         self.current_step = 0
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
             self.observation_space.seed(seed)
         self.current_step = 0
         return self.observation_space.sample(), {}
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         self.current_step += 1
         return self.observation_space.sample(), 0.0, False, self.current_step >= self.ep_length, {}

@@ -63,7 +63,7 @@ class SimpleMultiObsEnv(gym.Env):
                     "img": spaces.Box(0, 255, shape=(self.image_size, self.image_size, 1), dtype=np.uint8),
                 }
             )
-            self.action_space: spaces.Space = spaces.Discrete(2)
+            self.action_space: spaces.Space[Any] = spaces.Discrete(2)
             self._obs: dict[str, np.ndarray] = {}
             return
         self.vector_size = 5
@@ -106,7 +106,7 @@ class SimpleMultiObsEnv(gym.Env):
         """The observation of the current cell (a fresh dict of copies)."""
         return {key: value.copy() for key, value in self.state_mapping[self.state].items()}
 
-    def _grid_step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
+    def _grid_step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         move = int(np.argmax(action)) if not self.discrete_actions else int(np.asarray(action).reshape(()))
         self.count += 1
         previous = self.state
@@ -127,7 +127,9 @@ class SimpleMultiObsEnv(gym.Env):
         return self._obs
 
     # ------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Start a new episode (in a random cell other than the goal when ``random_start``, else in cell 0)."""
         super().reset(seed=seed)
         self.count = 0
@@ -136,7 +138,7 @@ class SimpleMultiObsEnv(gym.Env):
         self.state = int(self.np_random.integers(0, self.max_state)) if self.random_start else 0
         return self.get_state_mapping(), {}
 
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Move (grid world) or answer the sign question (sign task)."""
         if not self.sign_task:
             return self._grid_step(action)
@@ -144,6 +146,6 @@ class SimpleMultiObsEnv(gym.Env):
         self.count += 1
         return self._sign_obs(), reward, False, self.count >= self.ep_length, {}
 
-    def render(self, mode: str = "human") -> None:  # type: ignore[override]
+    def render(self, mode: str = "human") -> None:
         """Print the last move (grid world)."""
         print(self.log)

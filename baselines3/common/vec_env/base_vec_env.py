@@ -62,7 +62,7 @@ class VecEnv(ABC):
     :param action_space: action space of one env
     """
 
-    def __init__(self, num_envs: int, observation_space: spaces.Space, action_space: spaces.Space) -> None:
+    def __init__(self, num_envs: int, observation_space: spaces.Space[Any], action_space: spaces.Space[Any]) -> None:
         self.num_envs = num_envs
         self.observation_space = observation_space
         self.action_space = action_space
@@ -85,7 +85,8 @@ class VecEnv(ABC):
             return None
         if any(mode != render_modes[0] for mode in render_modes):
             raise ValueError(f"All envs of a VecEnv must share one render_mode, got {render_modes}")
-        return render_modes[0]
+        render_mode: str | None = render_modes[0]
+        return render_mode
 
     # ----- core API -------------------------------------------------------------------------------
     @abstractmethod
@@ -270,8 +271,8 @@ class VecEnvWrapper(VecEnv):
     def __init__(
         self,
         venv: VecEnv,
-        observation_space: spaces.Space | None = None,
-        action_space: spaces.Space | None = None,
+        observation_space: spaces.Space[Any] | None = None,
+        action_space: spaces.Space[Any] | None = None,
     ) -> None:
         if not isinstance(venv, VecEnv):
             hint = ""
@@ -379,7 +380,8 @@ class CloudpickleWrapper:
         self.var = var
 
     def __getstate__(self) -> bytes:
-        return cloudpickle.dumps(self.var)
+        data: bytes = cloudpickle.dumps(self.var)
+        return data
 
     def __setstate__(self, state: bytes) -> None:
         self.var = pickle.loads(state)

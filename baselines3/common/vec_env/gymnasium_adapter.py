@@ -85,7 +85,8 @@ class GymnasiumVectorAdapter(VecEnv):
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
 
     def _find_render_mode(self) -> str | None:
-        return self.vector_env.render_mode
+        render_mode: str | None = self.vector_env.render_mode
+        return render_mode
 
     def reset(self) -> VecEnvObs:
         seeds: list[int | None] | None = None
@@ -96,6 +97,7 @@ class GymnasiumVectorAdapter(VecEnv):
             if any(opts != self._options[0] for opts in self._options):
                 raise ValueError("A gymnasium vector env takes one options dict for all envs; got different ones")
             options = dict(self._options[0])
+        obs: VecEnvObs
         obs, vector_infos = self.vector_env.reset(seed=seeds, options=options)
         self.reset_infos = _unbatch_infos(vector_infos, self.num_envs)
         self._reset_seeds()

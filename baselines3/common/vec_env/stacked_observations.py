@@ -43,7 +43,7 @@ class _BoxStack:
         self.frame_size = space.shape[axis]
         low = np.repeat(space.low, n_stack, axis=axis)
         high = np.repeat(space.high, n_stack, axis=axis)
-        self.space = spaces.Box(low=low, high=high, dtype=space.dtype)  # type: ignore[arg-type]
+        self.space = spaces.Box(low=low, high=high, dtype=space.dtype)
         self.stacked = np.zeros((num_envs, *low.shape), dtype=space.dtype)
 
     def _prepare(self, obs: np.ndarray) -> np.ndarray:
@@ -71,7 +71,7 @@ class _BoxStack:
 
     def terminal(self, index: int, terminal_obs: np.ndarray) -> np.ndarray:
         """Stacked terminal observation of env ``index`` (call after ``shift``, before ``clear``)."""
-        stacked = self.stacked[index].copy()
+        stacked: np.ndarray = self.stacked[index].copy()
         size = self.frame_size
         terminal_obs = terminal_obs[..., None] if self.expand else terminal_obs
         if self.channels_first:
@@ -104,7 +104,7 @@ class StackedObservations:
         self,
         num_envs: int,
         n_stack: int,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         channels_order: str | Mapping[str, str | None] | None = None,
     ) -> None:
         if int(n_stack) < 1:
@@ -119,7 +119,7 @@ class StackedObservations:
                     raise TypeError(f"Frame stacking needs Box subspaces, but key {key!r} is {subspace}")
                 order = channels_order.get(key) if isinstance(channels_order, Mapping) else channels_order
                 self.stacks[key] = _BoxStack(num_envs, self.n_stack, subspace, order)
-            self.stacked_observation_space: spaces.Space = spaces.Dict(
+            self.stacked_observation_space: spaces.Space[Any] = spaces.Dict(
                 {key: stack.space for key, stack in self.stacks.items()}
             )
         elif isinstance(observation_space, spaces.Box):

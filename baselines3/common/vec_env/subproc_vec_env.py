@@ -303,7 +303,8 @@ class SubprocVecEnv(VecEnv):
         self.reset_infos = list(reset_infos)
         self._reset_seeds()
         self._reset_options()
-        return stack_obs(obs, self.observation_space)
+        stacked: VecEnvObs = stack_obs(obs, self.observation_space)
+        return stacked
 
     def close(self) -> None:
         if self.closed:

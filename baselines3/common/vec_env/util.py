@@ -46,14 +46,14 @@ def copy_obs_dict(obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def obs_space_info(
-    obs_space: spaces.Space,
+    obs_space: spaces.Space[Any],
 ) -> tuple[list[str | None], dict[Any, tuple[int, ...]], dict[Any, np.dtype]]:
     """Keys, shapes and dtypes of an observation space (key ``None`` for a non-Dict space).
 
     Raises a ``TypeError`` for spaces that have no fixed array shape (Tuple, Text, Graph...).
     """
     if isinstance(obs_space, spaces.Dict):
-        sub_spaces: dict[Any, spaces.Space] = dict(obs_space.spaces)
+        sub_spaces: dict[Any, spaces.Space[Any]] = dict(obs_space.spaces)
     else:
         sub_spaces = {None: obs_space}
     keys: list[str | None] = []
@@ -72,21 +72,21 @@ def obs_space_info(
     return keys, shapes, dtypes
 
 
-def dict_to_obs(obs_space: spaces.Space, obs_dict: dict[Any, np.ndarray]) -> Any:
+def dict_to_obs(obs_space: spaces.Space[Any], obs_dict: dict[Any, np.ndarray]) -> Any:
     """Turn a ``{key: array}`` buffer (key ``None`` for non-Dict spaces) into the observation."""
     if isinstance(obs_space, spaces.Dict):
         return obs_dict
     return obs_dict[None]
 
 
-def stack_obs(obs_list: Sequence[Any], obs_space: spaces.Space) -> Any:
+def stack_obs(obs_list: Sequence[Any], obs_space: spaces.Space[Any]) -> Any:
     """Stack per-env observations into one batch (a dict of batches for Dict spaces)."""
     if isinstance(obs_space, spaces.Dict):
         return {key: np.stack([obs[key] for obs in obs_list]) for key in obs_space.spaces}
     return np.stack(obs_list)
 
 
-def is_image_space(space: spaces.Space, check_channels: bool = False) -> bool:
+def is_image_space(space: spaces.Space[Any], check_channels: bool = False) -> bool:
     """True for a 3-D uint8 Box with bounds [0, 255] (an image, channels first or last)."""
     if not (isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8):
         return False

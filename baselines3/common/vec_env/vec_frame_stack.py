@@ -36,4 +36,5 @@ class VecFrameStack(VecEnvWrapper):
         return observations, rewards, dones, infos
 
     def reset(self) -> VecEnvObs:
-        return self.stacked_obs.reset(self.venv.reset())
+        observations: VecEnvObs = self.stacked_obs.reset(self.venv.reset())
+        return observations

@@ -47,7 +47,7 @@ def _rms_from_json(data: dict[str, Any], where: str) -> RunningMeanStd:
 
 
 def _check_obs_shapes(
-    obs_rms: RunningMeanStd | dict[str, RunningMeanStd], norm_obs: bool, space: spaces.Space, source: str
+    obs_rms: RunningMeanStd | dict[str, RunningMeanStd], norm_obs: bool, space: spaces.Space[Any], source: str
 ) -> None:
     """Raise ``ValueError`` if observation statistics do not fit an observation space."""
     if not norm_obs:
@@ -123,7 +123,7 @@ class VecNormalize(VecEnvWrapper):
         self.old_obs: VecEnvObs = np.array([])
         self.old_reward = np.array([])
 
-    def _make_obs_rms(self, space: spaces.Space) -> RunningMeanStd | dict[str, RunningMeanStd]:
+    def _make_obs_rms(self, space: spaces.Space[Any]) -> RunningMeanStd | dict[str, RunningMeanStd]:
         """Check the observation space (and ``norm_obs_keys``) and create fresh statistics for it."""
         if not self.norm_obs:
             return RunningMeanStd(shape=())  # unused placeholder
@@ -146,7 +146,7 @@ class VecNormalize(VecEnvWrapper):
             "only scale rewards"
         )
 
-    def _normalized_space(self, space: spaces.Space) -> spaces.Space:
+    def _normalized_space(self, space: spaces.Space[Any]) -> spaces.Space[Any]:
         """Observation space after normalisation: normalised parts become float32 in [-clip_obs, clip_obs]."""
         if not self.norm_obs:
             return space

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from copy import copy
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -41,7 +42,7 @@ class VecTransposeImage(VecEnvWrapper):
                 if is_image_space(subspace) and not is_image_space_channels_first(subspace):  # type: ignore[arg-type]
                     self.image_space_keys.append(key)
                     new_spaces[key] = self.transpose_space(subspace, key)  # type: ignore[arg-type]
-            observation_space: spaces.Space = spaces.Dict(new_spaces)
+            observation_space: spaces.Space[Any] = spaces.Dict(new_spaces)
         else:
             observation_space = self.transpose_space(space)  # type: ignore[arg-type]
         super().__init__(venv, observation_space=observation_space)
@@ -58,7 +59,7 @@ class VecTransposeImage(VecEnvWrapper):
                 "VecTransposeImage expects (H, W, C)"
             )
         height, width, channels = observation_space.shape
-        return spaces.Box(low=0, high=255, shape=(channels, height, width), dtype=observation_space.dtype)  # type: ignore[arg-type]
+        return spaces.Box(low=0, high=255, shape=(channels, height, width), dtype=observation_space.dtype)
 
     @staticmethod
     def transpose_image(image: np.ndarray) -> np.ndarray:

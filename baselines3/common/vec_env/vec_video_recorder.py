@@ -46,7 +46,7 @@ def _write_with(writer: str, base_path: str, frames: list[np.ndarray], fps: floa
         try:
             from moviepy import ImageSequenceClip  # moviepy >= 2
         except ImportError:
-            from moviepy.editor import ImageSequenceClip  # type: ignore[no-redef]
+            from moviepy.editor import ImageSequenceClip  # type: ignore[no-redef,unused-ignore]
         path = base_path + ".mp4"
         clip = ImageSequenceClip(frames, fps=fps)
         clip.write_videofile(path, logger=None)
