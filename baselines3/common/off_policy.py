@@ -12,12 +12,13 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer, default_replay_buffer_class
+from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.callbacks import BaseCallback
 from baselines3.common.env_runner import ActionSelector, EnvRunner, TrainFreq, TrainFrequencyUnit
 from baselines3.common.env_runner import RolloutReturn as RolloutReturn  # SB3 code imports it from here
 from baselines3.common.noise import ActionNoise
 from baselines3.common.policies import BasePolicy
+from baselines3.common.replay.factory import buffer_for_saved, make_replay_buffer
 from baselines3.common.serialization.arrays import load_arrays
 from baselines3.common.serialization.sb3.replay_buffer import load_sb3_replay_buffer, sb3_pickle_path
 from baselines3.common.utils import obs_as_tensor
@@ -54,63 +55,15 @@ def build_replay_buffer(
     n_steps: int = 1,
     gamma: float = 0.99,
 ) -> ReplayBuffer:
-    """The replay buffer an off-policy model asked for (HER buffers are given the model's env; n_steps > 1
-    selects the n-step buffer; without a class, DictReplayBuffer for Dict observations, else ReplayBuffer).
+    """The replay buffer an off-policy model asked for, chosen by the rule in `baselines3.common.replay.factory`
+    (n_steps > 1: the n-step buffer; a given class, handed the model's env when it takes one; frame-by-frame
+    storage for stacked image frames; else DictReplayBuffer for Dict observations, else ReplayBuffer).
 
     A buffer smaller than `batch_size` is allowed, as in SB3: batches are drawn with replacement."""
     del batch_size  # sampling is with replacement: any buffer_size >= 1 fills a batch
-    if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-    buffer_class = replay_buffer_class or default_replay_buffer_class(model.observation_space)
-    kwargs = dict(replay_buffer_kwargs or {})
-    if n_steps > 1:
-        if replay_buffer_class not in (None, NStepReplayBuffer):
-            raise ValueError(f"n_steps > 1 needs NStepReplayBuffer, got replay_buffer_class={replay_buffer_class}")
-        buffer_class = NStepReplayBuffer
-        kwargs.update(n_steps=n_steps, gamma=gamma)
-    if not (isinstance(buffer_class, type) and issubclass(buffer_class, ReplayBuffer)):
-        raise TypeError(f"replay_buffer_class must be a ReplayBuffer subclass, got {buffer_class!r}")
-
-    def build(cls: type[ReplayBuffer], **extra: Any) -> ReplayBuffer:
-        return cls(
-            buffer_size,
-            model.observation_space,
-            model.action_space,
-            device=model.device,
-            n_envs=model.n_envs,
-            optimize_memory_usage=optimize_memory_usage,
-            **extra,
-        )
-
-    if replay_buffer_class is None and n_steps == 1 and _stacked_frames(model) > 1:
-        # identical samples to ReplayBuffer, with each frame stored once (7 KB instead of 28-56 KB per Atari
-        # transition)
-        from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
-
-        try:
-            return build(FrameStackReplayBuffer, **{"n_stack": _stacked_frames(model), **kwargs})
-        except ValueError:
-            pass  # a layout it does not handle: plain storage
-    if _is_her(buffer_class):
-        if model.env is None:
-            raise ValueError("HerReplayBuffer needs the model's env (to recompute rewards): pass env to the model")
-        kwargs["env"] = model.env
-    return build(buffer_class, **kwargs)
-
-
-def _stacked_frames(model: BaseAlgorithm) -> int:
-    """n_stack of the model env's VecFrameStack when it stacks image frames, else 0."""
-    from baselines3.common.preprocessing import is_image_space
-    from baselines3.common.vec_env import VecFrameStack, unwrap_vec_wrapper
-
-    if model.env is None or not is_image_space(model.observation_space):
-        return 0
-    frame_stack = unwrap_vec_wrapper(model.env, VecFrameStack)
-    return 0 if frame_stack is None else int(frame_stack.n_stack)
-
-
-def _is_her(buffer_class: type) -> bool:
-    return any(cls.__name__ == "HerReplayBuffer" for cls in buffer_class.__mro__)
+    return make_replay_buffer(
+        model, buffer_size, optimize_memory_usage, replay_buffer_class, replay_buffer_kwargs, n_steps, gamma
+    )
 
 
 def check_action_noise(action_noise: ActionNoise | None, action_space: spaces.Space, n_envs: int) -> None:
@@ -265,10 +218,9 @@ def load_replay_buffer(model: BaseAlgorithm, path: str | pathlib.Path, truncate_
     (as a time limit), since training continues from a fresh env reset.
 
     When the model chose its buffer itself (no replay_buffer_class) and the file holds the other automatic kind
-    (plain or frame-stacked storage, which sample the same), the model's buffer is rebuilt as the saved kind:
-    e.g. a model loaded without its frame-stacked env can still take its saved Atari buffer."""
-    from baselines3.common.frame_stack_buffer import FrameStackReplayBuffer
-
+    (plain or frame-stacked storage, which sample the same), the model's buffer is rebuilt as the saved kind
+    (`baselines3.common.replay.factory.buffer_for_saved`): e.g. a model loaded without its frame-stacked env can
+    still take its saved Atari buffer."""
     sb3_path = sb3_pickle_path(path)
     if sb3_path is not None:  # a pickle saved by Stable-Baselines3: read with an unpickler that imports nothing
         load_sb3_replay_buffer(model, sb3_path, truncate_last_traj)
@@ -284,26 +236,12 @@ def load_replay_buffer(model: BaseAlgorithm, path: str | pathlib.Path, truncate_
             model.replay_buffer_kwargs,  # type: ignore[attr-defined]
         )
         model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
-    automatic = {"ReplayBuffer": ReplayBuffer, "FrameStackReplayBuffer": FrameStackReplayBuffer}
-    if getattr(model, "replay_buffer_class", None) is None and type(replay_buffer).__name__ in automatic:
+    if getattr(model, "replay_buffer_class", None) is None:
         meta, _ = load_arrays(path, meta_only=True)
-        saved_class = automatic.get(str(meta.get("buffer_class")))
-        if saved_class is not None and saved_class is not type(replay_buffer):
-            extra: dict[str, Any] = {}
-            if saved_class is FrameStackReplayBuffer:
-                extra = {"n_stack": int(meta["n_stack"]), "stack_axis": int(meta["stack_axis"])}
-            replay_buffer = saved_class(
-                int(meta["buffer_size"]) * int(meta["n_envs"]),
-                model.observation_space,
-                model.action_space,
-                device=model.device,
-                n_envs=int(meta["n_envs"]),
-                optimize_memory_usage=bool(meta["optimize_memory_usage"]),
-                **extra,
-            )
-            model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
+        replay_buffer = buffer_for_saved(model, replay_buffer, meta)
+        model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
     replay_buffer.load(path)
-    if _is_her(type(replay_buffer)):
+    if replay_buffer.takes_env:
         if model.env is None:
             raise ValueError("HerReplayBuffer needs an env after loading: call model.set_env(env) first")
         replay_buffer.set_env(model.env)  # type: ignore[attr-defined]
