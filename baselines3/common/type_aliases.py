@@ -16,7 +16,7 @@ from baselines3.common.buffers import (
     RolloutBufferSamples,
 )
 from baselines3.common.callbacks import BaseCallback
-from baselines3.common.off_policy import RolloutReturn, TrainFreq, TrainFrequencyUnit
+from baselines3.common.env_runner import RolloutReturn, TrainFreq, TrainFrequencyUnit
 from baselines3.common.vec_env import VecEnv
 
 GymEnv = gym.Env | VecEnv

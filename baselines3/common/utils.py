@@ -27,8 +27,8 @@ from baselines3.common.schedules import (
     get_schedule_fn,
 )
 
-if TYPE_CHECKING:  # annotations only: off_policy imports this module
-    from baselines3.common.off_policy import TrainFreq
+if TYPE_CHECKING:  # annotations only: env_runner imports this module
+    from baselines3.common.env_runner import TrainFreq
 
 __all__ = [
     "ConstantSchedule",
