@@ -741,3 +741,45 @@ def test_atomic_writes_sync_the_folder_once_so_the_rename_survives_a_crash(tmp_p
     save_util.atomic_write(tmp_path / "model.zip", lambda file: file.write(b"zip"))
     save_util.atomic_write_text(tmp_path / "notes.yml", "a: 1\n")
     assert synced == [tmp_path, tmp_path]
+
+
+def test_sb3_file_helpers_behave_as_sb3s_and_pickles_load_without_running_code(tmp_path: pathlib.Path) -> None:
+    from types import SimpleNamespace
+
+    from baselines3.common import save_util
+    from baselines3.common.serialization.sb3.unpickler import RefusedPickleError
+
+    obj = SimpleNamespace(policy=SimpleNamespace(optimizer=SimpleNamespace(lr=0.1)))
+    assert save_util.recursive_getattr(obj, "policy.optimizer.lr") == 0.1
+    assert save_util.recursive_getattr(obj, "policy.missing", None) is None
+    save_util.recursive_setattr(obj, "policy.optimizer.lr", 0.5)
+    assert obj.policy.optimizer.lr == 0.5
+    assert save_util.is_json_serializable({"a": [1, 2.0, "x"]}) and not save_util.is_json_serializable(object())
+
+    data = {"counts": np.arange(3), "name": "run", "nested": [1.5, (2, 3)]}
+    save_util.save_to_pkl(tmp_path / "data", data)  # ".pkl" is appended, as in SB3
+    loaded = save_util.load_from_pkl(tmp_path / "data")
+    np.testing.assert_array_equal(loaded["counts"], data["counts"])
+    assert loaded["name"] == "run" and loaded["nested"] == [1.5, (2, 3)]
+    with save_util.open_path_str(str(tmp_path / "data.pkl"), "r") as file:
+        assert file.read(1) == b"\x80"  # a pickle
+    with save_util.open_path_pathlib(tmp_path / "data.pkl", "r") as file:
+        assert file.read(1) == b"\x80"
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(RefusedPickleError, match="system"):
+        save_util.load_from_pkl(tmp_path / "evil.pkl")
+    assert not marker.exists()
+
+    sb3_save_util = pytest.importorskip("stable_baselines3.common.save_util")
+    sb3_save_util.save_to_pkl(tmp_path / "theirs", data)
+    np.testing.assert_array_equal(save_util.load_from_pkl(tmp_path / "theirs.pkl")["counts"], data["counts"])
+    assert sb3_save_util.recursive_getattr(obj, "policy.optimizer.lr") == save_util.recursive_getattr(
+        obj, "policy.optimizer.lr"
+    )
