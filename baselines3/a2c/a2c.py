@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any, ClassVar, TypeVar, cast
 
 import torch
-from gymnasium import spaces
 
 from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.callbacks import BaseCallback
-from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer
+from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer, record_value_fit
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from baselines3.common.utils import check_hyperparameters, explained_variance
+from baselines3.common.utils import check_hyperparameters
 from baselines3.common.vec_env import VecEnv
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
@@ -132,15 +131,12 @@ class A2C(BaseAlgorithm):
 
     def _log_train_stats(self) -> None:
         pg_loss, vf_loss, ent_loss = (float(t) for t in self._pending_stats)
-        buffer = self.rollout_buffer
         record = self.logger.record
         record("train/n_updates", self._n_updates, exclude="tensorboard")
-        record("train/explained_variance", explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
+        record_value_fit(self.logger, cast(ActorCriticPolicy, self.policy), self.rollout_buffer)
         record("train/entropy_loss", ent_loss)
         record("train/policy_loss", pg_loss)
         record("train/value_loss", vf_loss)
-        if isinstance(self.action_space, spaces.Box) and hasattr(self.policy, "log_std"):
-            record("train/std", float(torch.exp(self.policy.log_std.detach()).mean()))  # type: ignore[operator]
 
     def collect_rollouts(
         self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int

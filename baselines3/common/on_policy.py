@@ -3,7 +3,11 @@ is `baselines3.common.env_runner.EnvRunner.rollout`)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
+
+import torch
+from gymnasium import spaces
 
 from baselines3.common.buffers import RolloutBuffer, default_rollout_buffer_class
 from baselines3.common.policies import (
@@ -17,9 +21,11 @@ from baselines3.common.recurrent_policies import (
     RecurrentActorCriticPolicy,
     RecurrentMultiInputActorCriticPolicy,
 )
+from baselines3.common.utils import explained_variance
 
 if TYPE_CHECKING:
     from baselines3.common.base_class import BaseAlgorithm
+    from baselines3.common.logger import Logger
 
 #: The policy names A2C and PPO accept: SB3's three, and sb3-contrib's recurrent (LSTM) ones
 POLICY_ALIASES: dict[str, type[BasePolicy]] = {
@@ -60,3 +66,32 @@ def build_policy_and_buffer(
         n_envs=model.n_envs,
         **(rollout_buffer_kwargs or {}),
     )
+
+
+def check_minibatches(n_steps: int, n_envs: int, batch_size: int, normalize_advantage: bool) -> None:
+    """Refuse a rollout too small to normalize advantages; warn when minibatches of `batch_size` do not tile the
+    rollout of `n_steps * n_envs` transitions (SB3 accepts both: published RL Zoo entries rely on it)."""
+    rollout_size = n_steps * n_envs
+    if rollout_size < 2 and normalize_advantage:
+        raise ValueError(f"n_steps * n_envs must be > 1 to normalize advantages, got {rollout_size}")
+    if batch_size > rollout_size:
+        warnings.warn(
+            f"batch_size={batch_size} is larger than the rollout n_steps * n_envs = {n_steps} * {n_envs} = "
+            f"{rollout_size}: each epoch is one minibatch of the whole rollout",
+            stacklevel=3,
+        )
+    elif rollout_size % batch_size != 0:
+        warnings.warn(
+            f"batch_size={batch_size} does not divide the rollout n_steps * n_envs = {rollout_size}: the last "
+            f"minibatch of each epoch holds only {rollout_size % batch_size} samples. A divisor of {rollout_size} "
+            "avoids that.",
+            stacklevel=3,
+        )
+
+
+def record_value_fit(logger: Logger, policy: ActorCriticPolicy, rollout_buffer: RolloutBuffer) -> None:
+    """How well the value head explains the rollout's returns, and the action std of a Gaussian policy."""
+    values, returns = rollout_buffer.values.flatten(), rollout_buffer.returns.flatten()
+    logger.record("train/explained_variance", explained_variance(values, returns))
+    if isinstance(policy.action_space, spaces.Box) and hasattr(policy, "log_std"):
+        logger.record("train/std", float(torch.exp(policy.log_std.detach()).mean()))

@@ -6,21 +6,19 @@ of the clipped surrogate + value loss - entropy bonus -> log }.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar, TypeVar, cast
 
 import torch
-from gymnasium import spaces
 
 from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.callbacks import BaseCallback
-from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer
+from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer, check_minibatches, record_value_fit
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.schedules import get_schedule_fn
-from baselines3.common.utils import check_hyperparameters, explained_variance
+from baselines3.common.utils import check_hyperparameters
 from baselines3.common.vec_env import VecEnv
 
 SelfPPO = TypeVar("SelfPPO", bound="PPO")
@@ -82,22 +80,7 @@ class PPO(BaseAlgorithm):
         if normalize_advantage and batch_size < 2:
             raise ValueError(f"batch_size must be > 1 with normalize_advantage=True, got {batch_size}")
         if self.env is not None and _init_setup_model:  # a saved model may be loaded with fewer envs to run it
-            rollout_size = n_steps * self.env.num_envs
-            if rollout_size < 2 and normalize_advantage:
-                raise ValueError(f"n_steps * n_envs must be > 1 to normalize advantages, got {rollout_size}")
-            if batch_size > rollout_size:  # SB3 accepts this (published RL Zoo entries rely on it)
-                warnings.warn(
-                    f"batch_size={batch_size} is larger than the rollout n_steps * n_envs = {n_steps} * "
-                    f"{self.env.num_envs} = {rollout_size}: each epoch is one minibatch of the whole rollout",
-                    stacklevel=2,
-                )
-            elif rollout_size % batch_size != 0:
-                warnings.warn(
-                    f"batch_size={batch_size} does not divide the rollout n_steps * n_envs = {rollout_size}: the "
-                    f"last minibatch of each epoch holds only {rollout_size % batch_size} samples. A divisor of "
-                    f"{rollout_size} avoids that.",
-                    stacklevel=2,
-                )
+            check_minibatches(n_steps, self.env.num_envs, batch_size, normalize_advantage)
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.n_epochs = n_epochs
@@ -203,10 +186,7 @@ class PPO(BaseAlgorithm):
             record("train/approx_kl", losses.approx_kl_divergence(log_ratio, mask).item())
             record("train/clip_fraction", losses.clip_fraction(log_ratio, clip_range, mask).item())
             record("train/loss", total)
-        buffer = self.rollout_buffer
-        record("train/explained_variance", explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
-        if isinstance(self.action_space, spaces.Box) and hasattr(self.policy, "log_std"):
-            record("train/std", float(torch.exp(self.policy.log_std.detach()).mean()))  # type: ignore[operator]
+        record_value_fit(self.logger, cast(ActorCriticPolicy, self.policy), self.rollout_buffer)
         record("train/n_updates", self._n_updates, exclude="tensorboard")
         record("train/clip_range", clip_range)
         if clip_range_vf is not None:
