@@ -234,13 +234,15 @@ class EnvRunner:
         action_noise: ActionNoise | None = None,
         use_sde: bool = False,
         sde_sample_freq: int = -1,
+        episode_end: Callable[[], None] | None = None,
     ) -> RolloutReturn:
         """Step the env until `train_freq` is reached, storing every transition in `replay_buffer`.
 
         `select_actions(obs)` returns (env actions, buffer actions) for the last observation. The buffer receives
         the unnormalized observations/rewards when a VecNormalize is used, and the terminal observation (not the
         reset one) as next observation of a finished episode, flagged as a time-limit truncation where it was one.
-        Exploration noise is reset for each env whose episode ended.
+        Exploration noise is reset for each env whose episode ended, and `episode_end()` is called after each
+        finished episode is counted (the learn loop logs there, as SB3 does).
         """
         assert self.last_obs is not None, "No previous observation: call reset() (learn() does) first"
         env = self._require_env()
@@ -272,12 +274,15 @@ class EnvRunner:
             if dones.any():
                 finished = np.flatnonzero(dones)
                 num_episodes += len(finished)
-                self.episode_num += len(finished)
                 if isinstance(action_noise, VectorizedActionNoise):
                     action_noise.reset([int(idx) for idx in finished])
                 elif action_noise is not None:
                     for _ in finished:
                         action_noise.reset()
+                for _ in finished:
+                    self.episode_num += 1
+                    if episode_end is not None:
+                        episode_end()
         callback.on_rollout_end()
         return RolloutReturn(num_steps * n_envs, num_episodes, continue_training=True)
 

@@ -114,8 +114,6 @@ class Round(NamedTuple):
     timesteps: int
     #: gradient steps due now (0 until more than `learning_starts` env steps were taken)
     gradient_steps: int
-    #: whether another `log_interval` episodes finished in this pass
-    log: bool
 
 
 def off_policy_rounds(
@@ -124,15 +122,21 @@ def off_policy_rounds(
     callback: BaseCallback,
     select_actions: ActionSelector,
     log_interval: int | None,
+    log: Callable[[], None],
     action_noise: ActionNoise | None = None,
 ) -> Iterator[Round]:
     """The off-policy loop that DQN, SAC and TD3 iterate: collect `train_freq` steps (or episodes) with
     `select_actions` into the model's replay buffer, then yield what is due, until `total_timesteps` env steps
-    were taken or a callback stopped training. The caller does the updates and logging of each `Round`."""
+    were taken or a callback stopped training. The caller does the updates of each `Round`; `log()` is called
+    when an episode ends and the episode count is a multiple of `log_interval` (when SB3 writes its logs)."""
     runner, replay_buffer = model.runner, model.replay_buffer
     assert replay_buffer is not None
+
+    def episode_end() -> None:
+        if log_interval is not None and runner.episode_num % log_interval == 0:
+            log()
+
     while runner.num_timesteps < total_timesteps:
-        episodes_before = runner.episode_num
         rollout = runner.collect(
             model.policy,
             select_actions,
@@ -142,6 +146,7 @@ def off_policy_rounds(
             action_noise,
             model.use_sde,
             model.sde_sample_freq,
+            episode_end,
         )
         model._update_current_progress_remaining(runner.num_timesteps, total_timesteps)
         if not rollout.continue_training:
@@ -149,8 +154,7 @@ def off_policy_rounds(
         gradient_steps = 0
         if runner.num_timesteps > 0 and runner.num_timesteps > model.learning_starts:
             gradient_steps = model.gradient_steps if model.gradient_steps >= 0 else rollout.episode_timesteps
-        log = log_interval is not None and runner.episode_num // log_interval > episodes_before // log_interval
-        yield Round(rollout.episode_timesteps, gradient_steps, log)
+        yield Round(rollout.episode_timesteps, gradient_steps)
 
 
 def exploring_actions(

@@ -7,6 +7,7 @@ of the Huber loss towards r + gamma * max_a Q_target(s', a) -> log }.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -236,8 +237,10 @@ class DQN(BaseAlgorithm):
         )
         callback.on_training_start(locals(), globals())
         explore = exploring_actions(self, self._epsilon_greedy, self.learning_starts)
+        # 3. (during collection) log each time another log_interval episodes have ended, as SB3 does
+        log = functools.partial(dump_logs, self)
         # 1. act epsilon-greedily (uniformly at random until learning_starts) and store transitions
-        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval):
+        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval, log):
             n_calls_before = self._n_calls
             self._n_calls += round_.timesteps // self.runner.num_envs
             self._update_target(n_calls_before)
@@ -247,9 +250,6 @@ class DQN(BaseAlgorithm):
             # 2. from replayed transitions: (double) Q-learning targets and Huber-loss updates
             if round_.gradient_steps > 0:
                 self.train(round_.gradient_steps, self.batch_size)
-            # 3. log, every log_interval episodes
-            if round_.log:
-                dump_logs(self)
         callback.on_training_end()
         return self
 

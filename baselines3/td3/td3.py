@@ -7,6 +7,7 @@ noise)) -> every policy_delay updates: actor to maximize Q_1(s, mu(s)) and Polya
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar, TypeVar
 
 import torch
@@ -221,13 +222,12 @@ class TD3(BaseAlgorithm):
         )
         callback.on_training_start(locals(), globals())
         explore = exploring_actions(self, actor_actions(self), self.learning_starts, self.action_noise)
+        # 3. (during collection) log each time another log_interval episodes have ended, as SB3 does
+        log = functools.partial(dump_logs, self)
         # 1. act with the actor + exploration noise (uniformly at random until learning_starts), store
-        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval, self.action_noise):
+        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval, log, self.action_noise):
             # 2. from replayed transitions: smoothed TD targets, critic updates, delayed actor and target updates
             if round_.gradient_steps > 0:
                 self.train(round_.gradient_steps, self.batch_size)
-            # 3. log, every log_interval episodes
-            if round_.log:
-                dump_logs(self)
         callback.on_training_end()
         return self
