@@ -305,7 +305,8 @@ def test_build_replay_buffer_makes_the_asked_buffer():
 
 
 def test_build_replay_buffer_errors():
-    assert build_replay_buffer(_model(), 10, 32, False, None, None).buffer_size == 5  # 10 over 2 envs; < a batch: as SB3
+    # smaller than a batch is accepted, as in SB3 (10 slots over 2 envs)
+    assert build_replay_buffer(_model(), 10, 32, False, None, None).buffer_size == 5
     with pytest.raises(ValueError, match="n_steps"):
         build_replay_buffer(_model(), 100, 32, False, None, None, n_steps=0)
     with pytest.raises(ValueError, match="NStepReplayBuffer"):
