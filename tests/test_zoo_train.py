@@ -304,3 +304,21 @@ def test_train_prints_its_settings_and_uses_the_rl_zoo_tensorboard_layout(tmp_pa
     assert f"Log path: {tmp_path / 'logs' / 'ppo' / 'CartPole-v1_1'}" in out
     assert out.index("Log path:") < out.index("total_timesteps")  # printed before training starts
     assert (tmp_path / "tb" / "CartPole-v1" / "PPO_1").is_dir()
+
+
+@pytest.mark.parametrize("flag, expected", [([], True), (["--truncate-last-trajectory", "false"], False)])
+def test_truncate_last_trajectory_reaches_the_replay_buffer_load(tmp_path, monkeypatch, flag, expected):
+    common = ["--algo", "dqn", "--env", "CartPole-v1", "--eval-freq", "-1", "--verbose", "0", "-f", str(tmp_path)]
+    small = ["-params", "learning_starts:50", "buffer_size:500"]
+    assert zoo_train.main([*common, "-n", "100", "--save-replay-buffer", *small]) == 0
+    seen = []
+    original = DQN.load_replay_buffer
+
+    def recording(self, path, truncate_last_traj=True):
+        seen.append(truncate_last_traj)
+        return original(self, path, truncate_last_traj)
+
+    monkeypatch.setattr(DQN, "load_replay_buffer", recording)
+    first = tmp_path / "dqn" / "CartPole-v1_1" / "CartPole-v1.zip"
+    assert zoo_train.main([*common, "-n", "100", "-i", str(first), *small, *flag]) == 0
+    assert seen == [expected]

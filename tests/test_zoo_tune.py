@@ -140,6 +140,12 @@ def test_journal_file_storage_is_shared_by_successive_runs_and_threads(tmp_path,
     out = capsys.readouterr().out
     assert "3 trials" in out and "Best trial: #" in out
     check_best_entry(results_folder(tmp_path, "journal"), study)
+    # --max-total-trials counts the study's trials, whoever ran them: 3 exist, so one more run reaches 4
+    assert main([*common, "--n-trials", "5", "--max-total-trials", "4"]) == 0
+    assert len(optuna.load_study(study_name="journal", storage=storage).trials) == 4
+    assert main([*common, "--n-trials", "5", "--max-total-trials", "4"]) == 0
+    assert "already has 4 trials" in capsys.readouterr().out
+    assert len(optuna.load_study(study_name="journal", storage=storage).trials) == 4
 
 
 def test_a_crashing_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path, monkeypatch):
@@ -205,6 +211,7 @@ def test_pruned_trials_stop_training_early_and_the_study_goes_on(tmp_path, monke
     [
         (["--n-trials", "0"], "--n-trials must be at least 1"),
         (["--n-jobs", "0"], "--n-jobs must be at least 1"),
+        (["--max-total-trials", "0"], "--max-total-trials must be at least 1"),
         (["--n-evaluations", "0"], "--n-evaluations must be at least 1"),
         (["--n-evaluations", "100"], "more than the 64 steps of each env"),
         (["--storage", "tuning.db"], "neither a database URL"),

@@ -27,7 +27,7 @@ from baselines3.common.utils import get_device
 from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.command import Command, action_noise, check_numbers, parse_overrides, resolve_command
 from zoo.config import ALGOS, DEFAULT_ENTRY, ConfigError, algorithm_class
-from zoo.runs import add_gym_packages_argument, build_env, env_folder_name, new_run_folder, saved_with
+from zoo.runs import add_gym_packages_argument, build_env, env_folder_name, new_run_folder, program_name, saved_with
 from zoo.tune import add_tuning_arguments, optimize
 
 # Re-exported: the command-line helpers moved to zoo.command, and callers (zoo.record_video) import them from here.
@@ -35,7 +35,9 @@ __all__ = ["action_noise", "check_numbers", "load_trained_agent", "main", "parse
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Train an agent with the zoo's tuned hyperparameters")
+    parser = argparse.ArgumentParser(
+        prog=program_name("zoo.train"), description="Train an agent with the zoo's tuned hyperparameters"
+    )
     parser.add_argument("--algo", required=True, choices=ALGOS)
     parser.add_argument("--env", required=True, help="gymnasium env id")
     parser.add_argument("-n", "--n-timesteps", type=int, default=-1, help="override the entry's n_timesteps")
@@ -47,6 +49,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--save-freq", type=int, default=-1, help="checkpoint every N steps (-1: never)")
     parser.add_argument("--log-interval", type=int, default=-1, help="log every N rollouts/episodes (-1: default)")
     parser.add_argument("-i", "--trained-agent", default="", help="continue training this .zip")
+    parser.add_argument(
+        "--truncate-last-trajectory",
+        type=lambda text: {"true": True, "false": False}[text.lower()],
+        default=True,
+        metavar="true|false",
+        help="with -i and a saved replay buffer: end its unfinished last episode (default true), as training "
+        "goes on from an env reset",
+    )
     parser.add_argument("-params", "--hyperparams", nargs="+", default=[], metavar="KEY:VALUE")
     parser.add_argument("-conf", "--conf-file", default=None, help="a YAML file to read instead of the zoo's")
     parser.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
@@ -116,7 +126,9 @@ def _train_in(
     tensorboard_log = os.path.join(args.tensorboard_log, args.env) if args.tensorboard_log else None
     settings = dict(seed=args.seed, device=args.device, verbose=args.verbose, tensorboard_log=tensorboard_log)
     if args.trained_agent:
-        model = load_trained_agent(algo_class, args.trained_agent, command, env, {**kwargs, **settings})
+        model = load_trained_agent(
+            algo_class, args.trained_agent, command, env, {**kwargs, **settings}, args.truncate_last_trajectory
+        )
     else:
         model = algo_class(experiment.policy, env, **settings, **kwargs)
     params_dir = folder / name
@@ -176,7 +188,12 @@ def _train_in(
 
 
 def load_trained_agent(
-    algo_class: type[BaseAlgorithm], path: str, command: Command, env: VecEnv, hyperparams: dict[str, Any]
+    algo_class: type[BaseAlgorithm],
+    path: str,
+    command: Command,
+    env: VecEnv,
+    hyperparams: dict[str, Any],
+    truncate_last_trajectory: bool = True,
 ) -> BaseAlgorithm:
     """The `-i` model, continuing with this command's hyperparameters (the entry with -conf and -params), seed
     and logging settings, as the RL Zoo does, and with the `replay_buffer.npz` saved next to it. The network is
@@ -190,7 +207,7 @@ def load_trained_agent(
         raise ConfigError(f"-i {path}: {error}") from None
     buffer = saved_with(pathlib.Path(path), command.experiment.env_id).replay_buffer
     if buffer.exists() and hasattr(model, "replay_buffer"):
-        model.load_replay_buffer(buffer)  # type: ignore[attr-defined]
+        model.load_replay_buffer(buffer, truncate_last_traj=truncate_last_trajectory)  # type: ignore[attr-defined]
     return model
 
 

@@ -53,7 +53,13 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     """The `-optimize` flags of `zoo.train` (the RL Zoo's names)."""
     group = parser.add_argument_group("tuning (Optuna)")
     group.add_argument("-optimize", "--optimize-hyperparameters", action="store_true", dest="optimize")
-    group.add_argument("--n-trials", type=int, default=500)
+    group.add_argument("--n-trials", type=int, default=500, help="trials this process runs")
+    group.add_argument(
+        "--max-total-trials",
+        type=int,
+        default=None,
+        help="stop once the study (all processes together) has this many finished or running trials",
+    )
     group.add_argument("--n-jobs", type=int, default=1, help="trials run in parallel threads of this process")
     group.add_argument("--sampler", choices=["tpe", "random", "cmaes"], default="tpe")
     group.add_argument("--pruner", choices=["median", "halving", "none"], default="median")
@@ -292,6 +298,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
     if args.n_jobs < 1:
         raise ConfigError(f"--n-jobs must be at least 1, got {args.n_jobs}")
+    if args.max_total_trials is not None and args.max_total_trials < 1:
+        raise ConfigError(f"--max-total-trials must be at least 1, got {args.max_total_trials}")
     if args.n_startup_trials < 0:
         raise ConfigError(f"--n-startup-trials must be >= 0, got {args.n_startup_trials}")
     if args.n_evaluations is not None and args.n_evaluations < 1:
@@ -313,6 +321,7 @@ def optimize(args: argparse.Namespace) -> int:
     or every trial of this process failed."""
     try:
         import optuna
+        from optuna.trial import TrialState
     except ImportError:
         raise ConfigError("-optimize needs Optuna: pip install 'baselines3[zoo]' (or optuna and cmaes)") from None
 
@@ -352,7 +361,21 @@ def optimize(args: argparse.Namespace) -> int:
         f"{n_evaluations} evaluations each, sampler {args.sampler}, pruner {args.pruner}"
     )
     try:
-        study.optimize(objective, n_trials=args.n_trials, n_jobs=args.n_jobs, catch=TRIAL_ERRORS, gc_after_trial=True)
+        callbacks = []
+        if args.max_total_trials is not None:  # counts every process's trials, so a shared study stops as a whole
+            states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+            callbacks.append(optuna.study.MaxTrialsCallback(args.max_total_trials, states=states))
+            if len(study.get_trials(deepcopy=False, states=states)) >= args.max_total_trials:
+                print(f"The study already has {args.max_total_trials} trials (--max-total-trials): none run")
+                return _report(study, objective, args, base, study_name)
+        study.optimize(
+            objective,
+            n_trials=args.n_trials,
+            n_jobs=args.n_jobs,
+            catch=TRIAL_ERRORS,
+            gc_after_trial=True,
+            callbacks=callbacks,
+        )
     except KeyboardInterrupt:
         print("Interrupted: writing the results so far", file=sys.stderr)
     return _report(study, objective, args, base, study_name)
