@@ -239,7 +239,8 @@ def test_postgresql_storage_without_its_driver_says_what_to_install():
 
 
 ALGO_ENVS = [("ppo", "CartPole-v1", 2), ("a2c", "CartPole-v1", 2), ("dqn", "CartPole-v1", 1),
-             ("sac", "Pendulum-v1", 1), ("td3", "Pendulum-v1", 1)]  # fmt: skip
+             ("sac", "Pendulum-v1", 1), ("td3", "Pendulum-v1", 1), ("ddpg", "Pendulum-v1", 1),
+             ("ppo_lstm", "CartPoleNoVel-v1", 2)]  # fmt: skip
 
 
 @pytest.mark.parametrize("algo, env_id, n_envs", ALGO_ENVS)
@@ -261,14 +262,16 @@ def test_each_search_space_gives_entries_that_build_a_model(algo, env_id, n_envs
             env.close()
         assert model.gamma == params["gamma"]
         assert model.policy_kwargs["net_arch"] == parse_policy_kwargs(params["policy_kwargs"])["net_arch"]
-        if algo in ("ppo", "a2c"):
+        if algo in ("ppo", "a2c", "ppo_lstm"):
             assert model.n_steps * n_envs <= 1000  # a rollout fits the budget
-        if algo == "ppo":
+        if algo in ("ppo", "ppo_lstm"):
             assert (model.n_steps * n_envs) % model.batch_size == 0 and model.batch_size > 1
-        if algo in ("dqn", "sac", "td3"):
+        if algo == "ppo_lstm":
+            assert model.policy.lstm_hidden_size == parse_policy_kwargs(params["policy_kwargs"])["lstm_hidden_size"]
+        if algo in ("dqn", "sac", "td3", "ddpg"):
             assert params["learning_starts"] <= 250 and 1 <= params["train_freq"] <= 100
             assert 1 <= params["gradient_steps"] <= params["train_freq"]
-        if algo == "td3":
+        if algo in ("td3", "ddpg"):
             assert type(model.action_noise).__name__ in ("NormalActionNoise", "OrnsteinUhlenbeckActionNoise")
         seen.append(params)
         study.tell(trial, 0.0)

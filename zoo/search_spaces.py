@@ -95,9 +95,10 @@ def _off_policy_schedule(trial: optuna.Trial, context: SearchContext, starts: li
     }
 
 
-def sample_ppo(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
+def sample_ppo(trial: optuna.Trial, context: SearchContext, recurrent: bool = False) -> dict[str, Any]:
     """PPO: rollout length, minibatch, discount, learning rate, entropy, clipping, epochs, GAE, gradient
-    clipping, value weight, network size and activation (and gSDE noise when the entry uses gSDE)."""
+    clipping, value weight, network size and activation (and gSDE noise when the entry uses gSDE); with
+    `recurrent`, also the LSTM's size and whether the critic has an LSTM of its own."""
     n_steps = trial.suggest_categorical("n_steps", N_STEPS)
     n_steps = min(n_steps, _at_most(N_STEPS, max(context.n_timesteps // context.n_envs, 1)))
     batch_size = trial.suggest_categorical("batch_size", [8, 16, 32, 64, 128, 256, 512])
@@ -113,12 +114,19 @@ def sample_ppo(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
         "max_grad_norm": trial.suggest_categorical("max_grad_norm", MAX_GRAD_NORMS),
         "vf_coef": trial.suggest_float("vf_coef", 0.0, 1.0),
     }
-    return _with_actor_critic_net(trial, context, params)
+    return _with_actor_critic_net(trial, context, params, recurrent)
 
 
-def _with_actor_critic_net(trial: optuna.Trial, context: SearchContext, params: dict[str, Any]) -> dict[str, Any]:
+def sample_ppo_lstm(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
+    """Recurrent PPO (`ppo_lstm`): PPO's space plus the LSTM's hidden size and a critic LSTM or not."""
+    return sample_ppo(trial, context, recurrent=True)
+
+
+def _with_actor_critic_net(
+    trial: optuna.Trial, context: SearchContext, params: dict[str, Any], recurrent: bool = False
+) -> dict[str, Any]:
     """PPO/A2C: the network size and activation (and gSDE's sampling frequency and initial log std when the
-    entry uses gSDE), added to `params`."""
+    entry uses gSDE; the LSTM's size and a critic LSTM or not when `recurrent`), added to `params`."""
     layers = SMALL_NETS[trial.suggest_categorical("net_arch", list(SMALL_NETS))]
     policy_kwargs: dict[str, Any] = {
         "net_arch": {"pi": list(layers), "vf": list(layers)},
@@ -127,6 +135,9 @@ def _with_actor_critic_net(trial: optuna.Trial, context: SearchContext, params: 
     if context.use_sde:
         params["sde_sample_freq"] = trial.suggest_categorical("sde_sample_freq", [-1, 8, 16, 32, 64, 128, 256])
         policy_kwargs["log_std_init"] = trial.suggest_float("log_std_init", -4.0, 1.0)
+    if recurrent:
+        policy_kwargs["lstm_hidden_size"] = trial.suggest_categorical("lstm_hidden_size", [16, 32, 64, 128, 256])
+        policy_kwargs["enable_critic_lstm"] = trial.suggest_categorical("enable_critic_lstm", [False, True])
     params["policy_kwargs"] = policy_kwargs_text(policy_kwargs)
     return params
 
@@ -218,6 +229,7 @@ SEARCH_SPACES: dict[str, Sampler] = {
     "ddpg": sample_td3,  # DDPG's knobs are TD3's (noise, shared off-policy values, network), as in the RL Zoo
     "dqn": sample_dqn,
     "ppo": sample_ppo,
+    "ppo_lstm": sample_ppo_lstm,
     "sac": sample_sac,
     "td3": sample_td3,
 }
