@@ -146,6 +146,16 @@ def test_journal_file_storage_is_shared_by_successive_runs_and_threads(tmp_path,
     assert main([*common, "--n-trials", "5", "--max-total-trials", "4"]) == 0
     assert "already has 4 trials" in capsys.readouterr().out
     assert len(optuna.load_study(study_name="journal", storage=storage).trials) == 4
+    # --trial-id: train (no -optimize) with the values trial 2 was run with
+    trial = optuna.load_study(study_name="journal", storage=storage).trials[2]
+    before_tuning_flags = TINY[: TINY.index("-optimize")]
+    training = [*before_tuning_flags, "--verbose", "0", *common[len(TINY) :]]  # the storage and folder flags
+    assert main([*training, "--trial-id", "2", "--eval-freq", "-1"]) == 0
+    config = yaml.safe_load((tmp_path / "logs" / "a2c" / "CartPole-v1_1" / "CartPole-v1" / "config.yml").read_text())
+    assert config["gamma"] == trial.user_attrs["zoo_params"]["gamma"] and config["n_envs"] == 2
+    assert main([*training, "--trial-id", "99"]) == 2
+    assert "has no trial 99" in capsys.readouterr().err
+    assert main([*common, "--trial-id", "2"]) == 2  # with -optimize
 
 
 def test_a_crashing_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path, monkeypatch):

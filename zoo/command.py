@@ -55,16 +55,17 @@ class Command:
     eval_env_kwargs: dict[str, Any]  # --eval-env-kwargs, else --env-kwargs
 
 
-def resolve_command(args: argparse.Namespace) -> Command:
+def resolve_command(args: argparse.Namespace, base_overrides: dict[str, Any] | None = None) -> Command:
     """The experiment the command line asks for and its env keywords, checked by making the env once (before a
-    run folder exists, so a missing extra or a keyword the env does not take leaves nothing behind)."""
+    run folder exists, so a missing extra or a keyword the env does not take leaves nothing behind).
+    `base_overrides` (e.g. a tuning trial's values) apply under the command line's `-params`."""
     register_zoo_envs()
     import_gym_packages(args.gym_packages)
     try:
         check_env_id(args.env)
     except (gym.error.Error, ImportError) as error:
         raise ConfigError(f"Unknown env id {args.env!r}: {error}") from None
-    overrides = parse_overrides(args.hyperparams)
+    overrides = {**(base_overrides or {}), **parse_overrides(args.hyperparams)}
     experiment = load_experiment(args.algo, args.env, args.conf_file, overrides)
     env_kwargs = _checked_env_kwargs(args.env, args.env_kwargs, "--env-kwargs")
     eval_env_kwargs = env_kwargs

@@ -28,7 +28,7 @@ from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.command import Command, action_noise, check_numbers, parse_overrides, resolve_command
 from zoo.config import ALGOS, DEFAULT_ENTRY, ConfigError, algorithm_class
 from zoo.runs import add_gym_packages_argument, build_env, env_folder_name, new_run_folder, program_name, saved_with
-from zoo.tune import add_tuning_arguments, optimize
+from zoo.tune import add_tuning_arguments, optimize, trial_hyperparams
 
 # Re-exported: the command-line helpers moved to zoo.command, and callers (zoo.record_video) import them from here.
 __all__ = ["action_noise", "check_numbers", "load_trained_agent", "main", "parse_args", "parse_overrides", "train"]
@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def train(args: argparse.Namespace) -> pathlib.Path:
-    command = resolve_command(args)
+    command = resolve_command(args, trial_hyperparams(args) if args.trial_id is not None else None)
     args.env_kwargs, args.eval_env_kwargs = command.env_kwargs, command.eval_env_kwargs  # resolved, for args.yml
     if args.trained_agent and not os.path.isfile(args.trained_agent):
         raise ConfigError(f"--trained-agent {args.trained_agent!r} does not exist")

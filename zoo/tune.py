@@ -67,6 +67,37 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--n-evaluations", type=int, default=None, help="evaluations per trial (pruning points)")
     group.add_argument("--storage", default=None, help="sqlite:///f.db, a .log journal file or a DB URL")
     group.add_argument("--study-name", default=None)
+    group.add_argument(
+        "--trial-id",
+        type=int,
+        default=None,
+        help="train (without -optimize) with the hyperparameters of this trial of the study in --storage",
+    )
+
+
+def trial_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
+    """The zoo hyperparameters trial `--trial-id` of the study (`--storage`, `--study-name`) was run with, to train
+    with them as `-params` would set them (the RL Zoo's `--trial-id`)."""
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError("--trial-id reads an Optuna study: pip install 'baselines3[zoo]'") from None
+    if args.optimize:
+        raise ConfigError("--trial-id trains with a finished trial's values: leave out -optimize")
+    if args.storage is None:
+        raise ConfigError("--trial-id needs the --storage the study lives in")
+    study_name = args.study_name or default_study_name(args.algo, args.env)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=make_storage(args.storage))
+    except KeyError:
+        raise ConfigError(f"--storage {args.storage!r} has no study {study_name!r} (--study-name)") from None
+    trials = {trial.number: trial for trial in study.get_trials(deepcopy=False)}
+    if args.trial_id not in trials:
+        raise ConfigError(f"study {study_name!r} has no trial {args.trial_id} (it has {len(trials)} trials)")
+    params = trials[args.trial_id].user_attrs.get("zoo_params")
+    if not isinstance(params, dict):
+        raise ConfigError(f"trial {args.trial_id} of {study_name!r} holds no zoo hyperparameters (not run by the zoo)")
+    return dict(params)
 
 
 def _slug(text: str) -> str:
@@ -298,6 +329,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
     if args.n_jobs < 1:
         raise ConfigError(f"--n-jobs must be at least 1, got {args.n_jobs}")
+    if args.trial_id is not None:
+        raise ConfigError("--trial-id trains with a finished trial's values: leave out -optimize")
     if args.max_total_trials is not None and args.max_total_trials < 1:
         raise ConfigError(f"--max-total-trials must be at least 1, got {args.max_total_trials}")
     if args.n_startup_trials < 0:
