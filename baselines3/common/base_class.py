@@ -61,7 +61,7 @@ class BaseAlgorithm:
     """Shared plumbing of every algorithm. Subclasses set `policy_aliases` and write `_setup_model` and `learn`."""
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {}
-    supported_action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (
+    supported_action_spaces: ClassVar[tuple[type[spaces.Space[Any]], ...]] = (
         spaces.Box,
         spaces.Discrete,
         spaces.MultiDiscrete,
@@ -110,8 +110,8 @@ class BaseAlgorithm:
         self._custom_logger = False
         self._logger: Logger | None = None
         self.n_envs = 1
-        self.observation_space: spaces.Space
-        self.action_space: spaces.Space
+        self.observation_space: spaces.Space[Any]
+        self.action_space: spaces.Space[Any]
 
         if env is not None:
             env = maybe_make_env(env, verbose)
@@ -158,14 +158,14 @@ class BaseAlgorithm:
         return self.policy_aliases[name]
 
     @staticmethod
-    def _auto_policy_name(observation_space: spaces.Space) -> str:
+    def _auto_policy_name(observation_space: spaces.Space[Any]) -> str:
         if isinstance(observation_space, spaces.Dict):
             return "MultiInputPolicy"
         if is_image_space(observation_space):
             return "CnnPolicy"
         return "MlpPolicy"
 
-    def _check_spaces(self, observation_space: spaces.Space, action_space: spaces.Space) -> None:
+    def _check_spaces(self, observation_space: spaces.Space[Any], action_space: spaces.Space[Any]) -> None:
         if not isinstance(action_space, self.supported_action_spaces):
             supported = ", ".join(space.__name__ for space in self.supported_action_spaces)
             raise ValueError(
@@ -249,18 +249,21 @@ class BaseAlgorithm:
         self._logger = configure(folder, formats)
 
     def _init_callback(self, callback: Any, progress_bar: bool = False) -> BaseCallback:
+        result: BaseCallback
         if isinstance(callback, list):
-            callback = CallbackList(callback)
+            result = CallbackList(callback)
         elif callback is None:
-            callback = CallbackList([])
-        elif not isinstance(callback, BaseCallback):
+            result = CallbackList([])
+        elif isinstance(callback, BaseCallback):
+            result = callback
+        else:
             if not callable(callback):
                 raise TypeError(f"callback must be a BaseCallback, a list of them or a function, got {callback!r}")
-            callback = ConvertCallback(callback)
+            result = ConvertCallback(callback)
         if progress_bar:
-            callback = CallbackList([callback, ProgressBarCallback()])
-        callback.init_callback(self)  # type: ignore[arg-type]
-        return callback
+            result = CallbackList([result, ProgressBarCallback()])
+        result.init_callback(self)
+        return result
 
     def _setup_learn(
         self,
@@ -386,19 +389,19 @@ class BaseAlgorithm:
         self.runner.state = value
 
     @property
-    def ep_info_buffer(self) -> deque | None:
+    def ep_info_buffer(self) -> deque[dict[str, Any]] | None:
         return self.runner.ep_info_buffer
 
     @ep_info_buffer.setter
-    def ep_info_buffer(self, value: deque | None) -> None:
+    def ep_info_buffer(self, value: deque[dict[str, Any]] | None) -> None:
         self.runner.ep_info_buffer = value
 
     @property
-    def ep_success_buffer(self) -> deque | None:
+    def ep_success_buffer(self) -> deque[bool] | None:
         return self.runner.ep_success_buffer
 
     @ep_success_buffer.setter
-    def ep_success_buffer(self, value: deque | None) -> None:
+    def ep_success_buffer(self, value: deque[bool] | None) -> None:
         self.runner.ep_success_buffer = value
 
     # ------------------------------------------------------------------ user API

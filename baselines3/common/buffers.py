@@ -7,6 +7,7 @@ tensors once per rollout, never per minibatch.
 from __future__ import annotations
 
 import itertools
+import pathlib
 from collections.abc import Generator
 from typing import Any, ClassVar, NamedTuple
 
@@ -52,8 +53,8 @@ class RolloutBuffer:
     def __init__(
         self,
         buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         device: torch.device | str = "auto",
         gae_lambda: float = 1.0,
         gamma: float = 0.99,
@@ -73,7 +74,7 @@ class RolloutBuffer:
         self.generator_ready = False
         self.reset()
 
-    def _obs_array(self, shape: tuple[int, ...], space: spaces.Space) -> np.ndarray:
+    def _obs_array(self, shape: tuple[int, ...], space: spaces.Space[Any]) -> np.ndarray:
         dtype = space.dtype if space.dtype is not None else np.float32
         return np.zeros((self.buffer_size, self.n_envs, *shape), dtype=dtype)
 
@@ -268,7 +269,7 @@ class DictRolloutBuffer(RolloutBuffer):
         self,
         buffer_size: int,
         observation_space: spaces.Dict,
-        action_space: spaces.Space,
+        action_space: spaces.Space[Any],
         device: torch.device | str = "auto",
         gae_lambda: float = 1.0,
         gamma: float = 0.99,
@@ -278,7 +279,7 @@ class DictRolloutBuffer(RolloutBuffer):
         super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
 
 
-def _require_dict_space(cls: type, observation_space: spaces.Space) -> None:
+def _require_dict_space(cls: type, observation_space: spaces.Space[Any]) -> None:
     if not isinstance(observation_space, spaces.Dict):
         raise ValueError(f"{cls.__name__} is for Dict observation spaces, got {observation_space}")
 
@@ -341,8 +342,8 @@ class ReplayBuffer:
     def __init__(
         self,
         buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         device: torch.device | str = "auto",
         n_envs: int = 1,
         optimize_memory_usage: bool = False,
@@ -366,8 +367,8 @@ class ReplayBuffer:
         layout: ObservationLayout,
         sampler: UniformSampler,
         buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         device: torch.device | str,
         n_envs: int,
         optimize_memory_usage: bool = False,
@@ -523,7 +524,7 @@ class ReplayBuffer:
     def _arrays(self) -> dict[str, np.ndarray]:
         return {**self.storage.arrays(), **self.sampler.arrays()}
 
-    def save(self, path: str | Any) -> Any:
+    def save(self, path: str | Any) -> pathlib.Path:
         """Write the buffer to an `.npz` archive (numeric arrays + JSON metadata, atomically). Returns the path."""
         return save_arrays(path, self._meta(), self._arrays())
 
@@ -567,7 +568,7 @@ class DictReplayBuffer(ReplayBuffer):
         self,
         buffer_size: int,
         observation_space: spaces.Dict,
-        action_space: spaces.Space,
+        action_space: spaces.Space[Any],
         device: torch.device | str = "auto",
         n_envs: int = 1,
         optimize_memory_usage: bool = False,
@@ -585,12 +586,12 @@ class DictReplayBuffer(ReplayBuffer):
         )
 
 
-def default_replay_buffer_class(observation_space: spaces.Space) -> type[ReplayBuffer]:
+def default_replay_buffer_class(observation_space: spaces.Space[Any]) -> type[ReplayBuffer]:
     """The buffer an off-policy model uses when none is asked for: DictReplayBuffer for Dict observations."""
     return DictReplayBuffer if isinstance(observation_space, spaces.Dict) else ReplayBuffer
 
 
-def default_rollout_buffer_class(observation_space: spaces.Space) -> type[RolloutBuffer]:
+def default_rollout_buffer_class(observation_space: spaces.Space[Any]) -> type[RolloutBuffer]:
     """The buffer an on-policy model uses when none is asked for: DictRolloutBuffer for Dict observations."""
     return DictRolloutBuffer if isinstance(observation_space, spaces.Dict) else RolloutBuffer
 
@@ -606,8 +607,8 @@ class NStepReplayBuffer(ReplayBuffer):
     def __init__(
         self,
         buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         device: torch.device | str = "auto",
         n_envs: int = 1,
         optimize_memory_usage: bool = False,

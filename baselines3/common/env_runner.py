@@ -82,8 +82,8 @@ class EnvRunner:
         #: the policy's hidden state for `last_obs` (None for feed-forward policies)
         self.state: Any = None
         #: Monitor statistics (info["episode"]) and success flags of the latest finished episodes
-        self.ep_info_buffer: deque | None = None
-        self.ep_success_buffer: deque | None = None
+        self.ep_info_buffer: deque[dict[str, Any]] | None = None
+        self.ep_success_buffer: deque[bool] | None = None
 
     @property
     def env(self) -> VecEnv | None:

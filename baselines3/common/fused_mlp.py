@@ -11,6 +11,7 @@ parameters in a FlatParameters buffer); anything else takes the module path. Tes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -60,7 +61,7 @@ def _layers_of(sequential: nn.Sequential, head: nn.Module) -> list[tuple[nn.Line
             return None
     if type(head) is not nn.Linear or head.bias is None:
         return None
-    layers.append((head, _NONE))  # type: ignore[arg-type]
+    layers.append((head, _NONE))
     return layers
 
 
@@ -195,10 +196,15 @@ class _ActorCriticMlp(torch.autograd.Function):
         return None, plan.grad_buffer, None
 
 
+# torch leaves Function.apply unannotated: each function's signature, named once
+_actor_critic_mlp: Callable[[torch.Tensor, torch.Tensor, FusedPlan], tuple[torch.Tensor, torch.Tensor]]
+_actor_critic_mlp = _ActorCriticMlp.apply
+
+
 def fused_heads(plan: FusedPlan, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(action head output, value head output), recording a single autograd node when grad is enabled."""
     if torch.is_grad_enabled():
-        return _ActorCriticMlp.apply(features, plan.flat.flat, plan)  # type: ignore[no-any-return]
+        return _actor_critic_mlp(features, plan.flat.flat, plan)
     return _run(plan.pi_steps, features, None), _run(plan.vf_steps, features, None)
 
 
@@ -288,6 +294,10 @@ def _input_grad(steps: tuple[_Step, ...], outputs: list[torch.Tensor], grad: tor
     return grad
 
 
+_mlp: Callable[[torch.Tensor, torch.Tensor, MlpPlan], torch.Tensor] = _Mlp.apply
+_mlp_input_only: Callable[[torch.Tensor, MlpPlan], torch.Tensor] = _MlpInputOnly.apply
+
+
 def mlp_plan_usable(plan: MlpPlan, x: torch.Tensor, train_weights: bool = True) -> bool:
     """The plan runs only without hooks and on float inputs; it trains weights only with a gradient buffer."""
     if not x.is_floating_point() or any(has_hooks(m) for m in plan.modules):
@@ -301,9 +311,9 @@ def fused_mlp(plan: MlpPlan, x: torch.Tensor, train_weights: bool = True) -> tor
     if not torch.is_grad_enabled():
         return _run(plan.steps, x, None)
     if not train_weights:
-        return _MlpInputOnly.apply(x, plan) if x.requires_grad else _run(plan.steps, x, None)  # type: ignore[no-any-return]
+        return _mlp_input_only(x, plan) if x.requires_grad else _run(plan.steps, x, None)
     assert plan.flat is not None
-    return _Mlp.apply(x, plan.flat.flat, plan)  # type: ignore[no-any-return]
+    return _mlp(x, plan.flat.flat, plan)
 
 
 def mlp_forward_numpy(numpy_steps: tuple[tuple[np.ndarray, np.ndarray, int], ...], x: np.ndarray) -> np.ndarray:

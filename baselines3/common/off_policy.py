@@ -66,7 +66,7 @@ def build_replay_buffer(
     )
 
 
-def check_action_noise(action_noise: ActionNoise | None, action_space: spaces.Space, n_envs: int) -> None:
+def check_action_noise(action_noise: ActionNoise | None, action_space: spaces.Space[Any], n_envs: int) -> None:
     """Refuse exploration noise whose samples do not fit the actions of `n_envs` envs: numpy would broadcast
     a wrong shape into actions of another size instead of failing."""
     shape = getattr(action_noise, "shape", None)

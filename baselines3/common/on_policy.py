@@ -48,7 +48,7 @@ def build_policy_and_buffer(
 ) -> RolloutBuffer:
     """Create `model.policy` on its device and return a matching rollout buffer (without a class, DictRolloutBuffer
     for Dict observations, else RolloutBuffer)."""
-    model.policy = model.policy_class(  # type: ignore[call-arg]
+    model.policy = model.policy_class(
         model.observation_space,
         model.action_space,
         model.lr_schedule,

@@ -86,7 +86,7 @@ def make_optimizer(
     optimizer: torch.optim.Optimizer | None = None
     if optimizer_class in (torch.optim.Adam, torch.optim.AdamW) and "fused" not in kwargs and "foreach" not in kwargs:
         try:
-            optimizer = optimizer_class([flat.flat], lr=learning_rate, fused=True, **kwargs)  # type: ignore[call-arg]
+            optimizer = optimizer_class([flat.flat], lr=learning_rate, fused=True, **kwargs)
         except (RuntimeError, TypeError):  # a device or dtype without fused kernels
             optimizer = None
     if optimizer is None:
@@ -110,7 +110,7 @@ def gradient_step(
     flat.flat.grad = None
     for param in flat.params:  # stale gradients (e.g. left by another loss's backward) must not be summed in
         param.grad = None
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
     grad = flat.gather_grads()
     if grad is not None:
         apply_gradient(grad, optimizer, flat, max_grad_norm)

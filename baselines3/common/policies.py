@@ -11,8 +11,9 @@ import copy
 import inspect
 import os
 import warnings
+from collections.abc import Callable
 from functools import partial
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -66,8 +67,8 @@ class BaseModel(nn.Module):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
         features_extractor_kwargs: dict[str, Any] | None = None,
         features_extractor: BaseFeaturesExtractor | None = None,
@@ -91,7 +92,8 @@ class BaseModel(nn.Module):
             self.features_extractor_kwargs["normalized_image"] = True
 
     def _apply(self, fn: Any, recurse: bool = True) -> BaseModel:
-        module = super()._apply(fn, recurse)
+        parent_apply: Callable[[Any, bool], BaseModel] = super()._apply  # torch leaves Module._apply unannotated
+        module = parent_apply(fn, recurse)
         flat = self.__dict__.get("flat_parameters")
         if flat is not None:
             flat.rebuild_if_moved()
@@ -102,7 +104,10 @@ class BaseModel(nn.Module):
         return self.features_extractor_class(self.observation_space, **self.features_extractor_kwargs)
 
     def extract_features(self, obs: Any, features_extractor: BaseFeaturesExtractor) -> torch.Tensor:
-        return call_module(features_extractor, preprocess_obs(obs, self.observation_space, self.normalize_images))
+        features: torch.Tensor = call_module(
+            features_extractor, preprocess_obs(obs, self.observation_space, self.normalize_images)
+        )
+        return features
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         return dict(
@@ -255,7 +260,7 @@ def _no_learning(progress_remaining: float) -> float:
     return 0.0
 
 
-def _channel_first(observation: np.ndarray, space: spaces.Space) -> np.ndarray:
+def _channel_first(observation: np.ndarray, space: spaces.Space[Any]) -> np.ndarray:
     """Move the channel axis first when `observation` is the channel-last form of a channel-first image space."""
     if not is_image_space(space, normalized_image=True):
         return observation
@@ -268,7 +273,7 @@ def _channel_first(observation: np.ndarray, space: spaces.Space) -> np.ndarray:
     return observation
 
 
-def _is_vectorized(observation: np.ndarray, space: spaces.Space) -> bool:
+def _is_vectorized(observation: np.ndarray, space: spaces.Space[Any]) -> bool:
     shape = tuple(space.shape or ())
     if isinstance(space, spaces.Discrete):
         if observation.shape == ():
@@ -338,13 +343,15 @@ class BasePolicy(BaseModel):
         """Map an action from the space's bounds to [-1, 1]."""
         assert isinstance(self.action_space, spaces.Box)
         low, high = self.action_space.low, self.action_space.high
-        return 2.0 * ((action - low) / (high - low)) - 1.0
+        scaled: np.ndarray = 2.0 * ((action - low) / (high - low)) - 1.0
+        return scaled
 
     def unscale_action(self, scaled_action: np.ndarray) -> np.ndarray:
         """Map an action from [-1, 1] to the space's bounds."""
         assert isinstance(self.action_space, spaces.Box)
         low, high = self.action_space.low, self.action_space.high
-        return low + (0.5 * (scaled_action + 1.0) * (high - low))
+        action: np.ndarray = low + (0.5 * (scaled_action + 1.0) * (high - low))
+        return action
 
 
 class ActorCriticPolicy(BasePolicy):
@@ -352,8 +359,8 @@ class ActorCriticPolicy(BasePolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         lr_schedule: Schedule,
         net_arch: list[int] | dict[str, list[int]] | None = None,
         activation_fn: type[nn.Module] = nn.Tanh,
@@ -498,13 +505,14 @@ class ActorCriticPolicy(BasePolicy):
         features = self.extract_features(obs)
         if self.share_features_extractor:
             assert isinstance(features, torch.Tensor)
-            return call_module(self.mlp_extractor, features)
+            latents: tuple[torch.Tensor, torch.Tensor] = call_module(self.mlp_extractor, features)
+            return latents
         pi_features, vf_features = features
         return self.mlp_extractor.forward_actor(pi_features), self.mlp_extractor.forward_critic(vf_features)
 
     def _fused_plan(self) -> FusedPlan | None:
         """The fused MLP path for the default network shape (see fused_mlp), or None."""
-        plan = self.__dict__.get("_fused_plan_cache", False)
+        plan: FusedPlan | Literal[False] | None = self.__dict__.get("_fused_plan_cache", False)
         if plan is False:
             plan = None
             if (
@@ -595,7 +603,8 @@ class ActorCriticPolicy(BasePolicy):
     def predict_values(self, obs: Any) -> torch.Tensor:
         features = self.extract_features(obs, self.vf_features_extractor)
         assert isinstance(features, torch.Tensor)
-        return self.value_net(self.mlp_extractor.forward_critic(features))
+        values: torch.Tensor = self.value_net(self.mlp_extractor.forward_critic(features))
+        return values
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
         return self.get_distribution(observation).get_actions(deterministic=deterministic)
@@ -651,7 +660,7 @@ class ContinuousCritic(BaseModel):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         action_space: spaces.Box,
         net_arch: list[int],
         features_extractor: BaseFeaturesExtractor,

@@ -47,8 +47,8 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         lr_schedule: Schedule,
         *args: Any,
         lstm_hidden_size: int = 256,
@@ -93,7 +93,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         )
         return data
 
-    def _fused_plan(self) -> None:  # type: ignore[override]
+    def _fused_plan(self) -> None:
         return None  # the fused MLP path reads features directly; here an LSTM sits in between
 
     # ------------------------------------------------------------------ state
@@ -103,7 +103,7 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
 
     def select_state(self, state: Any, env_indices: np.ndarray) -> RecurrentState:
         index = torch.as_tensor(env_indices, device=state[0].device)
-        return tuple(part[:, index] for part in state)  # type: ignore[return-value]
+        return tuple(part[:, index] for part in state)
 
     # ------------------------------------------------------------------ forward passes
     def _actor_lstm(
@@ -155,7 +155,8 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
         if episode_starts is None:
             episode_starts = torch.zeros(n_envs, device=state[0].device)
         _, latent_vf, _ = self._recurrent_latents(obs, state, episode_starts)
-        return self.value_net(latent_vf).flatten()
+        values: torch.Tensor = self.value_net(latent_vf)
+        return values.flatten()
 
     def evaluate_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Values, log-probs and entropies of a minibatch of padded sequences (time-major, see the buffer)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ class QNetwork(BasePolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         action_space: spaces.Discrete,
         features_extractor: BaseFeaturesExtractor,
         features_dim: int,
@@ -64,7 +64,7 @@ class QNetwork(BasePolicy):
 
     def _mlp_plan(self) -> MlpPlan | None:
         """The fused MLP path (see fused_mlp) for a flat-feature, non-dueling Q-network, or None."""
-        plan = self.__dict__.get("_fused_plan_cache", False)
+        plan: MlpPlan | Literal[False] | None = self.__dict__.get("_fused_plan_cache", False)
         if plan is False:
             plan = None
             if type(self.features_extractor) is FlattenExtractor and not self.dueling:
@@ -93,8 +93,9 @@ class QNetwork(BasePolicy):
         hidden = run_sequential(self.q_net, features)
         if not self.dueling:
             return hidden
-        advantages = self.advantage_head(hidden)
-        return self.value_head(hidden) + advantages - advantages.mean(dim=1, keepdim=True)
+        advantages: torch.Tensor = self.advantage_head(hidden)
+        values: torch.Tensor = self.value_head(hidden)
+        return values + advantages - advantages.mean(dim=1, keepdim=True)
 
     def _predict(self, observation: Any, deterministic: bool = True) -> torch.Tensor:
         return self.forward(observation).argmax(dim=1).reshape(-1)
@@ -113,9 +114,10 @@ class QNetwork(BasePolicy):
             and not any(has_hooks(m) for m in (self, self.features_extractor, *plan.modules) if m is not None)
         ):
             features = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
-            return mlp_forward_numpy(plan.numpy_steps, features).argmax(axis=1)
+            actions: np.ndarray = mlp_forward_numpy(plan.numpy_steps, features).argmax(axis=1)
+            return actions
         with torch.inference_mode():
-            return self.forward(obs_as_tensor(obs, self.device)).argmax(dim=1).cpu().numpy()  # type: ignore[no-any-return]
+            return self.forward(obs_as_tensor(obs, self.device)).argmax(dim=1).cpu().numpy()
 
 
 class DQNPolicy(BasePolicy):
@@ -123,7 +125,7 @@ class DQNPolicy(BasePolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         action_space: spaces.Discrete,
         lr_schedule: Schedule,
         net_arch: list[int] | None = None,

@@ -11,6 +11,7 @@ episode bookkeeping and does the relabelling.
 
 from __future__ import annotations
 
+import pathlib
 import warnings
 from typing import Any, ClassVar
 
@@ -27,7 +28,7 @@ from baselines3.her.her_sampler import HerSampler
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
 
 
-def check_goal_env(observation_space: spaces.Space, env: VecEnv | gym.Env | None) -> None:
+def check_goal_env(observation_space: spaces.Space[Any], env: VecEnv | gym.Env | None) -> None:
     """Raise a ValueError naming what is missing when `observation_space`/`env` are not goal-conditioned."""
     if not isinstance(observation_space, spaces.Dict):
         raise ValueError(
@@ -94,8 +95,8 @@ class HerReplayBuffer(ReplayBuffer):
     def __init__(
         self,
         buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         env: VecEnv | gym.Env | None,
         device: torch.device | str = "auto",
         n_envs: int = 1,
@@ -161,7 +162,7 @@ class HerReplayBuffer(ReplayBuffer):
         """Per slot and env, the info dict kept with ``copy_info_dict=True`` (else None)."""
         return self.sampler.infos
 
-    def save(self, path: str | Any) -> Any:
+    def save(self, path: str | Any) -> pathlib.Path:
         """Write the buffer (transitions and episode bookkeeping) to an `.npz` archive. Info dicts kept with
         ``copy_info_dict=True`` are not saved (they are arbitrary Python objects); a warning says so."""
         if self.copy_info_dict:

@@ -32,7 +32,7 @@ class Actor(BasePolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         action_space: spaces.Box,
         net_arch: list[int],
         features_extractor: BaseFeaturesExtractor,
@@ -96,20 +96,21 @@ class Actor(BasePolicy):
         return self.action_dist.log_prob_from_params(mean_actions, log_std, **kwargs)
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
-        return self(observation, deterministic)
+        actions: torch.Tensor = self(observation, deterministic)
+        return actions
 
     def get_std(self) -> torch.Tensor:
         """The standard deviations of gSDE's exploration weights, (latent_dim, action_dim) (or (latent_dim, 1)
         with `full_std=False`). gSDE only: without it the std depends on the observation."""
         if not isinstance(self.action_dist, StateDependentNoiseDistribution):
             raise ValueError("get_std() is only for gSDE actors (use_sde=True)")
-        return self.action_dist.get_std(self.log_std)  # type: ignore[arg-type]
+        return self.action_dist.get_std(self.log_std)
 
     def reset_noise(self, batch_size: int = 1) -> None:
         """New gSDE exploration weights (one matrix per env)."""
         if not isinstance(self.action_dist, StateDependentNoiseDistribution):
             raise ValueError("reset_noise() is only for gSDE actors (use_sde=True)")
-        self.action_dist.sample_weights(self.log_std, batch_size=batch_size)  # type: ignore[arg-type]
+        self.action_dist.sample_weights(self.log_std, batch_size=batch_size)
 
 
 class SACPolicy(BasePolicy):
@@ -117,7 +118,7 @@ class SACPolicy(BasePolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         action_space: spaces.Box,
         lr_schedule: Schedule,
         net_arch: list[int] | dict[str, list[int]] | None = None,
@@ -202,7 +203,8 @@ class SACPolicy(BasePolicy):
         return self._predict(obs, deterministic=deterministic)
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
-        return self.actor(observation, deterministic)
+        actions: torch.Tensor = self.actor(observation, deterministic)
+        return actions
 
     def set_training_mode(self, mode: bool) -> None:
         self.actor.set_training_mode(mode)

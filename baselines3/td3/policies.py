@@ -29,7 +29,7 @@ class Actor(BasePolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         action_space: spaces.Box,
         net_arch: list[int],
         features_extractor: BaseFeaturesExtractor,
@@ -55,7 +55,8 @@ class Actor(BasePolicy):
         return run_sequential(self.mu, self.extract_features(obs, self.features_extractor))
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
-        return self(observation)  # deterministic either way: exploration noise is added outside the policy
+        actions: torch.Tensor = self(observation)  # deterministic either way: exploration noise is added outside
+        return actions
 
 
 class TD3Policy(BasePolicy):
@@ -63,7 +64,7 @@ class TD3Policy(BasePolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
+        observation_space: spaces.Space[Any],
         action_space: spaces.Box,
         lr_schedule: Schedule,
         net_arch: list[int] | dict[str, list[int]] | None = None,
@@ -133,7 +134,8 @@ class TD3Policy(BasePolicy):
         return self._predict(obs, deterministic=deterministic)
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
-        return self.actor(observation)
+        actions: torch.Tensor = self.actor(observation)
+        return actions
 
     def set_training_mode(self, mode: bool) -> None:
         self.actor.set_training_mode(mode)

@@ -30,7 +30,9 @@ class Refusal(NamedTuple):
     message: str
 
 
-def frame_layout(observation_space: spaces.Space, n_stack: int, stack_axis: int | str | None = None) -> FrameLayout:
+def frame_layout(
+    observation_space: spaces.Space[Any], n_stack: int, stack_axis: int | str | None = None
+) -> FrameLayout:
     """``resolve_frame_layout``, raising its refusal (TypeError or ValueError naming the space) if there is one."""
     layout = resolve_frame_layout(observation_space, n_stack, stack_axis)
     if isinstance(layout, Refusal):
@@ -39,7 +41,7 @@ def frame_layout(observation_space: spaces.Space, n_stack: int, stack_axis: int 
 
 
 def resolve_frame_layout(
-    observation_space: spaces.Space, n_stack: int, stack_axis: int | str | None = None
+    observation_space: spaces.Space[Any], n_stack: int, stack_axis: int | str | None = None
 ) -> FrameLayout | Refusal:
     """The frame layout of stacked images in `observation_space`, or why they cannot be stored frame by frame."""
     if not isinstance(observation_space, spaces.Box):
@@ -283,7 +285,7 @@ class FrameStackObservations:
     def stacks(self, refs: np.ndarray) -> np.ndarray:
         """Stacks for frame references of shape (..., n_stack): an array (..., *observation shape)."""
         lead = refs.shape[:-1]
-        frames = self.frames[np.maximum(refs, 0)]  # (..., n_stack, *frame_shape), one gather
+        frames: np.ndarray = self.frames[np.maximum(refs, 0)]  # (..., n_stack, *frame_shape), one gather
         extra = refs < 0
         if extra.any():
             frames[extra] = self._extra_frames[-1 - refs[extra]]

@@ -26,11 +26,11 @@ from baselines3.common.preprocessing import get_action_dim, get_obs_shape
 Obs = np.ndarray | dict[str, np.ndarray]
 
 
-def dtype_or_float32(space: spaces.Space) -> np.dtype:
+def dtype_or_float32(space: spaces.Space[Any]) -> np.dtype:
     return np.dtype(space.dtype) if space.dtype is not None else np.dtype(np.float32)
 
 
-def action_dtype(space: spaces.Space) -> np.dtype:
+def action_dtype(space: spaces.Space[Any]) -> np.dtype:
     """The replay buffer's action dtype: the space's own, except float64, kept as float32 (as SB3 does)."""
     dtype = dtype_or_float32(space)
     return np.dtype(np.float32) if dtype == np.float64 else dtype
@@ -50,7 +50,7 @@ def take(storage: Obs, flat: np.ndarray) -> Any:
     return storage.reshape(-1, *storage.shape[2:])[flat]
 
 
-def _allocate(observation_space: spaces.Space, slots: int, n_envs: int) -> Obs:
+def _allocate(observation_space: spaces.Space[Any], slots: int, n_envs: int) -> Obs:
     shape = get_obs_shape(observation_space)
     if isinstance(observation_space, spaces.Dict):
         assert isinstance(shape, dict)
@@ -127,7 +127,7 @@ class PlainObservations:
     kind = "plain"
     excludes_oldest = False
 
-    def __init__(self, observation_space: spaces.Space) -> None:
+    def __init__(self, observation_space: spaces.Space[Any]) -> None:
         self.observation_space = observation_space
         self.observations: Obs = np.zeros(0)
         self.next_observations: Obs = np.zeros(0)
@@ -172,7 +172,7 @@ class SharedNextObservations:
     excludes_oldest = True  # when full, the oldest slot's observation is the newest step's next observation
     next_observations = None
 
-    def __init__(self, observation_space: spaces.Space) -> None:
+    def __init__(self, observation_space: spaces.Space[Any]) -> None:
         self.observation_space = observation_space
         self.observations: Obs = np.zeros(0)
         self.terminal_observations: dict[int, Any] = {}
@@ -260,7 +260,7 @@ class TransitionStorage:
     def __init__(
         self,
         layout: ObservationLayout,
-        action_space: spaces.Space,
+        action_space: spaces.Space[Any],
         buffer_size: int,
         n_envs: int,
         handle_timeout_termination: bool = True,
@@ -327,7 +327,7 @@ class TransitionStorage:
         last = self.newest_slot()
         if last is None:
             return np.zeros(self.n_envs, dtype=bool)
-        open_envs = self.dones[last] == 0
+        open_envs: np.ndarray = self.dones[last] == 0
         self.layout.truncate(last, open_envs)
         self.dones[last, open_envs] = 1.0
         self.timeouts[last, open_envs] = 1.0
@@ -340,7 +340,8 @@ class TransitionStorage:
 
     def terminated(self, flat: np.ndarray) -> np.ndarray:
         """1 where the step at `flat` ended its episode by termination (a time-limit end is not one)."""
-        return self.dones.reshape(-1)[flat] * (1.0 - self.timeouts.reshape(-1)[flat])
+        terminated: np.ndarray = self.dones.reshape(-1)[flat] * (1.0 - self.timeouts.reshape(-1)[flat])
+        return terminated
 
     # ------------------------------------------------------------------ save / load
     def meta(self) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def _bound_to_json(bound: np.ndarray) -> Any:
     return array_to_json(bound)
 
 
-def space_to_json(space: spaces.Space) -> dict[str, Any]:
+def space_to_json(space: spaces.Space[Any]) -> dict[str, Any]:
     """Describe a gymnasium space as JSON (Box, Discrete, MultiDiscrete, MultiBinary, Dict, Tuple).
 
     Raises ValueError for other space types, naming the supported ones.
@@ -124,7 +124,7 @@ def _int_field(value: Any, where: str) -> int:
     return value
 
 
-def space_from_json(obj: dict[str, Any], where: str = "space") -> spaces.Space:
+def space_from_json(obj: dict[str, Any], where: str = "space") -> spaces.Space[Any]:
     """Rebuild a space described by :func:`space_to_json`; ModelLoadError on a malformed description."""
     if not isinstance(obj, dict) or TAG_SPACE not in obj:
         raise ModelLoadError(f"{where}: expected a space description with a {TAG_SPACE!r} key, got {obj!r}")
@@ -144,14 +144,14 @@ def space_from_json(obj: dict[str, Any], where: str = "space") -> spaces.Space:
             return spaces.Discrete(
                 _int_field(obj["n"], f"{where}.n"),
                 start=_int_field(obj["start"], f"{where}.start"),
-                dtype=check_dtype(obj["dtype"], f"{where}.dtype"),  # type: ignore[arg-type]
+                dtype=check_dtype(obj["dtype"], f"{where}.dtype"),
             )
         if kind == "MultiDiscrete":
             _fields(obj, {TAG_SPACE, "nvec", "start", "dtype"}, where)
             dtype = check_dtype(obj["dtype"], f"{where}.dtype")
             nvec = array_from_json(obj["nvec"], dtype, f"{where}.nvec")
             start = array_from_json(obj["start"], dtype, f"{where}.start")
-            return spaces.MultiDiscrete(nvec, dtype=dtype, start=start)  # type: ignore[arg-type]
+            return spaces.MultiDiscrete(nvec, dtype=dtype, start=start)
         if kind == "MultiBinary":
             _fields(obj, {TAG_SPACE, "n"}, where)
             n = obj["n"]

@@ -121,7 +121,7 @@ def is_sb3_archive(load_path: Any) -> bool:
     return "data" in names and DATA_MEMBER not in names and FORMAT_MEMBER not in names
 
 
-class SB3Params(dict):
+class SB3Params(dict[str, Any]):
     """The params of an SB3 file, before :func:`fit_params`."""
 
 
@@ -180,11 +180,11 @@ def _check_policy_kwargs(policy_kwargs: Any, label: str) -> dict[str, Any]:
     if not isinstance(policy_kwargs, dict):
         raise ModelLoadError(f"{label}: field 'policy_kwargs' is {policy_kwargs!r}, expected a dict")
     # SB3's off-policy algorithms put their use_sde into policy_kwargs; ours pass it to the policy themselves
-    policy_kwargs = {key: value for key, value in policy_kwargs.items() if key != "use_sde"}
-    for key, value in policy_kwargs.items():
+    kept: dict[str, Any] = {key: value for key, value in policy_kwargs.items() if key != "use_sde"}
+    for key, value in kept.items():
         if isinstance(value, SB3Class):
             raise ModelLoadError(f"{label}: policy_kwargs[{key!r}] names {value.origin}, which has no equivalent here")
-    return policy_kwargs
+    return kept
 
 
 def _buffer_class(value: Any, field: str, label: str) -> None:

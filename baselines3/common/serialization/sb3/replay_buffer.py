@@ -103,7 +103,7 @@ def load_sb3_replay_buffer(model: BaseAlgorithm, path: pathlib.Path, truncate_la
     else:
         replay_buffer = buffer_class(
             buffer_size * n_envs,
-            model.observation_space,  # type: ignore[arg-type]
+            model.observation_space,
             model.action_space,
             device=model.device,
             n_envs=n_envs,

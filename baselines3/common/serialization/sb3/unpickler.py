@@ -236,7 +236,7 @@ def as_float(value: Any, where: str) -> float:
     return float(value)
 
 
-def _space(stub: _Stub, where: str) -> spaces.Space:
+def _space(stub: _Stub, where: str) -> spaces.Space[Any]:
     state = _state_dict(stub, where)
     name = stub.origin.rsplit(".", 1)[1]
     shape = state.get("_shape", state.get("shape"))
@@ -252,7 +252,7 @@ def _space(stub: _Stub, where: str) -> spaces.Space:
             return spaces.Discrete(
                 as_int(state.get("n"), f"{where}.n"),
                 start=as_int(state.get("start", 0), f"{where}.start"),
-                dtype=_check_dtype(dtype, f"{where}.dtype"),  # type: ignore[arg-type]
+                dtype=_check_dtype(dtype, f"{where}.dtype"),
             )
         if name == "MultiDiscrete":
             nvec = state.get("nvec")
@@ -260,7 +260,7 @@ def _space(stub: _Stub, where: str) -> spaces.Space:
                 raise ModelLoadError(f"{where}: a MultiDiscrete needs an nvec array, got {nvec!r}")
             dtype = _check_dtype(state.get("dtype", nvec.dtype), f"{where}.dtype")
             start = state.get("start")
-            return spaces.MultiDiscrete(nvec, dtype=dtype, start=start)  # type: ignore[arg-type]
+            return spaces.MultiDiscrete(nvec, dtype=dtype, start=start)
         if name == "MultiBinary":
             n = state.get("n")
             if isinstance(n, (tuple, list, np.ndarray)):
