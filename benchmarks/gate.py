@@ -13,7 +13,9 @@ exits 1 when any row fails. Needs no network and no input.
 from __future__ import annotations
 
 import argparse
+import importlib
 import pathlib
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks import run
 from benchmarks.rows import find_row
 from benchmarks.run import Job, RunFailed, result_path, run_job
 
@@ -41,18 +44,46 @@ class GateRow:
     threshold: float
     seed: int
     measured: str  # what working code reached when the threshold was set
+    requires: tuple[str, ...] = ()  # modules the env needs; the row is skipped (not failed) when one is missing
+    hyperparams: tuple[str, ...] = ()  # zoo.train `-params KEY:VALUE` overrides of the zoo entry for this budget
 
     @property
     def name(self) -> str:
         return f"{self.algo}:{self.env}"
 
 
+def missing_modules(row: GateRow) -> list[str]:
+    """The modules of `row.requires` that cannot be imported here."""
+    missing = []
+    for module in row.requires:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    return missing
+
+
 #: Measured with this gate's command (2-core CPU, torch 2.13 CPU): final / best evaluation per seed. A broken
 #: learner stays near a random policy (CartPole ~22, Pendulum ~-1230; SAC's first evaluations here: -1670).
 #: Seed 1, not 0: with seed 0 the untrained PPO and A2C CartPole policies already balance the pole
 #: (deterministic return 500 before any update), so a learner that learned nothing would pass.
-#: SAC comes first: it is the longest (about 3-5 minutes), and the three CartPole rows run beside it.
+#: The SAC rows come first: they are the longest (about 3-5 minutes each), and the CartPole rows run after them.
+#: HalfCheetah at 20k steps (learning_starts lowered from the entry's 10,000 to 1,000, the same override for SB3)
+#: is early in learning: the untrained deterministic policy scores -2, more than SB3 reaches (-99), so this row
+#: cannot catch a learner that does nothing; it catches one that learns the wrong way (actor-loss sign flipped:
+#: -599) and sits above a uniformly random policy (-283). Skipped, with a message, where mujoco cannot be imported.
 GATE_ROWS: tuple[GateRow, ...] = (
+    GateRow(
+        "sac",
+        "HalfCheetah-v5",
+        20_000,
+        "final",
+        -250.0,
+        1,
+        "final 237 (seed 1; SB3 2.9.2 same settings -99); untrained -2, random -283, actor-loss sign flipped -599",
+        requires=("mujoco",),
+        hyperparams=("learning_starts:1000",),
+    ),
     GateRow("sac", "Pendulum-v1", 20_000, "final", -300.0, 1, "final -121 / -110 (seeds 1, 2)"),
     GateRow("ppo", "CartPole-v1", 100_000, "final", 400.0, 1, "final 500 / 500 (seeds 0, 1)"),
     GateRow("a2c", "CartPole-v1", 200_000, "best", 400.0, 1, "best 500 / 500, final 83 / 500 (seeds 1, 2)"),
@@ -67,10 +98,11 @@ class GateOutcome:
     score: float | None
     wall_s: float
     error: str = ""
+    skipped: str = ""  # why the row was not run (a missing optional dependency); a skipped row does not fail
 
     @property
     def ok(self) -> bool:
-        return self.score is not None and self.score >= self.row.threshold
+        return bool(self.skipped) or (self.score is not None and self.score >= self.row.threshold)
 
 
 def score_of(result: dict[str, Any], metric: str) -> float:
@@ -90,7 +122,20 @@ def train_row(row: GateRow, seed: int, folder: pathlib.Path) -> dict[str, Any]:
     table_row = find_row(row.name)
     path = result_path(folder / "results", row.algo, row.env, seed)
     job = Job(table_row, seed, row.n_timesteps, path, pass_budget=row.n_timesteps != table_row.budget)
-    return run_job(job, folder / "runs", FINAL_EVAL_EPISODES, parallel_jobs=2)
+    if not row.hyperparams:
+        return run_job(job, folder / "runs", FINAL_EVAL_EPISODES, parallel_jobs=2)
+    # the benchmark command plus the row's `-params`: one fresh process (a gate run is never resumed)
+    command = [*run.train_command(job, folder / "runs", sys.executable), "-params", *row.hyperparams]
+    start = time.perf_counter()
+    train = subprocess.run(
+        command, cwd=run.REPO, env=run.child_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    if train.returncode != 0:
+        raise RunFailed(f"training exited with {train.returncode}:\n{(train.stderr or train.stdout)[-3000:]}")
+    segment = run.Segment(
+        run._run_folder(train.stdout), 0, job.n_timesteps, time.perf_counter() - start, None, run.git_commit()
+    )
+    return run.evaluate_and_write(job, [segment], folder / "runs", FINAL_EVAL_EPISODES, parallel_jobs=2)
 
 
 def run_gate(
@@ -107,6 +152,13 @@ def run_gate(
 
         def one(row: GateRow) -> GateOutcome:
             row_seed = row.seed if seed is None else seed
+            missing = missing_modules(row)
+            if missing:
+                reason = (
+                    f"{', '.join(missing)} cannot be imported, so {row.env} cannot be created "
+                    '(pip install -e ".[mujoco]" to run this row)'
+                )
+                return GateOutcome(row, row_seed, None, 0.0, skipped=reason)
             start = time.perf_counter()
             try:
                 score = score_of(train(row, row_seed, pathlib.Path(tmp)), row.metric)
@@ -125,9 +177,10 @@ def format_table(outcomes: list[GateOutcome]) -> str:
     for outcome in outcomes:
         row = outcome.row
         score = "-" if outcome.score is None else f"{outcome.score:.1f}"
+        verdict = "skip" if outcome.skipped else "ok" if outcome.ok else "FAIL"
         lines.append(
             f"{row.name:18s} {row.n_timesteps:8,d} {outcome.seed:4d} {row.metric:>6s} {score:>8s} "
-            f"{row.threshold:9.1f} {'ok' if outcome.ok else 'FAIL':>6s} {outcome.wall_s:5.0f}s"
+            f"{row.threshold:9.1f} {verdict:>6s} {outcome.wall_s:5.0f}s"
         )
     return "\n".join(lines)
 
@@ -150,14 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = run_gate(rows, args.seed, args.jobs)
     print(format_table(outcomes))
     for outcome in outcomes:
+        if outcome.skipped:
+            print(f"{outcome.row.name} SKIPPED: {outcome.skipped}")
         if outcome.error:
             print(f"\n{outcome.row.name}: {outcome.error}", file=sys.stderr)
     failed = [outcome.row.name for outcome in outcomes if not outcome.ok]
+    ran = sum(1 for outcome in outcomes if not outcome.skipped)
+    skipped = len(outcomes) - ran
     minutes = (time.perf_counter() - start) / 60
     if failed:
         print(f"learning gate FAILED for {', '.join(failed)} ({minutes:.1f} min)")
         return 1
-    print(f"learning gate passed: {len(outcomes)} rows ({minutes:.1f} min)")
+    note = f", {skipped} skipped" if skipped else ""
+    print(f"learning gate passed: {ran} rows{note} ({minutes:.1f} min)")
     return 0
 
 

@@ -355,29 +355,59 @@ def test_report_rejects_a_file_that_is_not_a_result(tmp_path):
 
 
 def test_gate_judges_final_and_best_scores(monkeypatch, capsys):
-    scores = {"ppo": 500.0, "a2c": 20.0, "dqn": 480.0, "sac": -150.0}
+    monkeypatch.setattr(gate, "missing_modules", lambda row: [])  # judged the same whether mujoco is here or not
+    scores = {
+        "ppo:CartPole-v1": 500.0,
+        "a2c:CartPole-v1": 20.0,
+        "dqn:CartPole-v1": 480.0,
+        "sac:Pendulum-v1": -150.0,
+        "sac:HalfCheetah-v5": 2000.0,
+    }
+    assert set(scores) == {row.name for row in gate.GATE_ROWS}
     seen = []
 
     def fake_train(row, seed, folder):
-        seen.append((row.algo, seed))
-        result = {"final_eval": {"mean": scores[row.algo]}, "best_eval": {"mean": scores[row.algo] + 1}}
+        seen.append((row.name, seed))
+        result = {"final_eval": {"mean": scores[row.name]}, "best_eval": {"mean": scores[row.name] + 1}}
         if row.algo == "dqn":
             result["final_eval"]["mean"] = 9.0  # judged on the best evaluation, not the final one
         return result
 
     outcomes = gate.run_gate(train=fake_train)
-    assert {o.row.algo: o.ok for o in outcomes} == {"ppo": True, "a2c": False, "dqn": True, "sac": True}
-    assert sorted(seen) == sorted((row.algo, row.seed) for row in gate.GATE_ROWS)
+    assert {o.row.name: o.ok for o in outcomes} == {name: name != "a2c:CartPole-v1" for name in scores}
+    assert sorted(seen) == sorted((row.name, row.seed) for row in gate.GATE_ROWS)
     table = gate.format_table(outcomes)
-    assert "a2c:CartPole-v1" in table and "FAIL" in table and table.count(" ok ") == 3
+    assert "a2c:CartPole-v1" in table and "FAIL" in table and table.count(" ok ") == len(scores) - 1
 
     monkeypatch.setattr(gate, "train_row", fake_train)
     assert gate.main(["--seed", "7"]) == 1
     out = capsys.readouterr().out
-    assert "learning gate FAILED for a2c:CartPole-v1" in out and all(seed == 7 for _, seed in seen[-4:])
-    scores["a2c"] = 450.0
-    assert gate.main([]) == 0 and "learning gate passed: 4 rows" in capsys.readouterr().out
+    n = len(gate.GATE_ROWS)
+    assert "learning gate FAILED for a2c:CartPole-v1" in out and all(seed == 7 for _, seed in seen[-n:])
+    scores["a2c:CartPole-v1"] = 450.0
+    assert gate.main([]) == 0 and f"learning gate passed: {n} rows (" in capsys.readouterr().out
     assert gate.main(["--rows", "td3:Pendulum-v1"]) == 2
+
+
+def test_gate_skips_a_row_whose_env_cannot_be_imported(monkeypatch, capsys):
+    row = next(row for row in gate.GATE_ROWS if row.env == "HalfCheetah-v5")
+    assert row.requires == ("mujoco",)
+    assert gate.missing_modules(gate.GateRow("sac", "X-v0", 1, "final", 0.0, 1, "", ("no_such_module_here",))) == [
+        "no_such_module_here"
+    ]
+    monkeypatch.setattr(gate, "missing_modules", lambda r: list(r.requires))
+    trained = []
+
+    def fake_train(r, seed, folder):
+        trained.append(r.name)
+        return {"final_eval": {"mean": 10_000.0}, "best_eval": {"mean": 10_000.0}}
+
+    monkeypatch.setattr(gate, "train_row", fake_train)
+    assert gate.main(["--rows", row.name, "sac:Pendulum-v1"]) == 0
+    out = capsys.readouterr().out
+    assert trained == ["sac:Pendulum-v1"]  # the skipped row is never trained
+    assert f"{row.name} SKIPPED: mujoco cannot be imported" in out and "skip" in out
+    assert "learning gate passed: 1 rows, 1 skipped" in out
 
 
 def test_gate_counts_a_broken_run_as_a_failure():
@@ -386,7 +416,7 @@ def test_gate_counts_a_broken_run_as_a_failure():
             raise run.RunFailed("training exited with 1: Traceback ...")
         return {"final_eval": {"mean": 500.0}, "best_eval": None}
 
-    outcomes = gate.run_gate(train=broken)
+    outcomes = gate.run_gate(tuple(r for r in gate.GATE_ROWS if not r.requires), train=broken)
     by_algo = {o.row.algo: o for o in outcomes}
     assert not by_algo["sac"].ok and "Traceback" in by_algo["sac"].error
     assert by_algo["ppo"].ok
