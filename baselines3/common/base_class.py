@@ -43,6 +43,7 @@ from baselines3.common.vec_env import (
     is_vecenv_wrapped,
     wrap_vector_env,
 )
+from baselines3.common.vec_env.util import is_wrapped
 
 SelfBaseAlgorithm = TypeVar("SelfBaseAlgorithm", bound="BaseAlgorithm")
 
@@ -188,7 +189,7 @@ class BaseAlgorithm:
         if not isinstance(env, VecEnv):
             if not isinstance(env, gym.Env):
                 raise TypeError(f"env must be a gymnasium.Env, a VecEnv or an env id string, got {type(env)}")
-            if monitor_wrapper and not _is_monitor_wrapped(env):
+            if monitor_wrapper and not is_wrapped(env, Monitor):
                 env = Monitor(env)
             if verbose >= 1:
                 print("Wrapping the env in a DummyVecEnv.")
@@ -541,15 +542,6 @@ class BaseAlgorithm:
     def _prepare_env(cls, env: gym.Env | VecEnv | str, verbose: int) -> VecEnv:
         """An env given to `load`: made from its id and wrapped as the constructor wraps it."""
         return cls._wrap_env(maybe_make_env(env, 0), verbose)
-
-
-def _is_monitor_wrapped(env: gym.Env) -> bool:
-    current: Any = env
-    while isinstance(current, gym.Wrapper):
-        if isinstance(current, Monitor):
-            return True
-        current = current.env
-    return False
 
 
 def sys_float_eps() -> float:
