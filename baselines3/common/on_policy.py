@@ -4,7 +4,7 @@ is `baselines3.common.env_runner.EnvRunner.rollout`)."""
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import torch
 from gymnasium import spaces
@@ -25,7 +25,42 @@ from baselines3.common.utils import explained_variance
 
 if TYPE_CHECKING:
     from baselines3.common.base_class import BaseAlgorithm
+    from baselines3.common.callbacks import BaseCallback
+    from baselines3.common.env_runner import EnvRunner
     from baselines3.common.logger import Logger
+    from baselines3.common.vec_env import VecEnv
+
+
+class OnPolicyModel(Protocol):
+    """What `collect_rollouts` reads from A2C and PPO."""
+
+    @property
+    def env(self) -> VecEnv | None: ...
+    @property
+    def runner(self) -> EnvRunner: ...
+    @property
+    def policy(self) -> BasePolicy: ...
+    @property
+    def gamma(self) -> float: ...
+    @property
+    def use_sde(self) -> bool: ...
+    @property
+    def sde_sample_freq(self) -> int: ...
+
+
+def collect_rollouts(
+    self: OnPolicyModel, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
+) -> bool:
+    """Fill `rollout_buffer` with `n_rollout_steps` steps of every env of `env` and compute its advantages: SB3's
+    method of A2C and PPO (each sets it as `collect_rollouts`; learn() calls it, so a subclass may override it).
+    False when a callback stopped training."""
+    if env is not self.env:
+        raise ValueError("collect_rollouts steps the model's own env: call model.set_env(env) first")
+    policy = cast(ActorCriticPolicy, self.policy)
+    return self.runner.rollout(
+        policy, rollout_buffer, n_rollout_steps, callback, self.gamma, self.use_sde, self.sde_sample_freq
+    )
+
 
 #: The policy names A2C and PPO accept: SB3's three, and sb3-contrib's recurrent (LSTM) ones
 POLICY_ALIASES: dict[str, type[BasePolicy]] = {

@@ -13,8 +13,8 @@ import torch
 from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
-from baselines3.common.callbacks import BaseCallback
 from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer, check_minibatches, record_value_fit
+from baselines3.common.on_policy import collect_rollouts as collect_with_runner
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.schedules import get_schedule_fn
@@ -192,17 +192,7 @@ class PPO(BaseAlgorithm):
         if clip_range_vf is not None:
             record("train/clip_range_vf", clip_range_vf)
 
-    def collect_rollouts(
-        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
-    ) -> bool:
-        """Fill `rollout_buffer` with `n_rollout_steps` steps of every env of `env` and compute its advantages
-        (SB3's method, which learn() calls: subclasses may override it). False when a callback stopped training."""
-        if env is not self.env:
-            raise ValueError("collect_rollouts steps the model's own env: call model.set_env(env) first")
-        policy = cast(ActorCriticPolicy, self.policy)
-        return self.runner.rollout(
-            policy, rollout_buffer, n_rollout_steps, callback, self.gamma, self.use_sde, self.sde_sample_freq
-        )
+    collect_rollouts = collect_with_runner  # SB3's method (learn() calls it; a subclass may override it)
 
     def learn(
         self: SelfPPO,
