@@ -29,6 +29,7 @@ from baselines3.common.preprocessing import (
 from baselines3.common.schedules import get_schedule_fn
 from baselines3.common.serialization.model_io import NOT_SAVED, load_model, save_model
 from baselines3.common.serialization.params import get_parameters, set_parameters
+from baselines3.common.threads import set_default_threads
 from baselines3.common.utils import (
     check_for_correct_spaces,
     check_hyperparameters,
@@ -281,6 +282,7 @@ class BaseAlgorithm:
         if int(total_timesteps) < 0:
             raise ValueError(f"total_timesteps must be >= 0, got {total_timesteps}")
         check_hyperparameters(log_interval=log_interval)
+        set_default_threads(self)  # torch threads for this model and machine, unless the user set them
         self.start_time = time.time_ns()
         runner = self.runner
         if runner.ep_info_buffer is None or reset_num_timesteps:
