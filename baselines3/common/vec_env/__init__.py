@@ -16,9 +16,10 @@ from baselines3.common.vec_env.base_vec_env import (
     VecEnvWrapper,
 )
 from baselines3.common.vec_env.dummy_vec_env import DummyVecEnv
+from baselines3.common.vec_env.env_contract import EnvContractError
 from baselines3.common.vec_env.gymnasium_adapter import GymnasiumVectorAdapter, wrap_vector_env
 from baselines3.common.vec_env.stacked_observations import StackedObservations
-from baselines3.common.vec_env.subproc_vec_env import SubprocVecEnv, VecEnvWorkerError
+from baselines3.common.vec_env.subproc_vec_env import SubprocVecEnv, VecEnvTimeoutError, VecEnvWorkerError
 from baselines3.common.vec_env.vec_check_nan import VecCheckNan
 from baselines3.common.vec_env.vec_extract_dict_obs import VecExtractDictObs
 from baselines3.common.vec_env.vec_frame_stack import VecFrameStack
@@ -96,6 +97,7 @@ def sync_envs_normalization(env: VecEnv, eval_env: VecEnv) -> None:
 __all__ = [
     "CloudpickleWrapper",
     "DummyVecEnv",
+    "EnvContractError",
     "GymnasiumVectorAdapter",
     "StackedObservations",
     "SubprocVecEnv",
@@ -104,6 +106,7 @@ __all__ = [
     "VecEnvIndices",
     "VecEnvObs",
     "VecEnvStepReturn",
+    "VecEnvTimeoutError",
     "VecEnvWorkerError",
     "VecEnvWrapper",
     "VecExtractDictObs",

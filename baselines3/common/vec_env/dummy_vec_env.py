@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
+from baselines3.common.vec_env.env_contract import check_obs, raise_unpack_error, reward_batch, split_reset
 from baselines3.common.vec_env.util import is_wrapped, obs_space_info
 
 __all__ = ["DummyVecEnv"]
@@ -60,9 +61,11 @@ class DummyVecEnv(VecEnv):
             )
         first = self.envs[0]
         super().__init__(len(env_fns), first.observation_space, first.action_space)
-        self._keys, shapes, dtypes = obs_space_info(self.observation_space)
+        self._keys, self._shapes, self._dtypes = obs_space_info(self.observation_space)
         self._dict_obs = isinstance(self.observation_space, spaces.Dict)
-        self._buf_obs = {key: np.zeros((self.num_envs, *shapes[key]), dtype=dtypes[key]) for key in self._keys}
+        self._buf_obs = {
+            key: np.zeros((self.num_envs, *self._shapes[key]), dtype=self._dtypes[key]) for key in self._keys
+        }
         self.actions: np.ndarray | None = None
         self._closed = False
 
@@ -76,36 +79,56 @@ class DummyVecEnv(VecEnv):
             raise RuntimeError("step_wait() called without a previous step_async(actions)")
         reset_infos = self.reset_infos
         buf = None if self._dict_obs else self._buf_obs[None]
+        shape, dtype = self._shapes.get(None), self._dtypes.get(None)
         rewards = []
         dones = []
         infos: list[dict[str, Any]] = []
         for index, (env, action) in enumerate(zip(self.envs, actions)):
-            obs, reward, terminated, truncated, info = env.step(action)
+            try:
+                obs, reward, terminated, truncated, info = env.step(action)
+            except (ValueError, TypeError) as exc:
+                raise_unpack_error(exc, index, "step", env)
+                raise
             done = terminated or truncated
             info["TimeLimit.truncated"] = bool(truncated) and not terminated
             if done:
                 info["terminal_observation"] = obs
-                obs, reset_infos[index] = env.reset()
+                obs, reset_infos[index] = self._reset_env(index)
+                method = "reset"
+            else:
+                method = "step"
             if buf is not None:
+                # the free check (attribute reads): numpy would broadcast a wrong shape or cast a wrong dtype
+                if obs.__class__ is not np.ndarray or obs.shape != shape or obs.dtype is not dtype:
+                    check_obs(obs, self.observation_space, self._shapes, self._dtypes, index, method, env)
                 buf[index] = obs
             else:
-                self._save_obs(index, obs)
+                self._save_obs(index, obs, method)
             rewards.append(reward)
             dones.append(done)
             infos.append(info)
-        return self._obs_from_buf(), np.array(rewards, dtype=np.float32), np.array(dones, dtype=bool), infos
+        return self._obs_from_buf(), reward_batch(rewards, self.num_envs), np.array(dones, dtype=bool), infos
 
     def reset(self) -> VecEnvObs:
-        for index, env in enumerate(self.envs):
+        for index in range(self.num_envs):
             options = self._options[index]
             if options:
-                obs, self.reset_infos[index] = env.reset(seed=self._seeds[index], options=options)
+                obs, self.reset_infos[index] = self._reset_env(index, seed=self._seeds[index], options=options)
             else:
-                obs, self.reset_infos[index] = env.reset(seed=self._seeds[index])
-            self._save_obs(index, obs)
+                obs, self.reset_infos[index] = self._reset_env(index, seed=self._seeds[index])
+            self._save_obs(index, obs, "reset")
         self._reset_seeds()
         self._reset_options()
         return self._obs_from_buf()
+
+    def _reset_env(self, index: int, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        env = self.envs[index]
+        try:
+            result = env.reset(**kwargs)
+        except (ValueError, TypeError) as exc:  # a wrapper failed to unpack the env's result
+            raise_unpack_error(exc, index, "reset", env)
+            raise
+        return split_reset(result, index, env)
 
     def close(self) -> None:
         if self._closed:
@@ -123,11 +146,19 @@ class DummyVecEnv(VecEnv):
             return [None for _ in self.envs]
         return [env.render() for env in self.envs]  # type: ignore[misc]
 
-    def _save_obs(self, index: int, obs: Any) -> None:
+    def _save_obs(self, index: int, obs: Any, method: str) -> None:
+        shapes, dtypes = self._shapes, self._dtypes
         if self._dict_obs:
+            if obs.__class__ is not dict:
+                check_obs(obs, self.observation_space, shapes, dtypes, index, method, self.envs[index])
             for key in self._keys:
-                self._buf_obs[key][index] = obs[key]
+                value = obs.get(key)
+                if value.__class__ is not np.ndarray or value.shape != shapes[key] or value.dtype is not dtypes[key]:
+                    check_obs(obs, self.observation_space, shapes, dtypes, index, method, self.envs[index])
+                self._buf_obs[key][index] = value
         else:
+            if obs.__class__ is not np.ndarray or obs.shape != shapes[None] or obs.dtype is not dtypes[None]:
+                check_obs(obs, self.observation_space, shapes, dtypes, index, method, self.envs[index])
             self._buf_obs[None][index] = obs
 
     def _obs_from_buf(self) -> VecEnvObs:

@@ -2,9 +2,10 @@
 
 Worth it when one env step is expensive (Atari, physics simulators): the envs then step in parallel.
 Failures never hang the parent: an exception raised by an env in its worker is sent back and raised
-in the parent (naming the env index, the original type, message and traceback), and a worker that
+in the parent (naming the env index, the original type, message and traceback), a worker that
 dies (killed, ``os._exit``, crash) is detected through end-of-file on its pipe or a liveness check
-while waiting.
+while waiting, and a worker that is alive but does not answer within ``timeout`` seconds (stopped,
+deadlocked) raises ``VecEnvTimeoutError``.
 """
 
 from __future__ import annotations
@@ -32,14 +33,23 @@ from baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 from baselines3.common.vec_env.dummy_vec_env import _check_env_fns
-from baselines3.common.vec_env.util import is_wrapped, stack_obs
+from baselines3.common.vec_env.env_contract import (
+    EnvContractError,
+    raise_unpack_error,
+    reward_batch,
+    split_reset,
+    stack_checked,
+)
+from baselines3.common.vec_env.util import is_wrapped, obs_space_info
 
-__all__ = ["SubprocVecEnv", "VecEnvWorkerError"]
+__all__ = ["DEFAULT_WORKER_TIMEOUT", "SubprocVecEnv", "VecEnvTimeoutError", "VecEnvWorkerError"]
 
 # How often (seconds) a waiting parent checks that a silent worker is still alive.
 _LIVENESS_INTERVAL = 0.25
 # How long close() waits for workers to exit before terminating them.
 _CLOSE_TIMEOUT = 5.0
+#: Seconds a worker may take to answer one command before SubprocVecEnv reports it as hung (see its docstring)
+DEFAULT_WORKER_TIMEOUT = 600.0
 
 
 class VecEnvWorkerError(RuntimeError):
@@ -59,6 +69,27 @@ class VecEnvWorkerError(RuntimeError):
         self.remote_type = remote_type
         self.remote_traceback = remote_traceback
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.env_index, self.remote_type, self.remote_traceback))
+
+
+class VecEnvTimeoutError(VecEnvWorkerError):
+    """A worker process is alive but did not answer a command within the SubprocVecEnv's ``timeout`` (stopped,
+    deadlocked, or an env call slower than the timeout). The SubprocVecEnv cannot continue; ``close()`` kills
+    the worker.
+
+    :param message: full description (env index, command, timeout)
+    :param env_index: index of the env whose worker did not answer
+    :param timeout: the timeout in seconds
+    """
+
+    def __init__(self, message: str, env_index: int, timeout: float = 0.0) -> None:
+        super().__init__(message, env_index)
+        self.timeout = timeout
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.env_index, self.timeout))
+
 
 class _RemoteError:
     """Reply sent by a worker whose env raised; replaces the normal reply of that command."""
@@ -66,6 +97,7 @@ class _RemoteError:
     def __init__(self, exc: BaseException) -> None:
         self.type_name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
         self.is_attribute_error = isinstance(exc, AttributeError)
+        self.is_contract_error = isinstance(exc, EnvContractError)
         self.message = str(exc)
         self.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.pid = os.getpid()
@@ -81,7 +113,9 @@ class _RemoteError:
             f"{self.message}\n--- traceback in the worker ---\n{self.traceback.rstrip()}"
         )
         error: Exception
-        if self.is_attribute_error:
+        if self.is_contract_error:  # the env broke gymnasium's API: the message already says how
+            error = EnvContractError(f"{self.message} (in the SubprocVecEnv worker, pid {self.pid})", env_index)
+        elif self.is_attribute_error:
             error = AttributeError(message)
         else:
             error = VecEnvWorkerError(message, env_index, self.type_name, self.traceback)
@@ -100,7 +134,7 @@ class _Failed:
         self.error = error
 
 
-def _worker(remote: Connection, parent_remote: Connection, env_fn_wrapper: CloudpickleWrapper) -> None:
+def _worker(remote: Connection, parent_remote: Connection, env_fn_wrapper: CloudpickleWrapper, index: int = 0) -> None:
     """Worker loop: build the env, report its spaces, then serve commands until "close"."""
     parent_remote.close()
     env: gym.Env | None = None
@@ -118,20 +152,24 @@ def _worker(remote: Connection, parent_remote: Connection, env_fn_wrapper: Cloud
                 break
             try:
                 if cmd == "step":
-                    obs, reward, terminated, truncated, info = env.step(data)
+                    try:
+                        obs, reward, terminated, truncated, info = env.step(data)
+                    except (ValueError, TypeError) as exc:
+                        raise_unpack_error(exc, index, "step", env)
+                        raise
                     done = terminated or truncated
                     info["TimeLimit.truncated"] = bool(truncated) and not terminated
                     reset_info = None
                     if done:
                         info["terminal_observation"] = obs
-                        obs, reset_info = env.reset()
+                        obs, reset_info = _reset(env, index)
                     remote.send((obs, reward, done, info, reset_info))
                 elif cmd == "reset":
                     seed, options = data
                     if options:
-                        remote.send(env.reset(seed=seed, options=options))
+                        remote.send(_reset(env, index, seed=seed, options=options))
                     else:
-                        remote.send(env.reset(seed=seed))
+                        remote.send(_reset(env, index, seed=seed))
                 elif cmd == "render":
                     remote.send(env.render())
                 elif cmd == "get_attr":
@@ -163,6 +201,15 @@ def _worker(remote: Connection, parent_remote: Connection, env_fn_wrapper: Cloud
         remote.close()
 
 
+def _reset(env: gym.Env, index: int, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    try:
+        result = env.reset(**kwargs)
+    except (ValueError, TypeError) as exc:  # a wrapper failed to unpack the env's result
+        raise_unpack_error(exc, index, "reset", env)
+        raise
+    return split_reset(result, index, env)
+
+
 class SubprocVecEnv(VecEnv):
     """Run each env in its own process and step them in parallel.
 
@@ -171,10 +218,27 @@ class SubprocVecEnv(VecEnv):
         available, else ``"spawn"`` (``"fork"`` starts fastest but is unsafe once threads exist).
         With ``"forkserver"``/``"spawn"`` the main script must guard its code with
         ``if __name__ == "__main__":``.
+    :param timeout: seconds each worker may take to answer one command (a step, a reset, an ``env_method``
+        call...) before ``VecEnvTimeoutError`` reports it as hung, naming its index; None waits forever, as
+        Stable-Baselines3 does. Starting the workers and creating their envs may take up to
+        ``max(timeout, DEFAULT_WORKER_TIMEOUT)``. The default, 600 s (``DEFAULT_WORKER_TIMEOUT``), is far above any
+        single env call of common envs (milliseconds for a step; seconds to build a simulator or render) so that
+        slow envs never trip it, while a stopped or deadlocked worker is still reported instead of blocking
+        training forever. A dead worker is reported at once, whatever the timeout.
     """
 
-    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], start_method: str | None = None) -> None:
+    def __init__(
+        self,
+        env_fns: Sequence[Callable[[], gym.Env]],
+        start_method: str | None = None,
+        timeout: float | None = DEFAULT_WORKER_TIMEOUT,
+    ) -> None:
         env_fns = _check_env_fns(env_fns, "SubprocVecEnv")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf")
+        ):
+            raise ValueError(f"timeout must be a number of seconds > 0, or None to wait forever; got {timeout!r}")
+        self.timeout = None if timeout is None else float(timeout)
         available = mp.get_all_start_methods()
         if start_method is None:
             start_method = "forkserver" if "forkserver" in available else "spawn"
@@ -183,8 +247,9 @@ class SubprocVecEnv(VecEnv):
         ctx: Any = mp.get_context(start_method)
         self.closed = False
         self.waiting = False
-        # Set when a worker died: the others may be fine, but the batch cannot go on.
+        # Set when a worker died or hung: the others may be fine, but the batch cannot go on.
         self._dead_error: VecEnvWorkerError | None = None
+        self._hung: set[int] = set()  # workers that timed out: close() kills them without waiting
         self.remotes: list[Connection] = []
         self.processes: list[Any] = []
         try:
@@ -192,7 +257,7 @@ class SubprocVecEnv(VecEnv):
                 remote, work_remote = ctx.Pipe()
                 process = ctx.Process(
                     target=_worker,
-                    args=(work_remote, remote, CloudpickleWrapper(env_fn)),
+                    args=(work_remote, remote, CloudpickleWrapper(env_fn), index),
                     daemon=True,  # a crashed parent must not leave workers behind
                     name=f"SubprocVecEnv-worker-{index}",
                 )
@@ -203,9 +268,13 @@ class SubprocVecEnv(VecEnv):
                 finally:
                     work_remote.close()
             # Each worker reports its spaces once its env exists (or the error that prevented it).
-            env_spaces = self._recv_all(range(len(env_fns)), "env creation")
+            # starting a worker includes importing the env's modules, slow on a busy machine: a short timeout
+            # meant for steps does not apply to it
+            start_timeout = None if self.timeout is None else max(self.timeout, DEFAULT_WORKER_TIMEOUT)
+            env_spaces = self._recv_all(range(len(env_fns)), "env creation", start_timeout)
             observation_space, action_space = env_spaces[0]
             super().__init__(len(env_fns), observation_space, action_space)
+            _, self._shapes, self._dtypes = obs_space_info(observation_space)
         except BaseException:
             self.close()
             raise
@@ -232,6 +301,20 @@ class SubprocVecEnv(VecEnv):
         self._dead_error = error
         return error
 
+    def _timeout_error(self, index: int, command: str, timeout: float) -> VecEnvTimeoutError:
+        process = self.processes[index]
+        error = VecEnvTimeoutError(
+            f"The worker process of env {index} (pid {process.pid}) is alive but did not answer {command} within "
+            f"timeout={timeout:g} s (stopped, deadlocked, or an env call slower than that); the SubprocVecEnv "
+            "cannot continue and close() kills the worker. For an env that is this slow, pass a larger "
+            "SubprocVecEnv(..., timeout=seconds) or timeout=None to wait forever.",
+            index,
+            timeout,
+        )
+        self._dead_error = error
+        self._hung.add(index)
+        return error
+
     def _send(self, index: int, message: tuple[str, Any], command: str) -> None:
         if self.closed:
             raise RuntimeError(f"Cannot run {command}: this SubprocVecEnv is closed")
@@ -245,16 +328,23 @@ class SubprocVecEnv(VecEnv):
         except (BrokenPipeError, ConnectionResetError, EOFError, OSError) as exc:
             raise self._dead_worker_error(index, command) from exc
 
-    def _recv(self, index: int, command: str) -> Any:
-        """Wait for the reply of worker ``index``; a failure is returned wrapped in ``_Failed``."""
+    def _recv(self, index: int, command: str, deadline: float | None, timeout: float | None) -> Any:
+        """Wait (until the ``time.monotonic()`` ``deadline`` that ``timeout`` set, None: forever) for the reply of
+        worker ``index``; a failure is returned wrapped in ``_Failed``."""
         remote = self.remotes[index]
         process = self.processes[index]
         try:
-            while not remote.poll(_LIVENESS_INTERVAL):
+            wait = _LIVENESS_INTERVAL
+            while not remote.poll(wait):
                 if not process.is_alive():
                     if remote.poll(0):  # it replied just before exiting
                         break
                     return _Failed(self._dead_worker_error(index, command))
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return _Failed(self._timeout_error(index, command, timeout or 0.0))
+                    wait = min(_LIVENESS_INTERVAL, left)
             reply = remote.recv()
         except (EOFError, ConnectionResetError, BrokenPipeError, OSError):
             return _Failed(self._dead_worker_error(index, command))
@@ -262,9 +352,13 @@ class SubprocVecEnv(VecEnv):
             return _Failed(reply.to_exception(index, command))
         return reply
 
-    def _recv_all(self, indices: Iterable[int], command: str) -> list[Any]:
-        """Replies of several workers; all are read before the first failure is raised."""
-        replies = [self._recv(index, command) for index in indices]
+    def _recv_all(self, indices: Iterable[int], command: str, timeout: float | None = -1.0) -> list[Any]:
+        """Replies of several workers (each within ``timeout`` seconds of this call; -1: the SubprocVecEnv's own
+        timeout); all are read before the first failure is raised."""
+        if timeout == -1.0:
+            timeout = self.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        replies = [self._recv(index, command, deadline, timeout) for index in indices]
         for reply in replies:
             if type(reply) is _Failed:
                 raise reply.error
@@ -289,8 +383,8 @@ class SubprocVecEnv(VecEnv):
             if reset_info is not None:
                 self.reset_infos[index] = reset_info
         return (
-            stack_obs(obs, self.observation_space),
-            np.array(rewards, dtype=np.float32),
+            stack_checked(obs, self.observation_space, self._shapes, self._dtypes, "step"),
+            reward_batch(rewards, self.num_envs),
             np.array(dones, dtype=bool),
             list(infos),
         )
@@ -303,7 +397,7 @@ class SubprocVecEnv(VecEnv):
         self.reset_infos = list(reset_infos)
         self._reset_seeds()
         self._reset_options()
-        stacked: VecEnvObs = stack_obs(obs, self.observation_space)
+        stacked: VecEnvObs = stack_checked(obs, self.observation_space, self._shapes, self._dtypes, "reset")
         return stacked
 
     def close(self) -> None:
@@ -311,6 +405,9 @@ class SubprocVecEnv(VecEnv):
             return
         self.closed = True
         self.waiting = False
+        for index in self._hung:  # it would not read "close": kill it now rather than after _CLOSE_TIMEOUT
+            self.processes[index].kill()
+            self.processes[index].join(timeout=1.0)
         for remote, process in zip(self.remotes, self.processes):
             if process.is_alive():
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError, EOFError, OSError):
