@@ -10,30 +10,37 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import torch
 
+from baselines3.a2c.config import A2CConfig
 from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
+from baselines3.common.config import Schedule, rollout_buffer_arguments
 from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer, record_value_fit
 from baselines3.common.on_policy import collect_rollouts as collect_with_runner
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from baselines3.common.utils import check_hyperparameters
 from baselines3.common.vec_env import VecEnv
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
 
 
 class A2C(BaseAlgorithm):
-    """A2C with SB3's hyperparameter names and defaults (RMSprop optimizer unless use_rms_prop=False)."""
+    """A2C with SB3's hyperparameter names and defaults; each is documented in `A2CConfig` (`model.config`).
+
+    `policy` is a policy class or "MlpPolicy", "CnnPolicy", "MultiInputPolicy" or an LSTM policy
+    ("MlpLstmPolicy", ...); `env` a gymnasium env, a VecEnv or an env id (None when loading); `device` "cpu",
+    "cuda" or "auto".
+    """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = dict(POLICY_ALIASES)
     supports_recurrent_policies = True
+    config: A2CConfig
 
     def __init__(
         self,
         policy: str | type[ActorCriticPolicy],
         env: Any,
-        learning_rate: float | Any = 7e-4,
+        learning_rate: float | Schedule = 7e-4,
         n_steps: int = 5,
         gamma: float = 0.99,
         gae_lambda: float = 1.0,
@@ -55,32 +62,7 @@ class A2C(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
-            policy_kwargs=policy_kwargs,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            verbose=verbose,
-            device=device,
-            support_multi_env=True,
-            seed=seed,
-            use_sde=use_sde,
-            sde_sample_freq=sde_sample_freq,
-        )
-        check_hyperparameters(n_steps=n_steps, gamma=gamma, gae_lambda=gae_lambda, max_grad_norm=max_grad_norm)
-        self.n_steps = n_steps
-        self.gamma = gamma
-        self.gae_lambda = gae_lambda
-        self.ent_coef = ent_coef
-        self.vf_coef = vf_coef
-        self.max_grad_norm = max_grad_norm
-        self.rms_prop_eps = rms_prop_eps
-        self.use_rms_prop = use_rms_prop
-        self.normalize_advantage = normalize_advantage
-        self.rollout_buffer_class = rollout_buffer_class
-        self.rollout_buffer_kwargs = rollout_buffer_kwargs
+        super().__init__(policy, env, A2CConfig.from_arguments(locals()), device=device, support_multi_env=True)
         if use_rms_prop and "optimizer_class" not in self.policy_kwargs:
             # the A2C paper's optimizer; alpha=0.99 with a larger epsilon, as in the reference implementation
             self.policy_kwargs["optimizer_class"] = torch.optim.RMSprop
@@ -101,15 +83,8 @@ class A2C(BaseAlgorithm):
 
     def _setup_model(self) -> None:
         self._setup_lr_schedule()
-        self.set_random_seed(self.seed)
-        self.rollout_buffer = build_policy_and_buffer(
-            self,
-            self.n_steps,
-            self.gamma,
-            self.gae_lambda,
-            self.rollout_buffer_class,
-            self.rollout_buffer_kwargs,
-        )
+        self.set_random_seed(self.config.seed)
+        self.rollout_buffer = build_policy_and_buffer(self, *rollout_buffer_arguments(self.config))
 
     def train(self) -> None:
         """One gradient step on the whole rollout."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import pathlib
@@ -16,10 +17,12 @@ import torch
 from gymnasium import spaces
 
 from baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
+from baselines3.common.config import AlgorithmConfig, Schedule, config_field_names
 from baselines3.common.env_runner import EnvRunner
 from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.logger import Logger, configure
 from baselines3.common.monitor import Monitor
+from baselines3.common.off_policy import check_action_noise
 from baselines3.common.policies import BasePolicy
 from baselines3.common.preprocessing import (
     check_for_nested_spaces,
@@ -77,7 +80,7 @@ class BaseAlgorithm:
         self,
         policy: str | type[BasePolicy],
         env: gym.Env | VecEnv | str | None,
-        learning_rate: float | Any,
+        config: AlgorithmConfig | float | Schedule,
         policy_kwargs: dict[str, Any] | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -89,23 +92,31 @@ class BaseAlgorithm:
         use_sde: bool = False,
         sde_sample_freq: int = -1,
     ) -> None:
-        self.policy_kwargs: dict[str, Any] = {} if policy_kwargs is None else dict(policy_kwargs)
+        """`config` holds the hyperparameters (the algorithms pass their own config). SB3's BaseAlgorithm call
+        shape, a learning rate followed by keywords, builds an `AlgorithmConfig` from them."""
+        if not isinstance(config, AlgorithmConfig):
+            config = AlgorithmConfig(
+                learning_rate=config,
+                policy_kwargs=policy_kwargs,
+                stats_window_size=stats_window_size,
+                tensorboard_log=tensorboard_log,
+                verbose=verbose,
+                seed=seed,
+            )
+        #: the hyperparameters; `model.<field>` reads and assigns them too (SB3's attribute names)
+        self.config = config
+        self.policy_kwargs = dict(config.policy_kwargs or {})
         self.device = get_device(device)
-        if verbose >= 1:
+        if config.verbose >= 1:
             print(f"Using {self.device} device")
-        self.verbose = verbose
-        check_hyperparameters(stats_window_size=stats_window_size)
         #: steps the env and owns the env-side state (see the properties below)
-        self.runner = EnvRunner(stats_window_size=stats_window_size)
+        self.runner = EnvRunner(stats_window_size=config.stats_window_size)
         self._total_timesteps = 0
         self._num_timesteps_at_start = 0
-        self.seed = seed
-        self.learning_rate = learning_rate
-        self.lr_schedule = get_schedule_fn(learning_rate)
-        self.tensorboard_log = tensorboard_log
-        self.stats_window_size = stats_window_size
-        self.use_sde = use_sde
-        self.sde_sample_freq = sde_sample_freq
+        self.lr_schedule = get_schedule_fn(config.learning_rate)
+        # gSDE is a setting of the algorithms that support it (A2C, PPO, SAC)
+        self.use_sde = bool(getattr(config, "use_sde", use_sde))
+        self.sde_sample_freq = int(getattr(config, "sde_sample_freq", sde_sample_freq))
         self.start_time = 0
         self._current_progress_remaining = 1.0
         self._n_updates = 0
@@ -114,6 +125,7 @@ class BaseAlgorithm:
         self.n_envs = 1
         self.observation_space: spaces.Space[Any]
         self.action_space: spaces.Space[Any]
+        verbose = config.verbose
 
         if env is not None:
             env = maybe_make_env(env, verbose)
@@ -127,9 +139,27 @@ class BaseAlgorithm:
                     f"{type(self).__name__} supports only one env, got a VecEnv of {self.n_envs}; use n_envs=1"
                 )
             self._check_spaces(self.observation_space, self.action_space)
-            if use_sde and not isinstance(self.action_space, spaces.Box):
+            if getattr(config, "action_noise", None) is not None:
+                check_action_noise(config.action_noise, self.action_space, self.n_envs)  # type: ignore[attr-defined]
+            if self.use_sde and not isinstance(self.action_space, spaces.Box):
                 raise ValueError(f"gSDE (use_sde=True) needs a Box action space, got {self.action_space}")
         self.policy_class = self._resolve_policy(policy)
+
+    # ------------------------------------------------------------------ hyperparameters as attributes
+    def __getattr__(self, name: str) -> Any:
+        # reached only when normal lookup fails: `model.gamma` reads the config's field
+        config = self.__dict__.get("config")
+        if config is not None and name in config_field_names(type(config)):
+            return getattr(config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        config = self.__dict__.get("config")
+        if config is not None and name in config_field_names(type(config)):
+            # SB3 code sets hyperparameters as attributes: the config is replaced by a validated copy
+            object.__setattr__(self, "config", dataclasses.replace(config, **{name: value}))
+        else:
+            object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------------ setup helpers
     def _resolve_policy(self, policy: str | type[BasePolicy]) -> type[BasePolicy]:
@@ -214,7 +244,7 @@ class BaseAlgorithm:
         return env
 
     def _setup_lr_schedule(self) -> None:
-        self.lr_schedule = get_schedule_fn(self.learning_rate)
+        self.lr_schedule = get_schedule_fn(self.config.learning_rate)
 
     def _setup_model(self) -> None:
         raise NotImplementedError
@@ -495,13 +525,17 @@ class BaseAlgorithm:
         set_parameters(self, load_path_or_dict, exact_match, device)
 
     def _hyperparameters(self) -> dict[str, Any]:
-        """Constructor arguments (by name, from the signature) and the state needed to rebuild the model."""
+        """The constructor's arguments, by name, as `load` passes them back: the config's fields, and arguments
+        a subclass's constructor adds, read from the attribute of the same name."""
+        config = self.config
         data: dict[str, Any] = {}
         for name in inspect.signature(type(self).__init__).parameters:
             if name in NOT_SAVED or name.startswith("_"):
                 continue
             if name == "learning_rate":
                 data[name] = self.lr_schedule
+            elif name in config_field_names(type(config)):
+                data[name] = getattr(config, name)
             elif hasattr(self, name):
                 data[name] = getattr(self, name)
         return data

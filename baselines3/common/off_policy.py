@@ -194,7 +194,7 @@ def actor_actions(model: BaseAlgorithm) -> Callable[[Any], np.ndarray]:
     """obs -> the actor's actions (stochastic for SAC, deterministic for TD3) for the env's batch of observations,
     in the action space's bounds and shape (the actor's output is flat); straight to the actor, without
     predict()'s input checks."""
-    actor, policy, device = model.actor, model.policy, model.device  # type: ignore[attr-defined]
+    actor, policy, device = model.actor, model.policy, model.device
 
     def act(obs: Any) -> np.ndarray:
         with torch.inference_mode():
@@ -233,17 +233,17 @@ def load_replay_buffer(model: BaseAlgorithm, path: str | pathlib.Path, truncate_
     if replay_buffer is None:  # not built yet (SB3 allows loading into such a model): build the model's own kind
         replay_buffer = build_replay_buffer(
             model,
-            model.buffer_size,  # type: ignore[attr-defined]
-            model.batch_size,  # type: ignore[attr-defined]
-            model.optimize_memory_usage,  # type: ignore[attr-defined]
-            model.replay_buffer_class,  # type: ignore[attr-defined]
-            model.replay_buffer_kwargs,  # type: ignore[attr-defined]
+            model.buffer_size,
+            model.batch_size,
+            model.optimize_memory_usage,
+            model.replay_buffer_class,
+            model.replay_buffer_kwargs,
         )
-        model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
+        model.replay_buffer = replay_buffer
     if getattr(model, "replay_buffer_class", None) is None:
         meta, _ = load_arrays(path, meta_only=True)
         replay_buffer = buffer_for_saved(model, replay_buffer, meta)
-        model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
+        model.replay_buffer = replay_buffer
     replay_buffer.load(path)
     if replay_buffer.takes_env:
         if model.env is None:

@@ -7,7 +7,6 @@ of the Huber loss towards r + gamma * max_a Q_target(s', a) -> log }.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -17,25 +16,25 @@ from gymnasium import spaces
 from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
+from baselines3.common.config import Schedule, replay_buffer_arguments
 from baselines3.common.fused_mlp import MlpPlan, mlp_forward_saving, mlp_weight_grads
-from baselines3.common.off_policy import (
-    build_replay_buffer,
-    convert_train_freq,
-    dump_logs,
-    exploring_actions,
-    off_policy_rounds,
-)
+from baselines3.common.off_policy import Round, build_replay_buffer, exploring_actions
+from baselines3.common.off_policy_learn import learn_off_policy
 from baselines3.common.optim import apply_gradient, gradient_step
 from baselines3.common.policies import BasePolicy, TargetUpdate
 from baselines3.common.schedules import LinearSchedule
-from baselines3.common.utils import check_hyperparameters
+from baselines3.dqn.config import DQNConfig
 from baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy, MultiInputPolicy
 
 SelfDQN = TypeVar("SelfDQN", bound="DQN")
 
 
 class DQN(BaseAlgorithm):
-    """DQN with SB3's hyperparameter names and defaults."""
+    """DQN with SB3's hyperparameter names and defaults; each is documented in `DQNConfig` (`model.config`).
+
+    `policy` is a policy class or "MlpPolicy", "CnnPolicy" (images) or "MultiInputPolicy" (Dict observations);
+    `env` a gymnasium env, a VecEnv or an env id (None when loading); `device` "cpu", "cuda" or "auto".
+    """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": MlpPolicy,
@@ -44,12 +43,13 @@ class DQN(BaseAlgorithm):
     }
     supported_action_spaces = (spaces.Discrete,)
     policy: DQNPolicy
+    config: DQNConfig
 
     def __init__(
         self,
         policy: str | type[DQNPolicy],
         env: Any,
-        learning_rate: float | Any = 1e-4,
+        learning_rate: float | Schedule = 1e-4,
         buffer_size: int = 1_000_000,
         learning_starts: int = 100,
         batch_size: int = 32,
@@ -75,40 +75,7 @@ class DQN(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
-            policy_kwargs=policy_kwargs,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            verbose=verbose,
-            device=device,
-            support_multi_env=True,
-            seed=seed,
-        )
-        check_hyperparameters(
-            batch_size=batch_size, learning_starts=learning_starts, tau=tau, gamma=gamma, gradient_steps=gradient_steps,
-            target_update_interval=target_update_interval, max_grad_norm=max_grad_norm,
-        )  # fmt: skip
-        self.buffer_size = buffer_size
-        self.learning_starts = learning_starts
-        self.batch_size = batch_size
-        self.tau = tau
-        self.gamma = gamma
-        self.train_freq = train_freq
-        self._train_freq = convert_train_freq(train_freq)
-        self.gradient_steps = gradient_steps
-        self.replay_buffer_class = replay_buffer_class
-        self.replay_buffer_kwargs = replay_buffer_kwargs
-        self.optimize_memory_usage = optimize_memory_usage
-        self.n_steps = n_steps
-        self.double_q = double_q
-        self.target_update_interval = target_update_interval
-        self.exploration_fraction = exploration_fraction
-        self.exploration_initial_eps = exploration_initial_eps
-        self.exploration_final_eps = exploration_final_eps
-        self.max_grad_norm = max_grad_norm
+        super().__init__(policy, env, DQNConfig.from_arguments(locals()), device=device, support_multi_env=True)
         self.exploration_rate = exploration_initial_eps
         self.replay_buffer: ReplayBuffer | None = None
         self._n_calls = 0  # vec-env steps, for the target update schedule
@@ -116,25 +83,18 @@ class DQN(BaseAlgorithm):
             self._setup_model()
 
     def _setup_model(self) -> None:
+        config = self.config
         self._setup_lr_schedule()
-        self.set_random_seed(self.seed)
+        self.set_random_seed(config.seed)
         self.policy = self.policy_class(  # type: ignore[assignment]
             self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
         ).to(self.device)
         self.q_net, self.q_net_target = self.policy.q_net, self.policy.q_net_target
         self._update_target_net = TargetUpdate(self.q_net, self.q_net_target)
-        self.replay_buffer = build_replay_buffer(
-            self,
-            self.buffer_size,
-            self.batch_size,
-            self.optimize_memory_usage,
-            self.replay_buffer_class,
-            self.replay_buffer_kwargs,
-            self.n_steps,
-            self.gamma,
-        )
+        self._train_freq = config.train_frequency
+        self.replay_buffer = build_replay_buffer(self, *replay_buffer_arguments(config))
         self.exploration_schedule = LinearSchedule(
-            self.exploration_initial_eps, self.exploration_final_eps, self.exploration_fraction
+            config.exploration_initial_eps, config.exploration_final_eps, config.exploration_fraction
         )
 
     # ------------------------------------------------------------------ acting
@@ -176,10 +136,10 @@ class DQN(BaseAlgorithm):
 
         The online net does not change while collecting, so k updates with rate tau equal one with rate
         1 - (1 - tau)**k."""
-        interval = max(self.target_update_interval // (self.env.num_envs if self.env else 1), 1)
+        interval = max(self.config.target_update_interval // (self.env.num_envs if self.env else 1), 1)
         k = self._n_calls // interval - n_calls_before // interval
         if k > 0:
-            self._update_target_net(1.0 - (1.0 - self.tau) ** k)
+            self._update_target_net(1.0 - (1.0 - self.config.tau) ** k)
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """`gradient_steps` minibatch updates of the Huber TD loss."""
@@ -192,9 +152,9 @@ class DQN(BaseAlgorithm):
             # 1. targets: r + gamma * (1 - terminated) * max_a Q_target(s', a) (double Q: a from the online net)
             with torch.no_grad():
                 next_q = self.q_net_target.forward(batch.next_observations)
-                next_q_online = self.q_net.forward(batch.next_observations) if self.double_q else None
+                next_q_online = self.q_net.forward(batch.next_observations) if self.config.double_q else None
                 next_values = losses.dqn_next_q_values(next_q, next_q_online)
-                targets = losses.td_target(batch.rewards, batch.dones, next_values, self.gamma, batch.discounts)
+                targets = losses.td_target(batch.rewards, batch.dones, next_values, self.config.gamma, batch.discounts)
             # 2. regress Q(s, a) on the targets
             if plan is not None:
                 loss = self._fused_update(plan, batch.observations, batch.actions, targets)  # type: ignore[arg-type]
@@ -232,26 +192,22 @@ class DQN(BaseAlgorithm):
         progress_bar: bool = False,
     ) -> SelfDQN:
         """Train for `total_timesteps` env steps (summed over envs)."""
-        total_timesteps, callback = self._setup_learn(
-            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
-        )
-        callback.on_training_start(locals(), globals())
-        explore = exploring_actions(self, self._epsilon_greedy, self.learning_starts)
-        # 3. (during collection) log each time another log_interval episodes have ended, as SB3 does
-        log = functools.partial(dump_logs, self)
-        # 1. act epsilon-greedily (uniformly at random until learning_starts) and store transitions
-        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval, log):
-            n_calls_before = self._n_calls
-            self._n_calls += round_.timesteps // self.runner.num_envs
-            self._update_target(n_calls_before)
-            # also during warm-up, when actions are random and _epsilon_greedy() is not called
-            self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
-            self.logger.record("rollout/exploration_rate", self.exploration_rate)
-            # 2. from replayed transitions: (double) Q-learning targets and Huber-loss updates
-            if round_.gradient_steps > 0:
-                self.train(round_.gradient_steps, self.batch_size)
-        callback.on_training_end()
-        return self
+        # 1. act epsilon-greedily (uniformly at random until learning_starts) and store transitions;
+        # 2. after each round: target network and epsilon schedule, then train(): (double) Q-learning targets
+        #    and Huber-loss updates; 3. log each time another log_interval episodes have ended, as SB3 does
+        explore = exploring_actions(self, self._epsilon_greedy, self.config.learning_starts)
+        return learn_off_policy(
+            self, self.train, total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar,
+            select_actions=explore, after_round=self._after_round,
+        )  # fmt: skip
+
+    def _after_round(self, round_: Round) -> None:
+        n_calls_before = self._n_calls
+        self._n_calls += round_.timesteps // self.runner.num_envs
+        self._update_target(n_calls_before)
+        # also during warm-up, when actions are random and _epsilon_greedy() is not called
+        self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
+        self.logger.record("rollout/exploration_rate", self.exploration_rate)
 
 
 __all__ = ["DQN"]

@@ -13,35 +13,42 @@ import torch
 from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
+from baselines3.common.config import Schedule, rollout_buffer_arguments
 from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer, check_minibatches, record_value_fit
 from baselines3.common.on_policy import collect_rollouts as collect_with_runner
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from baselines3.common.schedules import get_schedule_fn
-from baselines3.common.utils import check_hyperparameters
 from baselines3.common.vec_env import VecEnv
+from baselines3.ppo.config import PPOConfig
 
 SelfPPO = TypeVar("SelfPPO", bound="PPO")
 
 
 class PPO(BaseAlgorithm):
-    """PPO with SB3's hyperparameter names and defaults."""
+    """PPO with SB3's hyperparameter names and defaults; each is documented in `PPOConfig` (`model.config`).
+
+    `policy` is a policy class or "MlpPolicy", "CnnPolicy", "MultiInputPolicy" or an LSTM policy
+    ("MlpLstmPolicy", ...); `env` a gymnasium env, a VecEnv or an env id (None when loading); `device` "cpu",
+    "cuda" or "auto".
+    """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = dict(POLICY_ALIASES)
     supports_recurrent_policies = True
+    config: PPOConfig
 
     def __init__(
         self,
         policy: str | type[ActorCriticPolicy],
         env: Any,
-        learning_rate: float | Any = 3e-4,
+        learning_rate: float | Schedule = 3e-4,
         n_steps: int = 2048,
         batch_size: int = 64,
         n_epochs: int = 10,
         gamma: float = 0.99,
         gae_lambda: float = 0.95,
-        clip_range: float | Any = 0.2,
-        clip_range_vf: float | Any | None = None,
+        clip_range: float | Schedule = 0.2,
+        clip_range_vf: float | Schedule | None = None,
         normalize_advantage: bool = True,
         ent_coef: float = 0.0,
         vf_coef: float = 0.5,
@@ -59,59 +66,21 @@ class PPO(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
-            policy_kwargs=policy_kwargs,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            verbose=verbose,
-            device=device,
-            support_multi_env=True,
-            seed=seed,
-            use_sde=use_sde,
-            sde_sample_freq=sde_sample_freq,
-        )
-        check_hyperparameters(
-            n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, gamma=gamma, gae_lambda=gae_lambda,
-            clip_range=clip_range, clip_range_vf=clip_range_vf, max_grad_norm=max_grad_norm, target_kl=target_kl,
-        )  # fmt: skip
-        if normalize_advantage and batch_size < 2:
-            raise ValueError(f"batch_size must be > 1 with normalize_advantage=True, got {batch_size}")
+        super().__init__(policy, env, PPOConfig.from_arguments(locals()), device=device, support_multi_env=True)
         if self.env is not None and _init_setup_model:  # a saved model may be loaded with fewer envs to run it
             check_minibatches(n_steps, self.env.num_envs, batch_size, normalize_advantage)
-        self.n_steps = n_steps
-        self.batch_size = batch_size
-        self.n_epochs = n_epochs
-        self.gamma = gamma
-        self.gae_lambda = gae_lambda
-        self.clip_range = clip_range
-        self.clip_range_vf = clip_range_vf
-        self.normalize_advantage = normalize_advantage
-        self.ent_coef = ent_coef
-        self.vf_coef = vf_coef
-        self.max_grad_norm = max_grad_norm
-        self.target_kl = target_kl
-        self.rollout_buffer_class = rollout_buffer_class
-        self.rollout_buffer_kwargs = rollout_buffer_kwargs
         if _init_setup_model:
             self._setup_model()
 
     def _setup_model(self) -> None:
+        config = self.config
         self._setup_lr_schedule()
-        self.set_random_seed(self.seed)
-        self.rollout_buffer = build_policy_and_buffer(
-            self,
-            self.n_steps,
-            self.gamma,
-            self.gae_lambda,
-            self.rollout_buffer_class,
-            self.rollout_buffer_kwargs,
-        )
-        self.clip_range = get_schedule_fn(self.clip_range)
-        if self.clip_range_vf is not None:
-            self.clip_range_vf = get_schedule_fn(self.clip_range_vf)
+        self.set_random_seed(config.seed)
+        self.rollout_buffer = build_policy_and_buffer(self, *rollout_buffer_arguments(config))
+        # SB3 keeps the schedules in these attributes (code that reads model.clip_range calls it)
+        self.clip_range = get_schedule_fn(config.clip_range)
+        if config.clip_range_vf is not None:
+            self.clip_range_vf = get_schedule_fn(config.clip_range_vf)
 
     def train(self) -> None:
         """n_epochs passes over the rollout in minibatches, each a gradient step on the PPO loss."""

@@ -7,7 +7,6 @@ updates, each: (entropy coefficient) -> critics towards r + gamma * (min_i Q_tar
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -17,26 +16,24 @@ from gymnasium import spaces
 from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
+from baselines3.common.config import Schedule, replay_buffer_arguments
 from baselines3.common.noise import ActionNoise
-from baselines3.common.off_policy import (
-    actor_actions,
-    build_replay_buffer,
-    check_action_noise,
-    convert_train_freq,
-    dump_logs,
-    exploring_actions,
-    off_policy_rounds,
-)
+from baselines3.common.off_policy import build_replay_buffer
+from baselines3.common.off_policy_learn import learn_off_policy
 from baselines3.common.optim import gradient_step, make_optimizer
 from baselines3.common.policies import BasePolicy, TargetUpdate
-from baselines3.common.utils import check_hyperparameters
+from baselines3.sac.config import SACConfig
 from baselines3.sac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SACPolicy
 
 SelfSAC = TypeVar("SelfSAC", bound="SAC")
 
 
 class SAC(BaseAlgorithm):
-    """SAC with SB3's hyperparameter names and defaults."""
+    """SAC with SB3's hyperparameter names and defaults; each is documented in `SACConfig` (`model.config`).
+
+    `policy` is a policy class or "MlpPolicy", "CnnPolicy" (images) or "MultiInputPolicy" (Dict observations);
+    `env` a gymnasium env, a VecEnv or an env id (None when loading); `device` "cpu", "cuda" or "auto".
+    """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": MlpPolicy,
@@ -45,12 +42,13 @@ class SAC(BaseAlgorithm):
     }
     supported_action_spaces = (spaces.Box,)
     policy: SACPolicy
+    config: SACConfig
 
     def __init__(
         self,
         policy: str | type[SACPolicy],
         env: Any,
-        learning_rate: float | Any = 3e-4,
+        learning_rate: float | Schedule = 3e-4,
         buffer_size: int = 1_000_000,
         learning_starts: int = 100,
         batch_size: int = 256,
@@ -77,42 +75,7 @@ class SAC(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
-            policy_kwargs=policy_kwargs,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            verbose=verbose,
-            device=device,
-            support_multi_env=True,
-            seed=seed,
-            use_sde=use_sde,
-            sde_sample_freq=sde_sample_freq,
-        )
-        check_hyperparameters(
-            batch_size=batch_size, learning_starts=learning_starts, tau=tau, gamma=gamma, gradient_steps=gradient_steps
-        )
-        self.buffer_size = buffer_size
-        self.learning_starts = learning_starts
-        self.batch_size = batch_size
-        self.tau = tau
-        self.gamma = gamma
-        self.train_freq = train_freq
-        self._train_freq = convert_train_freq(train_freq)
-        self.gradient_steps = gradient_steps
-        if self.env is not None:
-            check_action_noise(action_noise, self.action_space, self.n_envs)
-        self.action_noise = action_noise
-        self.replay_buffer_class = replay_buffer_class
-        self.replay_buffer_kwargs = replay_buffer_kwargs
-        self.optimize_memory_usage = optimize_memory_usage
-        self.n_steps = n_steps
-        self.ent_coef = ent_coef
-        self.target_update_interval = target_update_interval
-        self.target_entropy = target_entropy
-        self.use_sde_at_warmup = use_sde_at_warmup
+        super().__init__(policy, env, SACConfig.from_arguments(locals()), device=device, support_multi_env=True)
         self.replay_buffer: ReplayBuffer | None = None
         self.log_ent_coef: torch.Tensor | None = None
         self.ent_coef_optimizer: torch.optim.Optimizer | None = None
@@ -120,48 +83,28 @@ class SAC(BaseAlgorithm):
             self._setup_model()
 
     def _setup_model(self) -> None:
+        config = self.config
         self._setup_lr_schedule()
-        self.set_random_seed(self.seed)
+        self.set_random_seed(config.seed)
         self.policy = self.policy_class(  # type: ignore[assignment]
             self.observation_space, self.action_space, self.lr_schedule, use_sde=self.use_sde, **self.policy_kwargs
         ).to(self.device)
         self.actor, self.critic, self.critic_target = self.policy.actor, self.policy.critic, self.policy.critic_target
         self._update_target_net = TargetUpdate(self.critic, self.critic_target)
-        self.replay_buffer = build_replay_buffer(
-            self,
-            self.buffer_size,
-            self.batch_size,
-            self.optimize_memory_usage,
-            self.replay_buffer_class,
-            self.replay_buffer_kwargs,
-            self.n_steps,
-            self.gamma,
-        )
-        action_dim = int(np.prod(self.action_space.shape))  # type: ignore[arg-type]
+        self._train_freq = config.train_frequency
+        self.replay_buffer = build_replay_buffer(self, *replay_buffer_arguments(config))
         # heuristic target: -dim(A), one nat of entropy less per action dimension
-        self._target_entropy = -float(action_dim) if self.target_entropy == "auto" else float(self.target_entropy)
-        self._setup_ent_coef()
-
-    def _setup_ent_coef(self) -> None:
-        """`"auto"`/`"auto_<init>"`: alpha is learned (log alpha optimized); a number: alpha is fixed."""
-        if isinstance(self.ent_coef, str):
-            if self.ent_coef != "auto" and not self.ent_coef.startswith("auto_"):
-                raise ValueError(f"ent_coef must be a float, 'auto' or 'auto_<initial value>', got {self.ent_coef!r}")
-            try:
-                init = float(self.ent_coef.split("_", 1)[1]) if "_" in self.ent_coef else 1.0
-            except ValueError:
-                raise ValueError(f"ent_coef {self.ent_coef!r}: expected 'auto_<number>', e.g. 'auto_0.1'") from None
-            if init <= 0:
-                raise ValueError(f"The initial entropy coefficient must be > 0, got {init} (from {self.ent_coef!r})")
-            log_ent_coef = torch.nn.Parameter(torch.log(torch.ones(1, device=self.device) * init))
+        action_dim = int(np.prod(self.action_space.shape))  # type: ignore[arg-type]
+        target = config.target_entropy
+        self._target_entropy = -float(action_dim) if target == "auto" else float(target)
+        if config.learns_ent_coef:  # log alpha is optimized
+            log_ent_coef = torch.nn.Parameter(torch.full((1,), config.initial_ent_coef, device=self.device).log())
             self.ent_coef_optimizer, self._ent_coef_flat = make_optimizer(
                 [log_ent_coef], torch.optim.Adam, self.lr_schedule(1), {}
             )
             self.log_ent_coef = self._ent_coef_flat.params[0]
         else:
-            if float(self.ent_coef) < 0:
-                raise ValueError(f"ent_coef must be >= 0, got {self.ent_coef}")
-            self.ent_coef_tensor = torch.tensor(float(self.ent_coef), device=self.device)
+            self.ent_coef_tensor = torch.tensor(config.initial_ent_coef, device=self.device)
 
     def _torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts = ["policy", "actor.optimizer", "critic.optimizer"]
@@ -196,7 +139,7 @@ class SAC(BaseAlgorithm):
                 next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
                 next_q = self.critic_target.q_values(batch.next_observations, next_actions)
                 next_values = losses.sac_next_values(next_q, next_log_prob, ent_coef)
-                targets = losses.td_target(batch.rewards, batch.dones, next_values, self.gamma, batch.discounts)
+                targets = losses.td_target(batch.rewards, batch.dones, next_values, self.config.gamma, batch.discounts)
             current_q = self.critic.q_values(batch.observations, batch.actions)
             critic_loss = losses.twin_critic_loss(current_q, targets)
             gradient_step(critic_loss, self.critic.optimizer, self.critic.flat_parameters)
@@ -205,8 +148,8 @@ class SAC(BaseAlgorithm):
             actor_loss = losses.sac_actor_loss(q_values_pi, log_prob, ent_coef)
             gradient_step(actor_loss, self.actor.optimizer, self.actor.flat_parameters)
             # 4. slowly track the critics with the target critics
-            if (self._n_updates + step + 1) % self.target_update_interval == 0:
-                self._update_target_net(self.tau)
+            if (self._n_updates + step + 1) % self.config.target_update_interval == 0:
+                self._update_target_net(self.config.tau)
             stats.append(
                 torch.stack([actor_loss.detach(), critic_loss.detach(), ent_coef.reshape(()), ent_coef_loss.detach()])
             )
@@ -234,17 +177,9 @@ class SAC(BaseAlgorithm):
         progress_bar: bool = False,
     ) -> SelfSAC:
         """Train for `total_timesteps` env steps (summed over envs)."""
-        total_timesteps, callback = self._setup_learn(
-            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
+        # 1. act with the stochastic actor (uniformly at random until learning_starts), store transitions;
+        # 2. after each round, train(): soft TD targets, entropy coefficient, critics and actor updates;
+        # 3. log each time another log_interval episodes have ended, as SB3 does
+        return learn_off_policy(
+            self, self.train, total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar
         )
-        callback.on_training_start(locals(), globals())
-        explore = exploring_actions(self, actor_actions(self), self.learning_starts, self.action_noise)
-        # 3. (during collection) log each time another log_interval episodes have ended, as SB3 does
-        log = functools.partial(dump_logs, self)
-        # 1. act with the stochastic actor (uniformly at random until learning_starts), store transitions
-        for round_ in off_policy_rounds(self, total_timesteps, callback, explore, log_interval, log, self.action_noise):
-            # 2. from replayed transitions: soft TD targets, then entropy coefficient, critics and actor updates
-            if round_.gradient_steps > 0:
-                self.train(round_.gradient_steps, self.batch_size)
-        callback.on_training_end()
-        return self
