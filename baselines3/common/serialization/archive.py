@@ -27,7 +27,6 @@ import struct
 import time
 import warnings
 import zipfile
-import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
@@ -40,6 +39,13 @@ from baselines3.common.buffers import ReplayBuffer, RolloutBuffer
 from baselines3.common.serialization.atomic import atomic_write
 from baselines3.common.serialization.codec import TAG_PICKLED, TORCH_CLASSES, decode_data, encode_data
 from baselines3.common.serialization.errors import ModelLoadError, UnsafeObjectsSkippedWarning
+from baselines3.common.serialization.limits import (
+    check_json_sizes,
+    check_zip_directory,
+    current_limits,
+    open_zip,
+    read_bounded,
+)
 from baselines3.common.serialization.paths import with_zip_suffix
 from baselines3.common.utils import get_device, get_system_info, library_version
 
@@ -49,6 +55,7 @@ __all__ = [
     "SUPPORTED_FORMAT_VERSIONS",
     "data_to_json",
     "json_to_data",
+    "load_archive",
     "load_from_zip_file",
     "load_tensors",
     "read_member",
@@ -66,7 +73,21 @@ PICKLE_MEMBER = "unsafe_objects.pkl"
 VARIABLES_MEMBER = "pytorch_variables.pth"
 SYSTEM_INFO_MEMBER = "system_info.txt"
 VERSION_MEMBER = "_baselines3_version"
-_RESERVED_PARAM_NAMES = {DATA_MEMBER, PICKLE_MEMBER, SYSTEM_INFO_MEMBER, FORMAT_MEMBER, VERSION_MEMBER}
+#: Optional member: RNG states and collector state for resuming training (older files lack it).
+TRAINING_STATE_MEMBER = "training_state.json"
+_RESERVED_PARAM_NAMES = {
+    DATA_MEMBER,
+    PICKLE_MEMBER,
+    SYSTEM_INFO_MEMBER,
+    FORMAT_MEMBER,
+    VERSION_MEMBER,
+    TRAINING_STATE_MEMBER,
+}
+#: Members holding JSON or text (SB3's ``data`` and version member too): held to ``LoadLimits.max_json_bytes``.
+TEXT_MEMBERS = frozenset(
+    {DATA_MEMBER, FORMAT_MEMBER, VERSION_MEMBER, SYSTEM_INFO_MEMBER, TRAINING_STATE_MEMBER, "data"}
+    | {"_stable_baselines3_version"}
+)
 
 #: What a class named in data.json may be: a torch module (policies, feature extractors, activations), an
 #: optimizer or a buffer (``replay_buffer_class``, ``rollout_buffer_class``).
@@ -163,6 +184,7 @@ def _write_archive(
     params: Mapping[str, Any],
     pytorch_variables: Any,
     pickle_bytes: bytes | None,
+    training_state_bytes: bytes | None = None,
 ) -> None:
     now = time.localtime()[:6]
 
@@ -184,6 +206,8 @@ def _write_archive(
                 torch.save(state, handle)
         if pickle_bytes is not None:
             archive.writestr(member_info(PICKLE_MEMBER, zipfile.ZIP_DEFLATED), pickle_bytes)
+        if training_state_bytes is not None:
+            archive.writestr(member_info(TRAINING_STATE_MEMBER, zipfile.ZIP_DEFLATED), training_state_bytes)
         archive.writestr(member_info(SYSTEM_INFO_MEMBER, zipfile.ZIP_DEFLATED), get_system_info(print_info=False)[1])
         archive.writestr(member_info(VERSION_MEMBER, zipfile.ZIP_STORED), library_version())
 
@@ -194,12 +218,14 @@ def save_to_zip_file(
     params: Mapping[str, Any] | None = None,
     pytorch_variables: Mapping[str, Any] | None = None,
     extra_pickled: Mapping[str, Any] | None = None,
+    training_state: Mapping[str, Any] | None = None,
 ) -> None:
     """Write a model archive to a path (atomically; ``.zip`` is appended if missing) or a binary file object.
 
     ``params`` maps member names (``"policy"``, ``"policy.optimizer"``...) to state dicts;
     ``pytorch_variables`` holds other tensors. Entries of ``data`` without a JSON description, and everything
-    in ``extra_pickled``, go to the pickled member, which loading restores only on request.
+    in ``extra_pickled``, go to the pickled member, which loading restores only on request. ``training_state``
+    (RNG states and episode statistics, plain JSON) goes to the optional ``training_state.json`` member.
     """
     json_data, unserializable = data_to_json(data or {})
     pickled = {**unserializable, **(extra_pickled or {})}
@@ -207,6 +233,9 @@ def save_to_zip_file(
         json_data[str(key)] = {TAG_PICKLED: PICKLE_MEMBER}
     data_bytes = _dump_json(json_data).encode("utf-8")
     pickle_bytes = _pickle_member(pickled) if pickled else None
+    state_bytes = None
+    if training_state is not None:
+        state_bytes = json.dumps(dict(training_state), allow_nan=False).encode("utf-8")
 
     params = params or {}
     for name, state in params.items():
@@ -223,11 +252,13 @@ def save_to_zip_file(
     if not isinstance(save_path, (str, os.PathLike)):
         if not hasattr(save_path, "write"):
             raise TypeError(f"save_path must be a path or a binary file object, got {save_path!r}")
-        _write_archive(save_path, data_bytes, params, pytorch_variables, pickle_bytes)
+        _write_archive(save_path, data_bytes, params, pytorch_variables, pickle_bytes, state_bytes)
         return
 
     path = with_zip_suffix(pathlib.Path(save_path))
-    atomic_write(path, lambda file: _write_archive(file, data_bytes, params, pytorch_variables, pickle_bytes))
+    atomic_write(
+        path, lambda file: _write_archive(file, data_bytes, params, pytorch_variables, pickle_bytes, state_bytes)
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -260,26 +291,62 @@ def _open_source(load_path: Any) -> tuple[str | IO[bytes], str]:
     raise TypeError(f"load_path must be a path or a readable, seekable binary file object, got {load_path!r}")
 
 
+def member_cap(member: str) -> int:
+    """The most bytes ``member`` may decompress to: JSON/text members are held to ``max_json_bytes``."""
+    limits = current_limits()
+    return limits.max_json_bytes if member in TEXT_MEMBERS else limits.max_member_bytes
+
+
+def check_archive(archive: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
+    """The zip directory checked against the load limits (sizes, ratios, duplicates) before anything is read."""
+    caps = {info.filename: member_cap(info.filename) for info in archive.infolist()}
+    return check_zip_directory(archive, label, member_cap=caps)
+
+
 def read_member(archive: zipfile.ZipFile, member: str, label: str) -> bytes:
-    """The bytes of ``member``; ModelLoadError (naming ``label``) when it is missing or corrupt."""
+    """The bytes of ``member``, read with its size cap enforced while reading; ModelLoadError (naming
+    ``label``) when it is missing, corrupt or too large."""
     try:
-        return archive.read(member)
+        info = archive.getinfo(member)
     except KeyError:
         raise ModelLoadError(f"{label}: required member {member!r} is missing from the archive") from None
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        struct.error,
-        NotImplementedError,
-        RuntimeError,
-    ) as error:
-        raise ModelLoadError(f"{label}: member {member!r} is corrupt or truncated: {error}") from error
+    cap = member_cap(member)
+    if info.file_size > cap:
+        raise ModelLoadError(
+            f"{label}: member {member!r} would decompress to {info.file_size} bytes, more than the limit of {cap} "
+            "bytes for it (see LoadLimits; raise it with load_limits(...) if you trust this file)"
+        )
+    return read_bounded(archive, info, cap, label)
+
+
+def _check_torch_file(raw: bytes, member: str, label: str) -> None:
+    """A ``.pth`` member must be PyTorch's zip format with stored records only: PyTorch sizes its buffer for a
+    record from the record's declared size, so a deflated record could inflate far past the member's bytes,
+    and the legacy (non-zip) format sizes storages from the pickle before reading them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as inner:
+            infos = inner.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, struct.error) as error:
+        raise ModelLoadError(
+            f"{label}: member {member!r} is not a PyTorch zip-format tensor file (torch.save since PyTorch 1.6 "
+            f"writes one; the legacy format is not read): {error}"
+        ) from error
+    declared = 0
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+            raise ModelLoadError(
+                f"{label}: member {member!r} holds a compressed record {info.filename!r}; torch.save writes "
+                "stored records only"
+            )
+        declared += info.file_size
+    if declared > len(raw):
+        raise ModelLoadError(f"{label}: member {member!r} declares {declared} bytes of records in {len(raw)} bytes")
 
 
 def load_tensors(archive: zipfile.ZipFile, member: str, label: str, device: torch.device) -> Any:
     """The tensors in ``member``, read with ``weights_only=True`` onto ``device``; ModelLoadError otherwise."""
     raw = read_member(archive, member, label)
+    _check_torch_file(raw, member, label)
     try:
         return torch.load(io.BytesIO(raw), map_location=device, weights_only=True)
     except pickle.UnpicklingError as error:
@@ -288,8 +355,8 @@ def load_tensors(archive: zipfile.ZipFile, member: str, label: str, device: torc
             f"{label}: member {member!r} holds objects other than tensors and plain containers, which are "
             f"not loaded (tensors load with weights_only=True): {first_line}"
         ) from error
-    except (RuntimeError, EOFError, ValueError, OSError) as error:
-        raise ModelLoadError(f"{label}: cannot read tensors from member {member!r}: {error}") from error
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise ModelLoadError(f"{label}: cannot read tensors from member {member!r}: {error!r}") from error
 
 
 def _read_format_version(archive: zipfile.ZipFile, names: set[str], label: str) -> int:
@@ -334,6 +401,7 @@ def _read_data(
         raise ModelLoadError(f"{label}: member {DATA_MEMBER!r} is malformed: {error!r}") from error
     if not isinstance(json_dict, dict):
         raise ModelLoadError(f"{label}: member {DATA_MEMBER!r} must hold a JSON object, got {type(json_dict).__name__}")
+    check_json_sizes(json_dict, f"{label}: {DATA_MEMBER}")
 
     pickled_keys = [key for key, value in json_dict.items() if isinstance(value, dict) and set(value) == {TAG_PICKLED}]
     try:
@@ -393,19 +461,30 @@ def load_from_zip_file(
     Tensors are loaded with ``weights_only=True`` onto ``device``. Pickled values are restored only with
     ``allow_pickle=True`` (only for files you trust); otherwise a warning names what was skipped. Entries of
     ``custom_objects`` replace saved values (and are never decoded). Raises ``ModelLoadError`` (a ValueError)
-    for anything wrong with the file and FileNotFoundError when there is none.
+    for anything wrong with the file (including a member over the
+    :class:`~baselines3.common.serialization.limits.LoadLimits`) and FileNotFoundError when there is none.
     """
+    data, params, pytorch_variables, _ = load_archive(
+        load_path, device, custom_objects, allow_pickle, print_system_info, load_data
+    )
+    return data, params, pytorch_variables
+
+
+def load_archive(
+    load_path: str | os.PathLike[str] | IO[bytes],
+    device: torch.device | str = "auto",
+    custom_objects: Mapping[str, Any] | None = None,
+    allow_pickle: bool = False,
+    print_system_info: bool = False,
+    load_data: bool = True,
+) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any] | None, bytes | None]:
+    """:func:`load_from_zip_file` plus the raw ``training_state.json`` member (None when the file has none)."""
     source, label = _open_source(load_path)
     custom_objects = dict(custom_objects or {})
     torch_device = get_device(device)
-    try:
-        archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, EOFError, struct.error, ValueError, OSError) as error:
-        raise ModelLoadError(
-            f"{label} is not a valid zip archive (not a saved model, or a truncated/corrupt one): {error}"
-        ) from error
+    archive = open_zip(source, label, "zip archive (not a saved model, or a truncated/corrupt one)")
     with archive:
-        names = set(archive.namelist())
+        names = set(check_archive(archive, label))
         _read_format_version(archive, names, label)
         if DATA_MEMBER not in names:
             raise ModelLoadError(f"{label}: required member {DATA_MEMBER!r} is missing from the archive")
@@ -429,4 +508,5 @@ def load_from_zip_file(
                 pytorch_variables = load_tensors(archive, member, label, torch_device)
             else:
                 params[member[: -len(".pth")]] = load_tensors(archive, member, label, torch_device)
-    return data, params, pytorch_variables
+        state = read_member(archive, TRAINING_STATE_MEMBER, label) if TRAINING_STATE_MEMBER in names else None
+    return data, params, pytorch_variables, state

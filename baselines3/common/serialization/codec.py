@@ -23,6 +23,7 @@ from gymnasium import spaces
 
 from baselines3.common.schedules import Schedule, schedule_from_spec
 from baselines3.common.serialization.errors import ModelLoadError
+from baselines3.common.serialization.limits import check_spec_sizes
 from baselines3.common.serialization.spaces_json import (
     NUMERIC_KINDS,
     TAG_SPACE,
@@ -334,10 +335,11 @@ def _decode(value: Any, where: str, allowed: ClassAllowList) -> Any:
         from_spec = getattr(cls, "from_spec", None)
         if not callable(from_spec):
             raise ModelLoadError(f"{where}: {value[tag]!r} has no from_spec() to rebuild it from JSON")
+        check_spec_sizes(value["spec"], where)  # before from_spec allocates one object per env
         try:
             return from_spec(_decode(value["spec"], f"{where}.spec", allowed))
-        except (ValueError, TypeError) as error:
-            raise ModelLoadError(f"{where}: cannot rebuild {value[tag]!r} from its spec: {error}") from error
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+            raise ModelLoadError(f"{where}: cannot rebuild {value[tag]!r} from its spec: {error!r}") from error
     # TAG_PICKLED: only meaningful at the top level, handled by the loader.
     raise ModelLoadError(f"{where}: a {tag!r} placeholder is only allowed for a top-level entry")
 

@@ -13,6 +13,7 @@ import numpy as np
 from gymnasium import spaces
 
 from baselines3.common.serialization.errors import ModelLoadError
+from baselines3.common.serialization.limits import current_limits, space_elements
 
 __all__ = ["NUMERIC_KINDS", "TAG_SPACE", "space_from_json", "space_to_json"]
 
@@ -129,6 +130,12 @@ def space_from_json(obj: dict[str, Any], where: str = "space") -> spaces.Space[A
     if not isinstance(obj, dict) or TAG_SPACE not in obj:
         raise ModelLoadError(f"{where}: expected a space description with a {TAG_SPACE!r} key, got {obj!r}")
     kind = obj[TAG_SPACE]
+    elements, limit = space_elements(obj, where), current_limits().max_space_elements
+    if elements > limit:
+        raise ModelLoadError(
+            f"{where}: the {kind} space has {elements} elements, more than the limit of {limit} "
+            "(LoadLimits.max_space_elements)"
+        )
     try:
         if kind == "Box":
             _fields(obj, {TAG_SPACE, "shape", "dtype", "low", "high"}, where)
