@@ -6,11 +6,13 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
+from baselines3.common import fast
 from baselines3.common.buffers import RolloutBatch
-from baselines3.common.fused_mlp import plan_usable
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy
 from baselines3.common.schedules import ConstantSchedule
+
+pytestmark = pytest.mark.usefixtures("fast_paths")
 
 
 def _pair(action_space, **kwargs):
@@ -35,8 +37,8 @@ CASES = [
 def test_outputs_and_gradients_match_module_path(action_space, kwargs):
     fused, plain = _pair(action_space, **kwargs)
     obs = torch.randn(300, 5)
-    assert fused._fused_plan() is not None and plan_usable(fused._fused_plan(), obs)
-    assert not plan_usable(plain._fused_plan(), obs)
+    assert fast.actor_critic_heads(fused, obs) is not None
+    assert fast.actor_critic_heads(plain, obs) is None  # the hook sends it down the module path
     actions = torch.as_tensor(np.stack([action_space.sample() for _ in range(300)]))
     v1, lp1, e1 = fused.evaluate_actions(obs, actions)
     v2, lp2, e2 = plain.evaluate_actions(obs, actions)
@@ -70,9 +72,9 @@ def test_inference_path_and_unsupported_shapes():
     torch.testing.assert_close(v1, v2)
     assert torch.equal(a1, a2)
     elu = ActorCriticPolicy(spaces.Box(-1, 1, (5,)), spaces.Discrete(2), ConstantSchedule(1e-3), activation_fn=nn.ELU)
-    assert elu._fused_plan() is None
+    assert fast.actor_critic_heads(elu, obs) is None
     sde = ActorCriticPolicy(spaces.Box(-1, 1, (5,)), spaces.Box(-1, 1, (2,)), ConstantSchedule(1e-3), use_sde=True)
-    assert sde._fused_plan() is None
+    assert fast.actor_critic_heads(sde, obs) is None
 
 
 def test_plan_follows_parameter_moves():

@@ -12,7 +12,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common import optim
+from baselines3.common import fast, optim
 from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from baselines3.common.off_policy import TrainFreq, TrainFrequencyUnit, build_replay_buffer, convert_train_freq
 from baselines3.common.optim import gradient_step, make_optimizer
@@ -85,6 +85,7 @@ def test_critic_detach_params_passes_gradient_to_actions_only(method):
     assert actions.grad is not None and actions.grad.abs().sum() > 0
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_critic_fused_path_matches_the_module_path():
     from baselines3.common.optim import make_optimizer
     from baselines3.common.torch_layers import FlattenExtractor
@@ -93,9 +94,9 @@ def test_critic_fused_path_matches_the_module_path():
     critic = ContinuousCritic(OBS, ACT, [16, 8], FlattenExtractor(OBS), 3, share_features_extractor=False)
     critic.optimizer, flat = make_optimizer(critic, torch.optim.Adam, 1e-3, {})
     critic.__dict__["flat_parameters"] = flat
-    assert all(plan is not None for plan in critic._plans())
     obs, actions = torch.rand(6, 3), torch.rand(6, 2)
     inputs = torch.cat([obs, actions], dim=1)
+    assert all(fast.critic_q(critic, i, inputs, False) is not None for i in range(critic.n_critics))
     expected = torch.stack([q(inputs) for q in critic.q_networks])
     torch.testing.assert_close(critic.q_values(obs, actions), expected)
     # weight gradients land in the flat buffer exactly as the module path's per-parameter gradients
@@ -315,6 +316,7 @@ def test_build_replay_buffer_errors():
         build_replay_buffer(_model(), 100, 32, False, dict, None)  # type: ignore[arg-type]
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_dqn_fused_q_network_matches_the_module_path():
     from baselines3.dqn.policies import DQNPolicy
 
@@ -322,7 +324,7 @@ def test_dqn_fused_q_network_matches_the_module_path():
     obs_space = spaces.Box(-1.0, 1.0, (4,), np.float32)
     policy = DQNPolicy(obs_space, spaces.Discrete(3), lambda _: 1e-3, net_arch=[32, 16])
     q_net = policy.q_net
-    assert q_net._mlp_plan() is not None
+    assert fast.q_network_plan(q_net) is not None
     obs = torch.randn(8, 4)
     fused = q_net(obs)
     modules = q_net.q_net(obs)  # the nn.Sequential itself
@@ -341,17 +343,18 @@ def test_dqn_fused_q_network_matches_the_module_path():
         torch.testing.assert_close(policy.q_net_target(obs), policy.q_net_target.q_net(obs))
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_dqn_fused_update_equals_the_autograd_update():
     from baselines3 import DQN
     from baselines3.common.envs import IdentityEnv
 
     def trained(fused: bool) -> torch.Tensor:
         model = DQN("MlpPolicy", IdentityEnv(3), learning_starts=50, batch_size=16, buffer_size=500, seed=4)
-        if not fused:
-            model.q_net.trainable_plan = lambda: None  # type: ignore[method-assign]
-        else:
-            assert model.q_net.trainable_plan() is not None
-        model.learn(300)
+        assert fast.huber_update_plan(model.q_net) is not None
+        with pytest.MonkeyPatch.context() as patch:
+            if not fused:
+                patch.setattr(fast, "huber_update_plan", lambda q_net: None)
+            model.learn(300)
         return model.policy.flat_parameters.flat.detach().clone()
 
     # same seed, same batches: the hand-computed Huber gradient matches autograd's up to float rounding
@@ -363,14 +366,15 @@ def _torch_greedy(q_net: Any, obs: np.ndarray) -> np.ndarray:
         return q_net(torch.as_tensor(obs, dtype=torch.float32)).argmax(dim=1).numpy()
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_dqn_greedy_actions_by_numpy_match_the_torch_path_and_follow_training(tmp_path):
     from baselines3 import DQN
-    from baselines3.common.fused_mlp import mlp_forward_numpy
+    from baselines3.common.fast.fused_mlp import mlp_forward_numpy
 
     rng = np.random.default_rng(0)
     model = DQN("MlpPolicy", "CartPole-v1", learning_starts=64, batch_size=32, buffer_size=1000, seed=0)
     q_net = model.q_net
-    plan = q_net._mlp_plan()
+    plan = fast.q_network_plan(q_net)
     assert plan is not None and plan.numpy_steps is not None
     obs = rng.normal(size=(64, 4)).astype(np.float32)
     with torch.no_grad():
@@ -393,7 +397,8 @@ def test_dqn_greedy_actions_by_numpy_match_the_torch_path_and_follow_training(tm
 
     grid_space = spaces.Box(-1.0, 1.0, (2, 3), np.float32)
     grid_q = QNetwork(grid_space, spaces.Discrete(4), FlattenExtractor(grid_space), 6, net_arch=[16])
-    assert grid_q._mlp_plan() is not None and grid_q._mlp_plan().numpy_steps is not None
+    grid_plan = fast.q_network_plan(grid_q)
+    assert grid_plan is not None and grid_plan.numpy_steps is not None
     grid_obs = rng.uniform(-1, 1, size=(32, 2, 3)).astype(np.float32)
     with torch.no_grad():
         grid_expected = grid_q(torch.as_tensor(grid_obs)).argmax(dim=1).numpy()

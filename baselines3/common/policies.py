@@ -13,7 +13,7 @@ import os
 import warnings
 from collections.abc import Callable
 from functools import partial
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
+from baselines3.common import fast
 from baselines3.common.distributions import (
     BernoulliDistribution,
     CategoricalDistribution,
@@ -29,16 +30,6 @@ from baselines3.common.distributions import (
     MultiCategoricalDistribution,
     StateDependentNoiseDistribution,
     make_proba_distribution,
-)
-from baselines3.common.fused_mlp import (
-    FusedPlan,
-    MlpPlan,
-    fused_heads,
-    fused_mlp,
-    make_mlp_plan,
-    make_plan,
-    mlp_plan_usable,
-    plan_usable,
 )
 from baselines3.common.optim import FlatParameters, make_optimizer
 from baselines3.common.preprocessing import (
@@ -97,7 +88,8 @@ class BaseModel(nn.Module):
         flat = self.__dict__.get("flat_parameters")
         if flat is not None:
             flat.rebuild_if_moved()
-        self.__dict__.pop("_fused_plan_cache", None)  # it holds views of the old parameter storage
+        for submodule in self.modules():
+            fast.forget(submodule)  # its plan holds views of the old parameter storage
         return module
 
     def make_features_extractor(self) -> BaseFeaturesExtractor:
@@ -501,47 +493,18 @@ class ActorCriticPolicy(BasePolicy):
             super().extract_features(obs, self.vf_features_extractor),
         )
 
-    def _latents(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.extract_features(obs)
-        if self.share_features_extractor:
-            assert isinstance(features, torch.Tensor)
-            latents: tuple[torch.Tensor, torch.Tensor] = call_module(self.mlp_extractor, features)
-            return latents
-        pi_features, vf_features = features
-        return self.mlp_extractor.forward_actor(pi_features), self.mlp_extractor.forward_critic(vf_features)
-
-    def _fused_plan(self) -> FusedPlan | None:
-        """The fused MLP path for the default network shape (see fused_mlp), or None."""
-        plan: FusedPlan | Literal[False] | None = self.__dict__.get("_fused_plan_cache", False)
-        if plan is False:
-            plan = None
-            if (
-                type(self.features_extractor) is FlattenExtractor
-                and self.share_features_extractor
-                and not self.use_sde
-                and type(self.mlp_extractor) is MlpExtractor
-                and "flat_parameters" in self.__dict__
-            ):
-                plan = make_plan(self.mlp_extractor, self.action_net, self.value_net, self.flat_parameters)
-            self.__dict__["_fused_plan_cache"] = plan
-        if plan is not None and (
-            plan.action_net is not self.action_net or plan.mlp_extractor is not self.mlp_extractor
-        ):
-            self.__dict__["_fused_plan_cache"] = plan = None  # modules were replaced
-        return plan
-
     def _heads(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """(action-distribution parameters, values (batch, 1), policy latent or None when not computed)."""
-        plan = self._fused_plan()
-        if plan is not None:
-            features = self.extract_features(obs)
-            assert isinstance(features, torch.Tensor)
-            if plan_usable(plan, features):
-                action_params, values = fused_heads(plan, features)
-                return action_params, values, None
+        features = self.extract_features(obs)
+        if isinstance(features, torch.Tensor):
+            heads = fast.actor_critic_heads(self, features)
+            if heads is not None:
+                return heads[0], heads[1], None
             latent_pi, latent_vf = call_module(self.mlp_extractor, features)
         else:
-            latent_pi, latent_vf = self._latents(obs)
+            pi_features, vf_features = features
+            latent_pi = self.mlp_extractor.forward_actor(pi_features)
+            latent_vf = self.mlp_extractor.forward_critic(vf_features)
         return call_module(self.action_net, latent_pi), call_module(self.value_net, latent_vf), latent_pi
 
     def _distribution(self, action_params: torch.Tensor, latent_pi: torch.Tensor | None) -> Distribution:
@@ -694,20 +657,10 @@ class ContinuousCritic(BaseModel):
             features = self.extract_features(obs, self.features_extractor)
         return torch.cat([features, actions], dim=1)
 
-    def _plans(self) -> tuple[MlpPlan | None, ...]:
-        """Fused MLP plans (see fused_mlp) per network, built once the optimizer's flat buffer exists."""
-        plans = self.__dict__.get("_fused_plan_cache")
-        if plans is None or any(p is not None and p.sequential is not q for p, q in zip(plans, self.q_networks)):
-            flat = self.__dict__.get("flat_parameters")
-            plans = tuple(make_mlp_plan(q_net, flat) for q_net in self.q_networks)
-            if flat is not None or not any(p.requires_grad for p in self.parameters()):
-                self.__dict__["_fused_plan_cache"] = plans  # a trainable critic waits for its optimizer
-        return plans
-
     def _q(self, index: int, x: torch.Tensor, detach_params: bool) -> torch.Tensor:
-        plan = self._plans()[index]
-        if plan is not None and mlp_plan_usable(plan, x, train_weights=not detach_params):
-            return fused_mlp(plan, x, train_weights=not detach_params)
+        q_values = fast.critic_q(self, index, x, detach_params)
+        if q_values is not None:
+            return q_values
         q_net = self.q_networks[index]
         if not detach_params:
             return run_sequential(q_net, x)

@@ -17,6 +17,7 @@ import torch
 from gymnasium import spaces
 
 import baselines3
+from baselines3.common import fast
 from baselines3.common.logger import Logger, configure
 from baselines3.common.schedules import (
     ConstantSchedule,
@@ -133,8 +134,8 @@ def get_system_info(print_info: bool = True) -> tuple[dict[str, str], str]:
 def polyak_update(params: Iterable[torch.Tensor], target_params: Iterable[torch.Tensor], tau: float) -> None:
     """Soft target update ``target = (1 - tau) * target + tau * param``, in place, for all tensors at once.
 
-    One fused ``torch._foreach_lerp_`` call instead of a Python loop over the parameters. The tensors must be
-    floating point (use ``tau=1.0`` style copies for integer buffers yourself).
+    All tensors in one fused call (see `baselines3.common.fast.lerp_`). The tensors must be floating point (use
+    ``tau=1.0`` style copies for integer buffers yourself).
     """
     params_list = list(params)
     target_list = list(target_params)
@@ -146,7 +147,7 @@ def polyak_update(params: Iterable[torch.Tensor], target_params: Iterable[torch.
     if not params_list:
         return
     with torch.no_grad():
-        torch._foreach_lerp_(target_list, params_list, tau)
+        fast.lerp_(target_list, params_list, tau)
 
 
 def explained_variance(y_pred: np.ndarray, y_true: np.ndarray) -> float:

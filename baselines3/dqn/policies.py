@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common.fused_mlp import MlpPlan, fused_mlp, make_mlp_plan, mlp_forward_numpy, mlp_plan_usable
+from baselines3.common import fast
 from baselines3.common.optim import make_optimizer
 from baselines3.common.policies import BasePolicy, make_target_network
 from baselines3.common.preprocessing import is_image_space
@@ -19,7 +19,6 @@ from baselines3.common.torch_layers import (
     FlattenExtractor,
     NatureCNN,
     create_mlp,
-    has_hooks,
     run_sequential,
 )
 from baselines3.common.utils import obs_as_tensor
@@ -62,34 +61,13 @@ class QNetwork(BasePolicy):
         else:
             self.q_net = nn.Sequential(*create_mlp(features_dim, n_actions, self.net_arch, activation_fn))
 
-    def _mlp_plan(self) -> MlpPlan | None:
-        """The fused MLP path (see fused_mlp) for a flat-feature, non-dueling Q-network, or None."""
-        plan: MlpPlan | Literal[False] | None = self.__dict__.get("_fused_plan_cache", False)
-        if plan is False:
-            plan = None
-            if type(self.features_extractor) is FlattenExtractor and not self.dueling:
-                plan = make_mlp_plan(self.q_net, self.__dict__.get("flat_parameters"))
-            self.__dict__["_fused_plan_cache"] = plan
-        if plan is not None and plan.sequential is not self.q_net:
-            self.__dict__["_fused_plan_cache"] = plan = None  # the module was replaced
-        return plan
-
-    def trainable_plan(self) -> MlpPlan | None:
-        """The fused plan when DQN's hand-computed update applies (plain MLP, gradient buffer, no hooks)."""
-        plan = self._mlp_plan()
-        if plan is None or plan.grad_buffer is None or any(has_hooks(m) for m in plan.modules):
-            return None
-        if has_hooks(self) or (self.features_extractor is not None and has_hooks(self.features_extractor)):
-            return None
-        return plan
-
     def forward(self, obs: Any) -> torch.Tensor:
         """Q-values, shape (batch, n_actions)."""
         assert self.features_extractor is not None
         features = self.extract_features(obs, self.features_extractor)
-        plan = self._mlp_plan()
-        if plan is not None and mlp_plan_usable(plan, features):
-            return fused_mlp(plan, features)
+        q_values = fast.q_network_forward(self, features)
+        if q_values is not None:
+            return q_values
         hidden = run_sequential(self.q_net, features)
         if not self.dueling:
             return hidden
@@ -101,21 +79,11 @@ class QNetwork(BasePolicy):
         return self.forward(observation).argmax(dim=1).reshape(-1)
 
     def greedy_actions(self, obs: Any) -> np.ndarray:
-        """argmax_a Q(obs, a) for a batch of env observations (numpy in, numpy out, no gradient), by numpy on
-        the parameters for a plain MLP over float Box observations on CPU, else by the torch forward pass."""
-        plan = self._mlp_plan()
-        space = self.observation_space
-        if (
-            plan is not None
-            and plan.numpy_steps is not None
-            and isinstance(obs, np.ndarray)
-            and isinstance(space, spaces.Box)
-            and not (self.normalize_images and is_image_space(space))  # preprocessing is then a float cast
-            and not any(has_hooks(m) for m in (self, self.features_extractor, *plan.modules) if m is not None)
-        ):
-            features = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
-            actions: np.ndarray = mlp_forward_numpy(plan.numpy_steps, features).argmax(axis=1)
-            return actions
+        """argmax_a Q(obs, a) for a batch of env observations (numpy in, numpy out, no gradient)."""
+        if not (self.normalize_images and is_image_space(self.observation_space)):  # else a float cast is not enough
+            actions = fast.greedy_actions_numpy(self, obs)
+            if actions is not None:
+                return actions
         with torch.inference_mode():
             return self.forward(obs_as_tensor(obs, self.device)).argmax(dim=1).cpu().numpy()
 

@@ -1,0 +1,204 @@
+"""The speed seam: every faster-than-the-modules code path, behind one switch.
+
+Policies and Q-networks are plain ``nn.Module``s. At each point where a faster path exists they ask this package
+once per call (``out = fast.<path>(network, inputs)``) and run their own modules when the answer is None. The
+answer is None when acceleration is off (``BASELINES3_FAST=0`` in the environment, or :func:`set_enabled`), when
+the network is not of the shape a fast path handles (decided once per network and cached here, not on the module),
+or when the call needs what the fast path skips (forward hooks, gradients into the inputs, integer inputs).
+
+What is here, and the figures that keep it (one core, measured when each was added; see docs/speed.md):
+
+* :mod:`.fused_mlp`: MLP forward and backward as one autograd node with hand-written backward, weight gradients
+  written straight into the optimizer's flat gradient (PPO's 64x64 actor-critic at batch 256: 1.10 -> 0.85 ms
+  per gradient step); DQN's Huber update computed without autograd; numpy acting for small Q-networks.
+* flat parameters with the fused Adam kernel (:mod:`baselines3.common.optim`).
+
+Everything must agree with the module path to float32 round-off: the tests run both paths side by side, and the
+whole suite runs once with ``BASELINES3_FAST=0``.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from baselines3.common import losses
+from baselines3.common.fast.fused_mlp import (
+    FusedPlan,
+    MlpPlan,
+    fused_heads,
+    fused_mlp,
+    make_mlp_plan,
+    make_plan,
+    mlp_forward_numpy,
+    mlp_forward_saving,
+    mlp_plan_usable,
+    mlp_weight_grads,
+    plan_usable,
+)
+from baselines3.common.torch_layers import FlattenExtractor, MlpExtractor, has_hooks
+
+__all__ = [
+    "actor_critic_heads",
+    "critic_q",
+    "enabled",
+    "forget",
+    "greedy_actions_numpy",
+    "huber_update_plan",
+    "lerp_",
+    "q_network_forward",
+    "q_network_plan",
+    "set_enabled",
+]
+
+_ENABLED = os.environ.get("BASELINES3_FAST", "1").strip().lower() not in ("0", "false", "no", "off")
+
+#: network -> its plan (None: no fast path for it). Weak keys: a plan lives as long as its network.
+_PLANS: weakref.WeakKeyDictionary[nn.Module, Any] = weakref.WeakKeyDictionary()
+
+
+def enabled() -> bool:
+    """Whether the fast paths are used (``BASELINES3_FAST=0`` in the environment starts with them off)."""
+    return _ENABLED
+
+
+def set_enabled(value: bool) -> None:
+    """Turn the fast paths on or off for the whole process (networks already built follow at their next call)."""
+    global _ENABLED
+    _ENABLED = bool(value)
+    _PLANS.clear()
+
+
+def forget(network: nn.Module) -> None:
+    """Drop the plan of `network` (its parameters moved: the plan holds views of the old storage)."""
+    _PLANS.pop(network, None)
+
+
+def lerp_(targets: list[torch.Tensor], sources: list[torch.Tensor], weight: float) -> None:
+    """``target += weight * (source - target)`` for every pair, in place (Polyak averaging): one fused foreach
+    kernel for all tensors instead of one call per tensor."""
+    if _ENABLED:
+        torch._foreach_lerp_(targets, sources, weight)
+    else:
+        for target, source in zip(targets, sources):
+            target.lerp_(source, weight)
+
+
+# ---------------------------------------------------------------------------------------------- actor-critic
+def _actor_critic_plan(policy: Any) -> FusedPlan | None:
+    plan = _PLANS.get(policy, False)
+    if plan is not False and (
+        plan is None or (plan.action_net is policy.action_net and plan.mlp_extractor is policy.mlp_extractor)
+    ):
+        return plan  # type: ignore[no-any-return]
+    new_plan: FusedPlan | None = None
+    flat = policy.__dict__.get("flat_parameters")
+    if (
+        type(policy.features_extractor) is FlattenExtractor
+        and policy.share_features_extractor
+        and not policy.use_sde
+        and type(policy.mlp_extractor) is MlpExtractor
+        and flat is not None
+    ):
+        new_plan = make_plan(policy.mlp_extractor, policy.action_net, policy.value_net, flat)
+    _PLANS[policy] = new_plan
+    return new_plan
+
+
+def actor_critic_heads(policy: Any, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(action-distribution parameters, values) of an ActorCriticPolicy's default MLP from flat features, or None."""
+    if not _ENABLED:
+        return None
+    plan = _actor_critic_plan(policy)
+    if plan is None or not plan_usable(plan, features):
+        return None
+    return fused_heads(plan, features)
+
+
+# ---------------------------------------------------------------------------------------------- MLP networks
+def _mlp_plan(network: nn.Module, sequential: nn.Sequential, flat: Any, wait_for_flat: bool = False) -> MlpPlan | None:
+    plan = _PLANS.get(network, False)
+    if plan is not False and (plan is None or plan.sequential is sequential):
+        return plan  # type: ignore[no-any-return]
+    plan = make_mlp_plan(sequential, flat)
+    if not (wait_for_flat and flat is None):  # a trainable network waits for its optimizer's flat buffer
+        _PLANS[network] = plan
+    return plan
+
+
+def critic_q(critic: Any, index: int, x: torch.Tensor, detach_params: bool) -> torch.Tensor | None:
+    """Q-values of a ContinuousCritic's `index`-th MLP on (features, actions) `x`, or None."""
+    if not _ENABLED:
+        return None
+    q_net = critic.q_networks[index]
+    flat = critic.__dict__.get("flat_parameters")
+    trainable = any(p.requires_grad for p in critic.parameters())
+    plan = _mlp_plan(q_net, q_net, flat, wait_for_flat=trainable)
+    if plan is None or not mlp_plan_usable(plan, x, train_weights=not detach_params):
+        return None
+    return fused_mlp(plan, x, train_weights=not detach_params)
+
+
+def q_network_plan(q_net: Any) -> MlpPlan | None:
+    """The fused plan of a DQN QNetwork (plain MLP over flat features, not dueling), or None."""
+    if type(q_net.features_extractor) is not FlattenExtractor or q_net.dueling:
+        return None
+    return _mlp_plan(q_net, q_net.q_net, q_net.__dict__.get("flat_parameters"))
+
+
+def q_network_forward(q_net: Any, features: torch.Tensor) -> torch.Tensor | None:
+    """Q-values of a DQN QNetwork (plain MLP, not dueling) from flat features, or None."""
+    if not _ENABLED:
+        return None
+    plan = q_network_plan(q_net)
+    if plan is None or not mlp_plan_usable(plan, features):
+        return None
+    return fused_mlp(plan, features)
+
+
+def greedy_actions_numpy(q_net: Any, obs: Any) -> np.ndarray | None:
+    """argmax_a Q(obs, a) by numpy on views of the parameters, for a plain MLP Q-network over float observations
+    on CPU (a few observations at a time: numpy's ~10 us beats torch's ~40 us dispatch), or None."""
+    if not _ENABLED or not isinstance(obs, np.ndarray) or not isinstance(q_net.observation_space, spaces.Box):
+        return None  # other spaces are one-hot encoded or flattened by the features extractor
+    plan = q_network_plan(q_net)
+    if plan is None or plan.numpy_steps is None:
+        return None
+    if any(has_hooks(m) for m in (q_net, q_net.features_extractor, *plan.modules) if m is not None):
+        return None
+    features = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+    actions: np.ndarray = mlp_forward_numpy(plan.numpy_steps, features).argmax(axis=1)
+    return actions
+
+
+def huber_update_plan(q_net: Any) -> MlpPlan | None:
+    """The plan for DQN's update without autograd (:func:`huber_gradient`), when it applies: a plain MLP whose
+    parameters are in a flat buffer, and no hooks anywhere; else None."""
+    if not _ENABLED:
+        return None
+    plan = q_network_plan(q_net)
+    if plan is None or plan.grad_buffer is None or any(has_hooks(m) for m in plan.modules):
+        return None
+    if has_hooks(q_net) or (q_net.features_extractor is not None and has_hooks(q_net.features_extractor)):
+        return None
+    return plan
+
+
+def huber_gradient(
+    plan: MlpPlan, q_net: Any, observations: torch.Tensor, actions: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Huber TD loss, its flat gradient) for DQN's update, computed by hand for a plain MLP Q-network: the
+    autograd graph costs ~0.2 of the ~0.85 ms per step at batch 64. Same loss and gradient as autograd (tested)."""
+    with torch.no_grad():
+        features = q_net.extract_features(observations, q_net.features_extractor)
+        q_values, saved = mlp_forward_saving(plan, features)
+        actions = actions.long().reshape(-1, 1)
+        loss, grad_taken = losses.huber_loss_and_grad(q_values.gather(1, actions) - targets)
+        grad_q = torch.zeros_like(q_values).scatter_(1, actions, grad_taken)
+        return loss, mlp_weight_grads(plan, features, saved, grad_q)
