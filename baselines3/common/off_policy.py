@@ -16,6 +16,7 @@ from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.callbacks import BaseCallback
 from baselines3.common.env_runner import ActionSelector, EnvRunner, TrainFreq, TrainFrequencyUnit
 from baselines3.common.env_runner import RolloutReturn as RolloutReturn  # SB3 code imports it from here
+from baselines3.common.finite import check_finite_update, training_parameters
 from baselines3.common.noise import ActionNoise
 from baselines3.common.policies import BasePolicy
 from baselines3.common.replay.factory import buffer_for_saved, make_replay_buffer
@@ -59,11 +60,32 @@ def build_replay_buffer(
     (n_steps > 1: the n-step buffer; a given class, handed the model's env when it takes one; frame-by-frame
     storage for stacked image frames; else DictReplayBuffer for Dict observations, else ReplayBuffer).
 
-    A buffer smaller than `batch_size` is allowed, as in SB3: batches are drawn with replacement."""
+    A buffer smaller than `batch_size` is allowed, as in SB3: batches are drawn with replacement. A Box action
+    space must be bounded (`check_bounded_actions`)."""
     del batch_size  # sampling is with replacement: any buffer_size >= 1 fills a batch
+    check_bounded_actions(model.action_space, type(model).__name__)
     return make_replay_buffer(
         model, buffer_size, optimize_memory_usage, replay_buffer_class, replay_buffer_kwargs, n_steps, gamma
     )
+
+
+def check_bounded_actions(action_space: spaces.Space[Any], algorithm: str = "This algorithm") -> None:
+    """Refuse a Box action space with an infinite bound: SAC, TD3 and DDPG squash or clip their actions into
+    [low, high] and store them rescaled to [-1, 1], which infinite bounds turn into NaN (Stable-Baselines3 requires
+    finite bounds too)."""
+    if not isinstance(action_space, spaces.Box):
+        return
+    unbounded = ~(np.isfinite(action_space.low) & np.isfinite(action_space.high))
+    if unbounded.any():
+        dims = [tuple(int(i) for i in index) for index in np.argwhere(unbounded)[:8]]
+        shown = ", ".join(str(d[0]) if len(d) == 1 else str(d) for d in dims)
+        raise ValueError(
+            f"{algorithm} needs finite action bounds, but its Box action space {action_space} has an infinite low "
+            f"or high in dimension(s) {shown}{' ...' if unbounded.sum() > len(dims) else ''}: its actions are "
+            "squashed or clipped into [low, high] and rescaled to [-1, 1]. Declare the range the env really "
+            "accepts, e.g. Box(-1.0, 1.0, shape), and rescale inside the env (gymnasium.wrappers.RescaleAction "
+            "maps a finite range onto the env's own)."
+        )
 
 
 def check_action_noise(action_noise: ActionNoise | None, action_space: spaces.Space[Any], n_envs: int) -> None:
@@ -128,9 +150,13 @@ def off_policy_rounds(
     """The off-policy loop that DQN, SAC and TD3 iterate: collect `train_freq` steps (or episodes) with
     `select_actions` into the model's replay buffer, then yield what is due, until `total_timesteps` env steps
     were taken or a callback stopped training. The caller does the updates of each `Round`; `log()` is called
-    when an episode ends and the episode count is a multiple of `log_interval` (when SB3 writes its logs)."""
+    when an episode ends and the episode count is a multiple of `log_interval` (when SB3 writes its logs).
+
+    After each update the losses and parameters are checked to be finite (`baselines3.common.finite`): a NaN or
+    inf raises `NonFiniteTrainingError` instead of training on silently."""
     runner, replay_buffer = model.runner, model.replay_buffer
     assert replay_buffer is not None
+    parameters = training_parameters(model)
 
     def episode_end() -> None:
         if log_interval is not None and runner.episode_num % log_interval == 0:
@@ -155,6 +181,7 @@ def off_policy_rounds(
         if runner.num_timesteps > 0 and runner.num_timesteps > model.learning_starts:
             gradient_steps = model.gradient_steps if model.gradient_steps >= 0 else rollout.episode_timesteps
         yield Round(rollout.episode_timesteps, gradient_steps)
+        check_finite_update(parameters, model, replay_buffer)
 
 
 def exploring_actions(

@@ -10,6 +10,7 @@ import torch
 from gymnasium import spaces
 
 from baselines3.common.buffers import RolloutBuffer, default_rollout_buffer_class
+from baselines3.common.finite import check_finite_update, training_parameters
 from baselines3.common.policies import (
     ActorCriticCnnPolicy,
     ActorCriticPolicy,
@@ -53,9 +54,13 @@ def collect_rollouts(
 ) -> bool:
     """Fill `rollout_buffer` with `n_rollout_steps` steps of every env of `env` and compute its advantages: SB3's
     method of A2C and PPO (each sets it as `collect_rollouts`; learn() calls it, so a subclass may override it).
-    False when a callback stopped training."""
+    False when a callback stopped training.
+
+    The previous update is first checked to have kept the losses and parameters finite (`baselines3.common.finite`,
+    once per update): a NaN or inf raises `NonFiniteTrainingError` before more data is collected with it."""
     if env is not self.env:
         raise ValueError("collect_rollouts steps the model's own env: call model.set_env(env) first")
+    check_finite_update(training_parameters(self), self, rollout_buffer)
     policy = cast(ActorCriticPolicy, self.policy)
     return self.runner.rollout(
         policy, rollout_buffer, n_rollout_steps, callback, self.gamma, self.use_sde, self.sde_sample_freq
@@ -125,7 +130,9 @@ def check_minibatches(n_steps: int, n_envs: int, batch_size: int, normalize_adva
 
 
 def record_value_fit(logger: Logger, policy: ActorCriticPolicy, rollout_buffer: RolloutBuffer) -> None:
-    """How well the value head explains the rollout's returns, and the action std of a Gaussian policy."""
+    """How well the value head explains the rollout's returns, and the action std of a Gaussian policy. Called at
+    the end of each update, it also checks that the update kept the losses and parameters finite."""
+    check_finite_update(training_parameters(policy), policy, rollout_buffer)
     values, returns = rollout_buffer.values.flatten(), rollout_buffer.returns.flatten()
     logger.record("train/explained_variance", explained_variance(values, returns))
     if isinstance(policy.action_space, spaces.Box) and hasattr(policy, "log_std"):

@@ -8,11 +8,16 @@ step cost a handful of tensor operations instead of a Python loop over every lay
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 from torch import nn
+
+#: Whether gradient steps record their losses for the finiteness check (`baselines3.common.finite`; switch it with
+#: `finite.set_finite_checks`, or set BASELINES3_CHECK_FINITE=0 in the environment to start with it off)
+CHECK_FINITE = os.environ.get("BASELINES3_CHECK_FINITE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 class FlatParameters:
@@ -24,6 +29,12 @@ class FlatParameters:
             raise ValueError("FlatParameters needs at least one trainable parameter")
         self.flat = nn.Parameter(self._concatenate(), requires_grad=True)
         self._point_params_at_flat()
+        # for the finiteness check (baselines3.common.finite): optimizer steps taken, steps already checked,
+        # checks that found new steps, and the losses since the last check folded into one on-device number
+        self.steps = 0
+        self.checked_steps = 0
+        self.updates = 0
+        self.loss_flag: torch.Tensor | None = None
 
     def _concatenate(self) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for p in self.params])
@@ -95,6 +106,7 @@ def make_optimizer(
     # code that calls optimizer.step() directly after backward() (as SB3 users do) still works
     def gather_before_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         flat.gather_grads()
+        flat.steps += 1
 
     optimizer.register_step_pre_hook(gather_before_step)
     return optimizer, flat
@@ -111,6 +123,12 @@ def gradient_step(
     for param in flat.params:  # stale gradients (e.g. left by another loss's backward) must not be summed in
         param.grad = None
     loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+    if CHECK_FINITE:
+        # loss * 0 is 0, or NaN for a NaN/inf loss: summed on the device, read once per update (no sync here)
+        if flat.loss_flag is None:
+            flat.loss_flag = loss.detach() * 0
+        else:
+            flat.loss_flag.add_(loss.detach(), alpha=0)
     grad = flat.gather_grads()
     if grad is not None:
         apply_gradient(grad, optimizer, flat, max_grad_norm)
@@ -128,7 +146,9 @@ def apply_gradient(
         # same rule as torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
         grad.mul_((max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
     flat.flat.grad = grad
-    if not _fused_adam_step(optimizer):
+    if _fused_adam_step(optimizer):
+        flat.steps += 1  # optimizer.step() counts its own in the gather hook
+    else:
         optimizer.step()
     flat.flat.grad = None
 

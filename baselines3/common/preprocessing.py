@@ -133,3 +133,31 @@ def check_for_nested_spaces(obs_space: spaces.Space[Any]) -> None:
                     "Nested observation spaces are not supported (a Dict/Tuple inside a Dict/Tuple): "
                     f"{obs_space}. Flatten the observation into one level of keys."
                 )
+
+
+def check_predict_observation(observation: Any, observation_space: spaces.Space[Any]) -> None:
+    """Refuse what `predict()` cannot take as an observation of `observation_space`, with the fix: the
+    `(observation, info)` pair gymnasium's `env.reset()` returns, a dict for a non-Dict space, or a non-dict for a
+    Dict space (numpy would otherwise fail with an "inhomogeneous shape" error, or worse, accept it)."""
+    if (
+        isinstance(observation, tuple)
+        and len(observation) == 2
+        and isinstance(observation[1], dict)
+        and not isinstance(observation_space, spaces.Tuple)
+    ):
+        raise ValueError(
+            "predict() got an (observation, info) tuple, which is what gymnasium's env.reset() returns; pass "
+            "the observation alone: `obs, info = env.reset()` then `model.predict(obs)` (a VecEnv's reset() "
+            "returns the observations only)"
+        )
+    is_dict_space = isinstance(observation_space, spaces.Dict)
+    if isinstance(observation, dict) and not is_dict_space:
+        raise ValueError(
+            f"predict() got a dict observation (keys {list(observation)}) but the policy's observation_space is "
+            f"{observation_space}; pass an array of its shape {observation_space.shape}"
+        )
+    if isinstance(observation_space, spaces.Dict) and not isinstance(observation, dict):
+        raise ValueError(
+            f"predict() got a {type(observation).__name__} but the policy's observation_space is a Dict: pass a dict "
+            f"with the keys {list(observation_space.spaces)}"
+        )
