@@ -26,6 +26,7 @@ from baselines3.common.replay.storage import (
     dtype_or_float32,
 )
 from baselines3.common.serialization.arrays import load_arrays, save_arrays
+from baselines3.common.serialization.replay_check import check_replay_arrays
 
 TensorObs = torch.Tensor | dict[str, torch.Tensor]
 
@@ -532,6 +533,7 @@ class ReplayBuffer:
         """Replace the contents with a buffer saved by `save`. The file must hold the same kinds of storage and
         sampling (a DictReplayBuffer's file loads into a ReplayBuffer and back), spaces and layout."""
         meta, arrays = load_arrays(path)
+        check_replay_arrays(meta, arrays, str(path))  # sizes, position and values, before anything is resized
         own = self._meta()
         storage, sampling = saved_buffer_kinds(meta)
         if sampling != self.sampler.kind or (storage == "frames") != (self.storage.layout.kind == "frames"):

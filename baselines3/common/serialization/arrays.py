@@ -7,9 +7,12 @@ name are torch modules and optimizers only (a buffer's metadata names its own cl
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +21,7 @@ import numpy as np
 from baselines3.common.serialization.atomic import atomic_write
 from baselines3.common.serialization.codec import TORCH_CLASSES, decode_data, encode_data
 from baselines3.common.serialization.errors import ModelLoadError
+from baselines3.common.serialization.limits import check_zip_directory, current_limits, open_zip
 from baselines3.common.serialization.spaces_json import NUMERIC_KINDS
 
 __all__ = ["ARRAYS_META_KEY", "load_arrays", "save_arrays"]
@@ -47,32 +51,94 @@ def save_arrays(
     return path
 
 
+def _read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, kinds: str = NUMERIC_KINDS) -> np.ndarray:
+    """One ``.npy`` member: its header is checked (a numeric dtype; the shape it declares must account for exactly
+    the member's declared size) before NumPy allocates the array from it, and reading stops at that size."""
+    try:
+        with archive.open(info) as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _fortran, dtype = np.lib.format.read_array_header_1_0(handle, max_header_size=_MAX_HEADER)
+            elif version in ((2, 0), (3, 0)):
+                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(handle, max_header_size=_MAX_HEADER)
+            else:
+                raise ValueError(f"unknown .npy format version {version}")
+            header_size = handle.tell()
+    except ModelLoadError:
+        raise
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        SyntaxError,
+        TypeError,
+        zipfile.BadZipFile,
+        zlib.error,
+        struct.error,
+    ) as error:
+        raise ModelLoadError(f"{label}: member {info.filename!r} is not a valid .npy array: {error}") from error
+    if dtype.hasobject or dtype.kind not in kinds:
+        raise ModelLoadError(f"{label}: member {info.filename!r} has dtype {dtype}; only numeric arrays are read")
+    elements = math.prod(shape)
+    if header_size + elements * dtype.itemsize != info.file_size:
+        raise ModelLoadError(
+            f"{label}: member {info.filename!r} declares an array of shape {shape} ({dtype}), which does not match "
+            f"the member's size of {info.file_size} bytes"
+        )
+    try:
+        with archive.open(info) as handle:
+            array = np.lib.format.read_array(handle, allow_pickle=False, max_header_size=_MAX_HEADER)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, struct.error) as error:
+        raise ModelLoadError(f"{label}: member {info.filename!r} is corrupt or truncated: {error!r}") from error
+    return array
+
+
+_MAX_HEADER = 10_000
+
+
 def load_arrays(path: str | os.PathLike[str], meta_only: bool = False) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read an archive written by ``save_arrays``: ``(meta, arrays)`` (``arrays`` empty with ``meta_only``: the
-    members are read lazily, so that is cheap even for a multi-GB buffer). Never unpickles anything."""
+    members are read lazily, so that is cheap even for a multi-GB buffer). Never unpickles anything.
+
+    The zip directory is checked against :class:`~baselines3.common.serialization.limits.LoadLimits` first
+    (``max_buffer_bytes`` for the arrays together, ``max_json_bytes`` for the metadata, compression ratio), and
+    each array's header against its member's size before the array is allocated; ModelLoadError otherwise.
+    """
     path = pathlib.Path(path)
     if not path.exists() and not path.name.lower().endswith(".npz"):
         path = path.with_name(path.name + ".npz")
     if not path.exists():
         raise FileNotFoundError(f"No such file: {path}")
+    label = str(path)
+    limits = current_limits()
+    meta_member = ARRAYS_META_KEY + ".npy"
+    archive = open_zip(str(path), label, "array archive written by baselines3")
+    with archive:
+        members = check_zip_directory(
+            archive,
+            label,
+            member_cap={meta_member: limits.max_json_bytes},
+            default_cap=limits.max_buffer_bytes,
+            total_cap=limits.max_buffer_bytes,
+        )
+        if meta_member not in members:
+            raise ModelLoadError(f"{path} has no {ARRAYS_META_KEY!r} member: it was not written by baselines3")
+        odd = [name for name in members if not name.endswith(".npy")]
+        if odd:
+            raise ModelLoadError(f"{path}: members {odd[:5]} are not .npy arrays; it was not written by baselines3")
+        meta_array = _read_npy(archive, members[meta_member], label, kinds="U")
+        arrays: dict[str, np.ndarray] = {}
+        if not meta_only:
+            for name, info in members.items():
+                if name != meta_member:
+                    arrays[name[: -len(".npy")]] = _read_npy(archive, info, label)
+    if meta_array.dtype.kind != "U" or meta_array.ndim != 0:
+        raise ModelLoadError(f"{path}: unreadable metadata: {ARRAYS_META_KEY!r} is not a string")
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a single .npy array
-            raise ValueError(f"it holds a single {type(loaded).__name__}, not an .npz archive")
-        with loaded as archive:
-            names = [ARRAYS_META_KEY] if meta_only and ARRAYS_META_KEY in archive.files else archive.files
-            arrays = {name: archive[name] for name in names}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ModelLoadError(
-            f"{path} is not an array archive written by baselines3 (or it is corrupt): {error}"
-        ) from error
-    if ARRAYS_META_KEY not in arrays:
-        raise ModelLoadError(f"{path} has no {ARRAYS_META_KEY!r} member: it was not written by baselines3")
-    try:
-        meta_json = json.loads(str(arrays.pop(ARRAYS_META_KEY)))
+        meta_json = json.loads(str(meta_array))
         if not isinstance(meta_json, dict):
             raise TypeError(f"expected a JSON object, got {type(meta_json).__name__}")
         meta = decode_data(meta_json, TORCH_CLASSES)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, RecursionError) as error:
         raise ModelLoadError(f"{path}: unreadable metadata: {error}") from error
     return meta, arrays

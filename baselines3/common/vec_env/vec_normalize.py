@@ -6,6 +6,7 @@ Saved statistics are a JSON file (no pickle), so loading one never runs code.
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
 from copy import deepcopy
@@ -16,6 +17,8 @@ from gymnasium import spaces
 
 from baselines3.common.running_mean_std import RunningMeanStd
 from baselines3.common.serialization.atomic import atomic_write_text
+from baselines3.common.serialization.errors import ModelLoadError
+from baselines3.common.serialization.limits import current_limits, finite_number
 from baselines3.common.serialization.sb3.vec_normalize import read_sb3_vec_normalize
 from baselines3.common.utils import check_hyperparameters
 from baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvObs, VecEnvStepReturn, VecEnvWrapper
@@ -35,15 +38,64 @@ def _rms_to_json(rms: RunningMeanStd) -> dict[str, Any]:
     }
 
 
-def _rms_from_json(data: dict[str, Any], where: str) -> RunningMeanStd:
-    shape = tuple(int(dim) for dim in data["shape"])
-    rms = RunningMeanStd(shape=shape)
-    rms.mean = np.asarray(data["mean"], dtype=np.float64).reshape(shape)
-    rms.var = np.asarray(data["var"], dtype=np.float64).reshape(shape)
-    rms.count = float(data["count"])
-    if rms.mean.shape != shape or rms.var.shape != shape:
-        raise ValueError(f"Corrupt VecNormalize file: statistics of {where} do not have shape {shape}")
+def _shape_from_json(value: Any, where: str) -> tuple[int, ...]:
+    limit = current_limits().max_space_elements
+    if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value):
+        raise ModelLoadError(
+            f"Corrupt VecNormalize file: the shape of {where} must be a list of integers, got {value!r}"
+        )
+    if math.prod(value) > limit:
+        raise ModelLoadError(
+            f"Corrupt VecNormalize file: the shape of {where} {tuple(value)} has more than {limit} elements "
+            "(LoadLimits.max_space_elements)"
+        )
+    return tuple(value)
+
+
+def _check_statistics(rms: RunningMeanStd, where: str) -> RunningMeanStd:
+    """Statistics that would turn observations or rewards into NaN are refused: a NaN or infinite mean, a
+    negative or non-finite variance, a count that is not a finite positive number."""
+    if not np.all(np.isfinite(rms.mean)):
+        raise ModelLoadError(f"Corrupt VecNormalize file: the mean of {where} is not finite: {rms.mean}")
+    if not np.all(np.isfinite(rms.var)) or np.any(rms.var < 0):
+        raise ModelLoadError(
+            f"Corrupt VecNormalize file: the variance of {where} must be finite and >= 0, got {rms.var}"
+        )
+    if not (math.isfinite(rms.count) and rms.count > 0):
+        raise ModelLoadError(f"Corrupt VecNormalize file: the count of {where} must be finite and > 0, got {rms.count}")
     return rms
+
+
+def _rms_from_json(data: dict[str, Any], where: str, expected: tuple[int, ...] | None = None) -> RunningMeanStd:
+    """Statistics from JSON; their shape is checked (against ``expected`` when given) before anything is built."""
+    if not isinstance(data, dict):
+        raise TypeError(where)
+    shape = _shape_from_json(data["shape"], where)
+    if expected is not None and shape != expected:
+        raise ModelLoadError(
+            f"Statistics of {where} have shape {shape}, but the venv's observation space has shape {expected} there"
+        )
+    rms = RunningMeanStd(shape=shape)
+    try:
+        mean = np.asarray(data["mean"], dtype=np.float64)
+        var = np.asarray(data["var"], dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ModelLoadError(f"Corrupt VecNormalize file: statistics of {where} are not numeric: {error}") from error
+    if mean.shape != shape or var.shape != shape:
+        raise ModelLoadError(
+            f"Corrupt VecNormalize file: statistics of {where} do not have shape {shape} (mean {mean.shape}, "
+            f"var {var.shape})"
+        )
+    rms.mean, rms.var = mean, var
+    rms.count = finite_number(data["count"], f"{where}.count", "VecNormalize file")
+    return _check_statistics(rms, where)
+
+
+def _expected_shapes(space: spaces.Space[Any]) -> Any:
+    """Observation shapes the venv's space gives statistics (by key for a Dict space), for checks before building."""
+    if isinstance(space, spaces.Dict):
+        return {key: sub.shape for key, sub in space.spaces.items()}
+    return space.shape
 
 
 def _check_obs_shapes(
@@ -303,51 +355,86 @@ class VecNormalize(VecEnvWrapper):
         """Create a VecNormalize around ``venv`` with the settings and statistics saved in ``load_path``.
 
         Also reads Stable-Baselines3's pickled ``vec_normalize.pkl`` (statistics and settings only, with an
-        unpickler that imports nothing). Raises ``ValueError`` if the file is neither, or if its statistics do not
-        fit ``venv``'s observations.
+        unpickler that imports nothing). Raises ``ValueError`` (``ModelLoadError``) if the file is neither, is
+        larger than ``LoadLimits.max_json_bytes``, holds statistics that do not fit ``venv``'s observations, or
+        statistics that would give NaN (a non-finite mean, a negative or non-finite variance).
         """
         path = os.fspath(load_path)
+        limit = current_limits().max_json_bytes
         with open(path, "rb") as file:
-            raw = file.read()
+            raw = file.read(limit + 1)
+        if len(raw) > limit:
+            raise ModelLoadError(
+                f"{path!r} is larger than {limit} bytes, the limit for a VecNormalize file (LoadLimits.max_json_bytes)"
+            )
         if raw[:1] == b"\x80":  # a pickle saved by Stable-Baselines3: only its statistics are read, no code runs
             return vec_normalize_from_sb3_pickle(raw, venv, repr(path))
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path!r} is not a VecNormalize JSON file: {exc}") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ModelLoadError(f"{path!r} is not a VecNormalize JSON file: {exc}") from exc
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise ValueError(f"{path!r} is not a VecNormalize file (missing format tag {_FORMAT!r})")
-        if int(data.get("version", 0)) > _FORMAT_VERSION:
-            raise ValueError(
+            raise ModelLoadError(f"{path!r} is not a VecNormalize file (missing format tag {_FORMAT!r})")
+        version = data.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise ModelLoadError(f"{path!r}: field 'version' must be a non-negative integer, got {version!r}")
+        if version > _FORMAT_VERSION:
+            raise ModelLoadError(
                 f"{path!r} has format version {data['version']}; this baselines3 reads versions up to {_FORMAT_VERSION}"
             )
         try:
             return VecNormalize._from_json(data, venv, repr(path))
+        except ModelLoadError as exc:
+            raise ModelLoadError(f"{path!r}: {exc}") from exc
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{path!r} is not a valid VecNormalize file: missing or malformed field {exc}") from exc
+            raise ModelLoadError(
+                f"{path!r} is not a valid VecNormalize file: missing or malformed field {exc}"
+            ) from exc
 
     @staticmethod
     def _from_json(data: dict[str, Any], venv: VecEnv, label: str) -> VecNormalize:
         settings = data["settings"]
-        if data["obs_rms_is_dict"]:
-            obs_rms: Any = {key: _rms_from_json(value, f"key {key!r}") for key, value in data["obs_rms"].items()}
+        if not isinstance(settings, dict):
+            raise TypeError("'settings'")
+        flags = {key: settings[key] for key in ("training", "norm_obs", "norm_reward")}
+        for key, flag in flags.items():
+            if not isinstance(flag, bool):
+                raise ModelLoadError(f"field 'settings.{key}' must be true or false, got {flag!r}")
+        numbers = {
+            key: finite_number(settings[key], f"settings.{key}", "VecNormalize file", minimum=0.0)
+            for key in ("clip_obs", "clip_reward", "gamma", "epsilon")
+        }
+        keys = settings["norm_obs_keys"]
+        if keys is not None and not (isinstance(keys, list) and all(isinstance(key, str) for key in keys)):
+            raise ModelLoadError(f"field 'settings.norm_obs_keys' must be a list of strings or null, got {keys!r}")
+        expected = _expected_shapes(venv.observation_space) if flags["norm_obs"] else None
+        obs_rms: Any
+        is_dict = data["obs_rms_is_dict"]
+        if not isinstance(is_dict, bool):
+            raise ModelLoadError(f"field 'obs_rms_is_dict' must be true or false, got {is_dict!r}")
+        if is_dict:
+            saved = data["obs_rms"]
+            if not isinstance(saved, dict):
+                raise TypeError("'obs_rms'")
+            if isinstance(expected, dict):
+                extra = [key for key in saved if key not in expected]
+                if extra:
+                    raise ModelLoadError(
+                        f"Statistics in {label} normalise key {extra[0]!r}, which the venv's observation space lacks "
+                        f"(keys: {list(expected)})"
+                    )
+            obs_rms = {
+                key: _rms_from_json(value, f"key {key!r}", expected.get(key) if isinstance(expected, dict) else None)
+                for key, value in saved.items()
+            }
         else:
-            obs_rms = _rms_from_json(data["obs_rms"], "observations")
-        _check_obs_shapes(obs_rms, bool(settings["norm_obs"]), venv.observation_space, label)
-        vec_normalize = VecNormalize(
-            venv,
-            training=bool(settings["training"]),
-            norm_obs=bool(settings["norm_obs"]),
-            norm_reward=bool(settings["norm_reward"]),
-            clip_obs=float(settings["clip_obs"]),
-            clip_reward=float(settings["clip_reward"]),
-            gamma=float(settings["gamma"]),
-            epsilon=float(settings["epsilon"]),
-            norm_obs_keys=settings["norm_obs_keys"],
-        )
+            obs_rms = _rms_from_json(data["obs_rms"], "observations", expected if isinstance(expected, tuple) else None)
+        _check_obs_shapes(obs_rms, flags["norm_obs"], venv.observation_space, label)
+        ret_rms = _rms_from_json(data["ret_rms"], "returns", ())
+        vec_normalize = VecNormalize(venv, **flags, **numbers, norm_obs_keys=keys)
         if vec_normalize.norm_obs:
             vec_normalize.obs_rms = obs_rms
-        vec_normalize.ret_rms = _rms_from_json(data["ret_rms"], "returns")
+        vec_normalize.ret_rms = ret_rms
         return vec_normalize
 
 
@@ -359,6 +446,9 @@ def vec_normalize_from_sb3_pickle(raw: bytes, venv: VecEnv, label: str) -> VecNo
     """
     saved = read_sb3_vec_normalize(raw, label)
     norm_obs = bool(saved.settings["norm_obs"])
+    for key, rms in saved.obs_rms.items() if isinstance(saved.obs_rms, dict) else [("observations", saved.obs_rms)]:
+        _check_statistics(rms, f"{label}: {key}")
+    _check_statistics(saved.ret_rms, f"{label}: returns")
     _check_obs_shapes(saved.obs_rms, norm_obs, venv.observation_space, label)
     vec_normalize = VecNormalize(venv, norm_obs_keys=saved.norm_obs_keys, **saved.settings)
     if norm_obs:

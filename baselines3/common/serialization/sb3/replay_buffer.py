@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 from baselines3.common.serialization.errors import ModelLoadError
+from baselines3.common.serialization.replay_check import check_replay_arrays
 from baselines3.common.serialization.sb3.unpickler import CollectedState, RefusedPickleError, as_int, restricted_loads
 
 if TYPE_CHECKING:
@@ -60,6 +61,12 @@ def load_sb3_replay_buffer(model: BaseAlgorithm, path: pathlib.Path, truncate_la
             )
     try:
         buffer_size, n_envs = as_int(state["buffer_size"], "buffer_size"), as_int(state["n_envs"], "n_envs")
+        # sizes and position checked against the limits and the saved rewards before anything is allocated
+        check_replay_arrays(
+            {"buffer_size": buffer_size, "n_envs": n_envs, "pos": state.get("pos"), "full": state.get("full")},
+            {"rewards": state.get("rewards")},
+            label,
+        )
         meta = dict(
             buffer_size=buffer_size,
             n_envs=n_envs,
@@ -81,9 +88,7 @@ def load_sb3_replay_buffer(model: BaseAlgorithm, path: pathlib.Path, truncate_la
                 arrays[name] = value
     except (KeyError, ModelLoadError) as error:
         raise ValueError(f"{label}: the SB3 replay buffer lacks or garbles the field {error}") from error
-    for name, array in arrays.items():
-        if not isinstance(array, np.ndarray):
-            raise ValueError(f"{label}: field {name!r} is {type(array).__name__}, expected an array")
+    check_replay_arrays(meta, arrays, label)
     buffer_class: type[ReplayBuffer] = (
         DictReplayBuffer if isinstance(model.observation_space, spaces.Dict) else ReplayBuffer
     )
