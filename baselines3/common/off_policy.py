@@ -64,9 +64,16 @@ def build_replay_buffer(
     space must be bounded (`check_bounded_actions`)."""
     del batch_size  # sampling is with replacement: any buffer_size >= 1 fills a batch
     check_bounded_actions(model.action_space, type(model).__name__)
-    return make_replay_buffer(
-        model, buffer_size, optimize_memory_usage, replay_buffer_class, replay_buffer_kwargs, n_steps, gamma
-    )
+    try:
+        return make_replay_buffer(
+            model, buffer_size, optimize_memory_usage, replay_buffer_class, replay_buffer_kwargs, n_steps, gamma
+        )
+    except MemoryError as exc:  # numpy's message names a shape, not the setting that asked for it
+        raise MemoryError(
+            f"The replay buffer of {type(model).__name__} does not fit in memory: buffer_size={buffer_size} steps "
+            f"x n_envs={model.n_envs} of observations {model.observation_space} ({exc}). Lower buffer_size, or "
+            "set optimize_memory_usage=True to store each observation once."
+        ) from exc
 
 
 def check_bounded_actions(action_space: spaces.Space[Any], algorithm: str = "This algorithm") -> None:
