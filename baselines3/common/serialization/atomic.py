@@ -25,15 +25,16 @@ TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
 
 
 def _linux_start_time() -> float | None:
-    """This process's start (seconds since the epoch) from /proc, or None where there is no /proc."""
+    """This process's start (seconds since the epoch, to 10 ms) from /proc, or None where there is no /proc: its
+    start in clock ticks after boot, against the time since boot now."""
     try:
         with open("/proc/self/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
         start_ticks = int(fields[19])  # field 22 of proc(5), counted after the ")" that ends field 2
-        with open("/proc/stat", "rb") as system:
-            boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime"))
-        return boot + start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        with open("/proc/uptime", "rb") as uptime_file:
+            uptime = float(uptime_file.read().split()[0])
+        return time.time() - (uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
         return None
 
 
@@ -51,7 +52,7 @@ def remove_stale_temp_files(folder: pathlib.Path) -> list[pathlib.Path]:
     modified before this process started (so no write in progress, here or in a process started earlier and still
     writing, is touched). Returns what was removed; files that vanish or cannot be removed are skipped."""
     removed: list[pathlib.Path] = []
-    started = process_start_time() - 1.0  # the /proc clock has 10 ms ticks; stay clear of this process's files
+    started = process_start_time()
     try:
         entries = list(os.scandir(folder))
     except OSError:
