@@ -87,10 +87,9 @@ class PPO(BaseAlgorithm):
         policy = cast(ActorCriticPolicy, self.policy)
         policy.set_training_mode(True)
         self._update_learning_rate(policy.optimizer)
-        clip_range = get_schedule_fn(self.clip_range)(self._current_progress_remaining)
-        clip_range_vf = None
-        if self.clip_range_vf is not None:
-            clip_range_vf = get_schedule_fn(self.clip_range_vf)(self._current_progress_remaining)
+        progress = self._current_progress_remaining
+        clip_range = get_schedule_fn(self.clip_range)(progress)
+        clip_range_vf = None if self.clip_range_vf is None else get_schedule_fn(self.clip_range_vf)(progress)
         # statistics stay tensors until the end of train(): no device->host sync per minibatch
         loss_terms: list[torch.Tensor] = []
         log_ratios: list[torch.Tensor] = []
