@@ -222,3 +222,18 @@ def test_bounded_and_discrete_action_spaces_pass_the_bound_check() -> None:
     check_bounded_actions(spaces.Discrete(3), "DQN")
     with pytest.raises(ValueError, match=r"dimension\(s\) \(0, 1\), \(1, 0\)"):
         check_bounded_actions(spaces.Box(np.array([[0.0, -np.inf], [0.0, 0.0]]), np.array([[1.0, 1.0], [np.inf, 1.0]])))
+
+
+@pytest.mark.timeout(120)
+def test_nan_in_vec_normalize_statistics_is_named() -> None:
+    from baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    class NanObsEnv(NanRewardEnv):
+        def step(self, action: Any) -> Any:
+            obs, reward, terminated, truncated, info = super().step(action)
+            return (np.full(3, np.nan, np.float32) if self.steps == 15 else obs), 0.0, terminated, truncated, info
+
+    venv = VecNormalize(DummyVecEnv([lambda: NanObsEnv(continuous=True)]))
+    model = SAC("MlpPolicy", venv, learning_starts=10, batch_size=8, seed=0)
+    with pytest.raises(NonFiniteTrainingError, match=r"VecNormalize's running statistics are not finite \(obs_rms"):
+        model.learn(60)

@@ -147,7 +147,14 @@ def _error(
         )
     what = f"in {when}, {', and '.join(parts)}"
     bad_data = _nonfinite_data(buffer)
-    if bad_data is not None:
+    bad_stats = _nonfinite_normalization(model)
+    if bad_stats is not None:
+        cause = (
+            f"VecNormalize's running statistics are not finite ({bad_stats}): a NaN or inf observation or reward "
+            "reached them. Wrap the env in VecCheckNan(venv, raise_exception=True) under VecNormalize to stop at the "
+            "step that produces it, and fix it there."
+        )
+    elif bad_data is not None:
         cause = (
             f"The training data hold non-finite values ({bad_data}): the env, or a wrapper such as VecNormalize, "
             "returned NaN or inf. Wrap the env in VecCheckNan(venv, raise_exception=True) to stop at the step "
@@ -175,6 +182,24 @@ def _learning_rate(model: Any) -> str:
     except Exception:  # a user schedule that fails here must not hide the error being reported
         pass
     return ""
+
+
+def _nonfinite_normalization(model: Any) -> str | None:
+    """Which VecNormalize statistic of `model`'s env is NaN or inf, e.g. "obs_rms.var", or None."""
+    get_env = getattr(model, "get_vec_normalize_env", None)
+    vec_normalize = get_env() if callable(get_env) else None
+    if vec_normalize is None:
+        return None
+    obs_rms = vec_normalize.obs_rms
+    statistics = {f"obs_rms[{key!r}]": rms for key, rms in obs_rms.items()} if isinstance(obs_rms, dict) else {}
+    if not isinstance(obs_rms, dict):
+        statistics["obs_rms"] = obs_rms
+    statistics["ret_rms"] = vec_normalize.ret_rms
+    for name, rms in statistics.items():
+        for field in ("mean", "var"):
+            if not np.all(np.isfinite(getattr(rms, field))):
+                return f"{name}.{field}"
+    return None
 
 
 def _nonfinite_data(buffer: Any) -> str | None:
