@@ -3,7 +3,7 @@ PIP ?= $(PYTHON) -m pip
 # The CPU wheel of torch is pinned first so that no later step pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-docs train test test-all lint type docs speed benchmark gate sweep benchmarks-report clean
+.PHONY: install install-docs train test test-all fuzz lint type docs speed benchmark gate sweep benchmarks-report clean
 
 install:
 	$(PIP) install "torch==$(TORCH_VERSION)"
@@ -21,6 +21,13 @@ test:
 
 test-all:
 	$(PYTHON) -m pytest -n 2 --timeout 1800 -q tests
+
+# The long load-fuzzing campaign (make test runs a short one): mutated model zips, VecNormalize files and replay
+# buffers, each loaded in a worker under a memory limit; prints cases tried, raw exceptions, markers, peak memory,
+# slowest case. FUZZ_EXAMPLES sets the model-zip cases (a third as many for each of the other two kinds).
+FUZZ_EXAMPLES ?= 3000
+fuzz:
+	$(PYTHON) -m tests.fuzz_loading --examples $(FUZZ_EXAMPLES)
 
 lint:
 	$(PYTHON) -m ruff check baselines3 benchmarks tests zoo
