@@ -17,9 +17,9 @@ from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.config import Schedule, rollout_buffer_arguments
 from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer, record_value_fit
 from baselines3.common.on_policy import collect_rollouts as collect_with_runner
+from baselines3.common.on_policy_learn import learn_on_policy
 from baselines3.common.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from baselines3.common.vec_env import VecEnv
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
 
@@ -125,24 +125,10 @@ class A2C(BaseAlgorithm):
         progress_bar: bool = False,
     ) -> SelfA2C:
         """Train for `total_timesteps` env steps (summed over envs)."""
-        total_timesteps, callback = self._setup_learn(
-            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
-        )
-        callback.on_training_start(locals(), globals())
-        env: VecEnv = self.env  # type: ignore[assignment]
-        iteration = 0
-        while self.num_timesteps < total_timesteps:
-            # 1. collect n_steps per env; returns/advantages are computed at the end of the rollout
-            if not self.collect_rollouts(env, callback, self.rollout_buffer, n_rollout_steps=self.n_steps):
-                break
-            iteration += 1
-            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-            # 2. one update
-            self.train()
-            # 3. log (statistics are read back from tensors only when logging, to keep steps cheap)
-            if log_interval is not None and iteration % log_interval == 0:
-                self._log_train_stats()
-                self._record_rollout_stats(iteration)
-                self.logger.dump(step=self.num_timesteps)
-        callback.on_training_end()
-        return self
+        # 1. collect n_steps per env (returns and advantages are computed at the end of the rollout);
+        # 2. train(): one gradient step on the whole rollout;
+        # 3. every log_interval iterations, log (statistics are read back from tensors only then)
+        return learn_on_policy(
+            self, self.train, total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar,
+            record_train_stats=self._log_train_stats,
+        )  # fmt: skip
