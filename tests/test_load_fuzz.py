@@ -398,7 +398,10 @@ class Figures:
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Worker, dict[str, Path], Path, Figures]]:
     folder = tmp_path_factory.mktemp("fuzz")
     worker, figures = Worker(), Figures()
-    yield worker, make_good_files(folder), folder, figures
+    good = make_good_files(folder)
+    for algo, name in (("PPO", "ppo.zip"), ("SAC", "sac.zip")):  # warm up: first loads import lazily
+        assert worker.run({"kind": "model", "path": str(good[name]), "algo": algo})["outcome"] == "loaded"
+    yield worker, good, folder, figures
     worker.close()
     print("\n" + figures.report())
     assert figures.cases > 0
