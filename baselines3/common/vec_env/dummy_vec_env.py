@@ -107,7 +107,13 @@ class DummyVecEnv(VecEnv):
             rewards.append(reward)
             dones.append(done)
             infos.append(info)
-        return self._obs_from_buf(), reward_batch(rewards, self.num_envs), np.array(dones, dtype=bool), infos
+        try:
+            reward_array = np.array(rewards, dtype=np.float32)
+        except (TypeError, ValueError):
+            reward_array = reward_batch(rewards, self.num_envs)  # raises, naming the env
+        if reward_array.ndim != 1:  # an env returned an array (a one-element one is taken as a number)
+            reward_array = reward_batch(rewards, self.num_envs)
+        return self._obs_from_buf(), reward_array, np.array(dones, dtype=bool), infos
 
     def reset(self) -> VecEnvObs:
         for index in range(self.num_envs):
