@@ -210,7 +210,7 @@ def test_off_policy_refuses_unbounded_box_actions(algo: type) -> None:
     class Unbounded(NanRewardEnv):
         def __init__(self) -> None:
             super().__init__(continuous=True)
-            self.action_space = spaces.Box(np.array([-1.0, -np.inf]), np.array([1.0, 2.0]), dtype=np.float32)
+            self.action_space = spaces.Box(np.array([-1.0, -np.inf], np.float32), np.array([1.0, 2.0], np.float32))
 
     with pytest.raises(ValueError, match=r"needs finite action bounds.*dimension\(s\) 1:") as info:
         algo("MlpPolicy", Unbounded())
@@ -221,7 +221,8 @@ def test_bounded_and_discrete_action_spaces_pass_the_bound_check() -> None:
     check_bounded_actions(spaces.Box(-2.0, 3.0, (2, 2)), "SAC")
     check_bounded_actions(spaces.Discrete(3), "DQN")
     with pytest.raises(ValueError, match=r"dimension\(s\) \(0, 1\), \(1, 0\)"):
-        check_bounded_actions(spaces.Box(np.array([[0.0, -np.inf], [0.0, 0.0]]), np.array([[1.0, 1.0], [np.inf, 1.0]])))
+        low = np.array([[0.0, -np.inf], [0.0, 0.0]], np.float32)
+        check_bounded_actions(spaces.Box(low, np.array([[1.0, 1.0], [np.inf, 1.0]], np.float32)))
 
 
 @pytest.mark.timeout(120)
