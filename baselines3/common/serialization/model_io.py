@@ -221,7 +221,8 @@ def _training_state(data: dict[str, Any], label: str) -> dict[str, Any]:
             raise ModelLoadError(f"{label}: unexpected private field {name!r} in the saved model")
         if isinstance(value, bool) or not isinstance(value, (*types, np.integer, np.floating)):
             raise ModelLoadError(f"{label}: field {name!r} must be a number, got {value!r}")
-        if not math.isfinite(float(value)):
+        number: Any = value  # a number by the check above (isinstance narrows it to object for mypy)
+        if not math.isfinite(float(number)):
             raise ModelLoadError(f"{label}: field {name!r} must be a finite number, got {value!r}")
         state[name] = value
     return state

@@ -34,7 +34,7 @@ def _first_bad(array: np.ndarray, bad: Any) -> tuple[int, ...] | None:
     return None
 
 
-def check_replay_arrays(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], where: str) -> tuple[int, int]:
+def check_replay_arrays(meta: Mapping[str, Any], arrays: Mapping[str, Any], where: str) -> tuple[int, int]:
     """Check ``buffer_size``, ``n_envs``, ``pos`` and ``full`` against the limits and the saved arrays, and the
     arrays' values; returns ``(buffer_size, n_envs)``. Raises ModelLoadError naming the field or array."""
     buffer_size = check_count(meta.get("buffer_size"), "buffer_size", "max_buffer_size", where)

@@ -431,7 +431,17 @@ class VecNormalize(VecEnvWrapper):
             obs_rms = _rms_from_json(data["obs_rms"], "observations", expected if isinstance(expected, tuple) else None)
         _check_obs_shapes(obs_rms, flags["norm_obs"], venv.observation_space, label)
         ret_rms = _rms_from_json(data["ret_rms"], "returns", ())
-        vec_normalize = VecNormalize(venv, **flags, **numbers, norm_obs_keys=keys)
+        vec_normalize = VecNormalize(
+            venv,
+            training=flags["training"],
+            norm_obs=flags["norm_obs"],
+            norm_reward=flags["norm_reward"],
+            clip_obs=numbers["clip_obs"],
+            clip_reward=numbers["clip_reward"],
+            gamma=numbers["gamma"],
+            epsilon=numbers["epsilon"],
+            norm_obs_keys=keys,
+        )
         if vec_normalize.norm_obs:
             vec_normalize.obs_rms = obs_rms
         vec_normalize.ret_rms = ret_rms

@@ -96,7 +96,7 @@ def load_sb3_replay_buffer(model: BaseAlgorithm, path: pathlib.Path, truncate_la
     if getattr(model, "replay_buffer_class", None) not in (None, ReplayBuffer, DictReplayBuffer):
         raise ValueError(
             f"{label}: SB3's replay buffers load into ReplayBuffer/DictReplayBuffer, but the model uses "
-            f"{model.replay_buffer_class!r}"  # type: ignore[attr-defined]
+            f"{model.replay_buffer_class!r}"
         )
     if (
         type(current) is buffer_class
@@ -118,6 +118,6 @@ def load_sb3_replay_buffer(model: BaseAlgorithm, path: pathlib.Path, truncate_la
         replay_buffer._set_arrays(meta, arrays, label)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{label}: cannot fill the replay buffer: {error}") from error
-    model.replay_buffer = replay_buffer  # type: ignore[attr-defined]
+    model.replay_buffer = replay_buffer
     if truncate_last_traj:
         replay_buffer.truncate_last_trajectory()
