@@ -47,9 +47,13 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "vecnorm": folder / "vecnorm.json",
         "buffer": folder / "buffer.npz",
     }
-    PPO("MlpPolicy", "Pendulum-v1", n_steps=16, policy_kwargs=dict(net_arch=[16, 16])).save(files["ppo"])
-    PPO("MlpPolicy", "CartPole-v1", n_steps=16, policy_kwargs=dict(net_arch=[16, 16])).save(files["cartpole"])
-    mountain_car = PPO("MlpPolicy", "MountainCarContinuous-v0", n_steps=16, policy_kwargs=dict(net_arch=[16, 16]))
+    PPO("MlpPolicy", "Pendulum-v1", n_steps=16, batch_size=16, policy_kwargs=dict(net_arch=[16, 16])).save(files["ppo"])
+    PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16, policy_kwargs=dict(net_arch=[16, 16])).save(
+        files["cartpole"]
+    )
+    mountain_car = PPO(
+        "MlpPolicy", "MountainCarContinuous-v0", n_steps=16, batch_size=16, policy_kwargs=dict(net_arch=[16, 16])
+    )
     mountain_car.save(files["mountaincar"])
     sac = SAC("MlpPolicy", "Pendulum-v1", buffer_size=64, learning_starts=8, policy_kwargs=dict(net_arch=[16]))
     sac.learn(24)
