@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -322,3 +323,61 @@ def test_truncate_last_trajectory_reaches_the_replay_buffer_load(tmp_path, monke
     first = tmp_path / "dqn" / "CartPole-v1_1" / "CartPole-v1.zip"
     assert zoo_train.main([*common, "-n", "100", "-i", str(first), *small, *flag]) == 0
     assert seen == [expected]
+
+
+def test_progress_lines_and_the_saved_model_path_are_printed(tmp_path, capsys):
+    flags = ["--algo", "ppo", "--env", "CartPole-v1", "-n", "512", "-f", str(tmp_path), "--eval-freq", "-1"]
+    assert zoo_train.main([*flags, "--verbose", "0", "-P"]) == 0  # pytest's stdout is no terminal: plain lines
+    out = capsys.readouterr().out
+    assert re.search(r"^  512 / 512 steps \(100%\), [\d,]+ steps/s", out, re.MULTILINE), out
+    run_dir = tmp_path / "ppo" / "CartPole-v1_1"
+    assert f"Saved the model to {run_dir / 'CartPole-v1.zip'}" in out
+    assert out.rstrip().splitlines()[-1] == f"Saved the run to {run_dir}"  # the line benchmarks.run reads
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--optimization-log-path", "trials"], "--optimization-log-path is a flag of tuning"),
+        (["--no-optim-plots"], "--no-optim-plots is a flag of tuning"),
+        (["-tags", "a"], "-tags set the W&B run of --track, which is not given"),
+        (["--wandb-group", "g"], "--wandb-group set the W&B run of --track"),
+        (["--track", "-optimize"], "--track follows one training run"),
+    ],
+)
+def test_flags_that_would_do_nothing_are_errors(tmp_path, capsys, flags, message):
+    assert zoo_train.main(["--algo", "ppo", "--env", "CartPole-v1", "-f", str(tmp_path), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "ppo").exists()
+
+
+def test_track_without_wandb_names_the_package(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wandb", None)  # as if not installed
+    flags = ["--algo", "ppo", "--env", "CartPole-v1", "-n", "256", "-f", str(tmp_path), "--track"]
+    assert zoo_train.main(flags) == 2
+    assert "--track needs Weights & Biases: pip install wandb" in capsys.readouterr().err
+    assert not (tmp_path / "ppo" / "CartPole-v1_1").exists()  # no half-made run folder
+
+
+@pytest.mark.slow  # W&B starts a service process: about 20 s on 2 busy cores
+def test_track_mirrors_the_tensorboard_logs_into_an_offline_wandb_run(tmp_path):
+    pytest.importorskip("wandb", reason="--track needs wandb: pip install 'baselines3[track]'")
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "false"}
+    flags = ["--algo", "ppo", "--env", "CartPole-v1", "-n", "1024", "-f", str(tmp_path), "--eval-freq", "-1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "zoo.train", *flags, "--verbose", "0", "--track", "--wandb-group", "g1", "-tags", "t1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "ppo" / "CartPole-v1_1"
+    assert (run_dir / "tb" / "CartPole-v1" / "PPO_1").is_dir()  # -tb defaults to <run folder>/tb with --track
+    records = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(records) == 1
+    data = records[0].read_bytes()  # W&B's record file: protobuf, whose strings are stored as they are
+    for expected in [b"rollout/ep_rew_mean", b"time/fps", b"wandb_group", b"g1", b"t1", b"CartPole-v1__ppo__"]:
+        assert expected in data, expected

@@ -26,8 +26,9 @@ from zoo.search_spaces import SearchContext, policy_kwargs_text, sample_hyperpar
 from zoo.train import action_noise, main
 
 # A2C on CartPole with 2 envs, 128 steps and 2 one-episode evaluations per trial: about a second a trial.
+# Optuna's plots are left out (--no-optim-plots) but where a test looks at them.
 TINY = ["--algo", "a2c", "--env", "CartPole-v1", "-n", "128", "-params", "n_envs:2", "-optimize",
-        "--n-evaluations", "2", "--eval-episodes", "1", "--verbose", "0"]  # fmt: skip
+        "--n-evaluations", "2", "--eval-episodes", "1", "--verbose", "0", "--no-optim-plots"]  # fmt: skip
 
 
 def results_folder(tmp_path, study_name, algo="a2c", env="CartPole-v1"):
@@ -338,9 +339,9 @@ def test_policy_kwargs_are_written_so_the_zoo_reads_them_back():
 def test_sampled_policy_kwargs_keep_the_entrys_other_keys():
     entry = {"policy_kwargs": "dict(ortho_init=False, lstm_hidden_size=64, net_arch=[32])"}
     params = {"gamma": 0.99, "policy_kwargs": "dict(net_arch=[256, 256], activation_fn=nn.Tanh)"}
-    merged = parse_policy_kwargs(tune.with_entry_policy_kwargs(params, entry)["policy_kwargs"])
+    merged = parse_policy_kwargs(tune.with_entry_kwargs(params, entry)["policy_kwargs"])
     assert merged["lstm_hidden_size"] == 64 and merged["ortho_init"] is False and merged["net_arch"] == [256, 256]
-    assert tune.with_entry_policy_kwargs(params, {}) == params
+    assert tune.with_entry_kwargs(params, {}) == params
 
 
 def test_default_study_name_and_folder_are_safe_names():
@@ -359,3 +360,69 @@ def test_database_storage_fails_the_trials_of_a_dead_process(tmp_path, monkeypat
     time.sleep(2.5)
     optuna.storages.fail_stale_trials(study)  # what the next process does before its own trial
     assert study.trials[0].state == TrialState.FAIL
+
+
+def test_optimization_log_path_and_plots(tmp_path, capsys):
+    flags = [*TINY[:-1], "--n-trials", "2", "--seed", "0", "-f", str(tmp_path / "logs")]
+    assert main([*flags, "--optimization-log-path", str(tmp_path / "trials")]) == 0
+    for number in range(2):
+        folder = tmp_path / "trials" / f"trial_{number}"
+        names = {path.name for path in folder.iterdir()}
+        assert {"config.yml", "evaluations.npz", "best_model.zip", "0.monitor.csv", "1.monitor.csv"} <= names, names
+        assert yaml.safe_load((folder / "config.yml").read_text())["env_id"] == "CartPole-v1"
+    results = results_folder(tmp_path, "a2c-CartPole-v1")
+    for name in ("optimization_history", "param_importances"):
+        assert (results / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Tuning plots:" in capsys.readouterr().out
+
+
+def test_tuning_plots_are_skipped_with_a_message_without_matplotlib(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    assert main([*TINY[:-1], "--n-trials", "1", "-f", str(tmp_path)]) == 0
+    assert "No tuning plots: they need matplotlib" in capsys.readouterr().out
+    assert not list(tmp_path.rglob("*.png"))
+
+
+BIT_FLIPPING = """
+import gymnasium
+
+gymnasium.register("BitFlippingHer-v0", entry_point="baselines3.common.envs:BitFlippingEnv",
+                   kwargs={"n_bits": 4, "max_steps": 4, "render_mode": None})
+"""
+
+
+def test_her_entries_also_tune_the_relabelling(tmp_path, monkeypatch):
+    (tmp_path / "her_envs.py").write_text(BIT_FLIPPING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    conf = tmp_path / "dqn.yml"
+    conf.write_text(
+        "BitFlippingHer-v0:\n"
+        "  n_timesteps: 100\n"
+        "  policy: MultiInputPolicy\n"
+        "  replay_buffer_class: HerReplayBuffer\n"
+        "  replay_buffer_kwargs: \"dict(goal_selection_strategy='future', n_sampled_goal=4, copy_info_dict=True)\"\n"
+    )
+    flags = ["--algo", "dqn", "--env", "BitFlippingHer-v0", "--gym-packages", "her_envs", "-conf", str(conf), "-n",
+             "100", "-optimize", "--n-trials", "2", "--n-evaluations", "1", "--eval-episodes", "1", "--verbose", "0",
+             "--no-optim-plots", "--seed", "0", "--sampler", "random", "-f", str(tmp_path / "logs")]  # fmt: skip
+    assert main(flags) == 0
+    best = yaml.safe_load((results_folder(tmp_path, "dqn-BitFlippingHer-v0", "dqn", "BitFlippingHer-v0")
+                           / "best_hyperparams.yml").read_text())["BitFlippingHer-v0"]  # fmt: skip
+    kwargs = parse_policy_kwargs(best["replay_buffer_kwargs"], key="replay_buffer_kwargs")
+    assert 1 <= kwargs["n_sampled_goal"] <= 5 and kwargs["goal_selection_strategy"] in ("final", "episode", "future")
+    assert kwargs["copy_info_dict"] is True  # the entry's other keyword is kept
+    assert best["replay_buffer_class"] == "HerReplayBuffer"
+
+
+def test_the_her_sampler_draws_every_strategy_and_only_for_off_policy_algorithms():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = set()
+    for _ in range(12):
+        params = sample_hyperparams("sac", study.ask(), SearchContext(her=True))
+        kwargs = parse_policy_kwargs(params["replay_buffer_kwargs"], key="replay_buffer_kwargs")
+        drawn.add((kwargs["goal_selection_strategy"], kwargs["n_sampled_goal"]))
+    assert {strategy for strategy, _ in drawn} == {"final", "episode", "future"}
+    assert {n for _, n in drawn} <= {1, 2, 3, 4, 5} and len({n for _, n in drawn}) > 2
+    assert "replay_buffer_kwargs" not in sample_hyperparams("sac", optuna.create_study().ask(), SearchContext())
+    with pytest.raises(ValueError, match="HerReplayBuffer is a replay buffer of dqn, sac, td3, ddpg, not of 'ppo'"):
+        sample_hyperparams("ppo", optuna.create_study().ask(), SearchContext(her=True))

@@ -41,6 +41,7 @@ class SearchContext:
     n_envs: int = 1
     n_timesteps: int = 1_000_000  # the budget of one trial
     use_sde: bool = False  # the entry uses gSDE (then its log_std_init is worth tuning)
+    her: bool = False  # the entry's replay buffer is HerReplayBuffer (then its relabelling is tuned too)
 
 
 Sampler = Callable[[optuna.Trial, SearchContext], dict[str, Any]]
@@ -223,6 +224,25 @@ def sample_td3(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
     return params
 
 
+#: Goal-selection strategies of HerReplayBuffer.
+GOAL_SELECTION_STRATEGIES = ["final", "episode", "future"]
+
+
+def sample_her(trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
+    """HerReplayBuffer's relabelling, for an off-policy entry that uses it: how many virtual goals per real one
+    (1 .. 5) and where they come from (the episode's final state, any of its states, or a later one). Written as
+    `replay_buffer_kwargs`; the entry's other keys of it are kept (see zoo.tune)."""
+    del context  # the same choices for every experiment
+    kwargs = {
+        "n_sampled_goal": trial.suggest_int("n_sampled_goal", 1, 5),
+        "goal_selection_strategy": trial.suggest_categorical("goal_selection_strategy", GOAL_SELECTION_STRATEGIES),
+    }
+    return {"replay_buffer_kwargs": policy_kwargs_text(kwargs)}
+
+
+#: Algorithms whose entries may name HerReplayBuffer, and so get `sample_her` on top of their own sampler.
+HER_ALGOS = ("dqn", "sac", "td3", "ddpg")
+
 #: The sampler of each algorithm the zoo trains.
 SEARCH_SPACES: dict[str, Sampler] = {
     "a2c": sample_a2c,
@@ -236,7 +256,13 @@ SEARCH_SPACES: dict[str, Sampler] = {
 
 
 def sample_hyperparams(algo: str, trial: optuna.Trial, context: SearchContext) -> dict[str, Any]:
-    """One draw from `algo`'s search space, in the zoo's hyperparameter vocabulary."""
+    """One draw from `algo`'s search space, in the zoo's hyperparameter vocabulary (with HER's relabelling on
+    top when `context.her`)."""
     if algo not in SEARCH_SPACES:
         raise ValueError(f"No search space for {algo!r}; there are: {', '.join(sorted(SEARCH_SPACES))}")
-    return SEARCH_SPACES[algo](trial, context)
+    params = SEARCH_SPACES[algo](trial, context)
+    if context.her:
+        if algo not in HER_ALGOS:
+            raise ValueError(f"HerReplayBuffer is a replay buffer of {', '.join(HER_ALGOS)}, not of {algo!r}")
+        params.update(sample_her(trial, context))
+    return params

@@ -23,11 +23,13 @@ import yaml
 
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.callbacks import CheckpointCallback, EvalCallback
+from baselines3.common.progress import training_progress
 from baselines3.common.utils import get_device
 from baselines3.common.vec_env import VecEnv, VecNormalize
 from zoo.command import Command, action_noise, check_numbers, parse_overrides, resolve_command
 from zoo.config import ALGOS, DEFAULT_ENTRY, ConfigError, algorithm_class
 from zoo.runs import add_gym_packages_argument, build_env, env_folder_name, new_run_folder, program_name, saved_with
+from zoo.tracking import add_tracking_arguments, check_tracking_args, start_tracking
 from zoo.tune import add_tuning_arguments, optimize, trial_hyperparams
 
 # Re-exported: the command-line helpers moved to zoo.command, and callers (zoo.record_video) import them from here.
@@ -65,7 +67,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "-tb", "--tensorboard-log", default=None, help="TensorBoard folder; runs go to <folder>/<env>/<ALGO>_<N>"
     )
-    parser.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
+    parser.add_argument(
+        "-P",
+        "--progress",
+        action="store_true",
+        help="show progress: a bar on a terminal (with tqdm), else a line every few seconds with steps and steps/s",
+    )
     parser.add_argument("--save-replay-buffer", action="store_true")
     parser.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY:VALUE", help="keywords for gym.make")
     parser.add_argument(
@@ -75,6 +82,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("-uuid", "--uuid", action="store_true", help="add a unique suffix to the run folder")
     add_tuning_arguments(parser)
+    add_tracking_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -89,11 +97,18 @@ def train(args: argparse.Namespace) -> pathlib.Path:
         folder.mkdir(parents=True)
     except OSError as error:
         raise ConfigError(f"cannot create the run folder {folder} (-f {args.log_folder}): {error}") from None
+    run = None
     try:
-        return _train_in(folder, args, command, algo_class)
+        run = start_tracking(args, folder) if args.track else None
+        result = _train_in(folder, args, command, algo_class)
     except BaseException:
+        if run is not None:
+            run.finish(exit_code=1)
         shutil.rmtree(folder, ignore_errors=True)  # no half-made run folder
         raise
+    if run is not None:
+        run.finish()
+    return result
 
 
 def _train_in(
@@ -139,6 +154,8 @@ def _train_in(
         yaml.safe_dump({"argv": sys.argv, **vars(args)}, handle, sort_keys=True)
 
     callbacks: list[Any] = [spec() for spec in experiment.callback]
+    if args.progress:  # a bar on a terminal; plain lines in a log file or CI, where a bar's redraws are noise
+        callbacks.append(training_progress())
     if args.save_freq > 0:
         save_freq = max(args.save_freq // experiment.n_envs, 1)
         callbacks.append(
@@ -175,7 +192,6 @@ def _train_in(
     model.learn(  # type: ignore[attr-defined]
         n_timesteps,
         callback=callbacks,
-        progress_bar=args.progress,
         reset_num_timesteps=not args.trained_agent,
         **learn_kwargs,
     )
@@ -221,13 +237,24 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--device: {error}") from None
         if args.num_threads > 0:
             torch.set_num_threads(args.num_threads)
+        check_tracking_args(args)
+        if not args.optimize:
+            tuning_only = [
+                ("--optimization-log-path", args.optimization_log_path),
+                ("--no-optim-plots", args.no_optim_plots),
+            ]
+            for flag, value in tuning_only:
+                if value:
+                    raise ConfigError(f"{flag} is a flag of tuning: add -optimize, or leave it out")
         if args.optimize:
             return optimize(args)  # imports Optuna (only tuning needs it)
         folder = train(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"Saved the run to {folder}")
+    name = env_folder_name(args.env)
+    print(f"Saved the model to {folder / f'{name}.zip'} (hyperparameters: {folder / name / 'config.yml'})")
+    print(f"Saved the run to {folder}")  # the last line: benchmarks.run reads the run folder from it
     return 0
 
 

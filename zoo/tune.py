@@ -7,9 +7,10 @@
 Each trial draws hyperparameters from `zoo.search_spaces`, applies them on top of the entry (and `-params`),
 trains for the per-trial budget (`-n`, else the entry's n_timesteps) and evaluates `--n-evaluations` times
 evenly over it; every evaluation is reported to Optuna, which may stop (prune) the trial there. A trial that
-crashes is recorded as failed and the study goes on. Trials write no run folders: the results are
-`trials.csv` and `best_hyperparams.yml` (an entry ready for `zoo/hyperparams/<algo>.yml`) in
-`<log-folder>/<algo>/<env>_optimize_<study name>/`.
+crashes is recorded as failed and the study goes on. Trials write no run folders unless
+`--optimization-log-path` names a folder for them; the results are `trials.csv`, `best_hyperparams.yml` (an entry
+ready for `zoo/hyperparams/<algo>.yml`) and Optuna's plots as PNGs (with matplotlib; `--no-optim-plots` skips
+them) in `<log-folder>/<algo>/<env>_optimize_<study name>/`.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ import re
 import socket
 import sys
 import time
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
+from baselines3 import HerReplayBuffer
 from baselines3.common.callbacks import EvalCallback
 from baselines3.common.save_util import atomic_write_text
 from baselines3.common.vec_env import VecEnv
@@ -67,6 +71,18 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--n-evaluations", type=int, default=None, help="evaluations per trial (pruning points)")
     group.add_argument("--storage", default=None, help="sqlite:///f.db, a .log journal file or a DB URL")
     group.add_argument("--study-name", default=None)
+    group.add_argument(
+        "--optimization-log-path",
+        default=None,
+        metavar="FOLDER",
+        help="write each trial's files to FOLDER/trial_<N>: its resolved entry, monitor CSVs, evaluations.npz and "
+        "best_model.zip",
+    )
+    group.add_argument(
+        "--no-optim-plots",
+        action="store_true",
+        help="do not draw Optuna's plots (optimization history, parameter importances) after tuning",
+    )
     group.add_argument(
         "--trial-id",
         type=int,
@@ -199,25 +215,41 @@ def make_pruner(name: str, n_startup_trials: int, n_evaluations: int) -> Any:
     raise ConfigError(f"--pruner {name!r}: choose median, halving or none")
 
 
-def with_entry_policy_kwargs(params: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
-    """`params` whose `policy_kwargs` keep what the entry's own policy_kwargs set and the sampler does not
-    (an LSTM size, ortho_init, ...), still written as one string."""
+def with_entry_kwargs(params: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """`params` whose `policy_kwargs` and `replay_buffer_kwargs` keep what the entry's own set and the sampler
+    does not (an LSTM size, ortho_init, HER's other keywords, ...), each still written as one string."""
     from zoo.search_spaces import policy_kwargs_text  # lazy import: zoo.search_spaces imports Optuna (optional)
 
-    base = entry.get("policy_kwargs")
-    if "policy_kwargs" not in params or not base:
-        return params
-    base_kwargs = parse_policy_kwargs(base) if isinstance(base, str) else dict(base)
-    sampled = parse_policy_kwargs(params["policy_kwargs"])
-    return {**params, "policy_kwargs": policy_kwargs_text({**base_kwargs, **sampled})}
+    merged = dict(params)
+    for key in ("policy_kwargs", "replay_buffer_kwargs"):
+        base = entry.get(key)
+        if key not in params or not base:
+            continue
+        base_kwargs = parse_policy_kwargs(base, key=key) if isinstance(base, str) else dict(base)
+        merged[key] = policy_kwargs_text({**base_kwargs, **parse_policy_kwargs(params[key], key=key)})
+    return merged
+
+
+#: The former name (policy_kwargs only); it now merges replay_buffer_kwargs too.
+with_entry_policy_kwargs = with_entry_kwargs
 
 
 class TrialEvalCallback(EvalCallback):
     """Evaluates every `eval_freq` calls (syncing VecNormalize statistics first), reports the mean return to the
     Optuna `trial` and stops training when the pruner says so."""
 
-    def __init__(self, eval_env: VecEnv, trial: Any, n_eval_episodes: int, eval_freq: int) -> None:
-        super().__init__(eval_env, n_eval_episodes=n_eval_episodes, eval_freq=eval_freq, verbose=0)
+    def __init__(
+        self, eval_env: VecEnv, trial: Any, n_eval_episodes: int, eval_freq: int, folder: str | None = None
+    ) -> None:
+        # with a folder (--optimization-log-path): evaluations.npz and best_model.zip of the trial go there
+        super().__init__(
+            eval_env,
+            n_eval_episodes=n_eval_episodes,
+            eval_freq=eval_freq,
+            log_path=folder,
+            best_model_save_path=folder,
+            verbose=0,
+        )
         self.trial = trial
         self.evaluations_done = 0
         self.pruned = False
@@ -251,8 +283,12 @@ class Objective:
         base = command.experiment
         self.n_timesteps = n_timesteps
         self.n_evaluations = n_evaluations
+        buffer_class = base.algo_kwargs.get("replay_buffer_class")
         self.context = SearchContext(
-            n_envs=base.n_envs, n_timesteps=n_timesteps, use_sde=bool(base.algo_kwargs.get("use_sde", False))
+            n_envs=base.n_envs,
+            n_timesteps=n_timesteps,
+            use_sde=bool(base.algo_kwargs.get("use_sde", False)),
+            her=isinstance(buffer_class, type) and issubclass(buffer_class, HerReplayBuffer),
         )
         self.trial_numbers: list[int] = []  # trials this process ran
 
@@ -273,10 +309,11 @@ class Objective:
 
         args = self.args
         entry = self.command.experiment.raw
-        params = with_entry_policy_kwargs(sample_hyperparams(args.algo, trial, self.context), entry)
+        params = with_entry_kwargs(sample_hyperparams(args.algo, trial, self.context), entry)
         trial.set_user_attr("zoo_params", params)
         experiment = load_experiment(args.algo, args.env, args.conf_file, {**self.command.overrides, **params})
         seed = None if args.seed is None else args.seed + trial.number
+        folder = trial_folder(args.optimization_log_path, trial.number, {"env_id": args.env, **experiment.raw})
         envs: list[VecEnv] = []
         try:
             packages = args.gym_packages
@@ -284,6 +321,7 @@ class Objective:
                 experiment,
                 experiment.n_envs,
                 seed,
+                monitor_dir=folder,
                 vec_env=args.vec_env,
                 env_kwargs=self.command.env_kwargs,
                 gym_packages=packages,
@@ -307,7 +345,7 @@ class Objective:
             )
             calls = max(self.n_timesteps // experiment.n_envs, 1)
             eval_freq = max(calls // self.n_evaluations, 1)
-            callback = TrialEvalCallback(eval_env, trial, args.eval_episodes, eval_freq)
+            callback = TrialEvalCallback(eval_env, trial, args.eval_episodes, eval_freq, folder)
             callbacks = [spec() for spec in experiment.callback] + [callback]
             model.learn(self.n_timesteps, callback=callbacks)  # type: ignore[attr-defined]
             if callback.pruned:
@@ -321,6 +359,17 @@ class Objective:
         if not math.isfinite(value):
             raise FloatingPointError(f"the final evaluation returned {value}")
         return value
+
+
+def trial_folder(log_path: str | None, number: int, entry: dict[str, Any]) -> str | None:
+    """`<log_path>/trial_<number>` with the trial's resolved entry in `config.yml`, made afresh (a study resumed
+    with the same path numbers its trials on), or None without --optimization-log-path."""
+    if log_path is None:
+        return None
+    folder = pathlib.Path(log_path) / f"trial_{number}"
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "config.yml", yaml.safe_dump(entry, sort_keys=True))
+    return str(folder)
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -453,4 +502,43 @@ def _report(study: Any, objective: Objective, args: argparse.Namespace, base: Ex
     text = header + yaml.safe_dump({args.env: best_entry(base, params)}, sort_keys=False)
     atomic_write_text(folder / "best_hyperparams.yml", text)
     print(f"Best hyperparameters: {folder / 'best_hyperparams.yml'}")
+    if not args.no_optim_plots:
+        write_plots(study, folder)
     return 0
+
+
+def write_plots(study: Any, folder: pathlib.Path) -> list[pathlib.Path]:
+    """Optuna's optimization history and parameter importances as PNGs in `folder` (with matplotlib; without
+    it, a message says what to install). A plot Optuna cannot draw for this study is left out with its reason.
+    Returns the files written."""
+    try:
+        import matplotlib
+
+        if "matplotlib.pyplot" not in sys.modules:  # files only: no window, also on machines without a display
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import optuna
+        import optuna.visualization.matplotlib as optuna_plots
+    except ImportError as error:
+        print(f"No tuning plots: they need matplotlib ({error}); pip install matplotlib, or pass --no-optim-plots")
+        return []
+    written = []
+    plots: dict[str, Callable[[Any], Any]] = {
+        "optimization_history": optuna_plots.plot_optimization_history,
+        "param_importances": optuna_plots.plot_param_importances,
+    }
+    for name, draw in plots.items():
+        path = folder / f"{name}.png"
+        try:
+            with warnings.catch_warnings():  # Optuna marks its matplotlib plots experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                figure = draw(study).figure  # the Axes of the plot
+            figure.savefig(path, dpi=100, bbox_inches="tight")
+            plt.close(figure)
+        except (ValueError, RuntimeError, ZeroDivisionError) as error:
+            print(f"No {name} plot: {type(error).__name__}: {error}")
+            continue
+        written.append(path)
+    if written:
+        print(f"Tuning plots: {', '.join(str(path) for path in written)}")
+    return written
