@@ -347,11 +347,6 @@ def test_catalog_size() -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs policies.BaseModel.obs_to_tensor to call preprocessing.check_predict_observation; remove this "
-    "marker when it does",
-)
 def test_model_predict_on_reset_tuple_names_the_fix() -> None:
     model = PPO("MlpPolicy", "CartPole-v1", **SMALL_PPO)
     with pytest.raises(ValueError, match=r"\(observation, info\) tuple"):

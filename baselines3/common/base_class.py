@@ -22,7 +22,7 @@ from baselines3.common.env_runner import EnvRunner
 from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.logger import Logger, configure
 from baselines3.common.monitor import Monitor
-from baselines3.common.off_policy import check_action_noise
+from baselines3.common.off_policy import check_action_noise, check_bounded_actions
 from baselines3.common.policies import BasePolicy
 from baselines3.common.preprocessing import (
     check_for_nested_spaces,
@@ -139,6 +139,7 @@ class BaseAlgorithm:
                     f"{type(self).__name__} supports only one env, got a VecEnv of {self.n_envs}; use n_envs=1"
                 )
             self._check_spaces(self.observation_space, self.action_space)
+            check_bounded_actions(self.action_space, type(self).__name__)  # as SB3, for every algorithm
             if getattr(config, "action_noise", None) is not None:
                 check_action_noise(config.action_noise, self.action_space, self.n_envs)  # type: ignore[attr-defined]
             if self.use_sde and not isinstance(self.action_space, spaces.Box):

@@ -15,6 +15,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from baselines3.common.env_runner import TrainFreq
 from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy import convert_train_freq
@@ -50,6 +52,8 @@ class AlgorithmConfig:
     """Seed of Python's, numpy's and torch's generators, the action space and the env; None: unseeded."""
 
     def __post_init__(self) -> None:
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None, got {self.seed!r} ({type(self.seed).__name__})")
         # every field with a range rule (utils.HYPERPARAMETER_RULES) is checked here, once
         check_hyperparameters(
             **{name: getattr(self, name) for name in config_field_names(type(self)) if name in HYPERPARAMETER_RULES}

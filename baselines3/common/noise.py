@@ -1,7 +1,8 @@
 """Exploration noise added to deterministic actions (TD3, and SAC/DDPG-style users).
 
 Each noise object describes itself with `to_spec()`/`from_spec()`, so a model that holds one still saves as plain
-JSON (the noise's internal random state is not saved: it restarts on load).
+JSON; its state (Ornstein-Uhlenbeck's last value and the numpy generator) is saved with the model in
+`training_state.json` and restored on load.
 """
 
 from __future__ import annotations

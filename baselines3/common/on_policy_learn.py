@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from baselines3.common.finite import check_finite_update, training_parameters
+
 if TYPE_CHECKING:
     from baselines3.common.base_class import BaseAlgorithm
 
@@ -41,6 +43,7 @@ def learn_on_policy(
         iteration += 1
         model._update_current_progress_remaining(model.num_timesteps, total_timesteps)
         update()
+        check_finite_update(training_parameters(model), model, model.rollout_buffer)  # one host sync per update
         if log_interval is not None and iteration % log_interval == 0:
             if record_train_stats is not None:
                 record_train_stats()

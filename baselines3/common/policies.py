@@ -33,6 +33,7 @@ from baselines3.common.distributions import (
 )
 from baselines3.common.optim import FlatParameters, make_optimizer
 from baselines3.common.preprocessing import (
+    check_predict_observation,
     is_image_space,
     preprocess_obs,
 )
@@ -211,6 +212,7 @@ class BaseModel(nn.Module):
 
         Channel-last images are accepted too and made channel-first, as the env wrapping does for training.
         """
+        check_predict_observation(observation, self.observation_space)
         device = self.device
         if isinstance(observation, dict):
             assert isinstance(self.observation_space, spaces.Dict)
