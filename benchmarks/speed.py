@@ -1,17 +1,21 @@
-"""Speed race: baselines3 vs Stable-Baselines3 on the same RL Zoo settings, side by side in one run.
+"""Speed race: baselines3 vs Stable-Baselines3 (and SBX, JAX) on the same RL Zoo settings, side by side in one run.
 
-    python -m benchmarks.speed                      # every race, 3 seeds, both libraries
+    python -m benchmarks.speed                      # the classic races, 3 seeds, baselines3 and SB3, one thread
     python -m benchmarks.speed --races ppo_cartpole --seeds 0 --libs baselines3
+    python -m benchmarks.speed --races sac_halfcheetah td3_halfcheetah --libs baselines3 sb3 sbx --threads 1 all
 
-Each (library, race, seed) trains in a fresh subprocess with one torch thread, so neither library's state
-affects the other's. Prints training steps/s, the ratio of the means, and the final deterministic return
-(10 evaluation episodes, not timed). SB3 must be installed for its side (`pip install stable-baselines3`);
-without it only our side runs.
+Each (library, race, seed, thread setting) trains in a fresh subprocess, so no run's state affects another's.
+`--threads 1` gives each run one thread and pins it to one core (`taskset`, as for JAX, whose thread pools
+ignore torch's setting); `all` lets each library use every core (torch: one thread per core, JAX: its default).
+Prints training steps/s, the ratio of the means against SB3 and SBX at each setting and at each library's best
+setting, and the final deterministic return (10 evaluation episodes, not timed). SB3 (`pip install
+stable-baselines3`) and SBX (`pip install sbx-rl`) must be installed for their sides; without them only ours runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
 import json
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baselines3.common.save_util import atomic_write_text
+from benchmarks.envs import atari
 
 
 @dataclass
@@ -45,6 +50,12 @@ class Race:
     normalize: bool = False
     # the SB3 side's algorithm when it lives in sb3-contrib (e.g. "RecurrentPPO")
     sb3_contrib_algo: str | None = None
+    # Atari: the DQN paper's preprocessing (each library's make_atari_env) and 4 stacked frames
+    atari: bool = False
+    # "subproc": one process per env (each library's SubprocVecEnv)
+    vec_env: str = "dummy"
+    # whether SBX has this algorithm and policy (it has no A2C and no recurrent PPO)
+    sbx: bool = True
 
 
 RACES: dict[str, Race] = {
@@ -57,7 +68,7 @@ RACES: dict[str, Race] = {
         dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0),
         linear=dict(learning_rate=(1e-3, 0.0), clip_range=(0.2, 0.0)),
     ),
-    "a2c_cartpole": Race("a2c", "CartPole-v1", 8, 100_000, dict(ent_coef=0.0)),
+    "a2c_cartpole": Race("a2c", "CartPole-v1", 8, 100_000, dict(ent_coef=0.0), sbx=False),
     # RL Zoo tuned settings; DQN at 5e4 steps is unstable in both libraries, hence the best evaluation too
     "dqn_cartpole": Race(
         "dqn",
@@ -120,8 +131,63 @@ RACES: dict[str, Race] = {
         policy="MlpLstmPolicy",
         normalize=True,
         sb3_contrib_algo="RecurrentPPO",
+        sbx=False,
+    ),
+    # the RL Zoo's MuJoCo settings ([256, 256] SAC; [400, 300] TD3 with Gaussian noise 0.1), 20k steps after
+    # learning starts
+    "sac_halfcheetah": Race("sac", "HalfCheetah-v5", 1, 30_000, dict(learning_starts=10_000)),
+    "td3_halfcheetah": Race(
+        "td3",
+        "HalfCheetah-v5",
+        1,
+        30_000,
+        dict(learning_starts=10_000, learning_rate=1e-3, batch_size=256, policy_kwargs=dict(net_arch=[400, 300])),
+        normal_action_noise=0.1,
+    ),
+    # the RL Zoo's Atari settings (NatureCNN on 4 stacked 84x84 frames); DQN starts learning after 1k steps
+    # (the zoo's 100k would leave a 30k-step race without updates) with a 20k-transition buffer (memory)
+    "ppo_pong_cnn": Race(
+        "ppo",
+        "PongNoFrameskip-v4",
+        8,
+        32_768,
+        dict(n_steps=128, n_epochs=4, batch_size=256, vf_coef=0.5, ent_coef=0.01),
+        linear=dict(learning_rate=(2.5e-4, 0.0), clip_range=(0.1, 0.0)),
+        policy="CnnPolicy",
+        atari=True,
+        vec_env="subproc",
+    ),
+    "dqn_pong_cnn": Race(
+        "dqn",
+        "PongNoFrameskip-v4",
+        1,
+        30_000,
+        dict(
+            buffer_size=20_000,
+            learning_rate=1e-4,
+            batch_size=32,
+            learning_starts=1000,
+            target_update_interval=1000,
+            train_freq=4,
+            gradient_steps=1,
+            exploration_fraction=0.1,
+            exploration_final_eps=0.01,
+        ),
+        policy="CnnPolicy",
+        atari=True,
     ),
 }
+
+#: The races `python -m benchmarks.speed` runs without `--races` (the ones the report has tracked since the start).
+CLASSIC_RACES = [
+    "ppo_cartpole",
+    "a2c_cartpole",
+    "dqn_cartpole",
+    "sac_pendulum",
+    "td3_pendulum",
+    "ppo_lstm_cartpole_novel",
+]
+LIBRARIES = ["baselines3", "sb3", "sbx"]
 
 
 def _env_source(env_id: str) -> Any:
@@ -140,12 +206,13 @@ def _library(name: str) -> tuple[Any, Any, Any]:
         import baselines3 as lib
         from baselines3.common.env_util import make_vec_env
         from baselines3.common.evaluation import evaluate_policy
-    elif name == "sb3":
-        import stable_baselines3 as lib  # type: ignore[import-not-found, no-redef]
+    elif name in ("sb3", "sbx"):  # SBX trains on SB3's envs and evaluation
         from stable_baselines3.common.env_util import make_vec_env  # type: ignore[import-not-found, no-redef, assignment]
         from stable_baselines3.common.evaluation import evaluate_policy  # type: ignore[import-not-found, no-redef, assignment]
+
+        lib = importlib.import_module("stable_baselines3" if name == "sb3" else "sbx")  # type: ignore[assignment]
     else:
-        raise ValueError(f"Unknown library {name!r}; expected 'baselines3' or 'sb3'")
+        raise ValueError(f"Unknown library {name!r}; expected one of {LIBRARIES}")
     return lib, make_vec_env, evaluate_policy
 
 
@@ -157,13 +224,37 @@ def _linear(lib_name: str, start: float, end: float) -> Any:
     return lambda progress_remaining: end + progress_remaining * (start - end)
 
 
-def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | None) -> dict[str, Any]:
-    """Train one model and return its figures (runs inside the worker subprocess)."""
+def _make_env(lib_name: str, race: Race, env_source: Any, n_envs: int, seed: int) -> Any:
+    if not race.atari:
+        vec_env_cls = None
+        if race.vec_env == "subproc":
+            vec_env_cls = _vec_env_module(lib_name).SubprocVecEnv
+        return _library(lib_name)[1](env_source, n_envs=n_envs, seed=seed, vec_env_cls=vec_env_cls)
+    if lib_name == "baselines3":
+        from baselines3.common.env_util import make_atari_env
+        from baselines3.common.vec_env import SubprocVecEnv, VecFrameStack
+    else:
+        from stable_baselines3.common.env_util import make_atari_env  # type: ignore[import-not-found, no-redef, assignment]
+        from stable_baselines3.common.vec_env import SubprocVecEnv, VecFrameStack  # type: ignore[import-not-found, no-redef, assignment]
+    vec_env_cls = SubprocVecEnv if race.vec_env == "subproc" and n_envs > 1 else None
+    make = functools.partial(atari, env_source)  # registers ale-py's ids inside each env worker too
+    return VecFrameStack(make_atari_env(make, n_envs=n_envs, seed=seed, vec_env_cls=vec_env_cls), 4)
+
+
+def _vec_env_module(lib_name: str) -> Any:
+    return importlib.import_module(
+        "baselines3.common.vec_env" if lib_name == "baselines3" else "stable_baselines3.common.vec_env"
+    )
+
+
+def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int = 1) -> dict[str, Any]:
+    """Train one model and return its figures (runs inside the worker subprocess, with `threads` torch threads;
+    JAX's are set by the parent through XLA_FLAGS before the process starts)."""
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     race = RACES[race_name]
-    lib, make_vec_env, evaluate_policy = _library(lib_name)
+    lib, _, evaluate_policy = _library(lib_name)
     algo_class = getattr(lib, race.algo.upper())
     if lib_name == "sb3" and race.sb3_contrib_algo:
         import sb3_contrib  # type: ignore[import-not-found]
@@ -179,7 +270,7 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
         policy_kwargs["activation_fn"] = getattr(nn, policy_kwargs["activation_fn"])
         hyperparams["policy_kwargs"] = policy_kwargs
     env_source = _env_source(race.env_id)
-    env = make_vec_env(env_source, n_envs=race.n_envs, seed=seed)
+    env = _make_env(lib_name, race, env_source, race.n_envs, seed)
     vec_normalize_class = None
     if race.normalize:
         vec_normalize_class = _vec_normalize_class(lib_name)
@@ -193,7 +284,7 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
         )
     model = algo_class(race.policy, env, seed=seed, device="cpu", **hyperparams)
     steps = total_timesteps or race.total_timesteps
-    eval_env = make_vec_env(env_source, n_envs=1, seed=seed + 10_000)
+    eval_env = _make_env(lib_name, race, env_source, 1, seed + 10_000)
     if vec_normalize_class is not None:
         # evaluate on unnormalized rewards with the training statistics, frozen
         eval_env = vec_normalize_class(eval_env, training=False, norm_reward=False)
@@ -206,10 +297,12 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
     model.learn(total_timesteps=steps, callback=callback)
     elapsed = time.perf_counter() - start - eval_state["seconds"]  # evaluations are not timed
     mean_return, _ = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
+    env.close()
     return dict(
         lib=lib_name,
         race=race_name,
         seed=seed,
+        threads=threads,
         steps=model.num_timesteps,
         seconds=elapsed,
         steps_per_second=model.num_timesteps / elapsed,
@@ -220,11 +313,7 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
 
 
 def _vec_normalize_class(lib_name: str) -> Any:
-    if lib_name == "baselines3":
-        from baselines3.common.vec_env import VecNormalize
-    else:
-        from stable_baselines3.common.vec_env import VecNormalize  # type: ignore[import-not-found, no-redef, assignment]
-    return VecNormalize
+    return _vec_env_module(lib_name).VecNormalize
 
 
 def _noise_module(lib_name: str) -> Any:
@@ -255,83 +344,141 @@ def _eval_callback(lib_name: str, eval_env: Any, evaluate_policy: Any, eval_freq
     return PeriodicEval()
 
 
-def _spawn(lib_name: str, race_name: str, seed: int, total_timesteps: int | None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.speed", "--worker", lib_name, race_name, str(seed)]
+def _spawn(lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.speed", "--worker", lib_name, race_name, str(seed), "--worker-threads"]
+    cmd += [str(threads)]
     if total_timesteps:
         cmd += ["--timesteps", str(total_timesteps)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if threads == 1:
+        # one core for every library: JAX's XLA thread pools do not follow torch's setting
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        cmd = ["taskset", "-c", "0", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{lib_name} {race_name} seed {seed} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _thread_count(setting: str) -> int:
+    return 1 if setting == "1" else os.cpu_count() or 1
+
+
+def _mean_rate(results: list[dict[str, Any]], race: str, lib: str, threads: int | None = None) -> float | None:
+    """Mean steps/s of a library on a race at a thread count (None: at the library's best count)."""
+    if threads is None:
+        rates = [_mean_rate(results, race, lib, count) for count in {r["threads"] for r in results}]
+        return max((rate for rate in rates if rate is not None), default=None)
+    rows = [r for r in results if r["race"] == race and r["lib"] == lib and r["threads"] == threads]
+    return statistics.mean(r["steps_per_second"] for r in rows) if rows else None
+
+
+def _available(libs: list[str], races: list[str]) -> list[str]:
+    """The requested libraries that are installed (a message for each one that is not)."""
+    packages = {"sb3": ("stable_baselines3", "stable-baselines3"), "sbx": ("sbx", "sbx-rl")}
+    kept = []
+    for lib in libs:
+        module, package = packages.get(lib, (lib, lib))
+        if importlib.util.find_spec(module) is None:
+            print(f"{package} is not installed: its side is left out (pip install {package})")
+        else:
+            kept.append(lib)
+    if "sb3" in kept and any(RACES[r].sb3_contrib_algo for r in races) and not importlib.util.find_spec("sb3_contrib"):
+        print("sb3-contrib is not installed: recurrent races run without SB3's side (pip install sb3-contrib)")
+    return kept
+
+
+def _runs(race: Race, lib: str) -> bool:
+    if lib == "sbx":
+        return race.sbx
+    if lib == "sb3" and race.sb3_contrib_algo:
+        return importlib.util.find_spec("sb3_contrib") is not None
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--races", nargs="+", default=list(RACES), choices=list(RACES))
+    parser.add_argument("--races", nargs="+", default=CLASSIC_RACES, choices=list(RACES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--libs", nargs="+", default=["baselines3", "sb3"], choices=["baselines3", "sb3"])
+    parser.add_argument("--libs", nargs="+", default=["baselines3", "sb3"], choices=LIBRARIES)
+    parser.add_argument(
+        "--threads", nargs="+", default=["1"], choices=["1", "all"], help="1: one thread on one core; all: every core"
+    )
     parser.add_argument("--timesteps", type=int, default=None, help="override every race's budget")
     parser.add_argument(
         "--json", type=pathlib.Path, default=None, help="also write the races' results to this JSON file"
     )
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         lib_name, race_name, seed = args.worker
-        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps)))
+        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads)))
         return 0
 
-    libs = list(args.libs)
-    if "sb3" in libs and importlib.util.find_spec("stable_baselines3") is None:
-        print("stable-baselines3 is not installed: running our side only (pip install stable-baselines3)")
-        libs.remove("sb3")
-    needs_contrib = any(RACES[name].sb3_contrib_algo for name in args.races)
-    if "sb3" in libs and needs_contrib and importlib.util.find_spec("sb3_contrib") is None:
-        print("sb3-contrib is not installed: recurrent races run our side only (pip install sb3-contrib)")
-    contrib_missing = importlib.util.find_spec("sb3_contrib") is None
+    libs = _available(list(args.libs), args.races)
+    counts = sorted({_thread_count(setting) for setting in args.threads})
     results: list[dict[str, Any]] = []
     for race_name in args.races:
-        for seed in args.seeds:
-            # alternate libraries seed by seed so drifts in machine load hit both alike
-            for lib_name in libs if seed % 2 == 0 else reversed(libs):
-                if lib_name == "sb3" and RACES[race_name].sb3_contrib_algo and contrib_missing:
-                    continue
-                result = _spawn(lib_name, race_name, seed, args.timesteps)
-                results.append(result)
-                print(
-                    f"{race_name:14s} {lib_name:10s} seed {seed}: {result['steps_per_second']:8.0f} steps/s  "
-                    f"return {result['final_return']:7.1f}  best evaluation {result['best_return']:7.1f}",
-                    flush=True,
-                )
+        for threads in counts:
+            for seed in args.seeds:
+                # alternate the libraries' order seed by seed so drifts in machine load hit all alike
+                order = libs if seed % 2 == 0 else list(reversed(libs))
+                for lib_name in (lib for lib in order if _runs(RACES[race_name], lib)):
+                    result = _spawn(lib_name, race_name, seed, args.timesteps, threads)
+                    results.append(result)
+                    print(
+                        f"{race_name:16s} {lib_name:10s} {threads} thread(s) seed {seed}: "
+                        f"{result['steps_per_second']:8.0f} steps/s  return {result['final_return']:7.1f}  "
+                        f"best evaluation {result['best_return']:7.1f}",
+                        flush=True,
+                    )
     print()
-    print(f"{'race':14s} {'library':10s} {'steps/s (mean)':>15s} {'returns':>40s} {'ratio':>7s}")
+    header = ("race", "threads", "library", "steps/s (mean)", "returns", "vs SB3", "vs SBX")
+    print("{:16s} {:>7s} {:10s} {:>15s} {:>36s} {:>7s} {:>7s}".format(*header))
     for race_name in args.races:
-        means = {}
-        for lib_name in libs:
-            rows = [r for r in results if r["race"] == race_name and r["lib"] == lib_name]
-            if not rows:
-                continue
-            means[lib_name] = statistics.mean(r["steps_per_second"] for r in rows)
-            returns = " ".join(f"{r['final_return']:.0f}" for r in rows)
-            if any(r["best_return"] > r["final_return"] for r in rows):
-                returns += " (best " + " ".join(f"{r['best_return']:.0f}" for r in rows) + ")"
-            ratio = ""
-            if lib_name == "baselines3" and any(r["race"] == race_name and r["lib"] == "sb3" for r in results):
-                sb3_rows = [r for r in results if r["race"] == race_name and r["lib"] == "sb3"]
-                ratio = f"{means[lib_name] / statistics.mean(r['steps_per_second'] for r in sb3_rows):.2f}x"
-            print(f"{race_name:14s} {lib_name:10s} {means[lib_name]:15.1f} {returns:>40s} {ratio:>7s}")
+        settings: list[int | None] = [*counts, None]
+        for count in settings:
+            for lib_name in libs:
+                rate = _mean_rate(results, race_name, lib_name, count)
+                if rate is None:
+                    continue
+                rows = [r for r in results if r["race"] == race_name and r["lib"] == lib_name]
+                rows = [r for r in rows if count is None or r["threads"] == count]
+                returns = " ".join(f"{r['final_return']:.0f}" for r in rows) if count is not None else ""
+                ratios = []
+                for other in ("sb3", "sbx"):
+                    other_rate = _mean_rate(results, race_name, other, count)
+                    ours = lib_name == "baselines3"
+                    ratios.append(f"{rate / other_rate:.2f}x" if ours and other_rate else "")
+                label = "best" if count is None else str(count)
+                line = f"{race_name:16s} {label:>7s} {lib_name:10s} {rate:15.1f} {returns:>36s}"
+                print(f"{line} {ratios[0]:>7s} {ratios[1]:>7s}")
     if args.json:
         summary = race_summary(results, args.races, args.seeds, args.timesteps)
         atomic_write_text(args.json, json.dumps(summary, indent=1))
     return 0
 
 
+def _side(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not rows:
+        return None
+    return {
+        "seeds": [r["seed"] for r in rows],
+        "steps_per_s": [r["steps_per_second"] for r in rows],
+        "mean_steps_per_s": statistics.mean(r["steps_per_second"] for r in rows),
+        "final_returns": [r["final_return"] for r in rows],
+        "best_returns": [r["best_return"] for r in rows],
+    }
+
+
 def race_summary(
     results: list[dict[str, Any]], races: list[str], seeds: list[int], timesteps: int | None
 ) -> dict[str, Any]:
-    """Per race: each library's steps/s and returns per seed, their means and our/SB3 ratio of the means; with
-    the raw runs and the versions (read by benchmarks.report)."""
+    """Per race: each library's steps/s and returns per seed, their means and our/SB3 ratio of the means at one
+    thread (the race tracked since the start), and per thread count (`by_threads`) with our ratio against SB3
+    and SBX; with the raw runs and the versions (read by benchmarks.report)."""
     import platform
 
     import torch
@@ -339,26 +486,45 @@ def race_summary(
     summary = []
     for race_name in races:
         entry: dict[str, Any] = {"race": race_name, "steps": timesteps or RACES[race_name].total_timesteps}
-        for lib_name in ("baselines3", "sb3"):
-            rows = [r for r in results if r["race"] == race_name and r["lib"] == lib_name]
-            entry[lib_name] = None
-            if rows:
-                entry[lib_name] = {
-                    "seeds": [r["seed"] for r in rows],
-                    "steps_per_s": [r["steps_per_second"] for r in rows],
-                    "mean_steps_per_s": statistics.mean(r["steps_per_second"] for r in rows),
-                    "final_returns": [r["final_return"] for r in rows],
-                    "best_returns": [r["best_return"] for r in rows],
-                }
-        ours, theirs = entry["baselines3"], entry["sb3"]
-        entry["ratio"] = ours["mean_steps_per_s"] / theirs["mean_steps_per_s"] if ours and theirs else None
+        by_threads: dict[str, Any] = {}
+        for threads in sorted({r["threads"] for r in results if r["race"] == race_name}):
+            setting: dict[str, Any] = {}
+            for lib_name in LIBRARIES:
+                rows = [
+                    r for r in results if r["race"] == race_name and r["lib"] == lib_name and r["threads"] == threads
+                ]
+                setting[lib_name] = _side(rows)
+            ours = setting["baselines3"]
+            for other in ("sb3", "sbx"):
+                theirs = setting[other]
+                setting[f"ratio_{other}"] = (
+                    ours["mean_steps_per_s"] / theirs["mean_steps_per_s"] if ours and theirs else None
+                )
+            by_threads[str(threads)] = setting
+        one = by_threads.get("1", {})
+        entry["baselines3"], entry["sb3"], entry["ratio"] = one.get("baselines3"), one.get("sb3"), one.get("ratio_sb3")
+        entry["by_threads"] = by_threads
         summary.append(entry)
     versions = {"python": platform.python_version(), "torch": torch.__version__}
-    for name in ("baselines3", "stable_baselines3", "sb3_contrib"):
-        ran = name == "baselines3" or any(r["lib"] == "sb3" for r in results)
-        if ran and importlib.util.find_spec(name) is not None:
-            versions[name] = getattr(importlib.import_module(name), "__version__", "?")
-    return {"seeds": seeds, "timesteps": timesteps, "races": summary, "runs": results, "versions": versions}
+    ran = {r["lib"] for r in results}
+    for lib_name, module in (
+        ("baselines3", "baselines3"),
+        ("sb3", "stable_baselines3"),
+        ("sb3", "sb3_contrib"),
+        ("sbx", "sbx"),
+    ):
+        if lib_name in ran and importlib.util.find_spec(module) is not None:
+            versions[module] = getattr(importlib.import_module(module), "__version__", "?")
+    if "sbx" in ran and importlib.util.find_spec("jax") is not None:
+        versions["jax"] = getattr(importlib.import_module("jax"), "__version__", "?")
+    return {
+        "seeds": seeds,
+        "timesteps": timesteps,
+        "races": summary,
+        "runs": results,
+        "versions": versions,
+        "cpus": os.cpu_count(),
+    }
 
 
 if __name__ == "__main__":

@@ -569,4 +569,6 @@ def test_speed_race_writes_its_json_with_the_machine_load(tmp_path, capsys):
     assert race["baselines3"]["seeds"] == [0] and race["baselines3"]["mean_steps_per_s"] > 0
     (single_run,) = data["runs"]
     assert single_run["steps"] >= 256 and len(single_run["load_average"]) == 2
-    assert "ppo_cartpole   baselines3 seed 0" in capsys.readouterr().out
+    assert race["by_threads"]["1"]["baselines3"]["seeds"] == [0] and race["by_threads"]["1"]["ratio_sbx"] is None
+    assert single_run["threads"] == 1
+    assert "ppo_cartpole     baselines3 1 thread(s) seed 0" in capsys.readouterr().out
