@@ -8,7 +8,7 @@ from torch import nn
 
 from baselines3.common import fast
 from baselines3.common.buffers import RolloutBatch
-from baselines3.common.optim import gradient_step
+from baselines3.common.fast.optim import gradient_step
 from baselines3.common.policies import ActorCriticPolicy
 from baselines3.common.schedules import ConstantSchedule
 

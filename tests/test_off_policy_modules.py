@@ -12,10 +12,11 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common import fast, optim
+from baselines3.common import fast
 from baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
-from baselines3.common.off_policy import TrainFreq, TrainFrequencyUnit, build_replay_buffer, convert_train_freq
-from baselines3.common.optim import gradient_step, make_optimizer
+from baselines3.common.fast import optim
+from baselines3.common.fast.optim import gradient_step, make_optimizer
+from baselines3.common.off_policy.rounds import TrainFreq, TrainFrequencyUnit, build_replay_buffer, convert_train_freq
 from baselines3.common.policies import ContinuousCritic, TargetUpdate, make_target_network
 from baselines3.common.torch_layers import BaseFeaturesExtractor
 
@@ -87,7 +88,7 @@ def test_critic_detach_params_passes_gradient_to_actions_only(method):
 
 @pytest.mark.usefixtures("fast_paths")
 def test_critic_fused_path_matches_the_module_path():
-    from baselines3.common.optim import make_optimizer
+    from baselines3.common.fast.optim import make_optimizer
     from baselines3.common.torch_layers import FlattenExtractor
 
     torch.manual_seed(7)
@@ -240,6 +241,7 @@ def _assert_bit_identical(a: tuple, b: tuple) -> None:
     ],
     ids=["adam", "adam-l2", "adamw"],
 )
+@pytest.mark.usefixtures("fast_paths")
 def test_fused_adam_step_is_bit_identical_to_optimizer_step(optimizer_class, kwargs, monkeypatch):
     fast = _train(optimizer_class, kwargs, monkeypatch, allow_fused=True)
     reference = _train(optimizer_class, kwargs, monkeypatch, allow_fused=False)
@@ -248,6 +250,7 @@ def test_fused_adam_step_is_bit_identical_to_optimizer_step(optimizer_class, kwa
     _assert_bit_identical(fast, reference)
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_fused_adam_step_falls_back_when_another_hook_is_registered(monkeypatch):
     hooked = _train(torch.optim.Adam, {}, monkeypatch, allow_fused=True, extra_hook=True)
     assert hooked[2] == [False] * 6
@@ -261,6 +264,7 @@ def test_fused_adam_step_falls_back_when_another_hook_is_registered(monkeypatch)
     [(torch.optim.Adam, {"amsgrad": True}), (torch.optim.SGD, {"momentum": 0.9})],
     ids=["amsgrad", "sgd"],
 )
+@pytest.mark.usefixtures("fast_paths")
 def test_fused_adam_step_declines_other_optimizers(optimizer_class, kwargs, monkeypatch):
     answers = _train(optimizer_class, kwargs, monkeypatch, allow_fused=True)[2]
     assert answers == [False] * 6

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from baselines3.common.optim import FlatParameters, gradient_step, make_optimizer
+from baselines3.common.fast.optim import FlatParameters, gradient_step, make_optimizer
 
 
 def _net() -> nn.Module:
@@ -68,6 +68,7 @@ def test_rebuild_after_dtype_change_keeps_values_and_links():
     assert not torch.equal(next(net.parameters()), values[0].double())
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_policy_moves_rebuild_flat_parameters():
     from gymnasium import spaces
 

@@ -293,7 +293,7 @@ def test_get_parameters_by_name() -> None:
 def test_should_collect_more_steps_and_space_check() -> None:
     from gymnasium import spaces
 
-    from baselines3.common.off_policy import TrainFreq, TrainFrequencyUnit
+    from baselines3.common.off_policy.rounds import TrainFreq, TrainFrequencyUnit
     from baselines3.common.utils import check_for_correct_spaces, should_collect_more_steps
 
     assert should_collect_more_steps(TrainFreq(4, TrainFrequencyUnit.STEP), 3, 10)

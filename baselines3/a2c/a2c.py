@@ -15,10 +15,10 @@ from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import RolloutBuffer
 from baselines3.common.config import Schedule, rollout_buffer_arguments
-from baselines3.common.on_policy import POLICY_ALIASES, build_policy_and_buffer, record_value_fit
-from baselines3.common.on_policy import collect_rollouts as collect_with_runner
-from baselines3.common.on_policy_learn import learn_on_policy
-from baselines3.common.optim import gradient_step
+from baselines3.common.fast.optim import gradient_step
+from baselines3.common.on_policy.learn import learn_on_policy
+from baselines3.common.on_policy.rollouts import POLICY_ALIASES, build_policy_and_buffer, record_value_fit
+from baselines3.common.on_policy.rollouts import collect_rollouts as collect_with_runner
 from baselines3.common.policies import ActorCriticPolicy, BasePolicy
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")

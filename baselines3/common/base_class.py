@@ -22,7 +22,12 @@ from baselines3.common.env_runner import EnvRunner
 from baselines3.common.env_util import register_ale_envs_if_needed
 from baselines3.common.logger import Logger, configure
 from baselines3.common.monitor import Monitor
-from baselines3.common.off_policy import check_action_noise, check_bounded_actions
+from baselines3.common.off_policy.rounds import (
+    check_action_noise,
+    check_bounded_actions,
+    load_replay_buffer,
+    save_replay_buffer,
+)
 from baselines3.common.policies import BasePolicy
 from baselines3.common.preprocessing import (
     check_for_nested_spaces,
@@ -493,8 +498,6 @@ class BaseAlgorithm:
     def save_replay_buffer(self, path: str | pathlib.Path) -> pathlib.Path:
         """Off-policy models: write the replay buffer to an .npz file (numeric arrays + JSON; loading it runs no
         code). Returns the path written (".npz" is appended when missing)."""
-        from baselines3.common.off_policy import save_replay_buffer
-
         if not hasattr(self, "replay_buffer"):
             raise ValueError(f"{type(self).__name__} has no replay buffer (DQN, SAC and TD3 have one)")
         return save_replay_buffer(self.replay_buffer, path)
@@ -502,8 +505,6 @@ class BaseAlgorithm:
     def load_replay_buffer(self, path: str | pathlib.Path, truncate_last_traj: bool = True) -> None:
         """Off-policy models: load a buffer written by `save_replay_buffer` (its spaces must match the model's).
         With `truncate_last_traj` the newest unfinished episode is cut, as training goes on from an env reset."""
-        from baselines3.common.off_policy import load_replay_buffer
-
         if not hasattr(self, "replay_buffer"):
             raise ValueError(f"{type(self).__name__} has no replay buffer (DQN, SAC and TD3 have one)")
         load_replay_buffer(self, path, truncate_last_traj)

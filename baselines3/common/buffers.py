@@ -27,6 +27,7 @@ from baselines3.common.replay.storage import (
 )
 from baselines3.common.serialization.arrays import load_arrays, save_arrays
 from baselines3.common.serialization.replay_check import check_replay_arrays
+from baselines3.common.utils import get_device
 
 TensorObs = torch.Tensor | dict[str, torch.Tensor]
 
@@ -61,8 +62,6 @@ class RolloutBuffer:
         gamma: float = 0.99,
         n_envs: int = 1,
     ) -> None:
-        from baselines3.common.utils import get_device
-
         self.buffer_size = buffer_size
         self.observation_space = observation_space
         self.action_space = action_space
@@ -376,8 +375,6 @@ class ReplayBuffer:
         handle_timeout_termination: bool = True,
     ) -> None:
         """Set up the buffer from its parts (each public buffer class picks them in its constructor)."""
-        from baselines3.common.utils import get_device
-
         self.observation_space = observation_space
         self.action_space = action_space
         self.device = get_device(device)

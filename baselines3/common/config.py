@@ -19,7 +19,7 @@ import numpy as np
 
 from baselines3.common.env_runner import TrainFreq
 from baselines3.common.noise import ActionNoise
-from baselines3.common.off_policy import convert_train_freq
+from baselines3.common.off_policy.rounds import convert_train_freq
 from baselines3.common.utils import HYPERPARAMETER_RULES, check_hyperparameters
 
 __all__ = ["AlgorithmConfig", "OffPolicyConfig", "OnPolicyConfig", "config_field_names"]

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines3.common import optim
-from baselines3.common.optim import FlatParameters
+from baselines3.common.fast import optim
+from baselines3.common.fast.optim import FlatParameters
 
 __all__ = ["NonFiniteTrainingError", "check_finite_update", "set_finite_checks", "training_parameters"]
 

@@ -16,7 +16,8 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common.policies import ActorCriticPolicy, Schedule
+from baselines3.common.base_policy import Schedule
+from baselines3.common.policies import ActorCriticPolicy
 from baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, MlpExtractor, NatureCNN
 
 RecurrentState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]

@@ -17,9 +17,9 @@ from baselines3.common import fast, losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.config import Schedule, replay_buffer_arguments
-from baselines3.common.off_policy import Round, build_replay_buffer, exploring_actions
-from baselines3.common.off_policy_learn import learn_off_policy
-from baselines3.common.optim import apply_gradient, gradient_step
+from baselines3.common.fast.optim import apply_gradient, gradient_step
+from baselines3.common.off_policy.learn import learn_off_policy
+from baselines3.common.off_policy.rounds import Round, build_replay_buffer, exploring_actions
 from baselines3.common.policies import BasePolicy, TargetUpdate
 from baselines3.common.schedules import LinearSchedule
 from baselines3.dqn.config import DQNConfig

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from torch import nn
 
 from baselines3.common import fast
-from baselines3.common.optim import make_optimizer
+from baselines3.common.fast.optim import make_optimizer
 from baselines3.common.policies import BasePolicy, make_target_network
 from baselines3.common.preprocessing import is_image_space
 from baselines3.common.torch_layers import (

@@ -1,6 +1,6 @@
 """The policy classes PPO and A2C accept by name, importable under those names (SB3's module path)."""
 
-from baselines3.common.on_policy import POLICY_ALIASES as ON_POLICY_ALIASES
+from baselines3.common.on_policy.rollouts import POLICY_ALIASES as ON_POLICY_ALIASES
 from baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, MultiInputActorCriticPolicy
 from baselines3.common.recurrent_policies import (
     RecurrentActorCriticCnnPolicy,

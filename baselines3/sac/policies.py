@@ -10,7 +10,7 @@ from gymnasium import spaces
 from torch import nn
 
 from baselines3.common.distributions import SquashedDiagGaussianDistribution, StateDependentNoiseDistribution
-from baselines3.common.optim import make_optimizer
+from baselines3.common.fast.optim import make_optimizer
 from baselines3.common.policies import BasePolicy, ContinuousCritic, make_target_network
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,

@@ -17,10 +17,10 @@ from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.config import Schedule, replay_buffer_arguments
+from baselines3.common.fast.optim import gradient_step, make_optimizer
 from baselines3.common.noise import ActionNoise
-from baselines3.common.off_policy import build_replay_buffer
-from baselines3.common.off_policy_learn import learn_off_policy
-from baselines3.common.optim import gradient_step, make_optimizer
+from baselines3.common.off_policy.learn import learn_off_policy
+from baselines3.common.off_policy.rounds import build_replay_buffer
 from baselines3.common.policies import BasePolicy, TargetUpdate
 from baselines3.sac.config import SACConfig
 from baselines3.sac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SACPolicy

@@ -11,7 +11,7 @@ What is here, and the figures that keep it (one core, measured when each was add
 * :mod:`.fused_mlp`: MLP forward and backward as one autograd node with hand-written backward, weight gradients
   written straight into the optimizer's flat gradient (PPO's 64x64 actor-critic at batch 256: 1.10 -> 0.85 ms
   per gradient step); DQN's Huber update computed without autograd; numpy acting for small Q-networks.
-* flat parameters with the fused Adam kernel (:mod:`baselines3.common.optim`).
+* flat parameters with the fused Adam kernel (:mod:`baselines3.common.fast.optim`).
 
 Everything must agree with the module path to float32 round-off: the tests run both paths side by side, and the
 whole suite runs once with ``BASELINES3_FAST=0``.
@@ -19,7 +19,6 @@ whole suite runs once with ``BASELINES3_FAST=0``.
 
 from __future__ import annotations
 
-import os
 import weakref
 from typing import Any
 
@@ -29,6 +28,7 @@ from gymnasium import spaces
 from torch import nn
 
 from baselines3.common import losses
+from baselines3.common.fast import switch
 from baselines3.common.fast.fused_mlp import (
     FusedPlan,
     MlpPlan,
@@ -42,6 +42,7 @@ from baselines3.common.fast.fused_mlp import (
     mlp_weight_grads,
     plan_usable,
 )
+from baselines3.common.fast.switch import enabled
 from baselines3.common.torch_layers import FlattenExtractor, MlpExtractor, has_hooks
 
 __all__ = [
@@ -57,21 +58,14 @@ __all__ = [
     "set_enabled",
 ]
 
-_ENABLED = os.environ.get("BASELINES3_FAST", "1").strip().lower() not in ("0", "false", "no", "off")
-
 #: network -> its plan (None: no fast path for it). Weak keys: a plan lives as long as its network.
 _PLANS: weakref.WeakKeyDictionary[nn.Module, Any] = weakref.WeakKeyDictionary()
 
 
-def enabled() -> bool:
-    """Whether the fast paths are used (``BASELINES3_FAST=0`` in the environment starts with them off)."""
-    return _ENABLED
-
-
 def set_enabled(value: bool) -> None:
-    """Turn the fast paths on or off for the whole process (networks already built follow at their next call)."""
-    global _ENABLED
-    _ENABLED = bool(value)
+    """Turn the fast paths on or off for the whole process. Networks follow at their next call; optimizers keep
+    the layout they were built with (flat or per-parameter)."""
+    switch.set_enabled(value)
     _PLANS.clear()
 
 
@@ -83,7 +77,7 @@ def forget(network: nn.Module) -> None:
 def lerp_(targets: list[torch.Tensor], sources: list[torch.Tensor], weight: float) -> None:
     """``target += weight * (source - target)`` for every pair, in place (Polyak averaging): one fused foreach
     kernel for all tensors instead of one call per tensor."""
-    if _ENABLED:
+    if enabled():
         torch._foreach_lerp_(targets, sources, weight)
     else:
         for target, source in zip(targets, sources):
@@ -105,6 +99,7 @@ def _actor_critic_plan(policy: Any) -> FusedPlan | None:
         and not policy.use_sde
         and type(policy.mlp_extractor) is MlpExtractor
         and flat is not None
+        and flat.contiguous
     ):
         new_plan = make_plan(policy.mlp_extractor, policy.action_net, policy.value_net, flat)
     _PLANS[policy] = new_plan
@@ -113,7 +108,7 @@ def _actor_critic_plan(policy: Any) -> FusedPlan | None:
 
 def actor_critic_heads(policy: Any, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     """(action-distribution parameters, values) of an ActorCriticPolicy's default MLP from flat features, or None."""
-    if not _ENABLED:
+    if not enabled():
         return None
     plan = _actor_critic_plan(policy)
     if plan is None or not plan_usable(plan, features):
@@ -134,7 +129,7 @@ def _mlp_plan(network: nn.Module, sequential: nn.Sequential, flat: Any, wait_for
 
 def critic_q(critic: Any, index: int, x: torch.Tensor, detach_params: bool) -> torch.Tensor | None:
     """Q-values of a ContinuousCritic's `index`-th MLP on (features, actions) `x`, or None."""
-    if not _ENABLED:
+    if not enabled():
         return None
     q_net = critic.q_networks[index]
     flat = critic.__dict__.get("flat_parameters")
@@ -154,7 +149,7 @@ def q_network_plan(q_net: Any) -> MlpPlan | None:
 
 def q_network_forward(q_net: Any, features: torch.Tensor) -> torch.Tensor | None:
     """Q-values of a DQN QNetwork (plain MLP, not dueling) from flat features, or None."""
-    if not _ENABLED:
+    if not enabled():
         return None
     plan = q_network_plan(q_net)
     if plan is None or not mlp_plan_usable(plan, features):
@@ -165,7 +160,7 @@ def q_network_forward(q_net: Any, features: torch.Tensor) -> torch.Tensor | None
 def greedy_actions_numpy(q_net: Any, obs: Any) -> np.ndarray | None:
     """argmax_a Q(obs, a) by numpy on views of the parameters, for a plain MLP Q-network over float observations
     on CPU (a few observations at a time: numpy's ~10 us beats torch's ~40 us dispatch), or None."""
-    if not _ENABLED or not isinstance(obs, np.ndarray) or not isinstance(q_net.observation_space, spaces.Box):
+    if not enabled() or not isinstance(obs, np.ndarray) or not isinstance(q_net.observation_space, spaces.Box):
         return None  # other spaces are one-hot encoded or flattened by the features extractor
     plan = q_network_plan(q_net)
     if plan is None or plan.numpy_steps is None:
@@ -180,7 +175,7 @@ def greedy_actions_numpy(q_net: Any, obs: Any) -> np.ndarray | None:
 def huber_update_plan(q_net: Any) -> MlpPlan | None:
     """The plan for DQN's update without autograd (:func:`huber_gradient`), when it applies: a plain MLP whose
     parameters are in a flat buffer, and no hooks anywhere; else None."""
-    if not _ENABLED:
+    if not enabled():
         return None
     plan = q_network_plan(q_net)
     if plan is None or plan.grad_buffer is None or any(has_hooks(m) for m in plan.modules):

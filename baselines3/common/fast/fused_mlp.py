@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines3.common.optim import FlatParameters
+from baselines3.common.fast.optim import FlatParameters
 from baselines3.common.torch_layers import has_hooks
 
 _TANH, _RELU, _NONE = 1, 2, 0

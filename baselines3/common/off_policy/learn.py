@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from baselines3.common.env_runner import ActionSelector
-from baselines3.common.off_policy import Round, actor_actions, dump_logs, exploring_actions, off_policy_rounds
+from baselines3.common.off_policy.rounds import Round, actor_actions, dump_logs, exploring_actions, off_policy_rounds
 
 if TYPE_CHECKING:
     from baselines3.common.base_class import BaseAlgorithm
