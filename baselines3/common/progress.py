@@ -56,7 +56,8 @@ class ProgressLines(BaseCallback):
         done = self.model.num_timesteps
         elapsed = max(now - self._start, 1e-9)
         speed = (done - self._steps_at_start) / elapsed
-        parts = [f"{done:,} / {self._total:,} steps ({100 * done / max(self._total, 1):.0f}%)", f"{speed:,.0f} steps/s"]
+        percent = min(100 * done / max(self._total, 1), 100)  # the last rollout may step past the total
+        parts = [f"{done:,} / {self._total:,} steps ({percent:.0f}%)", f"{speed:,.0f} steps/s"]
         episodes = [info["r"] for info in (self.model.ep_info_buffer or [])]
         if episodes:
             parts.append(f"mean return {safe_mean(episodes):.1f} (last {len(episodes)} episodes)")

@@ -4,10 +4,10 @@ torch starts with one intra-op thread per physical core. That helps a large netw
 small network gains nothing from it (a gradient step is mostly fixed per-operation overhead), and as soon as
 another process keeps a core busy, each parallel operation waits for the thread that lost its core: measured on
 2 cores with one busy, a [256, 256] MLP step went from 1.1 ms at one thread to 128 ms at two, and a DQN-paper
-CNN step at batch 32 from 37 ms to 258 ms (docs/speed.md, Threads). So `learn()` takes one thread unless the
-model is large (`LARGE_STEP_FLOPS`, or any convolution) and at least two cores are free; then it takes the free
-cores, at most torch's own default. The count is chosen again at each `learn()` call, from the load of that
-moment.
+CNN step at batch 32 from 37 ms to 258 ms (docs/speed.md, Threads). So torch runs at one thread from the
+import of this module (building, loading, predicting), and `learn()` keeps one thread unless the model is large
+(`LARGE_STEP_FLOPS`, or any convolution) and at least two cores are free; then it takes the free cores, at most
+torch's own default. The count is chosen again at each `learn()` call, from the load of that moment.
 
 A choice of the user always wins: `OMP_NUM_THREADS` or `MKL_NUM_THREADS` in the environment, or a
 `torch.set_num_threads(n)` call, seen as a count that differs from torch's default for this machine and from the
@@ -113,3 +113,10 @@ def set_default_threads(model: Any) -> int | None:
         torch.set_num_threads(count)
     _last_chosen = count
     return count
+
+
+# Until learn() decides for a model, run at one thread: building and loading models, predict() and evaluation are
+# small operations, and a second thread slows them down as soon as another process is busy.
+if user_thread_setting() is None:
+    torch.set_num_threads(1)
+    _last_chosen = 1
