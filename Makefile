@@ -3,7 +3,7 @@ PIP ?= $(PYTHON) -m pip
 # The CPU wheel of torch is pinned first so that no later step pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-docs train test test-all fuzz lint type docs speed benchmark gate sweep benchmarks-report clean
+.PHONY: install install-docs train test test-plain test-all fuzz lint type docs speed benchmark gate sweep benchmarks-report clean
 
 install:
 	$(PIP) install "torch==$(TORCH_VERSION)"
@@ -18,6 +18,10 @@ train:
 
 test:
 	$(PYTHON) -m pytest -n 2 --timeout 600 -m "not slow" -q tests
+
+# The suite again with the speed seam off (plain modules and torch's optimizers): both routes must pass.
+test-plain:
+	BASELINES3_FAST=0 $(PYTHON) -m pytest -n 2 --timeout 600 -m "not slow" -q tests
 
 test-all:
 	$(PYTHON) -m pytest -n 2 --timeout 1800 -q tests

@@ -474,3 +474,20 @@ def test_log_every_n_timesteps_writes_the_logs_at_that_pace(tmp_path, algo: str)
     model.logger.close()
     steps = list(read_csv(str(tmp_path / "progress.csv"))["time/total_timesteps"])
     assert steps == [100, 200]  # the callback runs at every env step, whatever the rollout length
+
+
+@pytest.mark.parametrize("algo", ["PPO", "SAC"])
+def test_function_callbacks_see_the_model_as_self_in_locals(algo):
+    import baselines3
+
+    seen = []
+
+    def record(locals_, globals_):
+        seen.append(locals_["self"])
+        return True
+
+    env = "CartPole-v1" if algo == "PPO" else "Pendulum-v1"
+    kwargs = dict(n_steps=64, batch_size=64) if algo == "PPO" else dict(learning_starts=10, buffer_size=200)
+    model = getattr(baselines3, algo)("MlpPolicy", env, **kwargs)
+    model.learn(64, callback=record)
+    assert seen and all(entry is model for entry in seen)

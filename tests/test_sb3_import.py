@@ -172,6 +172,7 @@ def _optimizer_pairs(algo: str, ours: Any, theirs: Any) -> list[tuple[Any, Any, 
 
 
 @pytest.mark.parametrize("algo", ["PPO", "SAC", "DQN"])
+@pytest.mark.usefixtures("fast_paths")  # the flat optimizer layout
 def test_optimizer_state_is_carried_over(tmp_path: pathlib.Path, algo: str) -> None:
     case = next(c for c in CASES if c[0] == algo and c[1] == "MlpPolicy")
     theirs = _train_sb3(tmp_path, *case[:2], case[2], case[3], case[4])
@@ -188,6 +189,28 @@ def test_optimizer_state_is_carried_over(tmp_path: pathlib.Path, algo: str) -> N
             expected = torch.cat([by_name[n][key].reshape(-1) for n in our_flat_params])
             torch.testing.assert_close(flat[key], expected, atol=0, rtol=0)
         assert float(flat["step"]) == float(their_optimizer.state[their_params[0]]["step"])
+
+
+@pytest.mark.parametrize("algo", ["PPO", "SAC"])
+def test_optimizer_state_is_carried_over_with_the_speed_seam_off(tmp_path: pathlib.Path, algo: str) -> None:
+    from baselines3.common import fast
+
+    case = next(c for c in CASES if c[0] == algo and c[1] == "MlpPolicy")
+    theirs = _train_sb3(tmp_path, *case[:2], case[2], case[3], case[4])
+    was_enabled = fast.enabled()
+    fast.set_enabled(False)
+    try:
+        ours = _ours(algo).load(tmp_path / "model.zip")
+    finally:
+        fast.set_enabled(was_enabled)
+    names = dict(theirs.policy.named_parameters())
+    for _, their_optimizer, our_optimizer in _optimizer_pairs(algo, ours, theirs):
+        ours_by_name = {n: p for n, p in ours.policy.named_parameters() if p in our_optimizer.state}
+        assert len(ours_by_name) == len(their_optimizer.param_groups[0]["params"])  # one state per tensor, as SB3
+        for name, param in ours_by_name.items():
+            for key in ("exp_avg", "exp_avg_sq", "step"):
+                expected = their_optimizer.state[names[name]][key]
+                torch.testing.assert_close(our_optimizer.state[param][key], expected, atol=0, rtol=0)
 
 
 def _flat_params_of(optimizer: torch.optim.Optimizer, model: Any) -> list[torch.Tensor]:

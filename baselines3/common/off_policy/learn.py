@@ -39,7 +39,7 @@ def learn_off_policy(
     total_timesteps, callback = model._setup_learn(
         total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
     )
-    callback.on_training_start(locals(), globals())
+    callback.on_training_start({"self": model, **locals()}, globals())  # callbacks read the model as `self`, as in SB3
     action_noise = getattr(model.config, "action_noise", None)
     if select_actions is None:
         select_actions = exploring_actions(model, actor_actions(model), model.learning_starts, action_noise)

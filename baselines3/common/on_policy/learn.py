@@ -35,7 +35,7 @@ def learn_on_policy(
     total_timesteps, callback = model._setup_learn(
         total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar, log_interval
     )
-    callback.on_training_start(locals(), globals())
+    callback.on_training_start({"self": model, **locals()}, globals())  # callbacks read the model as `self`, as in SB3
     iteration = 0
     while model.num_timesteps < total_timesteps:
         if not model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps):

@@ -71,7 +71,8 @@ def fit_params(model: BaseAlgorithm, params: dict[str, Any], label: Any = "") ->
 def _convert_optimizer(
     model: BaseAlgorithm, name: str, optimizer: torch.optim.Optimizer, saved: SB3OptimizerState
 ) -> dict[str, Any] | None:
-    """SB3's per-parameter optimizer state as the state of our optimizer over one flat parameter, or None."""
+    """SB3's per-parameter optimizer state as the state of our optimizer over one flat parameter (or, with the speed
+    seam off, over the same parameters as SB3's), or None."""
     sb3_state = saved.state_dict
     try:
         sb3_params = [index for group in sb3_state["param_groups"] for index in group["params"]]
@@ -80,10 +81,11 @@ def _convert_optimizer(
     except (KeyError, TypeError, IndexError):
         return None
     own = optimizer.state_dict()
-    if len(own["param_groups"]) != 1 or len(own["param_groups"][0]["params"]) != 1:
-        return None
     owner_path = name[: -len(".optimizer")] if name.endswith(".optimizer") else None
     flat = get_attr_path(model, owner_path).__dict__.get("flat_parameters") if owner_path else None
+    contiguous = flat is None or flat.contiguous  # else (speed seam off) one optimizer parameter per tensor
+    if len(own["param_groups"]) != 1 or (contiguous and len(own["param_groups"][0]["params"]) != 1):
+        return None
     if flat is None:  # an optimizer over a plain tensor (SAC's entropy coefficient): same layout as SB3's
         if len(sb3_params) != 1:
             return None
@@ -132,6 +134,11 @@ def _convert_optimizer(
     states = [per_param.get(index) for index in order]
     if all(not state for state in states):
         return {"state": {}, "param_groups": _groups(own, sb3_group)}
+    if not contiguous:  # SB3's own layout: each of our parameters takes its SB3 counterpart's state
+        own_indexes = own["param_groups"][0]["params"]
+        if len(own_indexes) != len(states) or any(not state for state in states):
+            return None
+        return {"state": dict(zip(own_indexes, states)), "param_groups": _groups(own, sb3_group)}
     if any(not state for state in states) or len({tuple(sorted(state)) for state in states}) != 1:
         return None
     merged: dict[str, Any] = {}
