@@ -252,10 +252,11 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
     JAX's are set by the parent through XLA_FLAGS before the process starts)."""
     import torch
 
-    torch.set_num_threads(threads)
     race = RACES[race_name]
     lib, _, evaluate_policy = _library(lib_name)
     algo_class = getattr(lib, race.algo.upper())
+    # after the algorithm's import, which applies baselines3's thread default: an explicit setting wins over it
+    torch.set_num_threads(threads)
     if lib_name == "sb3" and race.sb3_contrib_algo:
         import sb3_contrib  # type: ignore[import-not-found]
 
