@@ -31,7 +31,7 @@ test-all:
 # slowest case. FUZZ_EXAMPLES sets the model-zip cases (a third as many for each of the other two kinds).
 FUZZ_EXAMPLES ?= 3000
 fuzz:
-	$(PYTHON) -m tests.fuzz_loading --examples $(FUZZ_EXAMPLES)
+	$(PYTHON) -m tests.common.serialization.fuzz_loading --examples $(FUZZ_EXAMPLES)
 
 lint:
 	$(PYTHON) -m ruff check baselines3 benchmarks tests zoo

@@ -1,5 +1,5 @@
-"""Writes the SB3 1.x fixtures of tests/test_sb3_1x_files.py: models and VecNormalize statistics saved by
-Stable-Baselines3 1.8.0 (gym spaces, cloudpickled schedules), with the predictions SB3 made on fixed
+"""Writes the SB3 1.x fixtures of tests/common/serialization/test_sb3_1x_files.py: models and VecNormalize
+statistics saved by Stable-Baselines3 1.8.0 (gym spaces, cloudpickled schedules), with the predictions SB3 made on fixed
 observations, so the import of 1.x files is tested without SB3 1.x installed.
 
 Made with (SB3 1.8.0 still installs beside gym 0.26, reusing the installed torch):

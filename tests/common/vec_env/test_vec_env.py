@@ -585,7 +585,7 @@ def test_gymnasium_adapter_attributes() -> None:
 
 # ----- documentation examples run -----------------------------------------------------------------------
 def test_docs_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    doc = Path(__file__).resolve().parents[1] / "docs" / "vec_envs.md"
+    doc = Path(__file__).resolve().parents[3] / "docs" / "vec_envs.md"
     blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.DOTALL)
     assert blocks, "docs/vec_envs.md has no python examples"
     monkeypatch.chdir(tmp_path)

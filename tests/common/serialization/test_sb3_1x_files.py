@@ -14,7 +14,7 @@ import torch
 from baselines3 import A2C, DQN, PPO, SAC, TD3
 from baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).resolve().parents[2] / "data"
 EXPECTED = np.load(DATA / "sb3_1_8_expected.npz")
 ALGORITHMS = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC, "td3": TD3}
 

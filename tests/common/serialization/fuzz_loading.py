@@ -1,8 +1,8 @@
-"""The load fuzzer's two halves: mutations of good files (run under Hypothesis by tests/test_load_fuzz.py), and the
-worker process that loads each mutated file under a memory limit and reports what happened.
+"""The load fuzzer's two halves: mutations of good files (run under Hypothesis by test_load_fuzz.py, beside this
+file), and the worker process that loads each mutated file under a memory limit and reports what happened.
 
-Run the long campaign with ``make fuzz`` (``python -m tests.fuzz_loading --examples 3000``): it prints cases tried,
-raw exceptions, marker files written (code run from a file), peak memory and the slowest case.
+Run the long campaign with ``make fuzz`` (``python -m tests.common.serialization.fuzz_loading --examples 3000``):
+it prints cases tried, raw exceptions, marker files written (code run from a file), peak memory and the slowest case.
 
 Worker protocol: one JSON request per line on stdin ``{"kind": "model"|"vecnorm"|"buffer", "path": ..., "algo": ...}``,
 one JSON reply per line on stdout ``{"outcome": "loaded"|"refused"|"raw", "error": ..., "seconds": ...,
@@ -125,11 +125,11 @@ class Worker:
     def _start(self) -> subprocess.Popen[str]:
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         process = subprocess.Popen(
-            [sys.executable, "-c", "from tests.fuzz_loading import worker; worker()"],
+            [sys.executable, "-c", "from tests.common.serialization.fuzz_loading import worker; worker()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=Path(__file__).resolve().parents[3],
             env=env,
         )
         assert process.stdout is not None

@@ -36,7 +36,7 @@ from baselines3.common.serialization.limits import (
     set_load_limits,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 _MIB = 2**20
 
 
