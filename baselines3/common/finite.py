@@ -12,6 +12,8 @@ one is not finite looks at the training data to name the cause. Setting the envi
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from typing import Any
 
 import numpy as np
@@ -56,11 +58,28 @@ def set_finite_checks(enabled: bool) -> None:
     optim.CHECK_FINITE = bool(enabled)
 
 
+#: model -> (its policy when the list was made, the list): walking the modules costs ~15 us, once per update
+_FOUND: weakref.WeakKeyDictionary[Any, tuple[Any, list[tuple[str, FlatParameters]]]] = weakref.WeakKeyDictionary()
+
+
 def training_parameters(model: Any) -> list[tuple[str, FlatParameters]]:
     """(name, flat parameters) of each optimizer-trained parameter vector of `model` (an algorithm or a policy):
     the ones of its policy's networks ("policy", "actor", "critic", "q_net"...) and of the model itself (SAC's
-    entropy coefficient, "ent_coef")."""
+    entropy coefficient, "ent_coef"). Remembered per model until its policy is replaced."""
     policy = getattr(model, "policy", model)
+    try:
+        cached = _FOUND.get(model)
+    except TypeError:  # not weak-referenceable
+        cached = None
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    found_list = _find_training_parameters(model, policy)
+    with contextlib.suppress(TypeError):  # not weak-referenceable: found again next time
+        _FOUND[model] = (policy, found_list)
+    return found_list
+
+
+def _find_training_parameters(model: Any, policy: Any) -> list[tuple[str, FlatParameters]]:
     found: dict[int, tuple[str, FlatParameters]] = {}
     if isinstance(policy, nn.Module):
         for name, module in policy.named_modules():
