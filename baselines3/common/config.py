@@ -31,7 +31,7 @@ SelfConfig = TypeVar("SelfConfig", bound="AlgorithmConfig")
 Schedule = Callable[[float], float]
 
 #: Constructor arguments that are not hyperparameters (where the model runs, and how it is built).
-NOT_HYPERPARAMETERS = frozenset({"self", "policy", "env", "device", "_init_setup_model", "__class__"})
+NOT_HYPERPARAMETERS = frozenset({"self", "policy", "env", "device", "_init_setup_model"})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from baselines3.common.config import NOT_HYPERPARAMETERS
 from baselines3.common.policies import BasePolicy
 from baselines3.common.serialization.archive import load_archive, save_to_zip_file
 from baselines3.common.serialization.errors import ModelLoadError
@@ -39,7 +40,7 @@ __all__ = ["NOT_SAVED", "load_model", "save_model"]
 SelfBaseAlgorithm = TypeVar("SelfBaseAlgorithm", bound="BaseAlgorithm")
 
 #: Constructor arguments that are not hyperparameters and so are not written to data.json.
-NOT_SAVED = frozenset({"self", "policy", "env", "device", "_init_setup_model"})
+NOT_SAVED = NOT_HYPERPARAMETERS  # one list, kept in common/config.py
 
 
 def save_model(

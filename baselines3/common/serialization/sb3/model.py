@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 import torch
 from gymnasium import spaces
 
+from baselines3.common.config import NOT_HYPERPARAMETERS
 from baselines3.common.serialization.archive import DATA_MEMBER, FORMAT_MEMBER, load_tensors, read_member
 from baselines3.common.serialization.errors import ModelLoadError
 from baselines3.common.serialization.sb3.allow_list import BUFFER_CLASSES, POLICY_ALIAS_OF, SB3_POLICY_MODULES
@@ -85,7 +86,6 @@ _FIXED_BY_ALGORITHM: dict[str, frozenset[str]] = {
     # sb3-contrib's RecurrentPPO stores them (its base class has them) but always uses its own sequence buffer
     "RecurrentPPO": frozenset({"rollout_buffer_class", "rollout_buffer_kwargs"}),
 }
-_NOT_HYPERPARAMETERS = frozenset({"self", "policy", "env", "device", "_init_setup_model"})
 _COUNTERS = ("num_timesteps", "_total_timesteps", "_episode_num", "_n_updates", "_current_progress_remaining")
 _REQUIRED = ("observation_space", "action_space", "policy_class", "policy_kwargs")
 
@@ -255,7 +255,7 @@ def read_sb3_archive(
     for key, value in values.items():
         if key in data or key in ("learning_rate", "policy_kwargs", "action_noise", "_stats_window_size"):
             continue
-        if key in init_params and key not in _NOT_HYPERPARAMETERS:
+        if key in init_params and key not in NOT_HYPERPARAMETERS:
             data[key] = value
         elif key not in _IGNORED_FIELDS and key not in _FIXED_BY_ALGORITHM.get(cls.__name__, ()):
             unknown.append(key)
