@@ -61,6 +61,8 @@ class A2C(BaseAlgorithm):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        *,
+        precision: str = "fp32",
     ) -> None:
         super().__init__(policy, env, A2CConfig.from_arguments(locals()), device=device, support_multi_env=True)
         if use_rms_prop and "optimizer_class" not in self.policy_kwargs:

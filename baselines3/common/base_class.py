@@ -20,6 +20,7 @@ from baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallb
 from baselines3.common.config import AlgorithmConfig, Schedule, config_field_names
 from baselines3.common.env_runner import EnvRunner
 from baselines3.common.env_util import register_ale_envs_if_needed
+from baselines3.common.fast.precision import check_precision
 from baselines3.common.logger import Logger, configure
 from baselines3.common.monitor import Monitor
 from baselines3.common.off_policy.rounds import (
@@ -112,6 +113,7 @@ class BaseAlgorithm:
         self.config = config
         self.policy_kwargs = dict(config.policy_kwargs or {})
         self.device = get_device(device)
+        check_precision(config.precision, self.device)
         if config.verbose >= 1:
             print(f"Using {self.device} device")
         #: steps the env and owns the env-side state (see the properties below)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from baselines3.common.env_runner import TrainFreq
+from baselines3.common.fast.precision import check_precision
 from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy.rounds import convert_train_freq
 from baselines3.common.utils import HYPERPARAMETER_RULES, check_hyperparameters
@@ -50,10 +51,14 @@ class AlgorithmConfig:
     """0: silent, 1: training statistics, 2: debug messages."""
     seed: int | None = None
     """Seed of Python's, numpy's and torch's generators, the action space and the env; None: unseeded."""
+    precision: str = "fp32"
+    """Arithmetic of the updates: "fp32", or "bf16" for the networks' matrix products under bfloat16 autocast
+    (parameters, optimizer state, targets and losses stay float32; acting stays float32). See docs/speed.md."""
 
     def __post_init__(self) -> None:
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))):
             raise TypeError(f"seed must be an int or None, got {self.seed!r} ({type(self.seed).__name__})")
+        check_precision(self.precision)
         # every field with a range rule (utils.HYPERPARAMETER_RULES) is checked here, once
         check_hyperparameters(
             **{name: getattr(self, name) for name in config_field_names(type(self)) if name in HYPERPARAMETER_RULES}

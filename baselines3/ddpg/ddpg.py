@@ -49,6 +49,7 @@ class DDPG(TD3):
         seed: seed of the random generators (Python, numpy, torch, action space and env).
         device: "cpu", "cuda" or "auto" (CUDA when available).
         _init_setup_model: build the networks and buffer now (False when loading).
+        precision: "fp32", or "bf16" for the updates' matrix products under bfloat16 autocast (see `TD3Config`).
     """
 
     def __init__(
@@ -74,6 +75,8 @@ class DDPG(TD3):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        *,
+        precision: str = "fp32",
     ) -> None:
         super().__init__(
             policy,
@@ -102,6 +105,7 @@ class DDPG(TD3):
             seed=seed,
             device=device,
             _init_setup_model=False,
+            precision=precision,
         )
         self.policy_kwargs.setdefault("n_critics", 1)
         if _init_setup_model:

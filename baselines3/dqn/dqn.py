@@ -73,6 +73,8 @@ class DQN(BaseAlgorithm):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        *,
+        precision: str = "fp32",
     ) -> None:
         super().__init__(policy, env, DQNConfig.from_arguments(locals()), device=device, support_multi_env=True)
         self.exploration_rate = exploration_initial_eps

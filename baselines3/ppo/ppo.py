@@ -70,6 +70,8 @@ class PPO(BaseAlgorithm):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        *,
+        precision: str = "fp32",
     ) -> None:
         super().__init__(policy, env, PPOConfig.from_arguments(locals()), device=device, support_multi_env=True)
         if self.env is not None and _init_setup_model:  # a saved model may be loaded with fewer envs to run it

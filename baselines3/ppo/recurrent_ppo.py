@@ -56,6 +56,8 @@ class RecurrentPPO(PPO):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        *,
+        precision: str = "fp32",
     ) -> None:
         if isinstance(policy, type) and not issubclass(policy, RecurrentActorCriticPolicy):
             raise ValueError(
@@ -68,5 +70,5 @@ class RecurrentPPO(PPO):
             normalize_advantage=normalize_advantage, ent_coef=ent_coef, vf_coef=vf_coef, max_grad_norm=max_grad_norm,
             use_sde=use_sde, sde_sample_freq=sde_sample_freq, target_kl=target_kl,
             stats_window_size=stats_window_size, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs,
-            verbose=verbose, seed=seed, device=device, _init_setup_model=_init_setup_model,
+            verbose=verbose, seed=seed, device=device, _init_setup_model=_init_setup_model, precision=precision,
         )  # fmt: skip

@@ -74,6 +74,8 @@ class SAC(BaseAlgorithm):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        *,
+        precision: str = "fp32",
     ) -> None:
         super().__init__(policy, env, SACConfig.from_arguments(locals()), device=device, support_multi_env=True)
         self.replay_buffer: ReplayBuffer | None = None

@@ -572,3 +572,15 @@ def test_speed_race_writes_its_json_with_the_machine_load(tmp_path, capsys):
     assert race["by_threads"]["1"]["baselines3"]["seeds"] == [0] and race["by_threads"]["1"]["ratio_sbx"] is None
     assert single_run["threads"] == 1
     assert "ppo_cartpole     baselines3 1 thread(s) seed 0" in capsys.readouterr().out
+
+
+def test_library_route_times_each_route_of_an_update():
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.library_route", "--algos", "dqn", "--routes", "hand", "plain", "bf16",
+         "--repeats", "1", "--threads", "2"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout  # fmt: skip
+    lines = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("dqn ")}
+    assert set(lines) == {"hand", "plain", "bf16"}
+    assert lines["hand"][3] == "1.00x" and float(lines["plain"][2]) > 0
+    assert all(0 < float(fields[-1]) < 1 for fields in lines.values())  # each route's TD loss after training

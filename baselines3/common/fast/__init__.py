@@ -4,7 +4,8 @@ Policies and Q-networks are plain ``nn.Module``s. At each point where a faster p
 once per call (``out = fast.<path>(network, inputs)``) and run their own modules when the answer is None. The
 answer is None when acceleration is off (``BASELINES3_FAST=0`` in the environment, or :func:`set_enabled`), when
 the network is not of the shape a fast path handles (decided once per network and cached here, not on the module),
-or when the call needs what the fast path skips (forward hooks, gradients into the inputs, integer inputs).
+or when the call needs what the fast path skips (forward hooks, gradients into the inputs, integer inputs), and
+inside an autocast region (``precision="bf16"``, :mod:`.precision`): the hand kernels are float32.
 
 What is here, and the figures that keep it (one core, measured when each was added; see docs/speed.md):
 
@@ -12,6 +13,7 @@ What is here, and the figures that keep it (one core, measured when each was add
   written straight into the optimizer's flat gradient (PPO's 64x64 actor-critic at batch 256: 1.10 -> 0.85 ms
   per gradient step); DQN's Huber update computed without autograd; numpy acting for small Q-networks.
 * flat parameters with the fused Adam kernel (:mod:`baselines3.common.fast.optim`).
+* :mod:`.precision`: ``precision="bf16"``, the updates under bfloat16 autocast.
 
 Everything must agree with the module path to float32 round-off: the tests run both paths side by side, and the
 whole suite runs once with ``BASELINES3_FAST=0``.
@@ -42,6 +44,7 @@ from baselines3.common.fast.fused_mlp import (
     mlp_weight_grads,
     plan_usable,
 )
+from baselines3.common.fast.precision import autocast_active
 from baselines3.common.fast.switch import enabled
 from baselines3.common.torch_layers import FlattenExtractor, MlpExtractor, has_hooks
 
@@ -108,7 +111,7 @@ def _actor_critic_plan(policy: Any) -> FusedPlan | None:
 
 def actor_critic_heads(policy: Any, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     """(action-distribution parameters, values) of an ActorCriticPolicy's default MLP from flat features, or None."""
-    if not enabled():
+    if not enabled() or autocast_active():
         return None
     plan = _actor_critic_plan(policy)
     if plan is None or not plan_usable(plan, features):
@@ -129,7 +132,7 @@ def _mlp_plan(network: nn.Module, sequential: nn.Sequential, flat: Any, wait_for
 
 def critic_q(critic: Any, index: int, x: torch.Tensor, detach_params: bool) -> torch.Tensor | None:
     """Q-values of a ContinuousCritic's `index`-th MLP on (features, actions) `x`, or None."""
-    if not enabled():
+    if not enabled() or autocast_active():
         return None
     q_net = critic.q_networks[index]
     flat = critic.__dict__.get("flat_parameters")
@@ -149,7 +152,7 @@ def q_network_plan(q_net: Any) -> MlpPlan | None:
 
 def q_network_forward(q_net: Any, features: torch.Tensor) -> torch.Tensor | None:
     """Q-values of a DQN QNetwork (plain MLP, not dueling) from flat features, or None."""
-    if not enabled():
+    if not enabled() or autocast_active():
         return None
     plan = q_network_plan(q_net)
     if plan is None or not mlp_plan_usable(plan, features):
@@ -160,7 +163,12 @@ def q_network_forward(q_net: Any, features: torch.Tensor) -> torch.Tensor | None
 def greedy_actions_numpy(q_net: Any, obs: Any) -> np.ndarray | None:
     """argmax_a Q(obs, a) by numpy on views of the parameters, for a plain MLP Q-network over float observations
     on CPU (a few observations at a time: numpy's ~10 us beats torch's ~40 us dispatch), or None."""
-    if not enabled() or not isinstance(obs, np.ndarray) or not isinstance(q_net.observation_space, spaces.Box):
+    if (
+        not enabled()
+        or autocast_active()
+        or not isinstance(obs, np.ndarray)
+        or not isinstance(q_net.observation_space, spaces.Box)
+    ):
         return None  # other spaces are one-hot encoded or flattened by the features extractor
     plan = q_network_plan(q_net)
     if plan is None or plan.numpy_steps is None:
@@ -175,7 +183,7 @@ def greedy_actions_numpy(q_net: Any, obs: Any) -> np.ndarray | None:
 def huber_update_plan(q_net: Any) -> MlpPlan | None:
     """The plan for DQN's update without autograd (:func:`huber_gradient`), when it applies: a plain MLP whose
     parameters are in a flat buffer, and no hooks anywhere; else None."""
-    if not enabled():
+    if not enabled() or autocast_active():
         return None
     plan = q_network_plan(q_net)
     if plan is None or plan.grad_buffer is None or any(has_hooks(m) for m in plan.modules):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from baselines3.common.env_runner import ActionSelector
+from baselines3.common.fast.precision import update_precision
 from baselines3.common.off_policy.rounds import Round, actor_actions, dump_logs, exploring_actions, off_policy_rounds
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def learn_off_policy(
     1. Act with `select_actions` (default: the actor's actions plus the model's `action_noise`, uniformly random
        ones until `learning_starts`) and store the transitions, `train_freq` steps or episodes per round;
     2. after each round, `after_round(round)` (e.g. DQN's target update) and `update(gradient_steps,
-       batch_size)` once learning has started;
+       batch_size)` once learning has started (under bfloat16 autocast with `precision="bf16"`);
     3. write the logs each time another `log_interval` episodes have ended, as SB3 does.
     """
     total_timesteps, callback = model._setup_learn(
@@ -48,6 +49,7 @@ def learn_off_policy(
         if after_round is not None:
             after_round(round_)
         if round_.gradient_steps > 0:
-            update(round_.gradient_steps, model.batch_size)
+            with update_precision(model.config.precision, model.device):
+                update(round_.gradient_steps, model.batch_size)
     callback.on_training_end()
     return model

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from baselines3.common.fast.precision import update_precision
 from baselines3.common.finite import check_finite_update, training_parameters
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ def learn_on_policy(
     """Train `model` for `total_timesteps` env steps (SB3's `learn()` arguments after `update`).
 
     Repeat until done or a callback stops training: 1. `model.collect_rollouts` fills the rollout buffer with
-    `n_steps` steps per env and computes returns and advantages at its end; 2. `update()`; 3. every
+    `n_steps` steps per env and computes returns and advantages at its end; 2. `update()` (under bfloat16
+    autocast with `precision="bf16"`); 3. every
     `log_interval` iterations, `record_train_stats()` (statistics read back from tensors only when logging),
     the rollout statistics, then the log is written.
     """
@@ -42,7 +44,8 @@ def learn_on_policy(
             break
         iteration += 1
         model._update_current_progress_remaining(model.num_timesteps, total_timesteps)
-        update()
+        with update_precision(model.config.precision, model.device):
+            update()
         check_finite_update(training_parameters(model), model, model.rollout_buffer)  # one host sync per update
         if log_interval is not None and iteration % log_interval == 0:
             if record_train_stats is not None:
