@@ -2,12 +2,15 @@
 
     python -m benchmarks.report
     python -m benchmarks.report --results benchmarks/results --output docs/benchmarks.md
+    python -m benchmarks.report --side-by-side-only          # only the side-by-side section of the page
 
 Per row: the published score, the threshold, the seeds run, our mean final evaluation, its IQM with a 95 %
 bootstrap interval over seeds, and whether the row meets the published score; then the aggregate over rows (scores
 normalized per row, IQM with stratified-bootstrap intervals and a performance profile, drawn by the functions
 `python -m zoo.plot --aggregate` uses), one learning-curve figure per env, the rows not run yet with the command
-that runs them, and the speed race (`benchmarks/results/speed.json`).
+that runs them, and the speed race (`benchmarks/results/speed.json`). Beside the table of published scores, the
+"Same budget, side by side" section compares baselines3 with Stable-Baselines3 on the MuJoCo rows
+(`python -m benchmarks.side_by_side`); `--side-by-side-only` rewrites that section alone.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import numpy as np
 
 from benchmarks.rows import ROW_NOTES, ROWS, TOLERANCE, Row
 from benchmarks.run import DEFAULT_RESULTS, REPO, display_path, zoo_budget
+from benchmarks.side_by_side import DEFAULT_ROWS as SIDE_BY_SIDE_ROWS
+from benchmarks.side_by_side import LIBRARIES, default_budget, sweep_command
 from benchmarks.speed import RACES
 from benchmarks.stats import Estimate, bootstrap_ci, iqm, normalize, probability_of_improvement
 from zoo.plot import describe, save_aggregate_figure
@@ -420,6 +425,7 @@ def render(
     images: dict[str, str],
     speed_lines: list[str],
     aggregate_lines: list[str] | None = None,
+    side_by_side_lines: list[str] | None = None,
 ) -> str:
     """The Markdown page (no timestamps: the same result files give the same page)."""
     lines = [INTRO.format(tolerance=TOLERANCE).rstrip(), ""]
@@ -480,6 +486,7 @@ def render(
         lines += ["Result files not counted:", ""]
         lines += [f"- {key}: {note}" for key, note in set_aside] + [f"- {note}" for note in strays]
         lines.append("")
+    lines += side_by_side_lines or []
     lines += aggregate_lines or []
 
     if images:
@@ -572,8 +579,10 @@ def write_report(
     output: pathlib.Path = DEFAULT_OUTPUT,
     img_dir: pathlib.Path = DEFAULT_IMG_DIR,
     speed: pathlib.Path | None = None,
+    side_by_side: pathlib.Path | None = None,
 ) -> list[RowSummary]:
-    """Write the page and the plots (stale plots in `img_dir` are removed); return the row summaries."""
+    """Write the page and the plots (stale plots in `img_dir` are removed); return the row summaries. The
+    side-by-side results are read from `side_by_side` (default: `results_side_by_side` beside `results`)."""
     summaries, strays = summarize(load_results(results))
     by_env: dict[str, list[RowSummary]] = {}
     for summary in summaries:
@@ -596,10 +605,263 @@ def write_report(
         for stale in pathlib.Path(img_dir).glob("*.png"):
             if stale.name not in written:
                 stale.unlink()
-    text = render(summaries, strays, images, speed_section(speed_path), aggregate_section(aggregated, output))
+    side_lines = side_by_side_section(_side_by_side_folder(results, side_by_side))
+    text = render(
+        summaries, strays, images, speed_section(speed_path), aggregate_section(aggregated, output), side_lines
+    )
     pathlib.Path(output).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(output).write_text(text)
     return summaries
+
+
+# ---------------------------------------------------------------- same budget, side by side
+
+#: Folder of the side-by-side results, beside the results folder (`python -m benchmarks.side_by_side` writes it).
+SIDE_BY_SIDE_RESULTS = "results_side_by_side"
+#: The side-by-side section sits between these two lines, so that it can be rewritten alone.
+SIDE_BY_SIDE_START = "<!-- side-by-side:start -->"
+SIDE_BY_SIDE_END = "<!-- side-by-side:end -->"
+OURS, THEIRS = "baselines3", "sb3"
+
+
+@dataclass(frozen=True)
+class SideVerdict:
+    """`status`: "pass", "FAIL", "running" (some seeds done) or "not started"; once judged, `difference` is our
+    IQM less SB3's and `margin` the half-width of SB3's 95 % interval."""
+
+    status: str
+    difference: float | None = None
+    margin: float | None = None
+
+
+def side_by_side_verdict(ours: list[float], theirs: list[float], seeds_wanted: int = SEEDS_WANTED) -> SideVerdict:
+    """Judge a row once both libraries have `seeds_wanted` final scores: pass when `IQM(ours) >= IQM(SB3) - h`,
+    with h half the width of the 95 % percentile-bootstrap interval of SB3's IQM over its seeds (with 3 seeds,
+    half the range of SB3's scores): ours is not below SB3 by more than SB3's own seed-to-seed spread."""
+    if len(ours) < seeds_wanted or len(theirs) < seeds_wanted:
+        return SideVerdict("running" if ours or theirs else "not started")
+    ci = bootstrap_ci(theirs)
+    if ci is None:  # only when seeds_wanted is below the CI's minimum
+        raise ValueError(f"side_by_side_verdict needs at least 3 seeds a side, got seeds_wanted={seeds_wanted}")
+    margin = (ci[1] - ci[0]) / 2
+    difference = iqm(ours) - iqm(theirs)
+    return SideVerdict("pass" if difference >= -margin else "FAIL", difference, margin)
+
+
+@dataclass
+class SideBySideRow:
+    """A row trained by both libraries for its side-by-side budget: each library's results, by seed."""
+
+    algo: str
+    env: str
+    budget: int
+    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.algo}:{self.env}"
+
+    def seeds(self, library: str) -> list[int]:
+        return sorted(int(result["seed"]) for result in self.results.get(library, []))
+
+    def finals(self, library: str) -> list[float]:
+        ordered = sorted(self.results.get(library, []), key=lambda result: int(result["seed"]))
+        return [float(result["final_eval"]["mean"]) for result in ordered]
+
+    @property
+    def verdict(self) -> SideVerdict:
+        return side_by_side_verdict(self.finals(OURS), self.finals(THEIRS))
+
+
+def load_side_by_side(folder: pathlib.Path) -> list[dict[str, Any]]:
+    """Every `<folder>/<library>/<algo>/<env>/seed<S>.json`, sorted by path; none when the folder is missing (the
+    section then says how to produce them)."""
+    found = []
+    for path in sorted(pathlib.Path(folder).glob("*/*/*/seed*.json")):
+        with open(path) as handle:
+            data = json.load(handle)
+        missing = {"library", "algo", "env", "seed", "budget", "final_eval"} - set(data)
+        if missing:
+            raise ValueError(f"{path} is not a side-by-side result: missing {sorted(missing)}")
+        if data["library"] not in LIBRARIES:
+            raise ValueError(f"{path}: unknown library {data['library']!r} (expected one of {', '.join(LIBRARIES)})")
+        data["_path"] = str(path)
+        found.append(data)
+    return found
+
+
+def summarize_side_by_side(results: list[dict[str, Any]]) -> tuple[list[SideBySideRow], list[str]]:
+    """The default rows (in their order), then any other row with results, each at its side-by-side budget;
+    results of another budget (smoke tests) are set aside with a note (second value)."""
+    rows = {}
+    for key in SIDE_BY_SIDE_ROWS:
+        algo, _, env = key.partition(":")
+        rows[key] = SideBySideRow(algo, env, default_budget(algo, env))
+    set_aside = []
+    for result in results:
+        key = f"{result['algo']}:{result['env']}"
+        try:
+            budget = rows[key].budget if key in rows else default_budget(result["algo"], result["env"])
+        except ValueError as error:  # no zoo entry any more
+            set_aside.append(f"{result['_path']}: {error}")
+            continue
+        if int(result["budget"]) != budget:
+            set_aside.append(
+                f"{result['library']} {key} seed {result['seed']}: trained {int(result['budget']):,} steps, not the "
+                f"side-by-side budget {budget:,}"
+            )
+            continue
+        row = rows.setdefault(key, SideBySideRow(result["algo"], result["env"], budget))
+        row.results.setdefault(result["library"], []).append(result)
+    return list(rows.values()), set_aside
+
+
+SIDE_BY_SIDE_INTRO = """## Same budget, side by side
+
+The MuJoCo rows trained with baselines3 and with Stable-Baselines3 on the same zoo entry, for a budget that fits a
+2-core CPU: 200k steps for SAC and TD3 and 1M for PPO and A2C, 3 seeds per library. The published SAC and TD3
+runs train 1M steps, so these scores are compared with each other only, not with the table above. Both libraries
+go through one harness, `benchmarks/side_by_side.py`, in which the library is the only thing that changes: the env
+and its VecNormalize are built from the entry by the library's own `make_vec_env` and `VecNormalize`, the model by
+the library's class with the entry's keywords, the seed and `device="cpu"`, each run in its own process at one
+torch thread. The final model of every run is evaluated by the same function for both libraries: 10
+deterministic episodes of `gym.make(env)`, reset with seed 10000 + seed once, observations passed through the
+run's frozen normalization statistics, returns summed from the env's own rewards.
+
+**Verdict.** With *IQM* the interquartile mean of a library's final scores over its seeds and *h* half the width
+of the 95 % percentile-bootstrap interval of SB3's IQM (10,000 resamples, seeded; with 3 seeds the interval runs
+from SB3's lowest to its highest score, so *h* is half their range), a row **passes** when
+`IQM(baselines3) >= IQM(SB3) - h`: our score is not below SB3's by more than SB3's own seed-to-seed spread; it
+**FAILs** otherwise. A row is judged once both libraries have 3 seeds; until then it is *running* (or *not
+started*) and is listed under the table with the command that completes it. *steps/s* is training steps per
+second of wall time (checkpoints included, evaluation not), mean over seeds, with the other runs of the sweep and
+whatever else ran on the machine beside it.
+
+**Running it.** The sweep takes many CPU hours; it can be stopped at any time and started again with the same
+command.
+
+<!-- no-run: trains for many CPU hours -->
+```bash
+python -m benchmarks.side_by_side --list         # each library, row and seed: done, or how far it got
+mkdir -p benchmarks/runs && nohup nice -n 10 python -m benchmarks.side_by_side --jobs 1 \
+    > benchmarks/runs/side_by_side.log 2>&1 &    # all of it, in the background
+python -m benchmarks.side_by_side --estimate 1000  # steps/s of each row and library, hours per run
+python -m benchmarks.report --side-by-side-only  # this section, from the result files alone
+```
+
+Every tenth of the budget a run saves a checkpoint in `benchmarks/runs/side_by_side/<library>/<algo>/<env>/seed<S>/`
+(not committed) with the library's own functions (the model; the replay buffer of SAC and TD3; the VecNormalize
+statistics of PPO and A2C), and last a manifest that marks it complete. Run again, the command skips the runs
+whose result file exists and continues the others from their newest complete checkpoint with
+`learn(steps left, reset_num_timesteps=False)` (so schedules still span the whole budget), reseeded from seed +
+steps done; episodes in progress at the stop are cut, so a continued run is not bit for bit the uninterrupted one.
+Each run writes `benchmarks/results_side_by_side/<library>/<algo>/<env>/seed<S>.json`: the final evaluation,
+training wall time and steps/s, each training process as a segment, versions and commit. `--n-timesteps N`
+trains short runs for a smoke test (give them their own `--results`: a result of another budget is refused, not
+overwritten).
+"""
+
+
+def _iqm_cell(finals: list[float]) -> str:
+    if not finals:
+        return "-"
+    ci = bootstrap_ci(finals)
+    return f"{iqm(finals):,.1f} " + ("CI n/a" if ci is None else f"[{ci[0]:,.1f}, {ci[1]:,.1f}]")
+
+
+def _speed(row: SideBySideRow, library: str) -> str:
+    rates = [float(result["steps_per_s"]) for result in row.results.get(library, []) if "steps_per_s" in result]
+    return _number(float(np.mean(rates)), 0) if rates else "-"
+
+
+def side_by_side_section(folder: pathlib.Path) -> list[str]:
+    """The section, between its markers: how the runs are made and judged, the table, the rows not complete yet
+    with the command that completes them, and the result files not counted."""
+    rows, set_aside = summarize_side_by_side(load_side_by_side(folder))
+    results = [result for row in rows for side in row.results.values() for result in side]
+    sb3_versions = sorted({str(r.get("version")) for r in results if r["library"] == THEIRS and r.get("version")})
+    sb3 = "SB3" + (f" {', '.join(sb3_versions)}" if sb3_versions else "")
+    lines = [SIDE_BY_SIDE_START, SIDE_BY_SIDE_INTRO.rstrip(), ""]
+    if not results:
+        lines += [f"No side-by-side results counted yet in `{display_path(folder)}`: start the sweep above.", ""]
+    lines += [
+        f"| algo | env | budget | baselines3 IQM [95 % CI] | {sb3} IQM [95 % CI] | seeds (ours / SB3) "
+        "| ours - SB3 (h) | steps/s (ours / SB3) | verdict |",
+        "|---|---|---:|---|---|---|---:|---:|---|",
+    ]
+    for row in rows:
+        verdict = row.verdict
+        seeds = " / ".join(" ".join(map(str, row.seeds(lib))) or "-" for lib in (OURS, THEIRS))
+        difference = "-"
+        if verdict.difference is not None and verdict.margin is not None:
+            difference = f"{verdict.difference:+,.1f} ({verdict.margin:,.1f})"
+        status = f"**{verdict.status}**" if verdict.status in ("pass", "FAIL") else verdict.status
+        lines.append(
+            f"| {row.algo.upper()} | {row.env} | {_budget(row.budget)} | {_iqm_cell(row.finals(OURS))} "
+            f"| {_iqm_cell(row.finals(THEIRS))} | {seeds} | {difference} "
+            f"| {_speed(row, OURS)} / {_speed(row, THEIRS)} | {status} |"
+        )
+    lines.append("")
+    running = [row for row in rows if row.verdict.status == "running"]
+    not_started = [row.key for row in rows if row.verdict.status == "not started"]
+    if running or not_started:
+        lines += ["Rows not complete yet, with the command that completes them:", ""]
+        if not_started:
+            command = sweep_command(not_started, list(range(SEEDS_WANTED)), list(LIBRARIES), None)
+            lines.append(f"- not started: `{command}`")
+        for row in running:
+            missing_libraries = [lib for lib in LIBRARIES if len(row.seeds(lib)) < SEEDS_WANTED]
+            missing_seeds = sorted(
+                {seed for lib in missing_libraries for seed in range(SEEDS_WANTED) if seed not in row.seeds(lib)}
+            )
+            command = sweep_command([row.key], missing_seeds, missing_libraries, None)
+            lines.append(f"- {row.key} (running): `{command}`")
+        lines.append("")
+    resumed = [r for r in results if len(r.get("segments") or []) > 1]
+    if results:
+        counts = Counter(f"{r['library']} {r.get('version', '?')}" for r in results)
+        lines += [
+            "Results from "
+            + ", ".join(f"{name} ({count} runs)" for name, count in sorted(counts.items()))
+            + f"; {len(resumed)} of them stopped and continued from a checkpoint.",
+            "",
+        ]
+    if set_aside:
+        lines += ["Side-by-side result files not counted:", "", *[f"- {note}" for note in set_aside], ""]
+    lines.append(SIDE_BY_SIDE_END)
+    lines.append("")
+    return lines
+
+
+def _side_by_side_folder(results: pathlib.Path, side_by_side: pathlib.Path | None) -> pathlib.Path:
+    return (
+        pathlib.Path(side_by_side) if side_by_side is not None else pathlib.Path(results).parent / SIDE_BY_SIDE_RESULTS
+    )
+
+
+def update_side_by_side(output: pathlib.Path, folder: pathlib.Path) -> list[SideBySideRow]:
+    """Rewrite only the side-by-side section of the page at `output` (between its markers; without them, it goes
+    before the aggregate, else before the learning curves or the rows not run yet, else at the end), leaving the
+    rest of the page and the plots as they are. Returns the section's rows."""
+    path = pathlib.Path(output)
+    if not path.exists():
+        raise ValueError(f"no page {path} to update (python -m benchmarks.report writes the whole page)")
+    text = path.read_text()
+    section = "\n".join(side_by_side_section(folder))
+    start, end = text.find(SIDE_BY_SIDE_START), text.find(SIDE_BY_SIDE_END)
+    if start >= 0 and end > start:
+        after = text[end + len(SIDE_BY_SIDE_END) :].lstrip("\n")
+        text = text[:start] + section + "\n" + after
+    else:
+        for heading in ("## Aggregate", "## Learning curves", "## Not run yet"):
+            index = text.find(f"\n{heading}\n")
+            if index >= 0:
+                text = text[: index + 1] + section + "\n" + text[index + 1 :]
+                break
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+    return summarize_side_by_side(load_side_by_side(folder))[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -608,9 +870,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--img-dir", type=pathlib.Path, default=DEFAULT_IMG_DIR)
     parser.add_argument("--speed", type=pathlib.Path, default=None, help="default: <results>/speed.json")
+    parser.add_argument(
+        "--side-by-side",
+        type=pathlib.Path,
+        default=None,
+        help=f"side-by-side results (default: {SIDE_BY_SIDE_RESULTS} beside --results)",
+    )
+    parser.add_argument(
+        "--side-by-side-only",
+        action="store_true",
+        help="rewrite only the side-by-side section of --output (the rest of the page and its plots stay)",
+    )
     args = parser.parse_args(argv)
     try:
-        summaries = write_report(args.results, args.output, args.img_dir, args.speed)
+        if args.side_by_side_only:
+            side_rows = update_side_by_side(args.output, _side_by_side_folder(args.results, args.side_by_side))
+            statuses = Counter(row.verdict.status for row in side_rows)
+            print(
+                f"Updated the side-by-side section of {display_path(args.output)}: {statuses['pass']} pass, "
+                f"{statuses['FAIL']} FAIL, {statuses['running'] + statuses['not started']} not complete"
+            )
+            return 0
+        summaries = write_report(args.results, args.output, args.img_dir, args.speed, args.side_by_side)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -5,7 +5,8 @@
 For rows whose result is far from the published score: if SB3 with the same settings lands in the same place,
 the gap is the settings or the variance, not a bug here. Needs `pip install stable-baselines3`. The zoo entry is
 read with zoo.config (schedules, policy_kwargs, action noise) and handed to SB3's class of the same name; its
-final model is evaluated deterministically for 10 episodes on an env seeded 10000 + seed.
+final model is evaluated deterministically for 10 episodes on an env seeded 10000 + seed. For long runs that
+must survive a stop (checkpoints, resuming) and a table beside ours, use `python -m benchmarks.side_by_side`.
 """
 
 from __future__ import annotations
