@@ -14,6 +14,9 @@ machine's drift hits each alike:
   that AOTAutograd and Inductor generate the forward and backward kernels;
 - `bf16`: `precision="bf16"`, the update under bfloat16 autocast (the seam's float32 kernels step aside).
 
+Every route runs with subnormal floats flushed to zero (as `learn()` runs its updates with the seam on), so that
+the routes differ in their kernels only.
+
 The first compiled call is timed on its own (`compile s`) and the number of gradient steps after which
 compiling has paid for itself is printed, against `plain`. Every route trains from the same initial
 parameters and data; each route's last loss is printed as a check that all three train the same thing
@@ -83,7 +86,7 @@ def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
 
     import baselines3
     from baselines3.common import fast
-    from baselines3.common.fast.precision import update_precision
+    from baselines3.common.fast.precision import update_context
 
     env_id, kwargs, warmup, gradient_steps = SETTINGS[algo]
     kwargs = {**kwargs, "policy_kwargs": dict(kwargs.get("policy_kwargs", {}))}
@@ -100,10 +103,9 @@ def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
     model.learn(warmup)
     if route == "library":
         _compile_forwards(model, algo)
-    precision = update_precision(model.precision, model.device)  # as learn() runs the updates
 
     def update() -> None:
-        with precision:
+        with update_context(model.precision, model.device):  # as learn() runs the updates
             if algo == "ppo":
                 model.train()
             else:
@@ -128,6 +130,8 @@ def main() -> None:
     from baselines3.common import fast
 
     torch.set_num_threads(args.threads)
+    # every route flushes subnormals, as learn() does with the seam on: the routes differ in their kernels only
+    torch.set_flush_denormal(True)
     print(f"torch {torch.__version__}, {args.threads} thread(s), load average {os.getloadavg()[0]:.2f}")
     print(f"{'algo':5s} {'route':8s} {'ms/grad step':>12s} {'vs hand':>8s} {'compile s':>9s} {'pays after':>10s}  loss")
     for algo in args.algos:

@@ -1,4 +1,14 @@
-"""Mixed precision of the updates (``precision="bf16"``).
+"""The arithmetic of the updates: flush-to-zero for subnormal floats, and mixed precision (``precision="bf16"``).
+
+Every update that ``learn()`` runs on a CPU flushes subnormal floats (below 1.2e-38) to zero while it runs
+(with the speed seam on). A ReLU unit that is dead for a batch gets exactly zero gradients, and Adam's first
+moment of its weights then decays by ``beta1`` per step into the subnormal range, where x86 arithmetic is
+tens of times slower: in DQN's CartPole race (a [256, 256] Q-network), 45 % of the moment's entries were
+subnormal and the fused Adam step took ~1 ms instead of ~0.05 ms; flushing them took DQN's training from 846 to
+1 438 steps/s and PPO's CartPole race from 5 800 to 7 700 (one core). The effect on the result is nil (a
+moment below 1.2e-38 moves a weight by less than 1e-30 after Adam's eps), and the mode is restored after the
+update, so env code (MuJoCo, numpy) never runs under it. torch sets the mode for the calling thread; with more
+than one torch thread, the other threads of its pool keep theirs.
 
 With ``precision="bf16"`` the updates that ``learn()`` runs are under ``torch.autocast(dtype=torch.bfloat16)``:
 the networks' matrix products and convolutions run in bfloat16 (on CPUs with AMX or AVX-512 BF16, and on GPUs
@@ -12,10 +22,13 @@ under autocast, so a bf16 update runs the plain modules.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import torch
 
-__all__ = ["PRECISIONS", "autocast_active", "check_precision", "update_precision"]
+from baselines3.common.fast import switch
+
+__all__ = ["PRECISIONS", "autocast_active", "check_precision", "flushing_subnormals", "update_context"]
 
 #: The values of the `precision` setting.
 PRECISIONS = ("fp32", "bf16")
@@ -33,13 +46,37 @@ def check_precision(precision: str, device: torch.device | None = None) -> None:
         )
 
 
-def update_precision(precision: str, device: torch.device) -> contextlib.AbstractContextManager[object]:
-    """The context an update runs in: bfloat16 autocast on `device` for "bf16", nothing for "fp32"."""
+def update_context(precision: str, device: torch.device) -> contextlib.AbstractContextManager[object]:
+    """The context an update runs in: subnormals flushed to zero on CPU (seam on), and for "bf16" bfloat16
+    autocast on `device`."""
+    stack = contextlib.ExitStack()
+    if device.type == "cpu" and switch.enabled():
+        stack.enter_context(_subnormals_flushed())
     if precision == "bf16":
         # no cast cache: it keeps a parameter's bfloat16 copy for the whole region, and one region spans many
         # optimizer steps (a train() call), which would all then compute with the weights of the first
-        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
-    return contextlib.nullcontext()
+        stack.enter_context(torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False))
+    return stack
+
+
+_SUBNORMAL = torch.tensor([1e-39])  # a float32 subnormal: flushed (read as zero) while the mode is on
+
+
+def flushing_subnormals() -> bool:
+    """Whether this thread flushes subnormal floats to zero now (torch has no getter: a product tells)."""
+    return bool((_SUBNORMAL * 1.0)[0] == 0)
+
+
+@contextlib.contextmanager
+def _subnormals_flushed() -> Iterator[None]:
+    if flushing_subnormals():  # the user's setting: leave it as it is
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def autocast_active() -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from baselines3.common.env_runner import ActionSelector
-from baselines3.common.fast.precision import update_precision
+from baselines3.common.fast.precision import update_context
 from baselines3.common.off_policy.rounds import Round, actor_actions, dump_logs, exploring_actions, off_policy_rounds
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def learn_off_policy(
         if after_round is not None:
             after_round(round_)
         if round_.gradient_steps > 0:
-            with update_precision(model.config.precision, model.device):
+            with update_context(model.config.precision, model.device):
                 update(round_.gradient_steps, model.batch_size)
     callback.on_training_end()
     return model

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from baselines3.common.fast.precision import update_precision
+from baselines3.common.fast.precision import update_context
 from baselines3.common.finite import check_finite_update, training_parameters
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def learn_on_policy(
             break
         iteration += 1
         model._update_current_progress_remaining(model.num_timesteps, total_timesteps)
-        with update_precision(model.config.precision, model.device):
+        with update_context(model.config.precision, model.device):
             update()
         check_finite_update(training_parameters(model), model, model.rollout_buffer)  # one host sync per update
         if log_interval is not None and iteration % log_interval == 0:

@@ -8,7 +8,12 @@ from baselines3.__main__ import TUNED
 from baselines3.common import fast
 from baselines3.common.env_util import make_vec_env
 from baselines3.common.evaluation import evaluate_policy
-from baselines3.common.fast.precision import autocast_active, check_precision, update_precision
+from baselines3.common.fast.precision import (
+    autocast_active,
+    check_precision,
+    flushing_subnormals,
+    update_context,
+)
 from baselines3.ppo import RecurrentPPO
 
 ALGORITHMS = [
@@ -68,22 +73,22 @@ def test_precision_is_saved_and_loaded(tmp_path):
     assert SAC("MlpPolicy", "Pendulum-v1").precision == "fp32"
 
 
-def test_the_seams_float32_kernels_step_aside_under_autocast():
+def test_the_seams_float32_kernels_step_aside_under_autocast(fast_paths):
     model = DQN("MlpPolicy", "CartPole-v1")
     obs = torch.zeros(4, 4)
     assert fast.enabled() and fast.q_network_forward(model.q_net, obs) is not None
-    with update_precision("bf16", torch.device("cpu")):
+    with update_context("bf16", torch.device("cpu")):
         assert fast.q_network_forward(model.q_net, obs) is None
         assert fast.huber_update_plan(model.q_net) is None
         assert model.q_net(obs).dtype == torch.bfloat16
-    with update_precision("fp32", torch.device("cpu")):
+    with update_context("fp32", torch.device("cpu")):
         assert not autocast_active()
 
 
 def test_every_gradient_step_of_a_bf16_update_sees_the_weights_the_last_one_left():
     model = DQN("MlpPolicy", "CartPole-v1")
     obs = torch.ones(2, 4)
-    with update_precision("bf16", torch.device("cpu")):
+    with update_context("bf16", torch.device("cpu")):
         before = model.q_net(obs)
         with torch.no_grad():
             for param in model.q_net.parameters():
@@ -97,7 +102,7 @@ def test_dqn_trains_in_bf16_as_in_fp32():
         model = DQN("MlpPolicy", "CartPole-v1", learning_starts=500, learning_rate=2.3e-3, batch_size=64,
                     precision=precision, seed=0)  # fmt: skip
         model.learn(1000)
-        with update_precision(precision, model.device):  # 256 gradient steps in one autocast region
+        with update_context(precision, model.device):  # 256 gradient steps in one autocast region
             model.train(gradient_steps=256, batch_size=64)
         losses[precision] = model.logger.name_to_value["train/loss"]
     assert losses["bf16"] < 10 * losses["fp32"] + 1e-3, losses
@@ -128,3 +133,39 @@ def test_sac_solves_pendulum_in_bf16():
     model.learn(20_000)
     mean, _ = evaluate_policy(model, make_vec_env("Pendulum-v1", n_envs=1, seed=100), n_eval_episodes=10)
     assert mean >= -200, f"SAC Pendulum (bf16) mean return {mean} < -200"
+
+
+def test_updates_flush_subnormals_and_leave_the_mode_as_it_was(fast_paths):
+    seen = []
+    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=32, train_freq=16)
+    original_train = model.train
+
+    def train(*args, **kwargs):
+        seen.append(flushing_subnormals())
+        original_train(*args, **kwargs)
+
+    model.train = train
+    model.learn(64)
+    assert seen and all(seen)  # every update, with the seam on
+    assert not flushing_subnormals()  # restored: env code and the user's code run with IEEE subnormals
+    fast.set_enabled(False)
+    try:
+        seen.clear()
+        model.learn(64)
+        assert seen and not any(seen)  # the plain route keeps IEEE arithmetic
+    finally:
+        fast.set_enabled(True)
+    torch.set_flush_denormal(True)  # the user's own setting stays after learn()
+    try:
+        model.learn(64)
+        assert flushing_subnormals()
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def test_flushing_subnormals_reads_the_mode(fast_paths):
+    assert not flushing_subnormals()
+    with update_context("fp32", torch.device("cpu")):
+        assert flushing_subnormals()
+        assert torch.tensor([1e-39]).mul(1.0).item() == 0.0
+    assert torch.tensor([1e-39]).mul(1.0).item() > 0.0
