@@ -677,7 +677,8 @@ def list_jobs(plan: Plan, results: pathlib.Path, runs: pathlib.Path, libraries: 
 
 def estimate(job: Job, steps: int) -> dict[str, Any]:
     """Training steps/s of `job` over `steps` steps after learning starts (the untimed warm-up: the entry's
-    learning_starts, or one rollout), in this process at one thread, and the hours its budget would take."""
+    learning_starts, or one rollout), in this process at one thread, and the hours its budget would take: by
+    wall time (as busy as the machine is now) and by CPU time (on a core of its own)."""
     import torch
 
     torch.set_num_threads(1)
@@ -689,10 +690,19 @@ def estimate(job: Job, steps: int) -> dict[str, Any]:
     )
     warm_up = int(getattr(model, "learning_starts", 0)) + 1 if job.algo in OFF_POLICY else 1
     model.learn(warm_up)
-    before, start = model.num_timesteps, time.perf_counter()
+    before, start, cpu = model.num_timesteps, time.perf_counter(), time.process_time()
     model.learn(steps, reset_num_timesteps=False)
-    rate = (model.num_timesteps - before) / (time.perf_counter() - start)  # whole rollouts: can exceed `steps`
-    return {"library": job.library, "row": job.row, "steps_per_s": rate, "hours": job.budget / rate / 3600}
+    trained = model.num_timesteps - before  # whole rollouts: can exceed `steps`
+    rate, cpu_rate = trained / (time.perf_counter() - start), trained / max(time.process_time() - cpu, 1e-9)
+    return {
+        "library": job.library,
+        "row": job.row,
+        "steps_per_s": rate,
+        "hours": job.budget / rate / 3600,
+        # per second of this process's CPU time: what an idle core would give, whatever else shares the machine
+        "cpu_steps_per_s": cpu_rate,
+        "cpu_hours": job.budget / cpu_rate / 3600,
+    }
 
 
 # ---------------------------------------------------------------- command line
@@ -831,8 +841,9 @@ def _estimate(plan: Plan, steps: int) -> int:
             return 1
         found = json.loads(process.stdout.strip().splitlines()[-1])
         print(
-            f"{job.library:10s} {job.row:24s} {found['steps_per_s']:8,.0f} steps/s  "
-            f"{job.budget:>9,d} steps: {found['hours']:5.1f} h",
+            f"{job.library:10s} {job.row:24s} {found['steps_per_s']:6,.0f} steps/s ({found['cpu_steps_per_s']:,.0f} "
+            f"per CPU second)  {job.budget:>9,d} steps: {found['hours']:4.1f} h ({found['cpu_hours']:.1f} h on an "
+            "idle core)",
             flush=True,
         )
     return 0

@@ -236,6 +236,13 @@ def test_the_sweep_trains_in_child_processes_resumes_and_lists(tmp_path, capsys)
     assert "done " in capsys.readouterr().out
 
 
+def test_estimate_times_training_steps_after_the_warm_up():
+    found = sbs.estimate(sbs.Job("baselines3", "a2c", "Pendulum-v1", 0, 1_000_000), 64)
+    assert found["row"] == "a2c:Pendulum-v1" and found["steps_per_s"] > 0 and found["cpu_steps_per_s"] > 0
+    assert found["hours"] == pytest.approx(1_000_000 / found["steps_per_s"] / 3600)
+    assert found["cpu_hours"] == pytest.approx(1_000_000 / found["cpu_steps_per_s"] / 3600)
+
+
 def test_child_processes_run_at_one_thread():
     assert run.child_env()["OMP_NUM_THREADS"] == "1"
     command = sbs.child_command(sbs.Job("sb3", "sac", "Hopper-v5", 2, 200_000), "r", "f", 10, None)
