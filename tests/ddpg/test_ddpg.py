@@ -63,8 +63,10 @@ def test_constructor_signature_is_sb3s():
     sb3 = pytest.importorskip("stable_baselines3")
     ours = inspect.signature(DDPG.__init__).parameters
     theirs = inspect.signature(sb3.DDPG.__init__).parameters
-    assert list(ours) == list(theirs)
-    assert {name: p.default for name, p in ours.items()} == {name: p.default for name, p in theirs.items()}
+    # SB3's parameters in SB3's order, then baselines3's keyword-only additions
+    assert list(ours) == [*theirs, "precision"]
+    assert ours["precision"].kind is inspect.Parameter.KEYWORD_ONLY and ours["precision"].default == "fp32"
+    assert {name: ours[name].default for name in theirs} == {name: p.default for name, p in theirs.items()}
     learn_ours = inspect.signature(DDPG.learn).parameters
     learn_theirs = inspect.signature(sb3.DDPG.learn).parameters
     assert {n: p.default for n, p in learn_ours.items()} == {n: p.default for n, p in learn_theirs.items()}
