@@ -3,7 +3,7 @@ PIP ?= $(PYTHON) -m pip
 # The CPU wheel of torch is pinned first so that no later step pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-docs train test test-plain test-all fuzz lint type docs speed benchmark gate sweep benchmarks-report clean
+.PHONY: install install-docs train test test-plain test-all fuzz lint type docs speed benchmark gate sweep benchmarks-report side-by-side library-route clean
 
 install:
 	$(PIP) install "torch==$(TORCH_VERSION)"
@@ -52,6 +52,15 @@ sweep:
 
 benchmarks-report:
 	$(PYTHON) -m benchmarks.report
+
+# MuJoCo rows trained by baselines3 and by SB3 on the same zoo entry and budget (resumes), then their table.
+side-by-side:
+	$(PYTHON) -m benchmarks.side_by_side --jobs 1
+	$(PYTHON) -m benchmarks.report --side-by-side-only
+
+# Hand-written kernels against plain modules, torch.compile and bf16, per gradient step.
+library-route:
+	$(PYTHON) -m benchmarks.library_route
 
 # The short learning check CI runs after the tests (fails when a row falls below its threshold).
 gate:
