@@ -3,6 +3,7 @@
     python -m benchmarks.speed                      # the classic races, 3 seeds, baselines3 and SB3, one thread
     python -m benchmarks.speed --races ppo_cartpole --seeds 0 --libs baselines3
     python -m benchmarks.speed --races sac_halfcheetah td3_halfcheetah --libs baselines3 sb3 sbx --threads 1 all
+    python -m benchmarks.speed --races td3_pendulum --precision bf16   # baselines3's updates in bfloat16
 
 Each (library, race, seed, thread setting) trains in a fresh subprocess, so no run's state affects another's.
 `--threads 1` gives each run one thread and pins it to one core (`taskset`, as for JAX, whose thread pools
@@ -247,9 +248,12 @@ def _vec_env_module(lib_name: str) -> Any:
     )
 
 
-def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int = 1) -> dict[str, Any]:
+def run_one(
+    lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int = 1, precision: str = "fp32"
+) -> dict[str, Any]:
     """Train one model and return its figures (runs inside the worker subprocess, with `threads` torch threads;
-    JAX's are set by the parent through XLA_FLAGS before the process starts)."""
+    JAX's are set by the parent through XLA_FLAGS before the process starts). `precision` is baselines3's
+    setting of that name (the other libraries train in float32)."""
     import torch
 
     race = RACES[race_name]
@@ -270,6 +274,8 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
         policy_kwargs = dict(hyperparams["policy_kwargs"])
         policy_kwargs["activation_fn"] = getattr(nn, policy_kwargs["activation_fn"])
         hyperparams["policy_kwargs"] = policy_kwargs
+    if lib_name == "baselines3" and precision != "fp32":
+        hyperparams["precision"] = precision
     env_source = _env_source(race.env_id)
     env = _make_env(lib_name, race, env_source, race.n_envs, seed)
     vec_normalize_class = None
@@ -304,6 +310,7 @@ def run_one(lib_name: str, race_name: str, seed: int, total_timesteps: int | Non
         race=race_name,
         seed=seed,
         threads=threads,
+        precision=precision if lib_name == "baselines3" else "fp32",
         steps=model.num_timesteps,
         seconds=elapsed,
         steps_per_second=model.num_timesteps / elapsed,
@@ -345,9 +352,11 @@ def _eval_callback(lib_name: str, eval_env: Any, evaluate_policy: Any, eval_freq
     return PeriodicEval()
 
 
-def _spawn(lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int) -> dict[str, Any]:
+def _spawn(
+    lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int, precision: str = "fp32"
+) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "benchmarks.speed", "--worker", lib_name, race_name, str(seed), "--worker-threads"]
-    cmd += [str(threads)]
+    cmd += [str(threads), "--precision", precision]
     if total_timesteps:
         cmd += ["--timesteps", str(total_timesteps)]
     env = dict(os.environ)
@@ -409,13 +418,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=pathlib.Path, default=None, help="also write the races' results to this JSON file"
     )
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16"],
+        help="baselines3's precision setting (bf16: updates under bfloat16 autocast; the others train in float32)",
+    )
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         lib_name, race_name, seed = args.worker
-        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads)))
+        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads, args.precision)))
         return 0
 
     libs = _available(list(args.libs), args.races)
@@ -427,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                 # alternate the libraries' order seed by seed so drifts in machine load hit all alike
                 order = libs if seed % 2 == 0 else list(reversed(libs))
                 for lib_name in (lib for lib in order if _runs(RACES[race_name], lib)):
-                    result = _spawn(lib_name, race_name, seed, args.timesteps, threads)
+                    result = _spawn(lib_name, race_name, seed, args.timesteps, threads, args.precision)
                     results.append(result)
                     print(
                         f"{race_name:16s} {lib_name:10s} {threads} thread(s) seed {seed}: "
@@ -458,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{line} {ratios[0]:>7s} {ratios[1]:>7s}")
     if args.json:
         summary = race_summary(results, args.races, args.seeds, args.timesteps)
+        summary["precision"] = args.precision  # baselines3's; SB3 and SBX train in float32
         atomic_write_text(args.json, json.dumps(summary, indent=1))
     return 0
 

@@ -570,8 +570,15 @@ def test_speed_race_writes_its_json_with_the_machine_load(tmp_path, capsys):
     (single_run,) = data["runs"]
     assert single_run["steps"] >= 256 and len(single_run["load_average"]) == 2
     assert race["by_threads"]["1"]["baselines3"]["seeds"] == [0] and race["by_threads"]["1"]["ratio_sbx"] is None
-    assert single_run["threads"] == 1
+    assert single_run["threads"] == 1 and single_run["precision"] == "fp32" and data["precision"] == "fp32"
     assert "ppo_cartpole     baselines3 1 thread(s) seed 0" in capsys.readouterr().out
+
+
+def test_speed_race_runs_baselines3_in_the_precision_asked_for():
+    from benchmarks import speed
+
+    result = speed.run_one("baselines3", "ppo_cartpole", 0, 256, precision="bf16")
+    assert result["precision"] == "bf16" and result["steps"] >= 256
 
 
 def test_library_route_times_each_route_of_an_update():
