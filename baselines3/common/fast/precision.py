@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 from baselines3.common.fast import switch
@@ -59,12 +60,14 @@ def update_context(precision: str, device: torch.device) -> contextlib.AbstractC
     return stack
 
 
-_SUBNORMAL = torch.tensor([1e-39])  # a float32 subnormal: flushed (read as zero) while the mode is on
+# a float32 subnormal: read as zero while the mode is on (numpy's scalar product runs in this thread's SSE mode,
+# as torch's CPU kernels do, in ~0.2 us against ~30 us for a torch product)
+_SUBNORMAL, _ONE = np.float32(1e-39), np.float32(1.0)
 
 
 def flushing_subnormals() -> bool:
     """Whether this thread flushes subnormal floats to zero now (torch has no getter: a product tells)."""
-    return bool((_SUBNORMAL * 1.0)[0] == 0)
+    return bool(_SUBNORMAL * _ONE == 0)
 
 
 @contextlib.contextmanager

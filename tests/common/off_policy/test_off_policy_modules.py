@@ -200,14 +200,14 @@ def _train(
     net = _mlp()
     optimizer, flat = make_optimizer(net, optimizer_class, 3e-3, kwargs)
     answers: list[bool] = []
-    real = optim._fused_adam_step
+    real = optim._direct_step
 
     def spy(opt: torch.optim.Optimizer) -> bool:
         answer = real(opt) if allow_fused else False
         answers.append(answer)
         return answer
 
-    monkeypatch.setattr(optim, "_fused_adam_step", spy)
+    monkeypatch.setattr(optim, "_direct_step", spy)
     hook_calls = [0]
     if extra_hook:
         optimizer.register_step_pre_hook(lambda *args: hook_calls.__setitem__(0, hook_calls[0] + 1))
@@ -215,7 +215,7 @@ def _train(
     for _ in range(6):
         x, y = torch.randn(16, 4, generator=generator), torch.randn(16, 2, generator=generator)
         gradient_step(((net(x) - y) ** 2).mean(), optimizer, flat, max_grad_norm=0.5)
-    monkeypatch.setattr(optim, "_fused_adam_step", real)
+    monkeypatch.setattr(optim, "_direct_step", real)
     return net, optimizer, answers, hook_calls[0]
 
 
@@ -238,11 +238,13 @@ def _assert_bit_identical(a: tuple, b: tuple) -> None:
         (torch.optim.Adam, {}),
         (torch.optim.Adam, {"weight_decay": 0.01, "eps": 1e-5}),
         (torch.optim.AdamW, {"weight_decay": 0.01}),
+        (torch.optim.RMSprop, {"alpha": 0.99, "eps": 1e-5}),
+        (torch.optim.RMSprop, {"weight_decay": 0.01}),
     ],
-    ids=["adam", "adam-l2", "adamw"],
+    ids=["adam", "adam-l2", "adamw", "rmsprop", "rmsprop-l2"],
 )
 @pytest.mark.usefixtures("fast_paths")
-def test_fused_adam_step_is_bit_identical_to_optimizer_step(optimizer_class, kwargs, monkeypatch):
+def test_direct_step_is_bit_identical_to_optimizer_step(optimizer_class, kwargs, monkeypatch):
     fast = _train(optimizer_class, kwargs, monkeypatch, allow_fused=True)
     reference = _train(optimizer_class, kwargs, monkeypatch, allow_fused=False)
     # the first step creates the optimizer state through step(); every later one takes the fast path
@@ -251,7 +253,7 @@ def test_fused_adam_step_is_bit_identical_to_optimizer_step(optimizer_class, kwa
 
 
 @pytest.mark.usefixtures("fast_paths")
-def test_fused_adam_step_falls_back_when_another_hook_is_registered(monkeypatch):
+def test_direct_step_falls_back_when_another_hook_is_registered(monkeypatch):
     hooked = _train(torch.optim.Adam, {}, monkeypatch, allow_fused=True, extra_hook=True)
     assert hooked[2] == [False] * 6
     assert hooked[3] == 6  # the user's hook ran at every step
@@ -261,11 +263,16 @@ def test_fused_adam_step_falls_back_when_another_hook_is_registered(monkeypatch)
 
 @pytest.mark.parametrize(
     ("optimizer_class", "kwargs"),
-    [(torch.optim.Adam, {"amsgrad": True}), (torch.optim.SGD, {"momentum": 0.9})],
-    ids=["amsgrad", "sgd"],
+    [
+        (torch.optim.Adam, {"amsgrad": True}),
+        (torch.optim.SGD, {"momentum": 0.9}),
+        (torch.optim.RMSprop, {"centered": True}),
+        (torch.optim.RMSprop, {"momentum": 0.9}),
+    ],
+    ids=["amsgrad", "sgd", "rmsprop-centered", "rmsprop-momentum"],
 )
 @pytest.mark.usefixtures("fast_paths")
-def test_fused_adam_step_declines_other_optimizers(optimizer_class, kwargs, monkeypatch):
+def test_direct_step_declines_other_optimizers(optimizer_class, kwargs, monkeypatch):
     answers = _train(optimizer_class, kwargs, monkeypatch, allow_fused=True)[2]
     assert answers == [False] * 6
 
