@@ -240,6 +240,8 @@ def speed_section(path: pathlib.Path) -> list[str]:
     versions = data.get("versions")
     if versions:
         lines += ["", "Versions: " + ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))]
+    if data.get("notes"):  # how the figures were taken, where one invocation did not give them all
+        lines += ["", str(data["notes"])]
     return lines
 
 
