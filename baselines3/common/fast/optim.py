@@ -228,7 +228,8 @@ def _direct_step(optimizer: torch.optim.Optimizer) -> bool:
 
 
 def _adam_step(group: dict[str, Any], param: torch.Tensor, state: dict[str, Any], adamw: bool) -> bool:
-    if not group.get("fused") or group["amsgrad"]:
+    grad = param.grad
+    if not group.get("fused") or group["amsgrad"] or grad is None:
         return False
     decoupled = group.get("decoupled_weight_decay", adamw)
     kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
@@ -238,7 +239,7 @@ def _adam_step(group: dict[str, Any], param: torch.Tensor, state: dict[str, Any]
         step.add_(1)
         kernel(
             [param],
-            [param.grad],
+            [grad],
             [state["exp_avg"]],
             [state["exp_avg_sq"]],
             [],
@@ -257,10 +258,9 @@ def _adam_step(group: dict[str, Any], param: torch.Tensor, state: dict[str, Any]
 
 
 def _rmsprop_step(group: dict[str, Any], param: torch.Tensor, state: dict[str, Any]) -> bool:
-    if group["centered"] or group["momentum"] != 0 or group.get("foreach") or torch.is_complex(param):
-        return False
     grad = param.grad
-    assert grad is not None
+    if group["centered"] or group["momentum"] != 0 or group.get("foreach") or torch.is_complex(param) or grad is None:
+        return False
     alpha = group["alpha"]
     with torch.no_grad():
         state["step"].add_(1)
