@@ -258,5 +258,6 @@ def test_recurrent_ppo_has_sb3_contribs_signature_and_round_trips(tmp_path):
     sb3_contrib = pytest.importorskip("sb3_contrib")
     theirs = inspect.signature(sb3_contrib.RecurrentPPO.__init__).parameters
     ours = inspect.signature(RecurrentPPO.__init__).parameters
-    assert list(theirs) == list(ours)
+    assert [*theirs, "precision"] == list(ours)  # sb3-contrib's parameters, then baselines3's keyword-only one
+    assert ours["precision"].kind is inspect.Parameter.KEYWORD_ONLY
     assert all(theirs[name].default == ours[name].default for name in theirs)
