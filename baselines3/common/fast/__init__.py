@@ -13,7 +13,8 @@ What is here, and the figures that keep it (one core, measured when each was add
   written straight into the optimizer's flat gradient (PPO's 64x64 actor-critic at batch 256: 1.10 -> 0.85 ms
   per gradient step); DQN's Huber update computed without autograd; numpy acting for small Q-networks.
 * flat parameters with the fused Adam kernel (:mod:`baselines3.common.fast.optim`).
-* :mod:`.precision`: ``precision="bf16"``, the updates under bfloat16 autocast.
+* :mod:`.precision`: the context every update of ``learn()`` runs in (subnormal floats flushed to zero on CPU; with
+  ``precision="bf16"``, bfloat16 autocast).
 
 Everything must agree with the module path to float32 round-off: the tests run both paths side by side, and the
 whole suite runs once with ``BASELINES3_FAST=0``.

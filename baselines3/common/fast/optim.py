@@ -217,19 +217,21 @@ def _direct_step(optimizer: torch.optim.Optimizer) -> bool:
     ):
         return False
     param = group["params"][0]
+    grad = param.grad
     state = optimizer.state.get(param)
-    if not state or param.grad is None:
+    if not state or grad is None:
         return False
     if type(optimizer) in (torch.optim.Adam, torch.optim.AdamW):
-        return _adam_step(group, param, state, isinstance(optimizer, torch.optim.AdamW))
+        return _adam_step(group, param, grad, state, isinstance(optimizer, torch.optim.AdamW))
     if type(optimizer) is torch.optim.RMSprop:
-        return _rmsprop_step(group, param, state)
+        return _rmsprop_step(group, param, grad, state)
     return False
 
 
-def _adam_step(group: dict[str, Any], param: torch.Tensor, state: dict[str, Any], adamw: bool) -> bool:
-    grad = param.grad
-    if not group.get("fused") or group["amsgrad"] or grad is None:
+def _adam_step(
+    group: dict[str, Any], param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], adamw: bool
+) -> bool:
+    if not group.get("fused") or group["amsgrad"]:
         return False
     decoupled = group.get("decoupled_weight_decay", adamw)
     kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
@@ -257,9 +259,8 @@ def _adam_step(group: dict[str, Any], param: torch.Tensor, state: dict[str, Any]
     return True
 
 
-def _rmsprop_step(group: dict[str, Any], param: torch.Tensor, state: dict[str, Any]) -> bool:
-    grad = param.grad
-    if group["centered"] or group["momentum"] != 0 or group.get("foreach") or torch.is_complex(param) or grad is None:
+def _rmsprop_step(group: dict[str, Any], param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any]) -> bool:
+    if group["centered"] or group["momentum"] != 0 or group.get("foreach") or torch.is_complex(param):
         return False
     alpha = group["alpha"]
     with torch.no_grad():

@@ -34,7 +34,8 @@ def learn_off_policy(
     1. Act with `select_actions` (default: the actor's actions plus the model's `action_noise`, uniformly random
        ones until `learning_starts`) and store the transitions, `train_freq` steps or episodes per round;
     2. after each round, `after_round(round)` (e.g. DQN's target update) and `update(gradient_steps,
-       batch_size)` once learning has started (under bfloat16 autocast with `precision="bf16"`);
+       batch_size)` once learning has started (in `update_context`: subnormals flushed, bfloat16 autocast with
+       `precision="bf16"`);
     3. write the logs each time another `log_interval` episodes have ended, as SB3 does.
     """
     total_timesteps, callback = model._setup_learn(

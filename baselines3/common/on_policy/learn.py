@@ -29,8 +29,8 @@ def learn_on_policy(
     """Train `model` for `total_timesteps` env steps (SB3's `learn()` arguments after `update`).
 
     Repeat until done or a callback stops training: 1. `model.collect_rollouts` fills the rollout buffer with
-    `n_steps` steps per env and computes returns and advantages at its end; 2. `update()` (under bfloat16
-    autocast with `precision="bf16"`); 3. every
+    `n_steps` steps per env and computes returns and advantages at its end; 2. `update()` (in `update_context`:
+    subnormals flushed, bfloat16 autocast with `precision="bf16"`); 3. every
     `log_interval` iterations, `record_train_stats()` (statistics read back from tensors only when logging),
     the rollout statistics, then the log is written.
     """
