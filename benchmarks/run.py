@@ -33,11 +33,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import yaml
@@ -61,6 +61,10 @@ SCHEMA = 2
 DEFAULT_SEEDS = (0, 1, 2)
 #: Algorithms whose checkpoints need their replay buffer to resume.
 OFF_POLICY = ("dqn", "sac", "td3")
+
+
+JobT = TypeVar("JobT")
+ResultT = TypeVar("ResultT")
 
 
 class RunFailed(RuntimeError):
@@ -525,12 +529,38 @@ def evaluate_run(run: pathlib.Path, algo: str, env_id: str, seed: int, episodes:
     }
 
 
+def run_in_pool(
+    jobs: Sequence[JobT],
+    run_one: Callable[[JobT], ResultT],
+    name_of: Callable[[JobT], str],
+    done: Callable[[str, JobT, ResultT], None],
+    parallel: int,
+    lock: threading.Lock,
+) -> list[tuple[JobT, str]]:
+    """`run_one(job)` for each job, `parallel` at a time; as each ends, `done("[count/total] name", job, value)`,
+    or, when it raised RunFailed, a FAILED line on stderr. Returns the failures (job, message)."""
+    failures: list[tuple[JobT, str]] = []
+    with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
+        futures = {pool.submit(run_one, job): job for job in jobs}
+        for count, future in enumerate(as_completed(futures), start=1):
+            job = futures[future]
+            name = f"[{count}/{len(jobs)}] {name_of(job)}"
+            try:
+                value = future.result()
+            except RunFailed as error:
+                failures.append((job, str(error)))
+                with lock:
+                    print(f"{name}: FAILED, {error}", file=sys.stderr, flush=True)
+                continue
+            done(name, job, value)
+    return failures
+
+
 def run_jobs(
     jobs: list[Job], runs_folder: pathlib.Path, eval_episodes: int, parallel: int
 ) -> tuple[list[dict[str, Any]], list[tuple[Job, str]]]:
     """Run `jobs`, `parallel` at a time, printing a line as each starts and ends; (results, failures)."""
     results: list[dict[str, Any]] = []
-    failures: list[tuple[Job, str]] = []
     lock = threading.Lock()
 
     def one(job: Job) -> dict[str, Any]:
@@ -538,27 +568,18 @@ def run_jobs(
             print(f"start {job.row.algo} {job.row.env} seed {job.seed} ({job.n_timesteps:,} steps)", flush=True)
         return run_job(job, runs_folder, eval_episodes, parallel)
 
-    with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
-        futures = {pool.submit(one, job): job for job in jobs}
-        for count, future in enumerate(as_completed(futures), start=1):
-            job = futures[future]
-            name = f"[{count}/{len(jobs)}] {job.row.algo} {job.row.env} seed {job.seed}"
-            try:
-                result = future.result()
-            except RunFailed as error:
-                failures.append((job, str(error)))
-                with lock:
-                    print(f"{name}: FAILED, {error}", file=sys.stderr, flush=True)
-                continue
-            results.append(result)
-            final, best = result["final_eval"], result["best_eval"]
-            best_text = f", best {best['mean']:.1f}" if best else ""
-            with lock:
-                print(
-                    f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}{best_text}, "
-                    f"{result['steps_per_s']:,.0f} steps/s, {result['train_wall_time_s'] / 60:.1f} min",
-                    flush=True,
-                )
+    def done(name: str, job: Job, result: dict[str, Any]) -> None:
+        results.append(result)
+        final, best = result["final_eval"], result["best_eval"]
+        best_text = f", best {best['mean']:.1f}" if best else ""
+        with lock:
+            print(
+                f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}{best_text}, "
+                f"{result['steps_per_s']:,.0f} steps/s, {result['train_wall_time_s'] / 60:.1f} min",
+                flush=True,
+            )
+
+    failures = run_in_pool(jobs, one, lambda job: f"{job.row.algo} {job.row.env} seed {job.seed}", done, parallel, lock)
     return results, failures
 
 

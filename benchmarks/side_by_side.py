@@ -39,7 +39,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -48,7 +47,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from benchmarks.run import REPO, child_env, display_path, git_commit, load_average, write_json
+from benchmarks.run import (
+    REPO,
+    RunFailed,
+    child_env,
+    display_path,
+    git_commit,
+    load_average,
+    run_in_pool,
+    write_json,
+)
 from zoo.config import ConfigError, Experiment, load_experiment
 
 #: The two libraries: our name for each and the package it imports.
@@ -72,10 +80,6 @@ SCHEMA = 1
 MANIFEST = "checkpoint.json"
 #: Exit code of a training process that stopped after a checkpoint because --stop-after asked it to.
 STOPPED = 3
-
-
-class RunFailed(RuntimeError):
-    """A training process exited with an error (the message holds its log's tail)."""
 
 
 class StopRequested(Exception):
@@ -594,7 +598,6 @@ def run_jobs(
     jobs: list[Job], results: pathlib.Path, runs: pathlib.Path, episodes: int, parallel: int, stop_after: int | None
 ) -> tuple[int, list[tuple[Job, str]]]:
     """Run each job in its own process (one torch/BLAS thread), `parallel` at a time; (stopped, failures)."""
-    failures: list[tuple[Job, str]] = []
     stopped = 0
     lock = threading.Lock()
 
@@ -621,31 +624,23 @@ def run_jobs(
             raise RunFailed(f"exited with {process.returncode}; the end of {display_path(log)}:\n{tail}")
         return process.returncode
 
-    with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
-        futures = {pool.submit(one, job): job for job in jobs}
-        for count, future in enumerate(as_completed(futures), start=1):
-            job = futures[future]
-            name = f"[{count}/{len(jobs)}] {job.library} {job.row} seed {job.seed}"
-            try:
-                code = future.result()
-            except RunFailed as error:
-                failures.append((job, str(error)))
-                with lock:
-                    print(f"{name}: FAILED, {error}", file=sys.stderr, flush=True)
-                continue
-            if code == STOPPED:
-                stopped += 1
-                with lock:
-                    print(f"{name}: stopped after a checkpoint as asked (--stop-after)", flush=True)
-                continue
-            result = json.loads(job.result_path(results).read_text())
-            final = result["final_eval"]
+    def done(name: str, job: Job, code: int) -> None:
+        nonlocal stopped
+        if code == STOPPED:
+            stopped += 1
             with lock:
-                print(
-                    f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}, {result['steps_per_s']:,.0f} "
-                    f"steps/s, {result['train_wall_time_s'] / 60:.1f} min",
-                    flush=True,
-                )
+                print(f"{name}: stopped after a checkpoint as asked (--stop-after)", flush=True)
+            return
+        result = json.loads(job.result_path(results).read_text())
+        final = result["final_eval"]
+        with lock:
+            print(
+                f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}, {result['steps_per_s']:,.0f} "
+                f"steps/s, {result['train_wall_time_s'] / 60:.1f} min",
+                flush=True,
+            )
+
+    failures = run_in_pool(jobs, one, lambda job: f"{job.library} {job.row} seed {job.seed}", done, parallel, lock)
     return stopped, failures
 
 
