@@ -100,8 +100,9 @@ class A2C(BaseAlgorithm):
                 advantages = losses.normalize_advantages(advantages, batch.mask)
             pg_loss = losses.policy_gradient_loss(advantages, log_prob, batch.mask)
             vf_loss = losses.value_loss(values, batch.returns, mask=batch.mask)
-            ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
-            loss = pg_loss + self.ent_coef * ent_loss + self.vf_coef * vf_loss
+            loss, ent_loss = losses.actor_critic_loss(
+                pg_loss, vf_loss, entropy, log_prob, self.ent_coef, self.vf_coef, batch.mask
+            )
             gradient_step(loss, policy.optimizer, policy.flat_parameters, self.max_grad_norm)
         self._n_updates += 1
         self._pending_stats = (pg_loss.detach(), vf_loss.detach(), ent_loss.detach())

@@ -13,6 +13,7 @@ one is not finite looks at the training data to name the cause. Setting the envi
 from __future__ import annotations
 
 import contextlib
+import math
 import weakref
 from typing import Any
 
@@ -106,12 +107,15 @@ def check_finite_update(parameters: list[tuple[str, FlatParameters]], model: Any
     pending = [(name, flat) for name, flat in parameters if flat.steps != flat.checked_steps]
     if not pending:
         return
-    values = []
+    # one scalar for everything: the parameters' sums plus the loss flags (0, or NaN after a non-finite loss)
+    total = torch.zeros((), dtype=torch.float32, device=pending[0][1].flat.device)
     for _, flat in pending:
-        loss_flag = flat.loss_flag if flat.loss_flag is not None else flat.flat.new_zeros(())
-        values += [loss_flag.detach().float(), flat.flat.detach().sum().float()]
-    finite = torch.isfinite(torch.stack(values)).tolist()
+        total = total + flat.flat.detach().sum()
+        if flat.loss_flag is not None:
+            total = total + flat.loss_flag.detach()
+    all_finite = math.isfinite(float(total))
     recorded = {name: flat.loss_flag is not None for name, flat in pending}
+    flags = [flat.loss_flag for _, flat in pending]
     steps = {name: (flat.checked_steps + 1, flat.steps) for name, flat in pending}
     update = 0
     for _, flat in pending:
@@ -119,14 +123,14 @@ def check_finite_update(parameters: list[tuple[str, FlatParameters]], model: Any
         flat.loss_flag = None
         flat.updates += 1
         update = max(update, flat.updates)
-    if all(finite):
+    if all_finite:
         return
     bad_losses, bad_params = [], []
-    for index, (name, flat) in enumerate(pending):
-        if not finite[2 * index]:
+    for (name, flat), loss_flag in zip(pending, flags):
+        if loss_flag is not None and not bool(torch.isfinite(loss_flag)):
             bad_losses.append(name)
         # a sum can overflow where every parameter is finite: confirm element by element
-        if not finite[2 * index + 1] and not bool(torch.isfinite(flat.flat.detach()).all()):
+        if not bool(torch.isfinite(flat.flat.detach()).all()):
             bad_params.append(name)
     if bad_losses or bad_params:
         raise _error(bad_losses, bad_params, recorded, steps, update, model, buffer)

@@ -32,17 +32,16 @@ def compute_gae(
     Truncated episodes are expected to have the discounted value of their terminal observation already added to
     their last reward, so here every episode end cuts the bootstrap. Returns (advantages, returns = adv + values).
     """
-    n_steps = rewards.shape[0]
-    advantages = np.zeros_like(rewards, dtype=np.float32)
-    next_values = last_values
-    next_non_terminal = 1.0 - last_dones.astype(np.float32)
+    # every step's TD error at once; only the discounted sum below runs step by step (same float32 ops, same order)
+    next_values = np.concatenate([values[1:], last_values[None]])
+    next_non_terminal = 1.0 - np.concatenate([episode_starts[1:], last_dones[None]]).astype(np.float32)
+    deltas = rewards + gamma * next_values * next_non_terminal - values
+    decays = gamma * gae_lambda * next_non_terminal
+    advantages = np.empty_like(deltas, dtype=np.float32)
     last_gae = np.zeros_like(last_values, dtype=np.float32)
-    for step in reversed(range(n_steps)):
-        delta = rewards[step] + gamma * next_values * next_non_terminal - values[step]
-        last_gae = delta + gamma * gae_lambda * next_non_terminal * last_gae
+    for step in range(rewards.shape[0] - 1, -1, -1):
+        last_gae = deltas[step] + decays[step] * last_gae
         advantages[step] = last_gae
-        next_values = values[step]
-        next_non_terminal = 1.0 - episode_starts[step].astype(np.float32)
     return advantages, advantages + values
 
 
@@ -94,6 +93,26 @@ def entropy_loss(
     if entropy is None:
         return masked_mean(log_prob, mask)
     return -masked_mean(entropy, mask)
+
+
+def actor_critic_loss(
+    pg_loss: torch.Tensor,
+    vf_loss: torch.Tensor,
+    entropy: torch.Tensor | None,
+    log_prob: torch.Tensor,
+    ent_coef: float,
+    vf_coef: float,
+    mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pg_loss + vf_coef * vf_loss + ent_coef * entropy loss, the entropy loss). With ``ent_coef == 0`` (A2C's
+    and PPO's default) the entropy loss is only logged: it is computed outside the autograd graph, so the
+    backward pass skips its ops (its gradient would be exactly zero)."""
+    loss = pg_loss + vf_coef * vf_loss
+    if ent_coef == 0:
+        with torch.no_grad():
+            return loss, entropy_loss(entropy, log_prob, mask)
+    ent_loss = entropy_loss(entropy, log_prob, mask)
+    return loss + ent_coef * ent_loss, ent_loss
 
 
 def policy_gradient_loss(

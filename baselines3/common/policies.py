@@ -274,7 +274,9 @@ class ActorCriticPolicy(BasePolicy):
     def predict_values(self, obs: Any) -> torch.Tensor:
         features = self.extract_features(obs, self.vf_features_extractor)
         assert isinstance(features, torch.Tensor)
-        values: torch.Tensor = self.value_net(self.mlp_extractor.forward_critic(features))
+        values = fast.actor_critic_values(self, features)
+        if values is None:
+            values = self.value_net(self.mlp_extractor.forward_critic(features))
         return values
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:

@@ -35,7 +35,7 @@ class FlattenExtractor(BaseFeaturesExtractor):
         self.flatten = nn.Flatten()
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        flat: torch.Tensor = self.flatten(observations)
+        flat: torch.Tensor = call_module(self.flatten, observations)
         return flat
 
 

@@ -116,13 +116,9 @@ class PPO(BaseAlgorithm):
                     advantages, log_prob, batch.old_log_prob, clip_range, batch.mask
                 )
                 vf_loss = losses.value_loss(values, batch.returns, batch.old_values, clip_range_vf, batch.mask)
-                loss = pg_loss + self.vf_coef * vf_loss
-                if self.ent_coef != 0:
-                    ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
-                    loss = loss + self.ent_coef * ent_loss
-                else:  # only logged: keep it out of the backward pass
-                    with torch.no_grad():
-                        ent_loss = losses.entropy_loss(entropy, log_prob, batch.mask)
+                loss, ent_loss = losses.actor_critic_loss(
+                    pg_loss, vf_loss, entropy, log_prob, self.ent_coef, self.vf_coef, batch.mask
+                )
                 log_ratio = (log_prob - batch.old_log_prob).detach()
                 # stop before the step that would push the policy too far from the one that collected the data
                 if self.target_kl is not None:

@@ -41,6 +41,47 @@ def test_gae_lambda_zero_is_one_step_td():
     np.testing.assert_allclose(adv[:, 0], [1 + 0.9 * 4 - 3, 2 + 0.9 * 5 - 4], rtol=1e-6)
 
 
+def _gae_step_by_step(rewards, values, starts, last_values, last_dones, gamma, gae_lambda):
+    advantages = np.zeros_like(rewards)
+    next_values, next_non_terminal = last_values, 1.0 - last_dones.astype(np.float32)
+    last_gae = np.zeros_like(last_values)
+    for step in reversed(range(len(rewards))):
+        delta = rewards[step] + gamma * next_values * next_non_terminal - values[step]
+        last_gae = delta + gamma * gae_lambda * next_non_terminal * last_gae
+        advantages[step] = last_gae
+        next_values, next_non_terminal = values[step], 1.0 - starts[step]
+    return advantages
+
+
+@pytest.mark.parametrize("n_steps,n_envs", [(1, 1), (5, 8), (64, 3)])
+def test_gae_equals_the_step_by_step_recursion_exactly(n_steps, n_envs):
+    rng = np.random.default_rng(n_steps)
+    rewards, values = rng.normal(size=(2, n_steps, n_envs)).astype(np.float32)
+    starts = (rng.random((n_steps, n_envs)) < 0.2).astype(np.float32)
+    last_values = rng.normal(size=n_envs).astype(np.float32)
+    last_dones = rng.random(n_envs) < 0.5
+    adv, ret = losses.compute_gae(rewards, values, starts, last_values, last_dones, 0.99, 0.95)
+    expected = _gae_step_by_step(rewards, values, starts, last_values, last_dones, 0.99, 0.95)
+    assert adv.dtype == np.float32 and np.array_equal(adv, expected)
+    assert np.array_equal(ret, expected + values)
+
+
+def test_actor_critic_loss_leaves_a_zero_weighted_entropy_out_of_the_graph():
+    logits = torch.randn(6, 3, requires_grad=True)
+    log_probs = torch.log_softmax(logits, dim=-1)
+    log_prob = log_probs[:, 0]
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    pg, vf = -log_prob.mean(), (log_prob**2).mean()
+    loss, ent_loss = losses.actor_critic_loss(pg, vf, entropy, log_prob, ent_coef=0.0, vf_coef=0.5)
+    assert not ent_loss.requires_grad and ent_loss.item() == pytest.approx(-entropy.mean().item())
+    (grad,) = torch.autograd.grad(loss, logits, retain_graph=True)
+    (with_zero_entropy,) = torch.autograd.grad(pg + 0.0 * -entropy.mean() + 0.5 * vf, logits, retain_graph=True)
+    torch.testing.assert_close(grad, with_zero_entropy, rtol=0, atol=0)
+    loss, ent_loss = losses.actor_critic_loss(pg, vf, entropy, log_prob, ent_coef=0.01, vf_coef=0.5)
+    assert ent_loss.requires_grad
+    assert loss.item() == pytest.approx((pg + 0.5 * vf + 0.01 * ent_loss).item())
+
+
 def test_ppo_clipped_surrogate_by_hand():
     adv = torch.tensor([1.0, -1.0, 2.0])
     old = torch.log(torch.tensor([0.5, 0.5, 0.5]))

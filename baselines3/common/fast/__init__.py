@@ -37,6 +37,7 @@ from baselines3.common.fast.fused_mlp import (
     MlpPlan,
     fused_heads,
     fused_mlp,
+    fused_values,
     make_mlp_plan,
     make_plan,
     mlp_forward_numpy,
@@ -51,6 +52,7 @@ from baselines3.common.torch_layers import FlattenExtractor, MlpExtractor, has_h
 
 __all__ = [
     "actor_critic_heads",
+    "actor_critic_values",
     "critic_q",
     "enabled",
     "forget",
@@ -118,6 +120,16 @@ def actor_critic_heads(policy: Any, features: torch.Tensor) -> tuple[torch.Tenso
     if plan is None or not plan_usable(plan, features):
         return None
     return fused_heads(plan, features)
+
+
+def actor_critic_values(policy: Any, features: torch.Tensor) -> torch.Tensor | None:
+    """Values (batch, 1) of an ActorCriticPolicy's default MLP from flat features, outside autograd, or None."""
+    if torch.is_grad_enabled() or not enabled() or autocast_active():
+        return None
+    plan = _actor_critic_plan(policy)
+    if plan is None or not plan_usable(plan, features):
+        return None
+    return fused_values(plan, features)
 
 
 # ---------------------------------------------------------------------------------------------- MLP networks

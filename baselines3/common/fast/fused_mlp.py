@@ -213,6 +213,11 @@ def fused_heads(plan: FusedPlan, features: torch.Tensor) -> tuple[torch.Tensor, 
     return _run(plan.pi_steps, features, None), _run(plan.vf_steps, features, None)
 
 
+def fused_values(plan: FusedPlan, features: torch.Tensor) -> torch.Tensor:
+    """The value head's output alone, outside autograd (bootstrapping a rollout's last observation)."""
+    return _run(plan.vf_steps, features, None)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # One plain MLP (e.g. DQN's Q-network: Flatten -> Linear/ReLU ... -> Linear)
 # ----------------------------------------------------------------------------------------------------------

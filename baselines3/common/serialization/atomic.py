@@ -3,8 +3,8 @@
 A failed or interrupted write never leaves a half-written file behind and keeps what the destination held
 before; readers see the old file or the new one, never a mix. A write killed outright (SIGKILL, power loss)
 leaves its temporary file; the next atomic write to the same folder removes such leftovers: only files named
-like this module's temporary files (``.<name>.<12 hex digits>.tmp``) and last modified before the current
-process started, so a save still running in another process is never touched.
+like this module's temporary files (``.<name>.<12 hex digits>.tmp``) and last modified at least a second
+before the current process started, so a save still running in another process is never touched.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def _linux_start_time() -> float | None:
 
 
 _IMPORT_TIME = time.time()
+_START_MARGIN_S = 1.0
 _START_TIME = _linux_start_time()
 
 
@@ -49,10 +50,13 @@ def process_start_time() -> float:
 
 def remove_stale_temp_files(folder: pathlib.Path) -> list[pathlib.Path]:
     """Remove temporary files of interrupted atomic writes in ``folder``: names matching :data:`TEMP_NAME`, last
-    modified before this process started (so no write in progress, here or in a process started earlier and still
-    writing, is touched). Returns what was removed; files that vanish or cannot be removed are skipped."""
+    modified at least a second before this process started (so no write in progress, here or in a process started
+    earlier and still writing, is touched). Returns what was removed; files that vanish or cannot be removed are
+    skipped."""
     removed: list[pathlib.Path] = []
-    started = process_start_time()
+    # the start time is known to a clock tick and the boot clock it comes from drifts from the wall clock: a file
+    # modified in the second before this process started is left for a later save
+    started = process_start_time() - _START_MARGIN_S
     try:
         entries = list(os.scandir(folder))
     except OSError:

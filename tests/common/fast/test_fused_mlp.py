@@ -77,6 +77,17 @@ def test_inference_path_and_unsupported_shapes():
     assert fast.actor_critic_heads(sde, obs) is None
 
 
+def test_value_path_matches_module_path_outside_autograd_only():
+    fused, plain = _pair(spaces.Discrete(3))
+    obs = torch.randn(8, 5)
+    with torch.inference_mode():
+        assert fast.actor_critic_values(fused, obs) is not None
+        assert fast.actor_critic_values(plain, obs) is None  # the hook sends it down the module path
+        torch.testing.assert_close(fused.predict_values(obs), plain.predict_values(obs))
+    assert fast.actor_critic_values(fused, obs) is None  # with grad enabled: the modules, so gradients flow
+    assert fused.predict_values(obs).requires_grad
+
+
 def test_plan_follows_parameter_moves():
     fused, plain = _pair(spaces.Discrete(3))
     fused(torch.randn(300, 5))  # builds the plan, then moves replace every parameter's storage

@@ -284,6 +284,7 @@ def test_temp_files_of_killed_saves_are_removed_by_the_next_save(tmp_path: Path)
     (tmp_path / "notes.txt").write_text("user file")
     # this test process started before the killed ones: their files are too new for it to remove
     assert remove_stale_temp_files(tmp_path) == []
+    time.sleep(1.5)  # a file is stale when modified at least a second before the saving process started
     later = "import sys; from baselines3 import PPO; PPO('MlpPolicy', 'CartPole-v1', n_steps=8).save(sys.argv[1])"
     subprocess.run([sys.executable, "-c", later, str(tmp_path / "model.zip")], check=True, timeout=300)
     remaining = sorted(p.name for p in tmp_path.iterdir())
