@@ -71,11 +71,12 @@ ROW_NOTES: dict[str, str] = {
         "episodes): 41.0, 29.9, 105.3 (mean 58.7), also below the threshold; the published 155.8 is one run."
     ),
     "sac:LunarLanderContinuous-v3": (
-        "seed 2 was resumed from its 300k-step checkpoint by a version whose load() left SAC's entropy "
-        "coefficient frozen (fixed since: the loaded value is copied into the tensor the optimizer updates); its "
-        "last 200k steps ran with a fixed coefficient, so its score does not count as a clean run until it is "
-        "rerun: `python -m benchmarks.run --rows sac:LunarLanderContinuous-v3 --seeds 2 --jobs 1` after moving "
-        "`benchmarks/results/sac/LunarLanderContinuous-v3/seed2.json` aside (about 3 h on one core)."
+        "three clean runs (seed 2 rerun from scratch after the fix of SAC's entropy coefficient after load(), "
+        "resumed from its own checkpoints at 75k and 425k steps): 281.0, 92.2, 17.3. Seeds 1 and 2 never "
+        "settle (their evaluations swing between -100 and 140 through the second half). The earlier seed 2 "
+        "(274.1) had run its last 200k steps with a frozen coefficient. SB3 with the same entry was not run "
+        "here (about 3 h per seed on one core): `python -m benchmarks.sb3_check --algo sac --env "
+        "LunarLanderContinuous-v3 --seeds 1 2`."
     ),
     "td3:MountainCarContinuous-v0": (
         "two seeds reach the flag (93.7, 93.7); seed 1's deterministic policy pushes at full throttle for the "
