@@ -10,7 +10,9 @@ normalized per row, IQM with stratified-bootstrap intervals and a performance pr
 `python -m zoo.plot --aggregate` uses), one learning-curve figure per env, the rows not run yet with the command
 that runs them, and the speed race (`benchmarks/results/speed.json`). Beside the table of published scores, the
 "Same budget, side by side" section compares baselines3 with Stable-Baselines3 on the MuJoCo rows
-(`python -m benchmarks.side_by_side`); `--side-by-side-only` rewrites that section alone.
+(`python -m benchmarks.side_by_side`); `--side-by-side-only` rewrites that section alone. For the rows the RL Zoo
+entry does not pass, a section shows our own tuned entries: each search's figures and the tuned entry's result on
+fresh seeds (`python -m benchmarks.tuned`, files in `benchmarks/results_tuned/`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from benchmarks.side_by_side import DEFAULT_ROWS as SIDE_BY_SIDE_ROWS
 from benchmarks.side_by_side import LIBRARIES, default_budget, sweep_command
 from benchmarks.speed import RACES
 from benchmarks.stats import Estimate, bootstrap_ci, iqm, normalize, probability_of_improvement
+from benchmarks.tuned import TUNED_ENTRIES, tuned_section
 from zoo.plot import describe, save_aggregate_figure
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
@@ -428,6 +431,7 @@ def render(
     speed_lines: list[str],
     aggregate_lines: list[str] | None = None,
     side_by_side_lines: list[str] | None = None,
+    tuned_lines: list[str] | None = None,
 ) -> str:
     """The Markdown page (no timestamps: the same result files give the same page)."""
     lines = [INTRO.format(tolerance=TOLERANCE).rstrip(), ""]
@@ -488,6 +492,7 @@ def render(
         lines += ["Result files not counted:", ""]
         lines += [f"- {key}: {note}" for key, note in set_aside] + [f"- {note}" for note in strays]
         lines.append("")
+    lines += tuned_lines or []
     lines += side_by_side_lines or []
     lines += aggregate_lines or []
 
@@ -582,9 +587,13 @@ def write_report(
     img_dir: pathlib.Path = DEFAULT_IMG_DIR,
     speed: pathlib.Path | None = None,
     side_by_side: pathlib.Path | None = None,
+    tuned: pathlib.Path | None = None,
+    tuned_entries: pathlib.Path = TUNED_ENTRIES,
 ) -> list[RowSummary]:
     """Write the page and the plots (stale plots in `img_dir` are removed); return the row summaries. The
-    side-by-side results are read from `side_by_side` (default: `results_side_by_side` beside `results`)."""
+    side-by-side results are read from `side_by_side` (default: `results_side_by_side` beside `results`), our
+    tuned entries' searches and validations from `tuned` (default: `results_tuned` beside `results`) and the
+    entries accepted from `tuned_entries` (`zoo/hyperparams/tuned/`)."""
     summaries, strays = summarize(load_results(results))
     by_env: dict[str, list[RowSummary]] = {}
     for summary in summaries:
@@ -608,8 +617,17 @@ def write_report(
             if stale.name not in written:
                 stale.unlink()
     side_lines = side_by_side_section(_side_by_side_folder(results, side_by_side))
+    rl_zoo = {s.row.key: list(zip(s.seeds, s.finals)) for s in summaries if s.results}
+    tuned_folder = pathlib.Path(tuned) if tuned is not None else pathlib.Path(results).parent / TUNED_RESULTS
+    tuned_lines = tuned_section(rl_zoo, tuned_folder, tuned_entries)
     text = render(
-        summaries, strays, images, speed_section(speed_path), aggregate_section(aggregated, output), side_lines
+        summaries,
+        strays,
+        images,
+        speed_section(speed_path),
+        aggregate_section(aggregated, output),
+        side_lines,
+        tuned_lines,
     )
     pathlib.Path(output).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(output).write_text(text)
@@ -620,6 +638,8 @@ def write_report(
 
 #: Folder of the side-by-side results, beside the results folder (`python -m benchmarks.side_by_side` writes it).
 SIDE_BY_SIDE_RESULTS = "results_side_by_side"
+#: Folder of our tuned entries' searches and validations, beside the results folder (`python -m benchmarks.tuned`).
+TUNED_RESULTS = "results_tuned"
 #: The side-by-side section sits between these two lines, so that it can be rewritten alone.
 SIDE_BY_SIDE_START = "<!-- side-by-side:start -->"
 SIDE_BY_SIDE_END = "<!-- side-by-side:end -->"
@@ -879,6 +899,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"side-by-side results (default: {SIDE_BY_SIDE_RESULTS} beside --results)",
     )
     parser.add_argument(
+        "--tuned",
+        type=pathlib.Path,
+        default=None,
+        help=f"searches and validations of our tuned entries (default: {TUNED_RESULTS} beside --results)",
+    )
+    parser.add_argument(
         "--side-by-side-only",
         action="store_true",
         help="rewrite only the side-by-side section of --output (the rest of the page and its plots stay)",
@@ -893,7 +919,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statuses['FAIL']} FAIL, {statuses['running'] + statuses['not started']} not complete"
             )
             return 0
-        summaries = write_report(args.results, args.output, args.img_dir, args.speed, args.side_by_side)
+        summaries = write_report(args.results, args.output, args.img_dir, args.speed, args.side_by_side, args.tuned)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -57,6 +57,8 @@ TRAIN_EVAL_EPISODES = 5
 FINAL_EVAL_SEED_OFFSET = 10_000
 #: Version of the result-file layout (2: training segments of resumed runs).
 SCHEMA = 2
+#: Episodes of the final evaluation unless --eval-episodes says otherwise.
+FINAL_EVAL_EPISODES = 10
 #: Seeds of a sweep unless --seeds says otherwise.
 DEFAULT_SEEDS = (0, 1, 2)
 #: Algorithms whose checkpoints need their replay buffer to resume.
@@ -81,6 +83,8 @@ class Job:
     result_path: pathlib.Path
     # pass `-n n_timesteps` (a smoke-test override, or a zoo entry whose budget is not the published one)
     pass_budget: bool = False
+    # train with this hyperparameter file (zoo.train's `-conf`) instead of zoo/hyperparams/<algo>.yml
+    conf_file: pathlib.Path | None = None
 
     @property
     def eval_freq(self) -> int:
@@ -156,6 +160,8 @@ def train_command(
     command += ["-f", display_path(runs_folder), "-uuid", "--eval-freq", str(job.eval_freq)]
     command += ["--eval-episodes", str(TRAIN_EVAL_EPISODES), "--verbose", "0"]
     command += ["--save-freq", str(job.eval_freq), "--save-replay-buffer"]
+    if job.conf_file is not None:
+        command += ["-conf", display_path(job.conf_file)]
     if resume is not None:
         assert resume.checkpoint is not None
         command += ["-i", display_path(resume.checkpoint), "-n", str(job.n_timesteps - resume.end)]
@@ -192,8 +198,9 @@ class Segment:
 def interrupted_segments(job: Job, runs_folder: pathlib.Path) -> list[Segment]:
     """The training processes of `job` that were stopped before the end, oldest first, ending at the newest
     complete checkpoint ([] when there is nothing to resume). A segment is a run folder of this algorithm, env,
-    seed and evaluation frequency without a final model; it continued the previous segment's checkpoint (its
-    `-i`). Wall times are read from the files: from `args.yml` (written as training starts) to the checkpoint."""
+    seed, evaluation frequency and hyperparameter file (`-conf`) without a final model; it continued the previous
+    segment's checkpoint (its `-i`). Wall times are read from the files: from `args.yml` (written as training
+    starts) to the checkpoint."""
     found: dict[pathlib.Path, tuple[int, pathlib.Path | None, dict[int, pathlib.Path], float]] = {}
     name = env_folder_name(job.row.env)
     for _, folder in run_numbers(pathlib.Path(runs_folder) / job.row.algo, job.row.env):
@@ -203,6 +210,10 @@ def interrupted_segments(job: Job, runs_folder: pathlib.Path) -> list[Segment]:
         args = yaml.safe_load(args_file.read_text()) or {}
         if (args.get("seed"), args.get("eval_freq"), args.get("save_freq")) != (job.seed, job.eval_freq, job.eval_freq):
             continue
+        conf = args.get("conf_file")  # relative paths are the repository's (the runner's working folder)
+        trained_with = (REPO / conf).resolve() if conf else None
+        if trained_with != (pathlib.Path(job.conf_file).resolve() if job.conf_file is not None else None):
+            continue  # trained from another hyperparameter file: not this job's run
         trained_agent = pathlib.Path(args["trained_agent"]) if args.get("trained_agent") else None
         start = checkpoint_steps(trained_agent) if trained_agent else 0
         steps = args.get("n_timesteps", -1)
@@ -616,7 +627,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once (default: CPUs)")
     parser.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
     parser.add_argument("--runs-folder", type=pathlib.Path, default=DEFAULT_RUNS, help="zoo.train's -f")
-    parser.add_argument("--eval-episodes", type=int, default=10, help="episodes of the final evaluation")
+    parser.add_argument(
+        "--eval-episodes", type=int, default=FINAL_EVAL_EPISODES, help="episodes of the final evaluation"
+    )
     parser.add_argument(
         "--n-timesteps", type=int, default=None, help="train this many steps instead of the budget (smoke tests)"
     )

@@ -1,0 +1,710 @@
+"""Our own tuned entries for the benchmark rows whose RL Zoo entry falls short of the published score.
+
+    python -m benchmarks.tuned search-command --row dqn:CartPole-v1          # the Optuna search to run for a row
+    python -m benchmarks.tuned search-summary --row dqn:CartPole-v1          # its figures, as a committed JSON file
+    python -m benchmarks.tuned candidate --row dqn:CartPole-v1 --trial 12    # trial 12 as a zoo entry (a -conf file)
+    python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 12 --seeds 0 1 2 3 4 [--accept]
+
+The rule: the RL Zoo's entry stays as published in `zoo/hyperparams/<algo>.yml`. A search (`zoo.train -optimize`,
+trial k trained with seed 1000 + k) proposes settings at the published budget; a trial's settings are trained
+again on seeds the search never used (0-4 by default) by the same machinery as the benchmark sweep
+(`benchmarks.run`: the same command with `-conf <candidate>`, the same final evaluation), and become our entry in
+`zoo/hyperparams/tuned/<algo>.yml` only when the mean final evaluation over at least 5 such seeds meets the
+row's threshold (`validate --accept`). `python -m benchmarks.report` shows both entries' results.
+
+Files: the search lives in `benchmarks/runs/tuning/<algo>-<env>.db` (study `<algo>-<env>`, trial folders in
+`benchmarks/runs/tuning/<algo>-<env>/`), candidates in `benchmarks/runs/tuning/<algo>-<env>-trial<N>.yml` (not
+committed); the figures in `benchmarks/results_tuned/searches/<algo>-<env>.json` and the validation runs in
+`benchmarks/results_tuned/<algo>/<env>/trial<N>/seed<S>.json` (committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import shlex
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import yaml
+
+from baselines3.common.save_util import atomic_write_text
+from benchmarks.rows import ROWS, Row, find_row
+from benchmarks.run import (
+    DEFAULT_RUNS,
+    FINAL_EVAL_EPISODES,
+    REPO,
+    Job,
+    display_path,
+    run_jobs,
+    train_command,
+    write_json,
+    zoo_budget,
+)
+from zoo.config import HYPERPARAMS_DIR, ConfigError, load_experiment, read_file
+from zoo.tune import best_entry, default_study_name
+
+TUNING_DIR = DEFAULT_RUNS / "tuning"
+TUNED_RESULTS = REPO / "benchmarks" / "results_tuned"
+#: Folder of the search summaries inside the tuned results.
+SEARCHES = "searches"
+TUNED_ENTRIES = HYPERPARAMS_DIR / "tuned"
+#: Seeds a setting must meet the threshold on, none of them a tuning seed.
+VALIDATION_SEEDS = (0, 1, 2, 3, 4)
+#: Trials listed in a search summary, best first.
+TOP_TRIALS = 5
+
+ENTRIES_HEADER = """\
+# Our tuned entries for benchmark rows whose RL Zoo entry (zoo/hyperparams/{algo}.yml, kept as published) falls
+# short of the published score. Each was found by an Optuna search and met the row's threshold on 5 seeds the
+# search never used; the comment above it says where it came from. Written by
+# `python -m benchmarks.tuned validate ... --accept` (zoo/hyperparams/tuned/README.md). Train with:
+#   python -m zoo.train --algo {algo} --env <env> -conf zoo/hyperparams/tuned/{algo}.yml
+"""
+
+
+class TuningError(ValueError):
+    """A bad input or a missing file; the message names it and says what would be right."""
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """How a row's search is run: `zoo.train -optimize` with these settings (defaults: the searches the report
+    counts). Trial k trains with seed `seed + k` and evaluates on `seed + k + 1000`."""
+
+    n_trials: int = 30
+    sampler: str = "tpe"
+    pruner: str = "median"
+    seed: int = 1000
+    eval_episodes: int = 10
+    n_timesteps: int | None = None  # per trial; None: the entry's (the published budget)
+    n_evaluations: int | None = None  # per trial; None: zoo.tune's default
+
+    @staticmethod
+    def study_name(row: Row) -> str:
+        return default_study_name(row.algo, row.env)
+
+    def storage_path(self, row: Row, tuning_dir: pathlib.Path = TUNING_DIR) -> pathlib.Path:
+        return pathlib.Path(tuning_dir) / f"{self.study_name(row)}.db"
+
+    def log_path(self, row: Row, tuning_dir: pathlib.Path = TUNING_DIR) -> pathlib.Path:
+        return pathlib.Path(tuning_dir) / self.study_name(row)
+
+    def command(self, row: Row, tuning_dir: pathlib.Path = TUNING_DIR, python: str = "python") -> list[str]:
+        """The search, run from the repository root (paths inside it are written relative to it)."""
+        storage = f"sqlite:///{display_path(self.storage_path(row, tuning_dir))}"
+        command = [python, "-m", "zoo.train", "--algo", row.algo, "--env", row.env]
+        if self.n_timesteps is not None:
+            command += ["-n", str(self.n_timesteps)]
+        command += ["-optimize", "--n-trials", str(self.n_trials), "--sampler", self.sampler, "--pruner", self.pruner]
+        if self.n_evaluations is not None:
+            command += ["--n-evaluations", str(self.n_evaluations)]
+        command += ["--seed", str(self.seed), "--storage", storage, "--study-name", self.study_name(row)]
+        command += ["--optimization-log-path", display_path(self.log_path(row, tuning_dir)), "--num-threads", "1"]
+        return [*command, "--eval-episodes", str(self.eval_episodes), "--no-optim-plots"]
+
+    def budget(self, row: Row) -> int:
+        """Steps per trial: `n_timesteps`, else the RL Zoo entry's."""
+        if self.n_timesteps is not None:
+            return self.n_timesteps
+        budget = zoo_budget(row.algo, row.env)
+        if isinstance(budget, str):
+            raise TuningError(f"{row.key}: {budget}")
+        return budget
+
+
+# ---------------------------------------------------------------- reading a search
+
+
+def load_study(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR) -> Any:
+    """The row's Optuna study, read from its SQLite file (never created here)."""
+    path = spec.storage_path(row, tuning_dir)
+    if not path.is_file():
+        command = shlex.join(spec.command(row, tuning_dir))
+        raise TuningError(f"no search for {row.key}: {display_path(path)} does not exist (run the search: {command})")
+    try:
+        import optuna
+        import sqlalchemy.exc
+    except ImportError:
+        raise TuningError("reading a search needs Optuna: pip install 'baselines3[zoo]'") from None
+    name = spec.study_name(row)
+    try:
+        # a running search writes to the file: wait for its lock instead of failing at once
+        storage = optuna.storages.RDBStorage(
+            f"sqlite:///{path.resolve()}", engine_kwargs={"connect_args": {"timeout": 60}}
+        )
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = optuna.study.get_all_study_names(storage)
+        raise TuningError(
+            f"{display_path(path)} holds no study {name!r} (it holds: {', '.join(names) or 'none'})"
+        ) from None
+    except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
+        raise TuningError(f"{display_path(path)} cannot be read as an Optuna study: {error}") from None
+
+
+def _state(trial: Any) -> str:
+    return str(trial.state.name).lower()
+
+
+def _trial_record(trial: Any, spec: SearchSpec) -> dict[str, Any]:
+    params = trial.user_attrs.get("zoo_params")
+    return {
+        "number": trial.number,
+        "value": float(trial.value),
+        "seed": spec.seed + trial.number,
+        "evaluations": [float(trial.intermediate_values[step]) for step in sorted(trial.intermediate_values)],
+        "params": params if isinstance(params, dict) else dict(trial.params),
+    }
+
+
+def evaluation_steps(log_path: pathlib.Path, number: int) -> list[int] | None:
+    """The steps at which trial `number` was evaluated, from its folder (None without one)."""
+    path = pathlib.Path(log_path) / f"trial_{number}" / "evaluations.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        return [int(step) for step in data["timesteps"]]
+
+
+def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR) -> dict[str, Any]:
+    """The search's figures: settings, trial counts by state, steps per trial, seeds, the best trials."""
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda trial: trial.number)
+    states = Counter(_state(trial) for trial in trials)
+    complete = sorted((t for t in trials if _state(t) == "complete"), key=lambda t: (-float(t.value), t.number))
+    threshold = row.threshold
+    errors = Counter(str(t.user_attrs.get("error", "no error recorded"))[:300] for t in trials if _state(t) == "fail")
+    top = [_trial_record(trial, spec) for trial in complete[:TOP_TRIALS]]
+    return {
+        "schema": 1,
+        "row": row.key,
+        "algo": row.algo,
+        "env": row.env,
+        "published": row.published,
+        "threshold": None if threshold is None else round(threshold, 6),
+        "study": spec.study_name(row),
+        "storage": display_path(spec.storage_path(row, tuning_dir)),
+        "command": shlex.join(spec.command(row, tuning_dir)),
+        "sampler": spec.sampler,
+        "pruner": spec.pruner,
+        "n_trials_asked": spec.n_trials,
+        "trials": {
+            "total": len(trials),
+            "complete": states["complete"],
+            "pruned": states["pruned"],
+            "failed": states["fail"],
+            "running": states["running"] + states["waiting"],
+        },
+        "steps_per_trial": spec.budget(row),
+        "evaluation_steps": evaluation_steps(spec.log_path(row, tuning_dir), complete[0].number) if complete else None,
+        "eval_episodes": spec.eval_episodes,
+        "objective": f"mean return of the trial's last evaluation ({spec.eval_episodes} deterministic episodes)",
+        "trial_seeds": [spec.seed + trial.number for trial in trials],
+        "best": {"number": top[0]["number"], "value": top[0]["value"]} if top else None,
+        "top_trials": top,
+        "at_or_above_threshold": [t.number for t in complete if threshold is not None and t.value >= threshold],
+        "complete_values": [[t.number, float(t.value)] for t in sorted(complete, key=lambda t: t.number)],
+        "failures": dict(errors),
+    }
+
+
+def search_summary_path(row: Row, results: pathlib.Path = TUNED_RESULTS) -> pathlib.Path:
+    return pathlib.Path(results) / SEARCHES / f"{SearchSpec.study_name(row)}.json"
+
+
+# ---------------------------------------------------------------- a trial as an entry
+
+
+def trial_of(study: Any, number: int) -> Any:
+    """Trial `number` of `study`, which must have completed and hold the zoo's values."""
+    trials = {trial.number: trial for trial in study.get_trials(deepcopy=False)}
+    if number not in trials:
+        span = f"0-{max(trials)}" if trials else "none"
+        raise TuningError(f"study {study.study_name!r} has no trial {number} (its trials: {span})")
+    trial = trials[number]
+    if _state(trial) != "complete":
+        raise TuningError(
+            f"trial {number} of study {study.study_name!r} is {_state(trial)}, not complete: only a trial that "
+            "trained its whole budget has settings to validate"
+        )
+    if not isinstance(trial.user_attrs.get("zoo_params"), dict):
+        raise TuningError(f"trial {number} of study {study.study_name!r} holds no zoo values (not run by zoo.train)")
+    return trial
+
+
+def candidate_entry(row: Row, trial: Any) -> dict[str, Any]:
+    """The RL Zoo entry with the trial's values on top, as `zoo.tune` writes its best trial."""
+    try:
+        published = load_experiment(row.algo, row.env, use_default=False)
+    except ConfigError as error:
+        raise TuningError(f"{row.key}: {error}") from None
+    return best_entry(published, dict(trial.user_attrs["zoo_params"]))
+
+
+def _seeds_text(seeds: list[int]) -> str:
+    seeds = sorted(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return " ".join(map(str, seeds)) or "none"
+
+
+def search_origin(row: Row, study: Any, trial: Any, spec: SearchSpec) -> str:
+    """Where a trial's settings come from, in one sentence."""
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(_state(t) for t in trials)
+    return (
+        f"trial {trial.number} of study {spec.study_name(row)!r}: Optuna search of {len(trials)} trials "
+        f"({states['complete']} complete, {states['pruned']} pruned, {states['fail']} failed) of "
+        f"{spec.budget(row):,} steps each, {spec.sampler} sampler, {spec.pruner} pruner, trial seeds "
+        f"{_seeds_text([spec.seed + t.number for t in trials])}; this trial (seed {spec.seed + trial.number}) "
+        f"scored {float(trial.value):.1f} at its last evaluation ({spec.eval_episodes} episodes)"
+    )
+
+
+def _comment(text: str, width: int = 116) -> list[str]:
+    """`text` as YAML comment lines of at most about `width` characters."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width - 2:
+            lines.append(f"# {line}")
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, f"# {line}"] if line else lines
+
+
+def candidate_path(row: Row, number: int, tuning_dir: pathlib.Path = TUNING_DIR) -> pathlib.Path:
+    return pathlib.Path(tuning_dir) / f"{SearchSpec.study_name(row)}-trial{number}.yml"
+
+
+def write_candidate(
+    row: Row, study: Any, number: int, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR
+) -> tuple[pathlib.Path, dict[str, Any]]:
+    """Write trial `number`'s entry as a conf file for `zoo.train -conf`; (its path, the entry)."""
+    trial = trial_of(study, number)
+    entry = candidate_entry(row, trial)
+    origin = search_origin(row, study, trial, spec)
+    text = "\n".join(
+        [
+            *_comment(f"Candidate for {row.key} (not validated): {origin}."),
+            *_comment(f"The RL Zoo entry of zoo/hyperparams/{row.algo}.yml with the trial's values on top."),
+            yaml.safe_dump({row.env: entry}, sort_keys=False),
+        ]
+    )
+    path = candidate_path(row, number, tuning_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    load_experiment(row.algo, row.env, path, use_default=False)  # the zoo reads it back
+    return path, entry
+
+
+def find(key: str) -> Row:
+    try:
+        return find_row(key)
+    except ValueError as error:
+        raise TuningError(f"--row: {error}") from None
+
+
+# ---------------------------------------------------------------- validating on fresh seeds
+
+
+def tuned_result_path(results: pathlib.Path, row: Row, number: int, seed: int) -> pathlib.Path:
+    return pathlib.Path(results) / row.algo / row.env.replace("/", "-") / f"trial{number}" / f"seed{seed}.json"
+
+
+def check_seeds(seeds: list[int], spec: SearchSpec, accept: bool) -> list[int]:
+    """The validation seeds, once each: 0 or more, below the tuning seeds, and at least 5 to accept."""
+    seeds = list(dict.fromkeys(seeds))
+    if not seeds:
+        raise TuningError("--seeds: give the validation seeds, e.g. --seeds 0 1 2 3 4")
+    bad = [seed for seed in seeds if seed < 0 or seed >= spec.seed]
+    if bad:
+        raise TuningError(
+            f"--seeds {bad}: validation seeds must be 0 to {spec.seed - 1}; the search trains trial k with seed "
+            f"{spec.seed} + k (and evaluates on {spec.seed + 1000} + k), so those seeds are not fresh"
+        )
+    if accept and len(seeds) < len(VALIDATION_SEEDS):
+        raise TuningError(
+            f"--accept needs at least {len(VALIDATION_SEEDS)} validation seeds, got {len(seeds)} ({seeds})"
+        )
+    return seeds
+
+
+def _same_entry(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal once written as YAML and read back (1e5 and 100000.0 alike), `env_id` aside."""
+
+    def plain(entry: dict[str, Any]) -> Any:
+        return yaml.safe_load(yaml.safe_dump({k: v for k, v in entry.items() if k != "env_id"}))
+
+    return bool(plain(a) == plain(b))
+
+
+def validation_jobs(
+    row: Row,
+    number: int,
+    seeds: list[int],
+    entry: dict[str, Any],
+    conf: pathlib.Path,
+    results: pathlib.Path,
+    n_timesteps: int | None = None,
+) -> list[Job]:
+    """One `benchmarks.run` job per seed, training with `-conf conf` for the published budget (or `n_timesteps`, a
+    smoke test). A result file already there must come from the same entry and budget; its seed is then done."""
+    steps = n_timesteps or row.budget
+    entry_budget = load_experiment(row.algo, row.env, conf, use_default=False).n_timesteps
+    jobs = []
+    for seed in seeds:
+        path = tuned_result_path(results, row, number, seed)
+        job = Job(row, seed, steps, path, pass_budget=steps != entry_budget, conf_file=conf)
+        if path.exists():
+            done = json.loads(path.read_text())
+            if int(done.get("n_timesteps", -1)) != steps or not _same_entry(done.get("hyperparams") or {}, entry):
+                raise TuningError(
+                    f"{display_path(path)} was trained with other settings or another budget than trial {number}'s "
+                    f"entry at {steps:,} steps: move it aside to validate again"
+                )
+        jobs.append(job)
+    return jobs
+
+
+def read_finals(jobs: list[Job]) -> dict[int, float]:
+    """{seed: final evaluation mean} of the jobs whose result file exists."""
+    finals = {}
+    for job in jobs:
+        if job.result_path.exists():
+            finals[job.seed] = float(json.loads(job.result_path.read_text())["final_eval"]["mean"])
+    return finals
+
+
+def verdict(finals: list[float], threshold: float | None, seeds_wanted: int = len(VALIDATION_SEEDS)) -> str:
+    """The verdict on a trial's validation: "pass" when the mean over at least `seeds_wanted` seeds meets the
+    threshold, "FAIL" when it does not, "incomplete" with fewer seeds, "n/a" without a threshold."""
+    if threshold is None:
+        return "n/a"
+    if len(finals) < seeds_wanted:
+        return "incomplete"
+    return "pass" if float(np.mean(finals)) >= threshold else "FAIL"
+
+
+# ---------------------------------------------------------------- our entries file
+
+
+def read_entries(path: pathlib.Path) -> dict[str, tuple[list[str], dict[str, Any]]]:
+    """{env: (comment lines above it, entry)} of a tuned-entries file ({} when there is none)."""
+    if not pathlib.Path(path).exists():
+        return {}
+    entries = read_file(pathlib.Path(path))
+    comments: dict[str, list[str]] = {}
+    pending: list[str] = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        if line.startswith("#"):
+            pending.append(line)
+        elif not line.strip():
+            pending = []  # a blank line ends the file's header
+        elif not line[0].isspace():
+            comments[str(yaml.safe_load(line.split(":", 1)[0]))] = pending  # an env's line: `CartPole-v1:`
+            pending = []
+    return {str(env): (comments.get(str(env), []), dict(entry or {})) for env, entry in entries.items()}
+
+
+def write_entries(path: pathlib.Path, algo: str, entries: dict[str, tuple[list[str], dict[str, Any]]]) -> None:
+    parts = [ENTRIES_HEADER.format(algo=algo)]
+    for env in sorted(entries):
+        comments, entry = entries[env]
+        parts.append("\n".join([*comments, yaml.safe_dump({env: entry}, sort_keys=False)]))
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(pathlib.Path(path), "\n".join(parts))
+
+
+def accept_entry(
+    row: Row, entry: dict[str, Any], provenance: list[str], entries_dir: pathlib.Path, force: bool = False
+) -> bool:
+    """Put `entry` into `<entries_dir>/<algo>.yml` under its provenance comment; False when that very entry is
+    there already. A different entry for the env is replaced only with `force`."""
+    path = pathlib.Path(entries_dir) / f"{row.algo}.yml"
+    entries = read_entries(path)
+    if row.env in entries:
+        comments, existing = entries[row.env]
+        if _same_entry(existing, entry):
+            return False
+        if not force:
+            origin = " ".join(line.lstrip("# ") for line in comments[:2]) or "no comment"
+            raise TuningError(
+                f"{display_path(path)} already holds a different entry for {row.env} ({origin}); pass --force to "
+                "replace it"
+            )
+    entries[row.env] = (provenance, entry)
+    write_entries(path, row.algo, entries)
+    load_experiment(row.algo, row.env, path, use_default=False)  # the zoo reads it back
+    return True
+
+
+# ---------------------------------------------------------------- the report's section
+
+
+def load_tuned_results(results: pathlib.Path) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """{row key: {trial: [result, ...]}} from `<results>/<algo>/<env>/trial<N>/seed<S>.json`, results of
+    another budget than the row's (smoke tests) left out."""
+    found: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for path in sorted(pathlib.Path(results).glob("*/*/trial*/seed*.json")):
+        data = json.loads(path.read_text())
+        missing = {"algo", "env", "seed", "n_timesteps", "final_eval"} - set(data)
+        if missing:
+            raise ValueError(f"{path} is not a benchmark result: missing {sorted(missing)}")
+        key = f"{data['algo']}:{data['env']}"
+        row = next((row for row in ROWS if row.key == key), None)
+        if row is None or int(data["n_timesteps"]) != row.budget or not path.parent.name[5:].isdigit():
+            continue
+        found.setdefault(key, {}).setdefault(int(path.parent.name[5:]), []).append(data)
+    return found
+
+
+def load_search_summaries(results: pathlib.Path) -> dict[str, dict[str, Any]]:
+    found = {}
+    for path in sorted((pathlib.Path(results) / SEARCHES).glob("*.json")):
+        data = json.loads(path.read_text())
+        if "row" not in data or "trials" not in data:
+            raise ValueError(f"{path} is not a search summary (python -m benchmarks.tuned search-summary writes one)")
+        found[str(data["row"])] = data
+    return found
+
+
+def _finals_text(pairs: list[tuple[int, float]]) -> str:
+    pairs = sorted(pairs)
+    mean = float(np.mean([final for _, final in pairs]))
+    finals = ", ".join(f"{final:,.1f}" for _, final in pairs)
+    return f"{mean:,.1f} (seeds {_seeds_text([seed for seed, _ in pairs])}: {finals})"
+
+
+def _search_cell(summary: dict[str, Any] | None) -> str:
+    if summary is None:
+        return "-"
+    counts, best = summary["trials"], summary.get("best")
+    text = (
+        f"{counts['total']} trials of {int(summary['steps_per_trial']):,} steps ({counts['complete']} "
+        f"complete, {counts['pruned']} pruned, {counts['failed']} failed"
+        + (f", {counts['running']} running" if counts.get("running") else "")
+        + ")"
+    )
+    if best:
+        reached = len(summary["at_or_above_threshold"])
+        text += f"; best #{best['number']}: {best['value']:,.1f}; {reached} at or above the threshold"
+    return text
+
+
+def tuned_section(
+    rl_zoo: dict[str, list[tuple[int, float]]],
+    results: pathlib.Path = TUNED_RESULTS,
+    entries_dir: pathlib.Path = TUNED_ENTRIES,
+) -> list[str]:
+    """The report's section on our tuned entries. `rl_zoo`: {row key: [(seed, final)]} of the RL Zoo entries'
+    results; the section covers the rows among them below the threshold and any row with tuning files."""
+    searches = load_search_summaries(results) if pathlib.Path(results).is_dir() else {}
+    validations = load_tuned_results(results) if pathlib.Path(results).is_dir() else {}
+    rows = []
+    for row in ROWS:
+        pairs = rl_zoo.get(row.key, [])
+        failing = bool(pairs) and row.threshold is not None and np.mean([f for _, f in pairs]) < row.threshold
+        if failing or row.key in searches or row.key in validations:
+            rows.append(row)
+    lines = [
+        "## Our tuned entries (rows the RL Zoo entry does not pass)",
+        "",
+        "For each row whose RL Zoo entry falls short, an Optuna search (`zoo.train -optimize`, trial k trained with "
+        "seed 1000 + k) looks for other settings at the published budget; a trial's settings are trained again on "
+        f"{len(VALIDATION_SEEDS)} seeds the search never used ({_seeds_text(list(VALIDATION_SEEDS))}) by the same "
+        "command and final evaluation as the table above, and become our entry in `zoo/hyperparams/tuned/<algo>.yml` "
+        "only when their mean meets the threshold. The RL Zoo entry stays as published. *Search*: trials, steps per "
+        "trial, the best trial's last evaluation and how many trials reached the threshold there (one seed, a "
+        "pointer only). Workflow: [Tuning the failing rows](tuning_rows.md); figures of each search: "
+        f"`benchmarks/results_tuned/{SEARCHES}/<algo>-<env>.json`.",
+        "",
+    ]
+    if not rows:
+        return [*lines, "Every row run meets the published score with the RL Zoo entry.", ""]
+    lines += [
+        "| row | threshold | RL Zoo entry: mean (finals) | search | tuned entry on fresh seeds: mean (finals) "
+        "| verdict |",
+        "|---|---:|---|---|---|---|",
+    ]
+    todo = []
+    spec = SearchSpec()
+    for row in rows:
+        summary, trials = searches.get(row.key), validations.get(row.key, {})
+        accepted = read_entries(pathlib.Path(entries_dir) / f"{row.algo}.yml").get(row.env)
+        cells, status, incomplete = [], "", False
+        for number, found in sorted(trials.items()):
+            pairs = [(int(r["seed"]), float(r["final_eval"]["mean"])) for r in found]
+            judged = verdict([final for _, final in pairs], row.threshold)
+            is_ours = accepted is not None and _same_entry(accepted[1], found[0].get("hyperparams") or {})
+            cells.append(f"trial {number}: {_finals_text(pairs)}, {judged}" + (", accepted" if is_ours else ""))
+            command = f"python -m benchmarks.tuned validate --row {row.key} --trial {number}"
+            if judged == "pass" and is_ours and not status:
+                status = f"**pass**: `zoo/hyperparams/tuned/{row.algo}.yml` (trial {number})"
+            elif judged == "pass" and not status:
+                status = f"**pass** (trial {number}), not accepted yet"
+                todo.append(f"- {row.key}: `{command} --seeds {_seeds_text(list(VALIDATION_SEEDS))} --accept`")
+            elif judged == "incomplete":
+                incomplete = True
+                todo.append(f"- {row.key}: `{command} --seeds {' '.join(map(str, VALIDATION_SEEDS))}`")
+        if status:
+            pass
+        elif summary is None:
+            status = "search not run yet"
+            todo.append(f"- {row.key}: `{shlex.join(spec.command(row))}`")
+        elif incomplete:
+            status = "validation running"
+        elif summary["trials"].get("running"):
+            status = "search running"
+        elif cells or not summary["at_or_above_threshold"]:
+            status = "no setting found meets the threshold"
+        else:
+            best = summary["best"]["number"]
+            status = "validation not run yet"
+            todo.append(
+                f"- {row.key}: `python -m benchmarks.tuned validate --row {row.key} --trial {best} --seeds "
+                f"{' '.join(map(str, VALIDATION_SEEDS))}`"
+            )
+        zoo_cell = _finals_text(rl_zoo[row.key]) if rl_zoo.get(row.key) else "not run"
+        threshold = "undefined" if row.threshold is None else f"{row.threshold:,.1f}"
+        lines.append(
+            f"| {row.key} | {threshold} | {zoo_cell} | {_search_cell(summary)} | {'<br>'.join(cells) or '-'} "
+            f"| {status} |"
+        )
+    lines.append("")
+    if todo:
+        lines += ["Still to run:", "", *todo, ""]
+    return lines
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _validate(args: argparse.Namespace, row: Row, spec: SearchSpec) -> int:
+    seeds = check_seeds(args.seeds, spec, args.accept)
+    if args.accept and args.n_timesteps is not None:
+        raise TuningError("--accept judges runs of the published budget: leave out --n-timesteps")
+    study = load_study(row, spec, args.tuning_dir)
+    conf, entry = write_candidate(row, study, args.trial, spec, args.tuning_dir)
+    jobs = validation_jobs(row, args.trial, seeds, entry, conf, args.results, args.n_timesteps)
+    todo = [job for job in jobs if not job.result_path.exists()]
+    runs = pathlib.Path(args.runs_folder) / f"{spec.study_name(row)}-trial{args.trial}"
+    print(f"trial {args.trial} of {row.key} ({display_path(conf)}): {len(todo)} of {len(jobs)} seed(s) to train")
+    if args.dry_run:
+        for job in todo:
+            print(shlex.join(train_command(job, runs)))
+        return 0
+    _, failures = run_jobs(todo, runs, args.eval_episodes, args.jobs)
+    if failures:
+        print(f"error: {len(failures)} run(s) failed (no result written; run again to retry)", file=sys.stderr)
+        return 1
+    finals = read_finals(jobs)
+    judged = verdict(list(finals.values()), row.threshold, max(len(VALIDATION_SEEDS), len(seeds)))
+    mean = float(np.mean(list(finals.values())))
+    threshold = "undefined" if row.threshold is None else f"{row.threshold:.1f}"
+    for seed, final in sorted(finals.items()):
+        print(f"  seed {seed}: final {final:.1f}")
+    print(f"{row.key} trial {args.trial}: mean {mean:.1f} over seeds {_seeds_text(list(finals))}, threshold "
+          f"{threshold}: {judged}")  # fmt: skip
+    if not args.accept:
+        return 0
+    if judged != "pass" or args.n_timesteps is not None:
+        print(f"error: not accepted: the mean {mean:.1f} does not meet the threshold {threshold}", file=sys.stderr)
+        return 1
+    origin = search_origin(row, study, trial_of(study, args.trial), spec)
+    provenance = _comment(
+        f"{row.key}, {origin}. Validated on seeds {_seeds_text(seeds)}, which the search never used: mean final "
+        f"evaluation {mean:.1f} ({', '.join(f'{f:.1f}' for _, f in sorted(finals.items()))}; "
+        f"{args.eval_episodes} deterministic episodes each) >= threshold {threshold}. The RL Zoo entry of "
+        f"zoo/hyperparams/{row.algo}.yml with the trial's values on top; results: "
+        f"{display_path(tuned_result_path(args.results, row, args.trial, seeds[0]).parent)}/."
+    )
+    path = pathlib.Path(args.entries) / f"{row.algo}.yml"
+    if accept_entry(row, entry, provenance, args.entries, args.force):
+        print(f"accepted: {display_path(path)} now holds trial {args.trial}'s entry for {row.env}")
+    else:
+        print(f"{display_path(path)} already holds this entry for {row.env}")
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.tuned", description="Search, validate and accept our own entries for failing rows"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    helps = {
+        "search-command": "print the Optuna search to run for a row",
+        "search-summary": f"write a finished search's figures to <results>/{SEARCHES}/<algo>-<env>.json",
+        "candidate": "write a trial's entry as a conf file for zoo.train -conf",
+        "validate": "train a trial's entry on fresh seeds and judge it against the threshold (--accept: keep it)",
+    }
+    for name, text in helps.items():
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--row", required=True, metavar="ALGO:ENV", help="a benchmark row, e.g. dqn:CartPole-v1")
+        sub.add_argument("--tuning-dir", type=pathlib.Path, default=TUNING_DIR, help="where the searches live")
+        sub.add_argument("--results", type=pathlib.Path, default=TUNED_RESULTS, help="summaries and validations")
+        if name in ("candidate", "validate"):
+            sub.add_argument("--trial", type=int, required=True, help="the trial number in the row's study")
+    validate = commands.choices["validate"]
+    validate.add_argument("--seeds", nargs="+", type=int, default=list(VALIDATION_SEEDS))
+    validate.add_argument("--jobs", type=int, default=1, help="runs at once")
+    validate.add_argument("--eval-episodes", type=int, default=FINAL_EVAL_EPISODES, help="final evaluation")
+    validate.add_argument("--runs-folder", type=pathlib.Path, default=DEFAULT_RUNS / "tuned", help="run folders")
+    validate.add_argument("--entries", type=pathlib.Path, default=TUNED_ENTRIES, help="our entries' folder")
+    validate.add_argument("--accept", action="store_true", help="keep the entry when it meets the threshold")
+    validate.add_argument("--force", action="store_true", help="with --accept: replace a different entry")
+    validate.add_argument("--dry-run", action="store_true", help="print the training commands, run nothing")
+    validate.add_argument("--n-timesteps", type=int, default=None, help="a smoke test's budget (never accepted)")
+    args = parser.parse_args(argv)
+    if getattr(args, "trial", 0) < 0:
+        parser.error(f"--trial must be 0 or more, got {args.trial}")
+    if args.command == "validate":
+        for flag, value in (("--jobs", args.jobs), ("--eval-episodes", args.eval_episodes)):
+            if value < 1:
+                parser.error(f"{flag} must be at least 1, got {value}")
+        if args.n_timesteps is not None and args.n_timesteps < 1:
+            parser.error(f"--n-timesteps must be at least 1, got {args.n_timesteps}")
+        if args.force and not args.accept:
+            parser.error("--force replaces an accepted entry: it goes with --accept")
+    return args
+
+
+def main(argv: list[str] | None = None, spec: SearchSpec | None = None) -> int:
+    """The command line; `spec` is how the searches were run (default: `SearchSpec()`, the searches counted)."""
+    args = parse_args(argv)
+    spec = spec or SearchSpec()
+    try:
+        row = find(args.row)
+        if args.command == "search-command":
+            print(shlex.join(spec.command(row, args.tuning_dir)))
+            return 0
+        if args.command == "validate":
+            return _validate(args, row, spec)
+        study = load_study(row, spec, args.tuning_dir)
+        if args.command == "search-summary":
+            summary = summarize_search(row, study, spec, args.tuning_dir)
+            path = search_summary_path(row, args.results)
+            write_json(path, summary)
+            counts, best = summary["trials"], summary["best"]
+            best_text = f"best trial #{best['number']}: {best['value']:.1f}" if best else "no trial completed"
+            print(
+                f"{display_path(path)}: {counts['total']} trials ({counts['complete']} complete, {counts['pruned']} "
+                f"pruned, {counts['failed']} failed, {counts['running']} running), {best_text}; "
+                f"{len(summary['at_or_above_threshold'])} at or above the threshold {summary['threshold']}"
+            )
+            return 0
+        path, _ = write_candidate(row, study, args.trial, spec, args.tuning_dir)
+        print(f"wrote {display_path(path)}; validate it on fresh seeds with:")
+        print(f"python -m benchmarks.tuned validate --row {row.key} --trial {args.trial} --seeds 0 1 2 3 4 --jobs 1")
+        return 0
+    except (TuningError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

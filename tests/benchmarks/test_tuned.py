@@ -1,0 +1,335 @@
+"""Our tuned entries for failing rows: a real (tiny) Optuna search summarized, a trial turned into a zoo entry,
+the fresh-seed rule, the accept rule, and the report's section."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from benchmarks import report, run, tuned
+from benchmarks.rows import find_row
+from zoo.config import load_experiment
+
+pytest.importorskip("optuna")
+
+ROW = find_row("dqn:CartPole-v1")  # threshold 452.2, budget 50k
+#: A search small enough for a test: 2 trials of 300 steps, one evaluation of 2 episodes each.
+TINY = tuned.SearchSpec(n_trials=2, n_timesteps=300, n_evaluations=1, eval_episodes=2)
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    """The folder of a real 2-trial search run with the command the tool prints (from a scratch folder, so that
+    zoo.tune's own output folder `logs/` lands there)."""
+    folder = tmp_path_factory.mktemp("tuning")
+    command = TINY.command(ROW, folder, sys.executable)
+    done = subprocess.run(
+        command, cwd=folder, env=run.child_env(), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+def main(*argv, spec=TINY):
+    return tuned.main([str(arg) for arg in argv], spec=spec)
+
+
+def test_the_search_command_is_the_zoo_tuning_command():
+    command = tuned.SearchSpec().command(ROW)
+    assert command[:7] == ["python", "-m", "zoo.train", "--algo", "dqn", "--env", "CartPole-v1"]
+    text = " ".join(command)
+    assert "-optimize --n-trials 30 --sampler tpe --pruner median --seed 1000" in text
+    assert "--storage sqlite:///benchmarks/runs/tuning/dqn-CartPole-v1.db --study-name dqn-CartPole-v1" in text
+    assert "--optimization-log-path benchmarks/runs/tuning/dqn-CartPole-v1" in text and " -n " not in text
+    assert text.endswith("--num-threads 1 --eval-episodes 10 --no-optim-plots")
+    assert tuned.SearchSpec().budget(ROW) == 50_000  # the published entry's budget
+
+
+def test_search_summary_reads_the_study(search, tmp_path, capsys):
+    assert main("search-summary", "--row", ROW.key, "--tuning-dir", search, "--results", tmp_path) == 0
+    path = tmp_path / "searches" / "dqn-CartPole-v1.json"
+    assert str(path) in capsys.readouterr().out
+    summary = json.loads(path.read_text())
+    assert summary["trials"] == {"total": 2, "complete": 2, "pruned": 0, "failed": 0, "running": 0}
+    assert (summary["sampler"], summary["pruner"], summary["n_trials_asked"]) == ("tpe", "median", 2)
+    assert summary["steps_per_trial"] == 300 and summary["evaluation_steps"] == [300]
+    assert summary["trial_seeds"] == [1000, 1001] and summary["threshold"] == pytest.approx(ROW.threshold)
+    assert "-n 300" in summary["command"] and f"sqlite:///{search}/dqn-CartPole-v1.db" in summary["command"]
+    top = summary["top_trials"]
+    assert [t["number"] for t in top] == sorted((0, 1), key=lambda n: -dict(summary["complete_values"])[n])
+    assert top[0]["value"] >= top[1]["value"]
+    assert summary["best"] == {"number": top[0]["number"], "value": top[0]["value"]}
+    assert top[0]["evaluations"] == [top[0]["value"]] and top[0]["seed"] == 1000 + top[0]["number"]
+    assert {"learning_rate", "gamma", "policy_kwargs"} <= set(top[0]["params"])  # the zoo's names, not Optuna's
+    assert summary["at_or_above_threshold"] == [t["number"] for t in top if t["value"] >= ROW.threshold]
+
+
+def test_search_summary_names_a_missing_database_or_study(search, tmp_path, capsys):
+    assert main("search-summary", "--row", ROW.key, "--tuning-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}/dqn-CartPole-v1.db does not exist" in err and "python -m zoo.train --algo dqn" in err
+    assert not (tmp_path / "dqn-CartPole-v1.db").exists()  # reading never creates a study
+    shutil.copy(search / "dqn-CartPole-v1.db", tmp_path / "dqn-MountainCar-v0.db")
+    assert main("search-summary", "--row", "dqn:MountainCar-v0", "--tuning-dir", tmp_path) == 2
+    assert "holds no study 'dqn-MountainCar-v0' (it holds: dqn-CartPole-v1)" in capsys.readouterr().err
+    assert main("search-summary", "--row", "dqn:Nope-v0", "--tuning-dir", tmp_path) == 2
+    assert "No benchmark row 'dqn:Nope-v0'" in capsys.readouterr().err
+
+
+def test_candidate_is_the_published_entry_with_the_trial_values(search, capsys):
+    assert main("candidate", "--row", ROW.key, "--trial", 1, "--tuning-dir", search) == 0
+    out = capsys.readouterr().out
+    path = search / "dqn-CartPole-v1-trial1.yml"
+    assert "python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 1 --seeds 0 1 2 3 4" in out
+    text = path.read_text()
+    assert "trial 1 of study 'dqn-CartPole-v1'" in text and "300 steps each" in text and "(seed 1001)" in text
+    (entry,) = yaml.safe_load(text).values()
+    study = tuned.load_study(ROW, TINY, search)
+    values = study.trials[1].user_attrs["zoo_params"]
+    published = load_experiment("dqn", "CartPole-v1").raw
+    assert entry == {**published, "n_timesteps": 50_000, **values}
+    assert list(entry)[:2] == ["n_timesteps", "policy"]  # in the published entry's order, its values replaced
+    experiment = load_experiment("dqn", "CartPole-v1", path, use_default=False)  # what zoo.train -conf reads
+    assert experiment.algo_kwargs["learning_rate"] == values["learning_rate"]
+
+
+def test_only_a_complete_trial_with_zoo_values_becomes_a_candidate(tmp_path):
+    import optuna
+
+    study = optuna.create_study(direction="maximize", study_name="s")
+    study.enqueue_trial({})
+
+    def objective(trial):
+        if trial.number == 1:
+            raise optuna.TrialPruned()
+        if trial.number == 2:
+            raise ValueError("bad combination")
+        return 1.0  # trial 0: complete, but no zoo values
+
+    study.optimize(objective, n_trials=3, catch=(ValueError,))
+    for number, message in [(0, "holds no zoo values"), (1, "is pruned, not complete"), (2, "is fail"), (7, "0-2")]:
+        with pytest.raises(tuned.TuningError, match=message):
+            tuned.trial_of(study, number)
+
+
+def test_validation_seeds_must_be_fresh():
+    assert tuned.check_seeds([0, 1, 1, 2], TINY, accept=False) == [0, 1, 2]
+    with pytest.raises(tuned.TuningError, match=r"--seeds \[1000\]: .* must be 0 to 999.*not fresh"):
+        tuned.check_seeds([0, 1000], TINY, accept=False)
+    with pytest.raises(tuned.TuningError, match=r"--seeds \[-1\]"):
+        tuned.check_seeds([-1], TINY, accept=False)
+    with pytest.raises(tuned.TuningError, match="--accept needs at least 5 validation seeds, got 3"):
+        tuned.check_seeds([0, 1, 2], TINY, accept=True)
+    with pytest.raises(SystemExit):
+        tuned.main(["validate", "--row", ROW.key, "--trial", "0", "--force"])  # --force goes with --accept
+
+
+def test_a_job_with_a_conf_file_trains_with_it_and_resumes_only_its_own_runs(tmp_path):
+    conf = tmp_path / "candidate.yml"
+    job = run.Job(ROW, 0, 2000, tmp_path / "seed0.json", conf_file=conf)
+    command = run.train_command(job, tmp_path / "runs")
+    assert command[command.index("-conf") + 1] == str(conf)
+    assert "-conf" not in run.train_command(run.Job(ROW, 0, 2000, tmp_path / "seed0.json"), tmp_path)
+    # a stopped run of the published entry is not a segment of the tuned job, and the other way round
+    folder = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
+    (folder / "CartPole-v1").mkdir(parents=True)
+    args = {"seed": 0, "eval_freq": job.eval_freq, "save_freq": job.eval_freq, "n_timesteps": -1, "conf_file": None}
+    (folder / "CartPole-v1" / "args.yml").write_text(yaml.safe_dump(args))
+    (folder / f"rl_model_{job.eval_freq}_steps.zip").write_bytes(b"")
+    (folder / f"rl_model_replay_buffer_{job.eval_freq}_steps.npz").write_bytes(b"")
+    plain = run.Job(ROW, 0, 2000, tmp_path / "seed0.json")
+    assert [s.end for s in run.interrupted_segments(plain, tmp_path / "runs")] == [job.eval_freq]
+    assert run.interrupted_segments(job, tmp_path / "runs") == []
+    (folder / "CartPole-v1" / "args.yml").write_text(yaml.safe_dump({**args, "conf_file": str(conf)}))
+    assert [s.end for s in run.interrupted_segments(job, tmp_path / "runs")] == [job.eval_freq]
+    assert run.interrupted_segments(plain, tmp_path / "runs") == []
+
+
+def fake_run_jobs(finals):
+    """Stands in for benchmarks.run.run_jobs: writes each job's result file with the final score given for its
+    seed and the hyperparameters its conf file holds (as a real run records them)."""
+
+    def run_jobs(jobs, runs_folder, eval_episodes, parallel):
+        for job in jobs:
+            (entry,) = yaml.safe_load(job.conf_file.read_text()).values()
+            result = {
+                "algo": job.row.algo,
+                "env": job.row.env,
+                "seed": job.seed,
+                "n_timesteps": job.n_timesteps,
+                "final_eval": {"mean": finals[job.seed]},
+                "hyperparams": {"env_id": job.row.env, **entry},
+            }
+            run.write_json(job.result_path, result)
+        return [], []
+
+    return run_jobs
+
+
+def validate(search, tmp_path, trial, *extra):
+    return main(
+        "validate", "--row", ROW.key, "--trial", trial, "--tuning-dir", search, "--results", tmp_path / "results",
+        "--entries", tmp_path / "entries", "--runs-folder", tmp_path / "runs", *extra,
+    )  # fmt: skip
+
+
+def test_an_entry_is_accepted_only_when_its_mean_on_fresh_seeds_meets_the_threshold(
+    search, tmp_path, monkeypatch, capsys
+):
+    entries = tmp_path / "entries" / "dqn.yml"
+    below = {0: 500.0, 1: 500.0, 2: 500.0, 3: 500.0, 4: 250.0}  # mean 450.0 < 452.2
+    monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs(below))
+    assert validate(search, tmp_path, 1, "--accept") == 1
+    captured = capsys.readouterr()
+    assert "mean 450.0 over seeds 0-4, threshold 452.2: FAIL" in captured.out and "not accepted" in captured.err
+    assert not entries.exists()
+    result = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1" / "seed4.json").read_text())
+    assert result["final_eval"]["mean"] == 250.0
+
+    monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({seed: 480.0 for seed in range(5)}))
+    assert validate(search, tmp_path, 0, "--accept") == 0
+    assert "accepted" in capsys.readouterr().out
+    text = entries.read_text()
+    comment = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
+    assert "dqn:CartPole-v1, trial 0 of study 'dqn-CartPole-v1': Optuna search of 2 trials" in comment
+    assert "Validated on seeds 0-4, which the search never used" in comment
+    assert "mean final evaluation 480.0 (480.0, 480.0, 480.0, 480.0, 480.0;" in comment
+    assert ">= threshold 452.2" in comment
+    candidate = yaml.safe_load((search / "dqn-CartPole-v1-trial0.yml").read_text())
+    assert yaml.safe_load(text) == candidate  # the trial's entry, nothing else
+    experiment = load_experiment("dqn", "CartPole-v1", entries, use_default=False)  # zoo.train -conf reads it
+    assert experiment.n_timesteps == 50_000
+
+    assert validate(search, tmp_path, 0, "--accept") == 0  # nothing to train again, the same entry
+    assert "already holds this entry" in capsys.readouterr().out
+    monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({seed: 490.0 for seed in range(5)}))
+    shutil.rmtree(tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1")
+    assert validate(search, tmp_path, 1, "--accept") == 2  # a different entry is there
+    assert "already holds a different entry for CartPole-v1" in capsys.readouterr().err
+    assert "trial 0 of study" in entries.read_text()
+    assert validate(search, tmp_path, 1, "--accept", "--force") == 0
+    assert "trial 1 of study" in entries.read_text() and "trial 0 of study" not in entries.read_text()
+
+
+def test_validation_refuses_results_of_other_settings_and_smoke_budgets(search, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({0: 1.0}))
+    assert validate(search, tmp_path, 1, "--seeds", 0) == 0
+    assert "mean 1.0 over seeds 0, threshold 452.2: incomplete" in capsys.readouterr().out
+    result = tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1" / "seed0.json"
+    data = json.loads(result.read_text())
+    data["hyperparams"]["gamma"] = 0.5
+    run.write_json(result, data)
+    assert validate(search, tmp_path, 1, "--seeds", 0) == 2
+    assert "seed0.json was trained with other settings" in capsys.readouterr().err
+    assert validate(search, tmp_path, 1, "--n-timesteps", 300, "--accept") == 2
+    assert "leave out --n-timesteps" in capsys.readouterr().err
+    assert validate(search, tmp_path, 9, "--seeds", 0) == 2
+    assert "has no trial 9" in capsys.readouterr().err
+
+
+def test_a_smoke_validation_trains_the_candidate_through_the_benchmark_runner(search, tmp_path, capsys):
+    assert validate(search, tmp_path, 0, "--seeds", 3, "--n-timesteps", 300, "--eval-episodes", 2) == 0
+    out = capsys.readouterr().out
+    assert "[1/1] dqn CartPole-v1 seed 3: final" in out and "incomplete" in out
+    result = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "trial0" / "seed3.json").read_text())
+    assert f"-conf {search}/dqn-CartPole-v1-trial0.yml" in result["command"] and result["command"].endswith("-n 300")
+    assert result["final_eval"]["env_seed"] == run.FINAL_EVAL_SEED_OFFSET + 3
+    assert len(result["final_eval"]["returns"]) == 2
+    (candidate,) = yaml.safe_load((search / "dqn-CartPole-v1-trial0.yml").read_text()).values()
+    assert tuned._same_entry(result["hyperparams"], candidate)  # trained with the candidate's settings
+
+
+# ---------------------------------------------------------------- the report's section
+
+
+def search_summary(row, best, at_or_above, running=0):
+    return {
+        "row": row.key,
+        "trials": {"total": 30, "complete": 25, "pruned": 4, "failed": 1, "running": running},
+        "steps_per_trial": row.budget,
+        "best": {"number": 7, "value": best},
+        "at_or_above_threshold": at_or_above,
+    }
+
+
+def tuned_result(row, trial, seed, final):
+    entry = {"n_timesteps": row.budget, "policy": "MlpPolicy", "gamma": 0.9 + trial / 1000}
+    return {
+        "algo": row.algo,
+        "env": row.env,
+        "seed": seed,
+        "n_timesteps": row.budget,
+        "final_eval": {"mean": final},
+        "hyperparams": {"env_id": row.env, **entry},
+    }
+
+
+def test_report_section_shows_the_rl_zoo_entry_the_search_and_the_tuned_entry(tmp_path):
+    tuned_dir, entries = tmp_path / "results_tuned", tmp_path / "entries"
+    cartpole, mountain, lunar = find_row("dqn:CartPole-v1"), find_row("dqn:MountainCar-v0"), find_row("a2c:LunarLander")
+    td3 = find_row("td3:MountainCarContinuous-v0")
+    run.write_json(tuned_dir / "searches" / "dqn-CartPole-v1.json", search_summary(cartpole, 500.0, [7, 9]))
+    run.write_json(tuned_dir / "searches" / "dqn-MountainCar-v0.json", search_summary(mountain, -130.0, []))
+    run.write_json(tuned_dir / "searches" / "td3-MountainCarContinuous-v0.json", search_summary(td3, 95.0, [7]))
+    for seed, final in enumerate([500.0, 500.0, 470.0, 480.0, 500.0]):  # mean 490.0: passes 452.2
+        run.write_json(tuned.tuned_result_path(tuned_dir, cartpole, 7, seed), tuned_result(cartpole, 7, seed, final))
+    for seed, final in enumerate([500.0, 100.0]):  # 2 of 5 seeds so far
+        run.write_json(tuned.tuned_result_path(tuned_dir, cartpole, 9, seed), tuned_result(cartpole, 9, seed, final))
+    smoke = {**tuned_result(lunar, 1, 0, 200.0), "n_timesteps": 300}  # a smoke test: not counted
+    run.write_json(tuned.tuned_result_path(tuned_dir, lunar, 1, 0), smoke)
+    (entry,) = [{k: v for k, v in tuned_result(cartpole, 7, 0, 0.0)["hyperparams"].items() if k != "env_id"}]
+    tuned.write_entries(entries / "dqn.yml", "dqn", {"CartPole-v1": (["# trial 7"], entry)})
+
+    rl_zoo = {
+        "dqn:CartPole-v1": [(0, 43.8), (1, 500.0), (2, 258.7)],
+        "dqn:MountainCar-v0": [(0, -108.0), (1, -129.1), (2, -128.6)],
+        "a2c:LunarLander-v3": [(0, 81.3), (1, -103.7), (2, 18.0)],
+        "td3:MountainCarContinuous-v0": [(0, 93.7), (1, -99.9), (2, 93.7)],
+        "ppo:CartPole-v1": [(0, 500.0), (1, 500.0), (2, 500.0)],  # passes: not in the section
+    }
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, entries)
+    text = "\n".join(lines)
+    assert lines[0] == "## Our tuned entries (rows the RL Zoo entry does not pass)"
+    by_row = {line.split(" | ")[0][2:]: line for line in lines if line.startswith(("| a2c", "| dqn", "| td3"))}
+    assert list(by_row) == ["a2c:LunarLander-v3", "dqn:CartPole-v1", "dqn:MountainCar-v0", td3.key]
+    lunar_line = by_row["a2c:LunarLander-v3"]
+    assert "| 121.0 | -1.5 (seeds 0-2: 81.3, -103.7, 18.0) | - | - | search not run yet |" in lunar_line
+    dqn = by_row["dqn:CartPole-v1"]
+    assert "| 452.2 | 267.5 (seeds 0-2: 43.8, 500.0, 258.7) | 30 trials of 50,000 steps (25 complete, 4 pruned" in dqn
+    assert "best #7: 500.0; 2 at or above the threshold" in dqn
+    assert "trial 7: 490.0 (seeds 0-4: 500.0, 500.0, 470.0, 480.0, 500.0), pass, accepted" in dqn
+    assert "trial 9: 300.0 (seeds 0 1: 500.0, 100.0), incomplete" in dqn
+    assert dqn.endswith("| **pass**: `zoo/hyperparams/tuned/dqn.yml` (trial 7) |")
+    assert by_row["dqn:MountainCar-v0"].endswith("| - | no setting found meets the threshold |")
+    assert by_row["td3:MountainCarContinuous-v0"].endswith("| validation not run yet |")
+    assert "ppo:CartPole-v1" not in text
+    assert "- td3:MountainCarContinuous-v0: `python -m benchmarks.tuned validate --row td3:MountainCarContinuous-v0 " \
+        "--trial 7 --seeds 0 1 2 3 4`" in text  # fmt: skip
+    assert "- a2c:LunarLander-v3: `python -m zoo.train --algo a2c --env LunarLander-v3 -optimize" in text
+    assert "- dqn:CartPole-v1: `python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 9" in text
+
+    # a validated trial below the threshold: no setting found, even though the search pointed at it
+    for seed in range(5):
+        run.write_json(tuned.tuned_result_path(tuned_dir, td3, 7, seed), tuned_result(td3, 7, seed, -99.9 + seed))
+    td3_line = next(line for line in tuned.tuned_section(rl_zoo, tuned_dir, entries) if line.startswith("| td3:"))
+    assert "trial 7: -97.9 (seeds 0-4: -99.9, -98.9, -97.9, -96.9, -95.9), FAIL" in td3_line
+    assert td3_line.endswith("| no setting found meets the threshold |")
+
+
+def test_the_report_page_holds_the_section(tmp_path):
+    results = tmp_path / "results"
+    for seed, final in enumerate([43.8, 500.0, 258.7]):
+        data = {"algo": "dqn", "env": "CartPole-v1", "seed": seed, "n_timesteps": 50_000, "steps_per_s": 800.0,
+                "final_eval": {"mean": final}, "best_eval": {"mean": 500.0, "timestep": 50_000}}  # fmt: skip
+        run.write_json(run.result_path(results, "dqn", "CartPole-v1", seed), data)
+    output = tmp_path / "docs" / "benchmarks.md"
+    report.write_report(results, output, tmp_path / "img", tuned_entries=tmp_path / "none")
+    text = output.read_text()
+    section = text[text.index("## Our tuned entries") : text.index("<!-- side-by-side:start -->")]
+    assert "| dqn:CartPole-v1 | 452.2 | 267.5 (seeds 0-2: 43.8, 500.0, 258.7) | - | - | search not run yet |" in section
+    assert text.index("## Results") < text.index("## Our tuned entries")
