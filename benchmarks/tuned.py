@@ -179,6 +179,7 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
     threshold = row.threshold
     errors = Counter(str(t.user_attrs.get("error", "no error recorded"))[:300] for t in trials if _state(t) == "fail")
     top = [_trial_record(trial, spec) for trial in complete[:TOP_TRIALS]]
+    reached = [t.number for t in complete if threshold is not None and t.value >= threshold]
     return {
         "schema": 1,
         "row": row.key,
@@ -206,10 +207,31 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
         "trial_seeds": [spec.seed + trial.number for trial in trials],
         "best": {"number": top[0]["number"], "value": top[0]["value"]} if top else None,
         "top_trials": top,
-        "at_or_above_threshold": [t.number for t in complete if threshold is not None and t.value >= threshold],
+        "at_or_above_threshold": reached,
+        "finding": _finding(reached, top, states["running"] + states["waiting"], threshold),
         "complete_values": [[t.number, float(t.value)] for t in sorted(complete, key=lambda t: t.number)],
         "failures": dict(errors),
     }
+
+
+def _finding(reached: list[int], top: list[dict[str, Any]], running: int, threshold: float | None) -> str:
+    """What the search found, in a sentence."""
+    if running:
+        return f"search still running ({running} trial(s) not finished): summarize again when it has ended"
+    if not top:
+        return "no trial completed: no setting to validate"
+    if threshold is None:
+        return "the row has no threshold (no random score)"
+    if not reached:
+        best = top[0]
+        return (
+            f"no trial reached the threshold {threshold:.1f} (best: trial {best['number']}, {best['value']:.1f}): "
+            "no setting found meets the threshold"
+        )
+    return (
+        f"trial(s) {', '.join(map(str, reached))} reached the threshold {threshold:.1f} at their last evaluation "
+        "(one seed): a setting counts only once it meets it on fresh seeds (validate)"
+    )
 
 
 def search_summary_path(row: Row, results: pathlib.Path = TUNED_RESULTS) -> pathlib.Path:

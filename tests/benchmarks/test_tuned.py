@@ -66,7 +66,8 @@ def test_search_summary_reads_the_study(search, tmp_path, capsys):
     assert summary["best"] == {"number": top[0]["number"], "value": top[0]["value"]}
     assert top[0]["evaluations"] == [top[0]["value"]] and top[0]["seed"] == 1000 + top[0]["number"]
     assert {"learning_rate", "gamma", "policy_kwargs"} <= set(top[0]["params"])  # the zoo's names, not Optuna's
-    assert summary["at_or_above_threshold"] == [t["number"] for t in top if t["value"] >= ROW.threshold]
+    assert summary["at_or_above_threshold"] == []  # 300 steps of DQN do not balance a pole
+    assert summary["finding"].startswith("no trial reached the threshold 452.2 (best: trial")
 
 
 def test_search_summary_names_a_missing_database_or_study(search, tmp_path, capsys):
