@@ -211,6 +211,8 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
         "finding": _finding(reached, top, states["running"] + states["waiting"], threshold),
         "complete_values": [[t.number, float(t.value)] for t in sorted(complete, key=lambda t: t.number)],
         "failures": dict(errors),
+        # what the searching processes recorded themselves (zoo.tune keeps it with the study; None for older ones)
+        "recorded_settings": study.user_attrs.get("search"),
     }
 
 

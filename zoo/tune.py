@@ -437,6 +437,18 @@ def optimize(args: argparse.Namespace) -> int:
         )
     except ValueError as error:  # e.g. an existing study of that name that minimizes
         raise ConfigError(f"study {study_name!r}: {error}") from None
+    # the settings of this process's trials, kept with the study so that its figures can be reported later
+    study.set_user_attr(
+        "search",
+        dict(
+            sampler=args.sampler,
+            pruner=args.pruner,
+            seed=args.seed,
+            n_timesteps=n_timesteps,
+            n_evaluations=n_evaluations,
+            eval_episodes=args.eval_episodes,
+        ),
+    )
     objective = Objective(args, command, n_timesteps, n_evaluations)
     print(
         f"Tuning {args.algo} on {args.env}: study {study_name!r}, {args.n_trials} trials of {n_timesteps} steps, "

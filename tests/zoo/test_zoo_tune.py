@@ -46,6 +46,8 @@ def check_best_entry(folder, study, algo="a2c", env="CartPole-v1"):
     assert experiment.raw["n_timesteps"] == 500_000  # the entry's full budget (a2c.yml), as an int
     assert experiment.algo_kwargs["gamma"] == best["gamma"]
     assert experiment.algo_kwargs["policy_kwargs"] == parse_policy_kwargs(best["policy_kwargs"])
+    search = study.user_attrs["search"]  # the trials' settings stay with the study, for reports
+    assert search["n_timesteps"] == 128 and search["n_evaluations"] == 2 and search["eval_episodes"] == 1
     return experiment
 
 
