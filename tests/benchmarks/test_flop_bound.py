@@ -1,0 +1,28 @@
+"""The FLOP count of benchmarks/flop_bound.py against torch's own counter on real gradient steps."""
+
+import pytest
+from torch.utils.flop_counter import FlopCounterMode
+
+from baselines3 import SAC, TD3
+from benchmarks.flop_bound import main, matmul_peak, step_flops
+
+
+@pytest.mark.parametrize("algo_class", [SAC, TD3])
+def test_step_flops_equal_what_torch_counts_in_train(algo_class):
+    model = algo_class(
+        "MlpPolicy", "Pendulum-v1", seed=0, learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[24, 12])
+    )
+    model.learn(60)
+    with FlopCounterMode(display=False) as counter:
+        model.train(gradient_steps=2, batch_size=16)  # TD3: one actor update in two steps (policy_delay 2)
+    assert step_flops(model, algo_class.__name__.lower()) == counter.get_total_flops() / 2
+
+
+def test_matmul_peak_names_the_path_it_measured():
+    rate, path = matmul_peak("fp32", sizes=(64,))
+    assert rate > 0 and path.endswith(" 64")
+
+
+def test_thread_counts_must_be_positive():
+    with pytest.raises(SystemExit):
+        main(["--threads", "0"])
