@@ -171,6 +171,12 @@ def evaluation_steps(log_path: pathlib.Path, number: int) -> list[int] | None:
         return [int(step) for step in data["timesteps"]]
 
 
+def _searched(summary: dict[str, Any]) -> int:
+    """Trials of a search summary that ended (complete, pruned or failed; not running)."""
+    trials = summary["trials"]
+    return int(trials["complete"]) + int(trials["pruned"]) + int(trials["failed"])
+
+
 def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR) -> dict[str, Any]:
     """The search's figures: settings, trial counts by state, steps per trial, seeds, the best trials."""
     trials = sorted(study.get_trials(deepcopy=False), key=lambda trial: trial.number)
@@ -180,7 +186,7 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
     errors = Counter(str(t.user_attrs.get("error", "no error recorded"))[:300] for t in trials if _state(t) == "fail")
     top = [_trial_record(trial, spec) for trial in complete[:TOP_TRIALS]]
     reached = [t.number for t in complete if threshold is not None and t.value >= threshold]
-    return {
+    summary: dict[str, Any] = {
         "schema": 1,
         "row": row.key,
         "algo": row.algo,
@@ -214,6 +220,13 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
         # what the searching processes recorded themselves (zoo.tune keeps it with the study; None for older ones)
         "recorded_settings": study.user_attrs.get("search"),
     }
+    searched = _searched(summary)
+    if not reached and not summary["trials"]["running"] and searched < spec.n_trials:
+        summary["finding"] = (
+            f"search stopped after {searched} of {spec.n_trials} trials, none at the threshold yet: run its command "
+            "again to go on"
+        )
+    return summary
 
 
 def _finding(reached: list[int], top: list[dict[str, Any]], running: int, threshold: float | None) -> str:
@@ -584,6 +597,10 @@ def tuned_section(
             status = "validation running"
         elif summary["trials"].get("running"):
             status = "search running"
+        elif not (cells or summary["at_or_above_threshold"]) and _searched(summary) < summary.get("n_trials_asked", 0):
+            # a stopped search has not shown that nothing works: it goes on from its study
+            status = f"search stopped after {_searched(summary)} of {summary['n_trials_asked']} trials"
+            todo.append(f"- {row.key}: `{shlex.join(spec.command(row))}`")
         elif cells or not summary["at_or_above_threshold"]:
             status = "no setting found meets the threshold"
         else:

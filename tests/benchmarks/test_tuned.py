@@ -251,6 +251,7 @@ def test_a_smoke_validation_trains_the_candidate_through_the_benchmark_runner(se
 def search_summary(row, best, at_or_above, running=0):
     return {
         "row": row.key,
+        "n_trials_asked": 30,
         "trials": {"total": 30, "complete": 25, "pruned": 4, "failed": 1, "running": running},
         "steps_per_trial": row.budget,
         "best": {"number": 7, "value": best},
@@ -313,6 +314,17 @@ def test_report_section_shows_the_rl_zoo_entry_the_search_and_the_tuned_entry(tm
         "--trial 7 --seeds 0 1 2 3 4`" in text  # fmt: skip
     assert "- a2c:LunarLander-v3: `python -m zoo.train --algo a2c --env LunarLander-v3 -optimize" in text
     assert "- dqn:CartPole-v1: `python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 9" in text
+
+    # a search stopped early has not shown that nothing works: it says so, with the command that goes on
+    stopped = {
+        **search_summary(lunar, -113.3, []),
+        "trials": {"total": 2, "complete": 1, "pruned": 0, "failed": 1, "running": 0},
+    }
+    run.write_json(tuned_dir / "searches" / "a2c-LunarLander-v3.json", stopped)
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, entries)
+    lunar_line = next(line for line in lines if line.startswith("| a2c:"))
+    assert lunar_line.endswith("| search stopped after 2 of 30 trials |")
+    assert any(line.startswith("- a2c:LunarLander-v3: `python -m zoo.train --algo a2c") for line in lines)
 
     # a validated trial below the threshold: no setting found, even though the search pointed at it
     for seed in range(5):
