@@ -581,17 +581,22 @@ def run_jobs(
 
     def done(name: str, job: Job, result: dict[str, Any]) -> None:
         results.append(result)
-        final, best = result["final_eval"], result["best_eval"]
-        best_text = f", best {best['mean']:.1f}" if best else ""
         with lock:
-            print(
-                f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}{best_text}, "
-                f"{result['steps_per_s']:,.0f} steps/s, {result['train_wall_time_s'] / 60:.1f} min",
-                flush=True,
-            )
+            print(finished_line(name, result), flush=True)
 
     failures = run_in_pool(jobs, one, lambda job: f"{job.row.algo} {job.row.env} seed {job.seed}", done, parallel, lock)
     return results, failures
+
+
+def finished_line(name: str, result: dict[str, Any]) -> str:
+    """The line printed when run `name` has written `result`: final score, best evaluation (where the result file
+    has one), training speed and time."""
+    final, best = result["final_eval"], result.get("best_eval")
+    best_text = f", best {best['mean']:.1f}" if best else ""
+    return (
+        f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}{best_text}, "
+        f"{result['steps_per_s']:,.0f} steps/s, {result['train_wall_time_s'] / 60:.1f} min"
+    )
 
 
 def list_rows(results: pathlib.Path, runs_folder: pathlib.Path) -> None:

@@ -52,6 +52,7 @@ from benchmarks.run import (
     RunFailed,
     child_env,
     display_path,
+    finished_line,
     git_commit,
     load_average,
     run_in_pool,
@@ -632,13 +633,8 @@ def run_jobs(
                 print(f"{name}: stopped after a checkpoint as asked (--stop-after)", flush=True)
             return
         result = json.loads(job.result_path(results).read_text())
-        final = result["final_eval"]
         with lock:
-            print(
-                f"{name}: final {final['mean']:.1f} +/- {final['std']:.1f}, {result['steps_per_s']:,.0f} "
-                f"steps/s, {result['train_wall_time_s'] / 60:.1f} min",
-                flush=True,
-            )
+            print(finished_line(name, result), flush=True)
 
     failures = run_in_pool(jobs, one, lambda job: f"{job.library} {job.row} seed {job.seed}", done, parallel, lock)
     return stopped, failures

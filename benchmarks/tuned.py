@@ -186,7 +186,7 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
     errors = Counter(str(t.user_attrs.get("error", "no error recorded"))[:300] for t in trials if _state(t) == "fail")
     top = [_trial_record(trial, spec) for trial in complete[:TOP_TRIALS]]
     reached = [t.number for t in complete if threshold is not None and t.value >= threshold]
-    summary: dict[str, Any] = {
+    return {
         "schema": 1,
         "row": row.key,
         "algo": row.algo,
@@ -214,25 +214,24 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
         "best": {"number": top[0]["number"], "value": top[0]["value"]} if top else None,
         "top_trials": top,
         "at_or_above_threshold": reached,
-        "finding": _finding(reached, top, states["running"] + states["waiting"], threshold),
+        "finding": _finding(reached, top, states["running"] + states["waiting"], threshold, len(trials), spec.n_trials),
         "complete_values": [[t.number, float(t.value)] for t in sorted(complete, key=lambda t: t.number)],
         "failures": dict(errors),
         # what the searching processes recorded themselves (zoo.tune keeps it with the study; None for older ones)
         "recorded_settings": study.user_attrs.get("search"),
     }
-    searched = _searched(summary)
-    if not reached and not summary["trials"]["running"] and searched < spec.n_trials:
-        summary["finding"] = (
-            f"search stopped after {searched} of {spec.n_trials} trials, none at the threshold yet: run its command "
-            "again to go on"
-        )
-    return summary
 
 
-def _finding(reached: list[int], top: list[dict[str, Any]], running: int, threshold: float | None) -> str:
-    """What the search found, in a sentence."""
+def _finding(
+    reached: list[int], top: list[dict[str, Any]], running: int, threshold: float | None, ended: int, asked: int
+) -> str:
+    """What the search found, in a sentence (`ended` of the `asked` trials ended: complete, pruned or failed)."""
     if running:
         return f"search still running ({running} trial(s) not finished): summarize again when it has ended"
+    if not reached and ended < asked:  # a stopped search has not shown that nothing works
+        return (
+            f"search stopped after {ended} of {asked} trials, none at the threshold yet: run its command again to go on"
+        )
     if not top:
         return "no trial completed: no setting to validate"
     if threshold is None:
