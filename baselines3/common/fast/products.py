@@ -1,0 +1,195 @@
+"""The matrix products of the seam's kernels, each shape on the fastest correct route torch ships on this machine.
+
+For float32 on a CPU, torch has two routes for the products of a linear layer: aten's ``addmm``/``mm`` (MKL's
+sgemm on x86) and oneDNN's linear (``torch.ops.mkldnn._linear_pointwise``). Which is faster depends on the CPU
+and the shape. On an AMD EPYC host, MKL ran 256x256 products at about 96 GFLOPS per core and oneDNN at about 219;
+on an Intel Xeon with AVX-512 the two are within a few percent at 256 and aten is faster on thin products (4
+inputs or 1 output). So the first time a product of a given kind and shape is asked for, each route computes it
+on the call's own tensors a few times, taking turns; a route must agree with aten to float32 round-off to count,
+and oneDNN is kept for that shape only when it is at least 10 % faster (as cuDNN's benchmark mode picks
+convolution algorithms). The choice is kept for the life of the process, per (kind, shape, thread count).
+
+Products below ``MIN_WORK`` floating-point operations always take aten: their time is mostly the call itself,
+and the choice would cost more than it could save. ``set_route("aten")`` (or ``BASELINES3_PRODUCTS=aten`` in the
+environment) turns the choice off, ``set_route("onednn")`` forces oneDNN where torch has it (for benchmarks and
+tests); the default is ``"auto"``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["MIN_WORK", "ROUTES", "Key", "choices", "input_grad", "linear", "route", "set_route", "weight_grad"]
+
+ROUTES = ("auto", "aten", "onednn")
+#: products smaller than this (2 x rows x inputs x outputs) always take aten
+MIN_WORK = 4_000_000
+#: oneDNN must beat aten by this factor to be chosen
+_MARGIN = 0.9
+_REPEATS = 3
+
+_route = os.environ.get("BASELINES3_PRODUCTS", "auto").strip().lower()
+if _route not in ROUTES:
+    raise ValueError(f"BASELINES3_PRODUCTS must be one of {ROUTES}, got {_route!r}")
+_onednn_linear = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
+_MKLDNN_BUILT = bool(torch._C._has_mkldnn)
+#: (kind, rows, the layer's inputs, its outputs, threads, dtype, device type): the key of one product's choice
+Key = tuple[str, int, int, int, int, torch.dtype, str]
+_NO_KEY: Key = ("", 0, 0, 0, 0, torch.float32, "")
+_CHOICES: dict[Key, str] = {}
+
+
+def set_route(value: str) -> None:
+    """ "auto" (measure per shape), "aten" or "onednn" (every product above `MIN_WORK`) for the whole process."""
+    global _route
+    if value not in ROUTES:
+        raise ValueError(f"route must be one of {ROUTES}, got {value!r}")
+    _route = value
+    _CHOICES.clear()
+
+
+def route() -> str:
+    """The route setting: "auto", "aten" or "onednn"."""
+    return _route
+
+
+def choices() -> dict[Key, str]:
+    """The routes chosen so far: (kind, rows, inputs, outputs, threads, dtype, device type) -> "aten" or
+    "onednn" (a copy)."""
+    return dict(_CHOICES)
+
+
+def _onednn_usable(first: torch.Tensor) -> bool:
+    """oneDNN's linear for float32 CPU tensors (the key holds the first operand's dtype and device: the
+    kernels' operands share them)."""
+    return (
+        _onednn_linear is not None
+        and _MKLDNN_BUILT
+        and first.device.type == "cpu"
+        and first.dtype == torch.float32
+    )
+
+
+# ------------------------------------------------------------------------------------------- the three products
+def _linear_aten(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    return torch.addmm(bias, x, weight_t)
+
+
+def _linear_onednn(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    assert _onednn_linear is not None
+    return _onednn_linear(x, weight, bias, "none", [], "")  # type: ignore[no-any-return]
+
+
+def _input_grad_aten(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return torch.mm(grad, weight)
+
+
+def _input_grad_onednn(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    assert _onednn_linear is not None
+    return _onednn_linear(grad, weight.t(), None, "none", [], "")  # type: ignore[no-any-return]
+
+
+def _weight_grad_aten(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
+    if x.shape[1] < grad.shape[1]:
+        # narrow input (e.g. 4 observation features): this orientation is ~3x faster in MKL
+        out.copy_(torch.mm(x.t(), grad).t())
+    else:
+        torch.mm(grad.t(), x, out=out)
+
+
+def _weight_grad_onednn(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
+    assert _onednn_linear is not None
+    out.copy_(_onednn_linear(grad.t(), x.t(), None, "none", [], ""))
+
+
+# -------------------------------------------------------------------------------------------------- the choice
+def _timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def _choose(key: Key, aten: Callable[[], torch.Tensor], onednn: Callable[[], torch.Tensor]) -> str:
+    """Time both routes on the call's tensors (taking turns, best of `_REPEATS` each) and keep the faster one,
+    oneDNN only when its result agrees with aten's and it is clearly faster."""
+    with torch.no_grad():
+        expected, candidate = aten(), onednn()  # the first calls also warm up both routes
+        scale = float(expected.abs().max()) + 1e-30
+        agrees = expected.shape == candidate.shape and float((expected - candidate).abs().max()) <= 1e-5 * scale
+        chosen = "aten"
+        if agrees:
+            aten_s, onednn_s = [], []
+            for _ in range(_REPEATS):
+                aten_s.append(_timed(aten))
+                onednn_s.append(_timed(onednn))
+            if min(onednn_s) < _MARGIN * min(aten_s):
+                chosen = "onednn"
+    _CHOICES[key] = chosen
+    return chosen
+
+
+def _route_for(kind: str, rows: int, inputs: int, outputs: int, first: torch.Tensor) -> tuple[str, Key]:
+    """The route for this product ("measure" when it must be timed now) and its key in the choices."""
+    if _route == "aten" or 2 * rows * inputs * outputs < MIN_WORK:
+        return "aten", _NO_KEY
+    key = (kind, rows, inputs, outputs, torch.get_num_threads(), first.dtype, first.device.type)
+    chosen = _CHOICES.get(key)
+    if chosen is not None:
+        return chosen, key
+    if not _onednn_usable(first):
+        _CHOICES[key] = "aten"
+        return "aten", key
+    if _route == "onednn":
+        _CHOICES[key] = "onednn"
+        return "onednn", key
+    return "measure", key
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``x @ weight.T + bias`` (`weight_t` is ``weight.t()``, made once by the caller)."""
+    chosen, key = _route_for("linear", x.shape[0], weight.shape[1], weight.shape[0], x)
+    if chosen == "measure":
+        chosen = _choose(
+            key, lambda: _linear_aten(x, weight, weight_t, bias), lambda: _linear_onednn(x, weight, weight_t, bias)
+        )
+    if chosen == "onednn":
+        return _linear_onednn(x, weight, weight_t, bias)
+    return _linear_aten(x, weight, weight_t, bias)
+
+
+def input_grad(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``grad @ weight``: the gradient reaching a linear layer's input. A one-output layer's is an outer product,
+    which MKL's mm runs several times slower than the broadcast multiply (one product per element either way)."""
+    if grad.shape[1] == 1:
+        return torch.mul(grad, weight)
+    chosen, key = _route_for("input_grad", grad.shape[0], weight.shape[1], weight.shape[0], grad)
+    if chosen == "measure":
+        chosen = _choose(key, lambda: _input_grad_aten(grad, weight), lambda: _input_grad_onednn(grad, weight))
+    if chosen == "onednn":
+        return _input_grad_onednn(grad, weight)
+    return _input_grad_aten(grad, weight)
+
+
+def weight_grad(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = grad.T @ x``: a linear layer's weight gradient, written into `out` (a view of a flat buffer)."""
+    chosen, key = _route_for("weight_grad", grad.shape[0], x.shape[1], grad.shape[1], grad)
+    if chosen == "measure":
+        aten_out, onednn_out = torch.empty_like(out), torch.empty_like(out)
+
+        def aten() -> torch.Tensor:
+            _weight_grad_aten(grad, x, aten_out)
+            return aten_out
+
+        def onednn() -> torch.Tensor:
+            _weight_grad_onednn(grad, x, onednn_out)
+            return onednn_out
+
+        chosen = _choose(key, aten, onednn)
+    if chosen == "onednn":
+        _weight_grad_onednn(grad, x, out)
+    else:
+        _weight_grad_aten(grad, x, out)
