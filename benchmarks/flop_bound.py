@@ -109,6 +109,49 @@ def matmul_peak(precision: str, sizes: tuple[int, ...] = (256, 512, 1024)) -> tu
     return best
 
 
+def op_costs(batch: int = 256, width: int = 256, inputs: int = 4, repeats: int = 5) -> list[tuple[str, float, float]]:
+    """(operation, fp32 us, bf16 us) for the operations of a SAC critic at its shapes: the hidden product, the
+    thin first-layer and one-output products, the ReLU and its backward, and a float32 -> bfloat16 cast (what a
+    bfloat16 update must add per operand; its float32 column is a plain copy). Best of `repeats` means of 50
+    calls."""
+    import torch
+
+    def calls(dtype: torch.dtype) -> dict[str, Any]:
+        hidden, weight = torch.randn(batch, width, dtype=dtype), torch.randn(width, width, dtype=dtype)
+        thin, thin_weight = torch.randn(batch, inputs, dtype=dtype), torch.randn(width, inputs, dtype=dtype)
+        head, bias = torch.randn(1, width, dtype=dtype), torch.randn(width, dtype=dtype)
+        active = torch.randn(batch, width, dtype=dtype).relu_()
+        source = torch.randn(batch, width)
+        return {
+            f"product {batch}x{width}x{width}": lambda: torch.addmm(bias, hidden, weight.t()),
+            f"product {batch}x{inputs}x{width} (first layer)": lambda: torch.addmm(bias, thin, thin_weight.t()),
+            f"product {batch}x{width}x1 (Q head)": lambda: torch.addmm(bias[:1], hidden, head.t()),
+            f"weight gradient {width}x{batch}x{inputs}": lambda: torch.mm(hidden.t(), thin),
+            f"ReLU {batch}x{width}": lambda: hidden.relu(),
+            f"ReLU backward {batch}x{width}": lambda: torch.ops.aten.threshold_backward(hidden, active, 0),
+            # float32: a plain copy of the same tensor, the least a cast could cost
+            f"copy / cast to bfloat16 {batch}x{width}": (
+                source.clone if dtype == torch.float32 else lambda: source.to(dtype)
+            ),
+        }
+
+    def best(call: Any) -> float:
+        call()
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(50):
+                call()
+            runs.append((time.perf_counter() - start) / 50 * 1e6)
+        return min(runs)
+
+    fp32, bf16 = calls(torch.float32), calls(torch.bfloat16)
+    rows = []
+    for (name, fp32_call), bf16_call in zip(fp32.items(), bf16.values()):
+        rows.append((name, best(fp32_call), best(bf16_call)))
+    return rows
+
+
 def time_step(algo: str, precision: str, repeats: int) -> tuple[float, float]:
     """(median ms per gradient step, FLOPs per step) of `algo` at `precision`, the speed seam on."""
     from benchmarks.library_route import SETTINGS, build
@@ -130,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2], help="torch thread counts to measure")
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
     parser.add_argument("--repeats", type=int, default=5, help="timed train() calls (median kept)")
+    parser.add_argument(
+        "--op-costs", action="store_true", help="only time a SAC critic's operations in float32 and bfloat16"
+    )
     args = parser.parse_args(argv)
     if any(count < 1 for count in args.threads):
         parser.error(f"--threads takes counts of at least 1, got {args.threads}")
@@ -139,6 +185,15 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_flush_denormal(True)  # as learn() runs its updates
     all_cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if args.op_costs:
+        for threads in args.threads:
+            if all_cores is not None:
+                os.sched_setaffinity(0, {min(all_cores)} if threads == 1 else all_cores)
+            torch.set_num_threads(threads)
+            print(f"threads {threads}: {'operation':44s} {'fp32 us':>8s} {'bf16 us':>8s} {'bf16/fp32':>9s}")
+            for name, fp32_us, bf16_us in op_costs():
+                print(f"threads {threads}: {name:44s} {fp32_us:8.1f} {bf16_us:8.1f} {bf16_us / fp32_us:9.2f}")
+        return
     print(f"torch {torch.__version__}, load average {os.getloadavg()[0]:.2f}")
     header = f"{'algo':5s} {'threads':>7s} {'precision':9s} {'ms/step':>8s} {'MFLOP':>7s} {'GFLOPS':>7s} {'peak':>7s}"
     print(f"{header}  fraction")

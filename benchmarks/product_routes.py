@@ -91,8 +91,6 @@ def shape_table(algos: list[str], repeats: int) -> None:
     print(f"{'kind':12s} {'rows':>5s} {'in':>4s} {'out':>4s} {'aten us':>9s} {'oneDNN us':>10s} {'GFLOPS':>7s}  chosen")
     for rows, inputs, outputs in shapes:
         for kind in KINDS:
-            if kind == "input_grad" and outputs == 1:
-                continue  # an outer product: the broadcast multiply on every route
             calls = product_calls(kind, rows, inputs, outputs)
             aten_us, onednn_us = [], []
             for _ in range(repeats):

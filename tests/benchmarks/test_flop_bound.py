@@ -4,7 +4,7 @@ import pytest
 from torch.utils.flop_counter import FlopCounterMode
 
 from baselines3 import SAC, TD3
-from benchmarks.flop_bound import main, matmul_peak, step_flops
+from benchmarks.flop_bound import main, matmul_peak, op_costs, step_flops
 
 
 @pytest.mark.parametrize("algo_class", [SAC, TD3])
@@ -26,3 +26,9 @@ def test_matmul_peak_names_the_path_it_measured():
 def test_thread_counts_must_be_positive():
     with pytest.raises(SystemExit):
         main(["--threads", "0"])
+
+
+def test_op_costs_time_both_precisions_of_each_operation():
+    rows = op_costs(batch=16, width=32, inputs=3, repeats=1)
+    assert [name for name, _, _ in rows][0] == "product 16x32x32"
+    assert all(fp32 > 0 and bf16 > 0 for _, fp32, bf16 in rows)

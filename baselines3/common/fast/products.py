@@ -162,10 +162,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: 
 
 
 def input_grad(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``grad @ weight``: the gradient reaching a linear layer's input. A one-output layer's is an outer product,
-    which MKL's mm runs several times slower than the broadcast multiply (one product per element either way)."""
-    if grad.shape[1] == 1:
-        return torch.mul(grad, weight)
+    """``grad @ weight``: the gradient reaching a linear layer's input."""
     chosen, key = _route_for("input_grad", grad.shape[0], weight.shape[1], weight.shape[0], grad)
     if chosen == "measure":
         chosen = _choose(key, lambda: _input_grad_aten(grad, weight), lambda: _input_grad_onednn(grad, weight))
