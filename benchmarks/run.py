@@ -219,7 +219,11 @@ def interrupted_segments(job: Job, runs_folder: pathlib.Path) -> list[Segment]:
         steps = args.get("n_timesteps", -1)
         if start is None or start + (steps if steps > 0 else job.n_timesteps) != job.n_timesteps:
             continue
-        parent = (REPO / trained_agent).resolve().parent if trained_agent else None
+        # the parent run folder, looked up in this runs folder by name: a relative path in args.yml is relative to
+        # the folder the sweep ran from, which may have been another checkout
+        parent = (
+            (pathlib.Path(runs_folder) / job.row.algo / trained_agent.parent.name).resolve() if trained_agent else None
+        )
         found[folder.resolve()] = (start, parent, complete_checkpoints(folder, job), args_file.stat().st_mtime)
     resumable = [(max(checkpoints), folder) for folder, (_, _, checkpoints, _) in found.items() if checkpoints]
     if not resumable:
@@ -229,10 +233,11 @@ def interrupted_segments(job: Job, runs_folder: pathlib.Path) -> list[Segment]:
     chain: list[Segment] = []
     while True:
         start, parent, checkpoints, started = found[folder]
-        checkpoint = checkpoints[end]
-        wall = max(checkpoint.stat().st_mtime - started, 0.0)
+        # an earlier segment's checkpoint only has to name where it ended (its replay buffer may be gone)
+        checkpoint = checkpoints.get(end, folder / f"rl_model_{end}_steps.zip")
+        wall = max(checkpoint.stat().st_mtime - started, 0.0) if checkpoint.exists() else 0.0
         chain.insert(0, Segment(folder, start, end, wall, checkpoint, commits.get(str(start))))
-        if parent is None or parent not in found or start not in found[parent][2]:
+        if parent is None or parent not in found:
             return chain  # the first segment (or its folder is gone: the curve then starts later)
         folder, end = parent, start
 

@@ -537,6 +537,24 @@ def test_the_segments_of_a_run_stopped_twice_are_chained_and_listed(tmp_path, ca
     assert "seed 0 stopped at 12,500 steps, seed 1 stopped at 2,500 steps (continues from there)" in line
 
 
+def test_a_run_continued_from_another_checkout_keeps_its_first_segment(tmp_path):
+    """The second segment names its parent's checkpoint relative to the folder its sweep ran from (another
+    checkout of the repository), and that checkpoint has lost its replay buffer: the chain still starts at 0."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    first = fake_segment(runs, 1, 0, [2500, 5000])
+    (first / "rl_model_replay_buffer_5000_steps.npz").unlink()
+    relative = f"elsewhere/benchmarks/runs/dqn/{first.name}/rl_model_5000_steps.zip"
+    second = fake_segment(runs, 2, 0, [7500], relative, n=45_000)
+    third = fake_segment(runs, 3, 0, [10_000], f"{second}/rl_model_7500_steps.zip", n=42_500)
+    job = run.make_plan([find_row("dqn:CartPole-v1")], [0], results).todo[0]
+    segments = run.interrupted_segments(job, runs)
+    assert [(s.folder, s.start, s.end) for s in segments] == [
+        (first, 0, 5000),
+        (second, 5000, 7500),
+        (third, 7500, 10_000),
+    ]
+
+
 def test_only_checkpoints_saved_with_all_they_need_count(tmp_path):
     job = run.make_plan([find_row("a2c:Acrobot-v1")], [0], tmp_path).todo[0]  # normalized: statistics needed
     folder = tmp_path / "Acrobot-v1_1"
