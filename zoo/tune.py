@@ -69,6 +69,13 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pruner", choices=["median", "halving", "none"], default="median")
     group.add_argument("--n-startup-trials", type=int, default=10)
     group.add_argument("--n-evaluations", type=int, default=None, help="evaluations per trial (pruning points)")
+    group.add_argument(
+        "--trial-seeds",
+        type=int,
+        default=1,
+        help="train each trial's settings on this many seeds, one after the other, and score the trial by the mean "
+        "of their final evaluations (1, the RL Zoo's way: one seed, which rewards lucky settings on unstable envs)",
+    )
     group.add_argument("--storage", default=None, help="sqlite:///f.db, a .log journal file or a DB URL")
     group.add_argument("--study-name", default=None)
     group.add_argument(
@@ -239,7 +246,13 @@ class TrialEvalCallback(EvalCallback):
     Optuna `trial` and stops training when the pruner says so."""
 
     def __init__(
-        self, eval_env: VecEnv, trial: Any, n_eval_episodes: int, eval_freq: int, folder: str | None = None
+        self,
+        eval_env: VecEnv,
+        trial: Any,
+        n_eval_episodes: int,
+        eval_freq: int,
+        folder: str | None = None,
+        first_report: int = 1,
     ) -> None:
         # with a folder (--optimization-log-path): evaluations.npz and best_model.zip of the trial go there
         super().__init__(
@@ -252,6 +265,7 @@ class TrialEvalCallback(EvalCallback):
         )
         self.trial = trial
         self.evaluations_done = 0
+        self.first_report = first_report  # the step its first evaluation is reported at (later seeds go on)
         self.pruned = False
 
     def _on_step(self) -> bool:
@@ -261,13 +275,15 @@ class TrialEvalCallback(EvalCallback):
         self.evaluations_done += 1
         if not math.isfinite(self.last_mean_reward):
             raise FloatingPointError(f"evaluation {self.evaluations_done} returned {self.last_mean_reward}")
-        self.trial.report(self.last_mean_reward, self.evaluations_done)
+        self.trial.report(self.last_mean_reward, self.first_report + self.evaluations_done - 1)
         self.pruned = self.trial.should_prune()
         return not self.pruned
 
 
 class Objective:
-    """One trial: sample, build, train with periodic evaluations, return the last mean return."""
+    """One trial: sample, build, train with periodic evaluations, return the last mean return (with
+    `--trial-seeds n`: train n seeds one after the other, return the mean of their last mean returns; the
+    evaluations of seed i are reported to the pruner after those of the seeds before it)."""
 
     def __init__(
         self,
@@ -303,8 +319,6 @@ class Objective:
             raise
 
     def _run(self, trial: Any) -> float:
-        import optuna
-
         from zoo.search_spaces import sample_hyperparams  # lazy import: imports Optuna (optional), as above
 
         args = self.args
@@ -312,8 +326,22 @@ class Objective:
         params = with_entry_kwargs(sample_hyperparams(args.algo, trial, self.context), entry)
         trial.set_user_attr("zoo_params", params)
         experiment = load_experiment(args.algo, args.env, args.conf_file, {**self.command.overrides, **params})
-        seed = None if args.seed is None else args.seed + trial.number
         folder = trial_folder(args.optimization_log_path, trial.number, {"env_id": args.env, **experiment.raw})
+        n_seeds = args.trial_seeds
+        values = []
+        for index, seed in enumerate(trial_seeds(args.seed, trial.number, n_seeds)):
+            seed_folder = folder if folder is None or n_seeds == 1 else str(pathlib.Path(folder) / f"seed_{seed}")
+            values.append(self._train(trial, experiment, seed, seed_folder, 1 + index * self.n_evaluations))
+            trial.set_user_attr("seed_values", values)
+        return sum(values) / len(values)
+
+    def _train(
+        self, trial: Any, experiment: Experiment, seed: int | None, folder: str | None, first_report: int
+    ) -> float:
+        """Train `experiment` on `seed` and return its final mean evaluation return."""
+        import optuna
+
+        args = self.args
         envs: list[VecEnv] = []
         try:
             packages = args.gym_packages
@@ -345,7 +373,7 @@ class Objective:
             )
             calls = max(self.n_timesteps // experiment.n_envs, 1)
             eval_freq = max(calls // self.n_evaluations, 1)
-            callback = TrialEvalCallback(eval_env, trial, args.eval_episodes, eval_freq, folder)
+            callback = TrialEvalCallback(eval_env, trial, args.eval_episodes, eval_freq, folder, first_report)
             callbacks = [spec() for spec in experiment.callback] + [callback]
             model.learn(self.n_timesteps, callback=callbacks)  # type: ignore[attr-defined]
             if callback.pruned:
@@ -359,6 +387,13 @@ class Objective:
         if not math.isfinite(value):
             raise FloatingPointError(f"the final evaluation returned {value}")
         return value
+
+
+def trial_seeds(seed: int | None, number: int, n_seeds: int) -> list[int | None]:
+    """The seeds trial `number` trains with: `seed + number * n_seeds + i` for i < n_seeds (None: unseeded)."""
+    if seed is None:
+        return [None] * n_seeds
+    return [seed + number * n_seeds + index for index in range(n_seeds)]
 
 
 def trial_folder(log_path: str | None, number: int, entry: dict[str, Any]) -> str | None:
@@ -386,6 +421,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--n-startup-trials must be >= 0, got {args.n_startup_trials}")
     if args.n_evaluations is not None and args.n_evaluations < 1:
         raise ConfigError(f"--n-evaluations must be at least 1, got {args.n_evaluations}")
+    if args.trial_seeds < 1:
+        raise ConfigError(f"--trial-seeds must be at least 1, got {args.trial_seeds}")
 
 
 def best_entry(base: Experiment, params: dict[str, Any]) -> dict[str, Any]:
@@ -447,12 +484,14 @@ def optimize(args: argparse.Namespace) -> int:
             n_timesteps=n_timesteps,
             n_evaluations=n_evaluations,
             eval_episodes=args.eval_episodes,
+            trial_seeds=args.trial_seeds,
         ),
     )
     objective = Objective(args, command, n_timesteps, n_evaluations)
     print(
-        f"Tuning {args.algo} on {args.env}: study {study_name!r}, {args.n_trials} trials of {n_timesteps} steps, "
-        f"{n_evaluations} evaluations each, sampler {args.sampler}, pruner {args.pruner}"
+        f"Tuning {args.algo} on {args.env}: study {study_name!r}, {args.n_trials} trials of {n_timesteps} steps"
+        f"{'' if args.trial_seeds == 1 else f' on each of {args.trial_seeds} seeds'}, {n_evaluations} evaluations "
+        f"each, sampler {args.sampler}, pruner {args.pruner}"
     )
     try:
         callbacks = []

@@ -219,6 +219,37 @@ def test_pruned_trials_stop_training_early_and_the_study_goes_on(tmp_path, monke
     assert [sorted(trial.intermediate_values) for trial in trials[1:]] == [[1], [1]]  # stopped at the first
 
 
+def test_trial_seeds_score_a_trial_by_the_mean_over_its_seeds(tmp_path, monkeypatch):
+    """--trial-seeds 3: each trial trains 3 seeds (seed + 3 k + i), reports their evaluations one seed after the
+    other, and its value is the mean of the three final evaluations."""
+    seen = []
+    real_train = tune.Objective._train
+
+    def recording_train(self, trial, experiment, seed, folder, first_report):
+        value = real_train(self, trial, experiment, seed, folder, first_report)
+        seen.append((trial.number, seed, first_report, pathlib.Path(folder).name, value))
+        return value
+
+    monkeypatch.setattr(tune.Objective, "_train", recording_train)
+    journal = tmp_path / "seeds.journal"
+    assert main([*TINY, "--n-trials", "2", "--trial-seeds", "3", "--seed", "10", "--storage", str(journal),
+                 "--study-name", "seeds", "-f", str(tmp_path / "logs"), "--pruner", "none",
+                 "--optimization-log-path", str(tmp_path / "trials")]) == 0  # fmt: skip
+    assert [(number, seed, first) for number, seed, first, _, _ in seen] == [
+        (0, 10, 1), (0, 11, 3), (0, 12, 5), (1, 13, 1), (1, 14, 3), (1, 15, 5)
+    ]  # fmt: skip
+    assert [folder for *_, folder, _ in seen[:3]] == ["seed_10", "seed_11", "seed_12"]
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    study = optuna.load_study(study_name="seeds", storage=storage)
+    for trial in study.trials:
+        values = [value for number, *_, value in seen if number == trial.number]
+        assert trial.user_attrs["seed_values"] == values
+        assert trial.value == pytest.approx(sum(values) / 3)
+        assert sorted(trial.intermediate_values) == [1, 2, 3, 4, 5, 6]  # 2 evaluations per seed, in turn
+    assert study.user_attrs["search"]["trial_seeds"] == 3
+    assert (tmp_path / "trials" / "trial_1" / "seed_14" / "evaluations.npz").is_file()
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
@@ -226,6 +257,7 @@ def test_pruned_trials_stop_training_early_and_the_study_goes_on(tmp_path, monke
         (["--n-jobs", "0"], "--n-jobs must be at least 1"),
         (["--max-total-trials", "0"], "--max-total-trials must be at least 1"),
         (["--n-evaluations", "0"], "--n-evaluations must be at least 1"),
+        (["--trial-seeds", "0"], "--trial-seeds must be at least 1"),
         (["--n-evaluations", "100"], "more than the 64 steps of each env"),
         (["--storage", "tuning.db"], "neither a database URL"),
         (["--storage", "nosuchdb://host/db"], "cannot be used"),
