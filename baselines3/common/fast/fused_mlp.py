@@ -39,6 +39,7 @@ class _Step(NamedTuple):
     grad_weight: torch.Tensor  # views into the plan's gradient buffer
     grad_bias: torch.Tensor
     activation: int
+    work: int  # 2 x inputs x outputs: the product's floating-point operations per row
 
 
 class FusedPlan(NamedTuple):
@@ -121,6 +122,7 @@ def _steps(
             grad_view(linear.weight),
             grad_view(linear.bias),
             activation,
+            2 * linear.in_features * linear.out_features,
         )
         for linear, activation in layers
     )
@@ -141,8 +143,12 @@ def _tanh_(x: torch.Tensor) -> torch.Tensor:
 
 def _run(steps: tuple[_Step, ...], x: torch.Tensor, saved: list[torch.Tensor] | None) -> torch.Tensor:
     h = x
-    for weight, weight_t, bias, _, _, activation in steps:
-        h = products.linear(h, weight, weight_t, bias)
+    rows = h.shape[0]
+    for weight, weight_t, bias, _, _, activation, work in steps:
+        if rows * work < products.MIN_WORK:  # small: aten, without the route's bookkeeping (rollouts, PPO)
+            h = torch.addmm(bias, h, weight_t)
+        else:
+            h = products.linear(h, weight, weight_t, bias)
         if activation == _TANH:
             h = _tanh_(h)
         elif activation == _RELU:
@@ -154,16 +160,21 @@ def _run(steps: tuple[_Step, ...], x: torch.Tensor, saved: list[torch.Tensor] | 
 
 def _backward(steps: tuple[_Step, ...], x: torch.Tensor, outputs: list[torch.Tensor], grad: torch.Tensor) -> None:
     inputs = [x, *outputs]  # layer i reads inputs[i]; its activation output is outputs[i]
+    rows = grad.shape[0]
     for i in range(len(steps) - 1, -1, -1):
-        weight, _, _, grad_weight, grad_bias, activation = steps[i]
+        weight, _, _, grad_weight, grad_bias, activation, work = steps[i]
         if activation == _TANH:
             grad = tanh_backward(grad, outputs[i])
         elif activation == _RELU:
             grad = threshold_backward(grad, outputs[i], 0)
-        products.weight_grad(grad, inputs[i], grad_weight)
+        small = rows * work < products.MIN_WORK  # aten, without the route's bookkeeping
+        if small:
+            products.weight_grad_aten(grad, inputs[i], grad_weight)
+        else:
+            products.weight_grad(grad, inputs[i], grad_weight)
         torch.sum(grad, dim=0, out=grad_bias)
         if i > 0:
-            grad = products.input_grad(grad, weight)
+            grad = torch.mm(grad, weight) if small else products.input_grad(grad, weight)
 
 
 class _ActorCriticMlp(torch.autograd.Function):
@@ -291,12 +302,12 @@ class _MlpInputOnly(torch.autograd.Function):
 
 def _input_grad(steps: tuple[_Step, ...], outputs: list[torch.Tensor], grad: torch.Tensor) -> torch.Tensor:
     for i in range(len(steps) - 1, -1, -1):
-        weight, _, _, _, _, activation = steps[i]
+        weight, _, _, _, _, activation, work = steps[i]
         if activation == _TANH:
             grad = tanh_backward(grad, outputs[i])
         elif activation == _RELU:
             grad = threshold_backward(grad, outputs[i], 0)
-        grad = products.input_grad(grad, weight)
+        grad = torch.mm(grad, weight) if grad.shape[0] * work < products.MIN_WORK else products.input_grad(grad, weight)
     return grad
 
 

@@ -23,7 +23,18 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["MIN_WORK", "ROUTES", "Key", "choices", "input_grad", "linear", "route", "set_route", "weight_grad"]
+__all__ = [
+    "MIN_WORK",
+    "ROUTES",
+    "Key",
+    "choices",
+    "input_grad",
+    "linear",
+    "route",
+    "set_route",
+    "weight_grad",
+    "weight_grad_aten",
+]
 
 ROUTES = ("auto", "aten", "onednn")
 #: products smaller than this (2 x rows x inputs x outputs) always take aten
@@ -39,7 +50,6 @@ _onednn_linear = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
 _MKLDNN_BUILT = bool(torch._C._has_mkldnn)
 #: (kind, rows, the layer's inputs, its outputs, threads, dtype, device type): the key of one product's choice
 Key = tuple[str, int, int, int, int, torch.dtype, str]
-_NO_KEY: Key = ("", 0, 0, 0, 0, torch.float32, "")
 _CHOICES: dict[Key, str] = {}
 
 
@@ -66,12 +76,7 @@ def choices() -> dict[Key, str]:
 def _onednn_usable(first: torch.Tensor) -> bool:
     """oneDNN's linear for float32 CPU tensors (the key holds the first operand's dtype and device: the
     kernels' operands share them)."""
-    return (
-        _onednn_linear is not None
-        and _MKLDNN_BUILT
-        and first.device.type == "cpu"
-        and first.dtype == torch.float32
-    )
+    return _onednn_linear is not None and _MKLDNN_BUILT and first.device.type == "cpu" and first.dtype == torch.float32
 
 
 # ------------------------------------------------------------------------------------------- the three products
@@ -93,7 +98,8 @@ def _input_grad_onednn(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor
     return _onednn_linear(grad, weight.t(), None, "none", [], "")  # type: ignore[no-any-return]
 
 
-def _weight_grad_aten(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
+def weight_grad_aten(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = grad.T @ x`` on aten (the route of small products, which callers may take directly)."""
     if x.shape[1] < grad.shape[1]:
         # narrow input (e.g. 4 observation features): this orientation is ~3x faster in MKL
         out.copy_(torch.mm(x.t(), grad).t())
@@ -133,9 +139,7 @@ def _choose(key: Key, aten: Callable[[], torch.Tensor], onednn: Callable[[], tor
 
 
 def _route_for(kind: str, rows: int, inputs: int, outputs: int, first: torch.Tensor) -> tuple[str, Key]:
-    """The route for this product ("measure" when it must be timed now) and its key in the choices."""
-    if _route == "aten" or 2 * rows * inputs * outputs < MIN_WORK:
-        return "aten", _NO_KEY
+    """The route for a product above `MIN_WORK` ("measure" when it must be timed now) and its key."""
     key = (kind, rows, inputs, outputs, torch.get_num_threads(), first.dtype, first.device.type)
     chosen = _CHOICES.get(key)
     if chosen is not None:
@@ -151,6 +155,8 @@ def _route_for(kind: str, rows: int, inputs: int, outputs: int, first: torch.Ten
 
 def linear(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """``x @ weight.T + bias`` (`weight_t` is ``weight.t()``, made once by the caller)."""
+    if _route == "aten" or 2 * x.shape[0] * weight.shape[0] * weight.shape[1] < MIN_WORK:
+        return torch.addmm(bias, x, weight_t)  # the common case first: rollouts and small networks
     chosen, key = _route_for("linear", x.shape[0], weight.shape[1], weight.shape[0], x)
     if chosen == "measure":
         chosen = _choose(
@@ -163,6 +169,8 @@ def linear(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: 
 
 def input_grad(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``grad @ weight``: the gradient reaching a linear layer's input."""
+    if _route == "aten" or 2 * grad.shape[0] * weight.shape[0] * weight.shape[1] < MIN_WORK:
+        return torch.mm(grad, weight)
     chosen, key = _route_for("input_grad", grad.shape[0], weight.shape[1], weight.shape[0], grad)
     if chosen == "measure":
         chosen = _choose(key, lambda: _input_grad_aten(grad, weight), lambda: _input_grad_onednn(grad, weight))
@@ -173,12 +181,15 @@ def input_grad(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 def weight_grad(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
     """``out = grad.T @ x``: a linear layer's weight gradient, written into `out` (a view of a flat buffer)."""
+    if _route == "aten" or 2 * grad.shape[0] * out.shape[0] * out.shape[1] < MIN_WORK:
+        weight_grad_aten(grad, x, out)
+        return
     chosen, key = _route_for("weight_grad", grad.shape[0], x.shape[1], grad.shape[1], grad)
     if chosen == "measure":
         aten_out, onednn_out = torch.empty_like(out), torch.empty_like(out)
 
         def aten() -> torch.Tensor:
-            _weight_grad_aten(grad, x, aten_out)
+            weight_grad_aten(grad, x, aten_out)
             return aten_out
 
         def onednn() -> torch.Tensor:
@@ -189,4 +200,4 @@ def weight_grad(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
     if chosen == "onednn":
         _weight_grad_onednn(grad, x, out)
     else:
-        _weight_grad_aten(grad, x, out)
+        weight_grad_aten(grad, x, out)
