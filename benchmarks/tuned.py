@@ -4,18 +4,22 @@
     python -m benchmarks.tuned search-summary --row dqn:CartPole-v1          # its figures, as a committed JSON file
     python -m benchmarks.tuned candidate --row dqn:CartPole-v1 --trial 12    # trial 12 as a zoo entry (a -conf file)
     python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 12 --seeds 0 1 2 3 4 [--accept]
+    python -m benchmarks.tuned search-command --row dqn:CartPole-v1 --trial-seeds 3   # each trial on 3 seeds
 
 The rule: the RL Zoo's entry stays as published in `zoo/hyperparams/<algo>.yml`. A search (`zoo.train -optimize`,
-trial k trained with seed 1000 + k) proposes settings at the published budget; a trial's settings are trained
-again on seeds the search never used (0-4 by default) by the same machinery as the benchmark sweep
-(`benchmarks.run`: the same command with `-conf <candidate>`, the same final evaluation), and become our entry in
-`zoo/hyperparams/tuned/<algo>.yml` only when the mean final evaluation over at least 5 such seeds meets the
-row's threshold (`validate --accept`). `python -m benchmarks.report` shows both entries' results.
+trial k trained with seed 1000 + k; with `--trial-seeds N`, with seeds 1000 + kN to 1000 + kN + N - 1 and scored
+by their mean) proposes settings at the published budget; a trial's settings are trained again on seeds the search
+never used (0-4 by default) by the same machinery as the benchmark sweep (`benchmarks.run`: the same command with
+`-conf <candidate>`, the same final evaluation), and become our entry in `zoo/hyperparams/tuned/<algo>.yml` only
+when the mean final evaluation over at least 5 such seeds meets the row's threshold (`validate --accept`).
+`python -m benchmarks.report` shows both entries' results.
 
-Files: the search lives in `benchmarks/runs/tuning/<algo>-<env>.db` (study `<algo>-<env>`, trial folders in
-`benchmarks/runs/tuning/<algo>-<env>/`), candidates in `benchmarks/runs/tuning/<algo>-<env>-trial<N>.yml` (not
-committed); the figures in `benchmarks/results_tuned/searches/<algo>-<env>.json` and the validation runs in
-`benchmarks/results_tuned/<algo>/<env>/trial<N>/seed<S>.json` (committed).
+Files, for the study `<algo>-<env>` (one seed per trial) or `<algo>-<env>-<N>seeds` (N seeds per trial): the search
+lives in `benchmarks/runs/tuning/<study>.db` (trial folders in `benchmarks/runs/tuning/<study>/`), candidates in
+`benchmarks/runs/tuning/<study>-trial<N>.yml` (not committed); the figures in
+`benchmarks/results_tuned/searches/<study>.json` and the validation runs in
+`benchmarks/results_tuned/<algo>/<env>/trial<N>/seed<S>.json` (one seed per trial) or
+`.../<N>seeds-trial<K>/seed<S>.json` (committed).
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import re
 import shlex
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -46,7 +51,7 @@ from benchmarks.run import (
     zoo_budget,
 )
 from zoo.config import HYPERPARAMS_DIR, ConfigError, load_experiment, read_file
-from zoo.tune import best_entry, default_study_name
+from zoo.tune import best_entry, default_study_name, trial_seeds
 
 TUNING_DIR = DEFAULT_RUNS / "tuning"
 TUNED_RESULTS = REPO / "benchmarks" / "results_tuned"
@@ -71,22 +76,40 @@ class TuningError(ValueError):
     """A bad input or a missing file; the message names it and says what would be right."""
 
 
+def seeds_tag(n_seeds: int) -> str:
+    """The tag of a search of `n_seeds` seeds per trial: none for one, else `<n>seeds`, the suffix of the study's
+    name and the prefix of its validations' folders, so that its files never meet the one-seed study's."""
+    return "" if n_seeds == 1 else f"{n_seeds}seeds"
+
+
 @dataclass(frozen=True)
 class SearchSpec:
     """How a row's search is run: `zoo.train -optimize` with these settings (defaults: the searches the report
-    counts). Trial k trains with seed `seed + k` and evaluates on `seed + k + 1000`."""
+    counts). Trial k trains with seeds `seed + k * trial_seeds + i` for i < `trial_seeds` (`zoo.tune.trial_seeds`;
+    one seed, `seed + k`, by default) and evaluates each on that seed + 1000; its score is the mean over its seeds
+    of their last evaluation."""
 
     n_trials: int = 30
     sampler: str = "tpe"
     pruner: str = "median"
     seed: int = 1000
     eval_episodes: int = 10
-    n_timesteps: int | None = None  # per trial; None: the entry's (the published budget)
-    n_evaluations: int | None = None  # per trial; None: zoo.tune's default
+    n_timesteps: int | None = None  # per trial and seed; None: the entry's (the published budget)
+    n_evaluations: int | None = None  # per trial and seed; None: zoo.tune's default
+    trial_seeds: int = 1  # seeds each trial trains on; above 1 the study's name ends in -<N>seeds
 
-    @staticmethod
-    def study_name(row: Row) -> str:
-        return default_study_name(row.algo, row.env)
+    def __post_init__(self) -> None:
+        if self.trial_seeds < 1:
+            raise TuningError(f"trial_seeds must be at least 1 (seeds each trial trains on), got {self.trial_seeds}")
+
+    def study_name(self, row: Row) -> str:
+        """`<algo>-<env>`, with `-<N>seeds` after it when each trial trains on N > 1 seeds."""
+        name = default_study_name(row.algo, row.env)
+        return f"{name}-{seeds_tag(self.trial_seeds)}" if self.trial_seeds > 1 else name
+
+    def seeds(self, number: int) -> list[int]:
+        """The seeds trial `number` trains with (zoo.tune's rule)."""
+        return [int(seed) for seed in trial_seeds(self.seed, number, self.trial_seeds) if seed is not None]
 
     def storage_path(self, row: Row, tuning_dir: pathlib.Path = TUNING_DIR) -> pathlib.Path:
         return pathlib.Path(tuning_dir) / f"{self.study_name(row)}.db"
@@ -103,7 +126,10 @@ class SearchSpec:
         command += ["-optimize", "--n-trials", str(self.n_trials), "--sampler", self.sampler, "--pruner", self.pruner]
         if self.n_evaluations is not None:
             command += ["--n-evaluations", str(self.n_evaluations)]
-        command += ["--seed", str(self.seed), "--storage", storage, "--study-name", self.study_name(row)]
+        command += ["--seed", str(self.seed)]
+        if self.trial_seeds > 1:
+            command += ["--trial-seeds", str(self.trial_seeds)]
+        command += ["--storage", storage, "--study-name", self.study_name(row)]
         command += ["--optimization-log-path", display_path(self.log_path(row, tuning_dir)), "--num-threads", "1"]
         return [*command, "--eval-episodes", str(self.eval_episodes), "--no-optim-plots"]
 
@@ -137,7 +163,7 @@ def load_study(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR
         storage = optuna.storages.RDBStorage(
             f"sqlite:///{path.resolve()}", engine_kwargs={"connect_args": {"timeout": 60}}
         )
-        return optuna.load_study(study_name=name, storage=storage)
+        study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         names = optuna.study.get_all_study_names(storage)
         raise TuningError(
@@ -145,6 +171,16 @@ def load_study(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR
         ) from None
     except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
         raise TuningError(f"{display_path(path)} cannot be read as an Optuna study: {error}") from None
+    # the seeds of each trial follow from the number of seeds per trial: a study run with another number would be
+    # summarized and validated with the wrong seeds (zoo.tune records it; studies from before it did: one seed)
+    recorded = study.user_attrs.get("search")
+    ran_with = int(recorded.get("trial_seeds", 1)) if isinstance(recorded, dict) else spec.trial_seeds
+    if ran_with != spec.trial_seeds:
+        raise TuningError(
+            f"study {name!r} in {display_path(path)} trained each trial on {ran_with} seed(s), not "
+            f"{spec.trial_seeds}: pass --trial-seeds {ran_with}"
+        )
+    return study
 
 
 def _state(trial: Any) -> str:
@@ -152,19 +188,27 @@ def _state(trial: Any) -> str:
 
 
 def _trial_record(trial: Any, spec: SearchSpec) -> dict[str, Any]:
+    """A trial's figures. `evaluations`: every evaluation as reported to the pruner, seed after seed; with several
+    seeds per trial, `seeds` and `seed_values` (each seed's last evaluation; the trial's value is their mean)."""
     params = trial.user_attrs.get("zoo_params")
-    return {
-        "number": trial.number,
-        "value": float(trial.value),
-        "seed": spec.seed + trial.number,
-        "evaluations": [float(trial.intermediate_values[step]) for step in sorted(trial.intermediate_values)],
-        "params": params if isinstance(params, dict) else dict(trial.params),
-    }
+    seeds = spec.seeds(trial.number)
+    record: dict[str, Any] = {"number": trial.number, "value": float(trial.value)}
+    if spec.trial_seeds == 1:
+        record["seed"] = seeds[0]
+    else:
+        values = trial.user_attrs.get("seed_values")
+        record["seeds"] = seeds
+        record["seed_values"] = [float(value) for value in values] if isinstance(values, list) else None
+    record["evaluations"] = [float(trial.intermediate_values[step]) for step in sorted(trial.intermediate_values)]
+    record["params"] = params if isinstance(params, dict) else dict(trial.params)
+    return record
 
 
-def evaluation_steps(log_path: pathlib.Path, number: int) -> list[int] | None:
-    """The steps at which trial `number` was evaluated, from its folder (None without one)."""
-    path = pathlib.Path(log_path) / f"trial_{number}" / "evaluations.npz"
+def evaluation_steps(log_path: pathlib.Path, number: int, seed: int | None = None) -> list[int] | None:
+    """The steps at which trial `number` was evaluated, from its folder (None without one); `seed`: the seed whose
+    run to read, in a search of several seeds per trial (zoo.tune writes each seed's files to `seed_<seed>/`)."""
+    folder = pathlib.Path(log_path) / f"trial_{number}"
+    path = (folder if seed is None else folder / f"seed_{seed}") / "evaluations.npz"
     if not path.is_file():
         return None
     with np.load(path) as data:
@@ -207,14 +251,18 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
             "running": states["running"] + states["waiting"],
         },
         "steps_per_trial": spec.budget(row),
-        "evaluation_steps": evaluation_steps(spec.log_path(row, tuning_dir), complete[0].number) if complete else None,
+        "evaluation_steps": _evaluation_steps(row, spec, tuning_dir, complete[0].number) if complete else None,
         "eval_episodes": spec.eval_episodes,
-        "objective": f"mean return of the trial's last evaluation ({spec.eval_episodes} deterministic episodes)",
-        "trial_seeds": [spec.seed + trial.number for trial in trials],
+        "objective": _objective(spec),
+        # every seed a trial trained with (trial k: seeds_per_trial of them from seed + k * seeds_per_trial)
+        "seeds_per_trial": spec.trial_seeds,
+        "trial_seeds": [seed for trial in trials for seed in spec.seeds(trial.number)],
         "best": {"number": top[0]["number"], "value": top[0]["value"]} if top else None,
         "top_trials": top,
         "at_or_above_threshold": reached,
-        "finding": _finding(reached, top, states["running"] + states["waiting"], threshold, len(trials), spec.n_trials),
+        "finding": _finding(
+            reached, top, states["running"] + states["waiting"], threshold, len(trials), spec.n_trials, spec.trial_seeds
+        ),
         "complete_values": [[t.number, float(t.value)] for t in sorted(complete, key=lambda t: t.number)],
         "failures": dict(errors),
         # what the searching processes recorded themselves (zoo.tune keeps it with the study; None for older ones)
@@ -222,10 +270,30 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
     }
 
 
+def _evaluation_steps(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path, number: int) -> list[int] | None:
+    """The steps at which trial `number` evaluated (its first seed's, with several: each seed evaluates alike)."""
+    seed = None if spec.trial_seeds == 1 else spec.seeds(number)[0]
+    return evaluation_steps(spec.log_path(row, tuning_dir), number, seed)
+
+
+def _objective(spec: SearchSpec) -> str:
+    episodes = f"{spec.eval_episodes} deterministic episodes"
+    if spec.trial_seeds == 1:
+        return f"mean return of the trial's last evaluation ({episodes})"
+    return f"mean over {spec.trial_seeds} seeds of the mean return of each seed's last evaluation ({episodes} each)"
+
+
 def _finding(
-    reached: list[int], top: list[dict[str, Any]], running: int, threshold: float | None, ended: int, asked: int
+    reached: list[int],
+    top: list[dict[str, Any]],
+    running: int,
+    threshold: float | None,
+    ended: int,
+    asked: int,
+    n_seeds: int = 1,
 ) -> str:
-    """What the search found, in a sentence (`ended` of the `asked` trials ended: complete, pruned or failed)."""
+    """What the search found, in a sentence (`ended` of the `asked` trials ended: complete, pruned or failed;
+    `n_seeds`: seeds per trial)."""
     if running:
         return f"search still running ({running} trial(s) not finished): summarize again when it has ended"
     if not reached and ended < asked:  # a stopped search has not shown that nothing works
@@ -244,12 +312,16 @@ def _finding(
         )
     return (
         f"trial(s) {', '.join(map(str, reached))} reached the threshold {threshold:.1f} at their last evaluation "
-        "(one seed): a setting counts only once it meets it on fresh seeds (validate)"
+        f"({'one seed' if n_seeds == 1 else f'mean over {n_seeds} seeds'}): a setting counts only once it meets it "
+        "on fresh seeds (validate)"
     )
 
 
-def search_summary_path(row: Row, results: pathlib.Path = TUNED_RESULTS) -> pathlib.Path:
-    return pathlib.Path(results) / SEARCHES / f"{SearchSpec.study_name(row)}.json"
+def search_summary_path(
+    row: Row, results: pathlib.Path = TUNED_RESULTS, spec: SearchSpec | None = None
+) -> pathlib.Path:
+    """`<results>/searches/<study name>.json`: one file per study, so a row's searches keep their own figures."""
+    return pathlib.Path(results) / SEARCHES / f"{(spec or SearchSpec()).study_name(row)}.json"
 
 
 # ---------------------------------------------------------------- a trial as an entry
@@ -292,12 +364,24 @@ def search_origin(row: Row, study: Any, trial: Any, spec: SearchSpec) -> str:
     """Where a trial's settings come from, in one sentence."""
     trials = study.get_trials(deepcopy=False)
     states = Counter(_state(t) for t in trials)
-    return (
+    searched = _seeds_text([seed for t in trials for seed in spec.seeds(t.number)])
+    text = (
         f"trial {trial.number} of study {spec.study_name(row)!r}: Optuna search of {len(trials)} trials "
         f"({states['complete']} complete, {states['pruned']} pruned, {states['fail']} failed) of "
-        f"{spec.budget(row):,} steps each, {spec.sampler} sampler, {spec.pruner} pruner, trial seeds "
-        f"{_seeds_text([spec.seed + t.number for t in trials])}; this trial (seed {spec.seed + trial.number}) "
-        f"scored {float(trial.value):.1f} at its last evaluation ({spec.eval_episodes} episodes)"
+        f"{spec.budget(row):,} steps each, {spec.sampler} sampler, {spec.pruner} pruner, "
+    )
+    seeds = spec.seeds(trial.number)
+    if spec.trial_seeds == 1:
+        return (
+            f"{text}trial seeds {searched}; this trial (seed {seeds[0]}) scored {float(trial.value):.1f} at its last "
+            f"evaluation ({spec.eval_episodes} episodes)"
+        )
+    values = trial.user_attrs.get("seed_values")
+    each = f"{', '.join(f'{float(v):.1f}' for v in values)}; " if isinstance(values, list) else ""
+    return (
+        f"{text}{spec.trial_seeds} seeds per trial (trial seeds {searched}); this trial (seeds {_seeds_text(seeds)}) "
+        f"scored {float(trial.value):.1f}, the mean over its seeds of their last evaluation ({each}"
+        f"{spec.eval_episodes} episodes each)"
     )
 
 
@@ -313,8 +397,11 @@ def _comment(text: str, width: int = 116) -> list[str]:
     return [*lines, f"# {line}"] if line else lines
 
 
-def candidate_path(row: Row, number: int, tuning_dir: pathlib.Path = TUNING_DIR) -> pathlib.Path:
-    return pathlib.Path(tuning_dir) / f"{SearchSpec.study_name(row)}-trial{number}.yml"
+def candidate_path(
+    row: Row, number: int, tuning_dir: pathlib.Path = TUNING_DIR, spec: SearchSpec | None = None
+) -> pathlib.Path:
+    """`<tuning_dir>/<study name>-trial<number>.yml` (`spec`: the search, one seed per trial by default)."""
+    return pathlib.Path(tuning_dir) / f"{(spec or SearchSpec()).study_name(row)}-trial{number}.yml"
 
 
 def write_candidate(
@@ -331,7 +418,7 @@ def write_candidate(
             yaml.safe_dump({row.env: entry}, sort_keys=False),
         ]
     )
-    path = candidate_path(row, number, tuning_dir)
+    path = candidate_path(row, number, tuning_dir, spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text)
     load_experiment(row.algo, row.env, path, use_default=False)  # the zoo reads it back
@@ -348,20 +435,41 @@ def find(key: str) -> Row:
 # ---------------------------------------------------------------- validating on fresh seeds
 
 
-def tuned_result_path(results: pathlib.Path, row: Row, number: int, seed: int) -> pathlib.Path:
-    return pathlib.Path(results) / row.algo / row.env.replace("/", "-") / f"trial{number}" / f"seed{seed}.json"
+#: A validation folder's name: `trial<N>` (a one-seed search's trial) or `<K>seeds-trial<N>`.
+TRIAL_FOLDER = re.compile(r"(?:([0-9]+)seeds-)?trial([0-9]+)")
+
+
+def trial_folder_name(number: int, n_seeds: int = 1) -> str:
+    """`trial<number>`, or `<n>seeds-trial<number>` for a trial of a search of n > 1 seeds per trial (whose trial
+    numbers start at 0 as the one-seed search's do)."""
+    return f"{seeds_tag(n_seeds)}-trial{number}" if n_seeds > 1 else f"trial{number}"
+
+
+def tuned_result_path(results: pathlib.Path, row: Row, number: int, seed: int, n_seeds: int = 1) -> pathlib.Path:
+    """Where the validation run of trial `number` (of the search of `n_seeds` seeds per trial) on `seed` goes."""
+    folder = pathlib.Path(results) / row.algo / row.env.replace("/", "-") / trial_folder_name(number, n_seeds)
+    return folder / f"seed{seed}.json"
 
 
 def check_seeds(seeds: list[int], spec: SearchSpec, accept: bool) -> list[int]:
-    """The validation seeds, once each: 0 or more, below the tuning seeds, and at least 5 to accept."""
+    """The validation seeds, once each: 0 or more, below every tuning seed, and at least 5 to accept."""
     seeds = list(dict.fromkeys(seeds))
     if not seeds:
         raise TuningError("--seeds: give the validation seeds, e.g. --seeds 0 1 2 3 4")
-    bad = [seed for seed in seeds if seed < 0 or seed >= spec.seed]
+    first = min(spec.seeds(0))  # the lowest seed of the search (trial 0's first); later trials' are higher
+    bad = [seed for seed in seeds if seed < 0 or seed >= first]
     if bad:
+        if spec.trial_seeds == 1:
+            rule = f"trial k with seed {spec.seed} + k (and evaluates on {spec.seed + 1000} + k)"
+        else:
+            n = spec.trial_seeds
+            rule = (
+                f"trial k with seeds {spec.seed} + {n}k to {spec.seed} + {n}k + {n - 1} (and evaluates on each "
+                "seed + 1000)"
+            )
         raise TuningError(
-            f"--seeds {bad}: validation seeds must be 0 to {spec.seed - 1}; the search trains trial k with seed "
-            f"{spec.seed} + k (and evaluates on {spec.seed + 1000} + k), so those seeds are not fresh"
+            f"--seeds {bad}: validation seeds must be 0 to {first - 1}; the search trains {rule}, so those seeds "
+            "are not fresh"
         )
     if accept and len(seeds) < len(VALIDATION_SEEDS):
         raise TuningError(
@@ -387,14 +495,16 @@ def validation_jobs(
     conf: pathlib.Path,
     results: pathlib.Path,
     n_timesteps: int | None = None,
+    n_seeds: int = 1,
 ) -> list[Job]:
     """One `benchmarks.run` job per seed, training with `-conf conf` for the published budget (or `n_timesteps`, a
-    smoke test). A result file already there must come from the same entry and budget; its seed is then done."""
+    smoke test). A result file already there must come from the same entry and budget; its seed is then done.
+    `n_seeds`: seeds per trial of the trial's search (its results' folder)."""
     steps = n_timesteps or row.budget
     entry_budget = load_experiment(row.algo, row.env, conf, use_default=False).n_timesteps
     jobs = []
     for seed in seeds:
-        path = tuned_result_path(results, row, number, seed)
+        path = tuned_result_path(results, row, number, seed, n_seeds)
         job = Job(row, seed, steps, path, pass_budget=steps != entry_budget, conf_file=conf)
         if path.exists():
             done = json.loads(path.read_text())
@@ -482,31 +592,42 @@ def accept_entry(
 # ---------------------------------------------------------------- the report's section
 
 
-def load_tuned_results(results: pathlib.Path) -> dict[str, dict[int, list[dict[str, Any]]]]:
-    """{row key: {trial: [result, ...]}} from `<results>/<algo>/<env>/trial<N>/seed<S>.json`, results of
-    another budget than the row's (smoke tests) left out."""
-    found: dict[str, dict[int, list[dict[str, Any]]]] = {}
-    for path in sorted(pathlib.Path(results).glob("*/*/trial*/seed*.json")):
+def load_tuned_results(results: pathlib.Path) -> dict[str, dict[tuple[int, int], list[dict[str, Any]]]]:
+    """{row key: {(seeds per trial of the search, trial): [result, ...]}} from
+    `<results>/<algo>/<env>/trial<N>/seed<S>.json` (a one-seed search's trial) and `.../<K>seeds-trial<N>/...`,
+    results of another budget than the row's (smoke tests) left out."""
+    found: dict[str, dict[tuple[int, int], list[dict[str, Any]]]] = {}
+    for path in sorted(pathlib.Path(results).glob("*/*/*trial*/seed*.json")):
+        match = TRIAL_FOLDER.fullmatch(path.parent.name)
+        if match is None or (match[1] is not None and int(match[1]) < 2):
+            continue  # not a folder this tool writes
         data = json.loads(path.read_text())
         missing = {"algo", "env", "seed", "n_timesteps", "final_eval"} - set(data)
         if missing:
             raise ValueError(f"{path} is not a benchmark result: missing {sorted(missing)}")
         key = f"{data['algo']}:{data['env']}"
         row = next((row for row in ROWS if row.key == key), None)
-        if row is None or int(data["n_timesteps"]) != row.budget or not path.parent.name[5:].isdigit():
+        if row is None or int(data["n_timesteps"]) != row.budget:
             continue
-        found.setdefault(key, {}).setdefault(int(path.parent.name[5:]), []).append(data)
+        trial = (int(match[1] or 1), int(match[2]))
+        found.setdefault(key, {}).setdefault(trial, []).append(data)
     return found
 
 
-def load_search_summaries(results: pathlib.Path) -> dict[str, dict[str, Any]]:
-    found = {}
+def summary_seeds(summary: dict[str, Any]) -> int:
+    """Seeds per trial of a search summary (1 for summaries written before searches could have more)."""
+    return int(summary.get("seeds_per_trial") or 1)
+
+
+def load_search_summaries(results: pathlib.Path) -> dict[str, list[dict[str, Any]]]:
+    """{row key: [summary, ...]}: every search of a row (one file per study), fewest seeds per trial first."""
+    found: dict[str, list[dict[str, Any]]] = {}
     for path in sorted((pathlib.Path(results) / SEARCHES).glob("*.json")):
         data = json.loads(path.read_text())
         if "row" not in data or "trials" not in data:
             raise ValueError(f"{path} is not a search summary (python -m benchmarks.tuned search-summary writes one)")
-        found[str(data["row"])] = data
-    return found
+        found.setdefault(str(data["row"]), []).append(data)
+    return {key: sorted(summaries, key=summary_seeds) for key, summaries in found.items()}
 
 
 def _finals_text(pairs: list[tuple[int, float]]) -> str:
@@ -516,20 +637,50 @@ def _finals_text(pairs: list[tuple[int, float]]) -> str:
     return f"{mean:,.1f} (seeds {_seeds_text([seed for seed, _ in pairs])}: {finals})"
 
 
-def _search_cell(summary: dict[str, Any] | None) -> str:
-    if summary is None:
-        return "-"
-    counts, best = summary["trials"], summary.get("best")
+def _search_cell(summary: dict[str, Any]) -> str:
+    counts, best, n_seeds = summary["trials"], summary.get("best"), summary_seeds(summary)
+    steps = f"{int(summary['steps_per_trial']):,} steps"
     text = (
-        f"{counts['total']} trials of {int(summary['steps_per_trial']):,} steps ({counts['complete']} "
+        f"{counts['total']} trials of {steps if n_seeds == 1 else f'{n_seeds} seeds x {steps}'} ({counts['complete']} "
         f"complete, {counts['pruned']} pruned, {counts['failed']} failed"
         + (f", {counts['running']} running" if counts.get("running") else "")
         + ")"
+        + (", one seed each" if n_seeds == 1 else ", scored by the mean over the seeds")
     )
     if best:
         reached = len(summary["at_or_above_threshold"])
         text += f"; best #{best['number']}: {best['value']:,.1f}; {reached} at or above the threshold"
     return text
+
+
+def _search_label(n_seeds: int) -> str:
+    return "one-seed search" if n_seeds == 1 else f"{n_seeds}-seed search"
+
+
+def _validate_command(row: Row, number: int, n_seeds: int) -> str:
+    flag = "" if n_seeds == 1 else f" --trial-seeds {n_seeds}"
+    return f"python -m benchmarks.tuned validate --row {row.key} --trial {number}{flag}"
+
+
+#: The status of a row, or of one of its searches, when nothing is left to run and nothing met the threshold.
+NOTHING_FOUND = "no setting found meets the threshold"
+
+
+def _search_status(row: Row, summary: dict[str, Any], validated: bool) -> tuple[str, str | None]:
+    """Where one search of a row stands: (status, the command still to run or None). `validated`: some trial of
+    this search has validation results (none passed and none is incomplete)."""
+    n_seeds = summary_seeds(summary)
+    if summary["trials"].get("running"):
+        return "search running", None
+    asked = summary.get("n_trials_asked", 0)
+    if not (validated or summary["at_or_above_threshold"]) and _searched(summary) < asked:
+        # a stopped search has not shown that nothing works: it goes on from its study
+        command = shlex.join(SearchSpec(trial_seeds=n_seeds).command(row))
+        return f"search stopped after {_searched(summary)} of {asked} trials", command
+    if validated or not summary["at_or_above_threshold"]:
+        return NOTHING_FOUND, None
+    command = _validate_command(row, summary["best"]["number"], n_seeds)
+    return "validation not run yet", f"{command} --seeds {' '.join(map(str, VALIDATION_SEEDS))}"
 
 
 def tuned_section(
@@ -551,13 +702,14 @@ def tuned_section(
         "## Our tuned entries (rows the RL Zoo entry does not pass)",
         "",
         "For each row whose RL Zoo entry falls short, an Optuna search (`zoo.train -optimize`, trial k trained with "
-        "seed 1000 + k) looks for other settings at the published budget; a trial's settings are trained again on "
+        "seed 1000 + k, or in a search of N seeds per trial with seeds 1000 + kN to 1000 + kN + N - 1 and scored by "
+        "their mean) looks for other settings at the published budget; a trial's settings are trained again on "
         f"{len(VALIDATION_SEEDS)} seeds the search never used ({_seeds_text(list(VALIDATION_SEEDS))}) by the same "
         "command and final evaluation as the table above, and become our entry in `zoo/hyperparams/tuned/<algo>.yml` "
-        "only when their mean meets the threshold. The RL Zoo entry stays as published. *Search*: trials, steps per "
-        "trial, the best trial's last evaluation and how many trials reached the threshold there (one seed, a "
-        "pointer only). Workflow: [Tuning the failing rows](tuning_rows.md); figures of each search: "
-        f"`benchmarks/results_tuned/{SEARCHES}/<algo>-<env>.json`.",
+        "only when their mean meets the threshold. The RL Zoo entry stays as published. *Search*: each search of the "
+        "row, with its trials, steps per trial and seeds per trial, the best trial's score and how many trials reached "
+        "the threshold with it (a pointer only). Workflow: [Tuning the failing rows](tuning_rows.md); figures of each "
+        f"search: `benchmarks/results_tuned/{SEARCHES}/<study>.json`.",
         "",
     ]
     if not rows:
@@ -568,52 +720,53 @@ def tuned_section(
         "|---|---:|---|---|---|---|",
     ]
     todo = []
-    spec = SearchSpec()
     for row in rows:
-        summary, trials = searches.get(row.key), validations.get(row.key, {})
+        summaries, trials = searches.get(row.key, []), validations.get(row.key, {})
         accepted = read_entries(pathlib.Path(entries_dir) / f"{row.algo}.yml").get(row.env)
         cells, status, incomplete = [], "", False
-        for number, found in sorted(trials.items()):
+        for (n_seeds, number), found in sorted(trials.items()):
             pairs = [(int(r["seed"]), float(r["final_eval"]["mean"])) for r in found]
             judged = verdict([final for _, final in pairs], row.threshold)
             is_ours = accepted is not None and _same_entry(accepted[1], found[0].get("hyperparams") or {})
-            cells.append(f"trial {number}: {_finals_text(pairs)}, {judged}" + (", accepted" if is_ours else ""))
-            command = f"python -m benchmarks.tuned validate --row {row.key} --trial {number}"
+            label = f"trial {number}" + ("" if n_seeds == 1 else f" ({_search_label(n_seeds)})")
+            cells.append(f"{label}: {_finals_text(pairs)}, {judged}" + (", accepted" if is_ours else ""))
+            which = f"trial {number}" + ("" if n_seeds == 1 else f" of the {_search_label(n_seeds)}")
+            command = _validate_command(row, number, n_seeds)
             if judged == "pass" and is_ours and not status:
-                status = f"**pass**: `zoo/hyperparams/tuned/{row.algo}.yml` (trial {number})"
+                status = f"**pass**: `zoo/hyperparams/tuned/{row.algo}.yml` ({which})"
             elif judged == "pass" and not status:
-                status = f"**pass** (trial {number}), not accepted yet"
+                status = f"**pass** ({which}), not accepted yet"
                 todo.append(f"- {row.key}: `{command} --seeds {_seeds_text(list(VALIDATION_SEEDS))} --accept`")
             elif judged == "incomplete":
                 incomplete = True
                 todo.append(f"- {row.key}: `{command} --seeds {' '.join(map(str, VALIDATION_SEEDS))}`")
         if status:
             pass
-        elif summary is None:
+        elif not summaries:
             status = "search not run yet"
-            todo.append(f"- {row.key}: `{shlex.join(spec.command(row))}`")
+            todo.append(f"- {row.key}: `{shlex.join(SearchSpec().command(row))}`")
         elif incomplete:
             status = "validation running"
-        elif summary["trials"].get("running"):
-            status = "search running"
-        elif not (cells or summary["at_or_above_threshold"]) and _searched(summary) < summary.get("n_trials_asked", 0):
-            # a stopped search has not shown that nothing works: it goes on from its study
-            status = f"search stopped after {_searched(summary)} of {summary['n_trials_asked']} trials"
-            todo.append(f"- {row.key}: `{shlex.join(spec.command(row))}`")
-        elif cells or not summary["at_or_above_threshold"]:
-            status = "no setting found meets the threshold"
         else:
-            best = summary["best"]["number"]
-            status = "validation not run yet"
-            todo.append(
-                f"- {row.key}: `python -m benchmarks.tuned validate --row {row.key} --trial {best} --seeds "
-                f"{' '.join(map(str, VALIDATION_SEEDS))}`"
-            )
+            validated = {n_seeds for n_seeds, _ in trials}
+            states = []
+            for summary in summaries:
+                state, to_run = _search_status(row, summary, summary_seeds(summary) in validated)
+                states.append((state, summary_seeds(summary)))
+                if to_run:
+                    todo.append(f"- {row.key}: `{to_run}`")
+            open_states = [(state, n_seeds) for state, n_seeds in states if state != NOTHING_FOUND]
+            if not open_states:
+                status = NOTHING_FOUND
+            elif len(summaries) == 1 and open_states[0][1] == 1:
+                status = open_states[0][0]  # the one search of the row, one seed per trial: nothing to tell apart
+            else:
+                status = "; ".join(f"{state} ({_search_label(n_seeds)})" for state, n_seeds in open_states)
         zoo_cell = _finals_text(rl_zoo[row.key]) if rl_zoo.get(row.key) else "not run"
         threshold = "undefined" if row.threshold is None else f"{row.threshold:,.1f}"
+        search_cell = "<br>".join(_search_cell(summary) for summary in summaries) or "-"
         lines.append(
-            f"| {row.key} | {threshold} | {zoo_cell} | {_search_cell(summary)} | {'<br>'.join(cells) or '-'} "
-            f"| {status} |"
+            f"| {row.key} | {threshold} | {zoo_cell} | {search_cell} | {'<br>'.join(cells) or '-'} | {status} |"
         )
     lines.append("")
     if todo:
@@ -630,7 +783,7 @@ def _validate(args: argparse.Namespace, row: Row, spec: SearchSpec) -> int:
         raise TuningError("--accept judges runs of the published budget: leave out --n-timesteps")
     study = load_study(row, spec, args.tuning_dir)
     conf, entry = write_candidate(row, study, args.trial, spec, args.tuning_dir)
-    jobs = validation_jobs(row, args.trial, seeds, entry, conf, args.results, args.n_timesteps)
+    jobs = validation_jobs(row, args.trial, seeds, entry, conf, args.results, args.n_timesteps, spec.trial_seeds)
     todo = [job for job in jobs if not job.result_path.exists()]
     runs = pathlib.Path(args.runs_folder) / f"{spec.study_name(row)}-trial{args.trial}"
     print(f"trial {args.trial} of {row.key} ({display_path(conf)}): {len(todo)} of {len(jobs)} seed(s) to train")
@@ -648,7 +801,8 @@ def _validate(args: argparse.Namespace, row: Row, spec: SearchSpec) -> int:
     threshold = "undefined" if row.threshold is None else f"{row.threshold:.1f}"
     for seed, final in sorted(finals.items()):
         print(f"  seed {seed}: final {final:.1f}")
-    print(f"{row.key} trial {args.trial}: mean {mean:.1f} over seeds {_seeds_text(list(finals))}, threshold "
+    which = f"trial {args.trial}" + ("" if spec.trial_seeds == 1 else f" of {spec.study_name(row)}")
+    print(f"{row.key} {which}: mean {mean:.1f} over seeds {_seeds_text(list(finals))}, threshold "
           f"{threshold}: {judged}")  # fmt: skip
     if not args.accept:
         return 0
@@ -661,7 +815,7 @@ def _validate(args: argparse.Namespace, row: Row, spec: SearchSpec) -> int:
         f"evaluation {mean:.1f} ({', '.join(f'{f:.1f}' for _, f in sorted(finals.items()))}; "
         f"{args.eval_episodes} deterministic episodes each) >= threshold {threshold}. The RL Zoo entry of "
         f"zoo/hyperparams/{row.algo}.yml with the trial's values on top; results: "
-        f"{display_path(tuned_result_path(args.results, row, args.trial, seeds[0]).parent)}/."
+        f"{display_path(tuned_result_path(args.results, row, args.trial, seeds[0], spec.trial_seeds).parent)}/."
     )
     path = pathlib.Path(args.entries) / f"{row.algo}.yml"
     if accept_entry(row, entry, provenance, args.entries, args.force):
@@ -678,7 +832,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     helps = {
         "search-command": "print the Optuna search to run for a row",
-        "search-summary": f"write a finished search's figures to <results>/{SEARCHES}/<algo>-<env>.json",
+        "search-summary": f"write a finished search's figures to <results>/{SEARCHES}/<study name>.json",
         "candidate": "write a trial's entry as a conf file for zoo.train -conf",
         "validate": "train a trial's entry on fresh seeds and judge it against the threshold (--accept: keep it)",
     }
@@ -687,6 +841,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         sub.add_argument("--row", required=True, metavar="ALGO:ENV", help="a benchmark row, e.g. dqn:CartPole-v1")
         sub.add_argument("--tuning-dir", type=pathlib.Path, default=TUNING_DIR, help="where the searches live")
         sub.add_argument("--results", type=pathlib.Path, default=TUNED_RESULTS, help="summaries and validations")
+        sub.add_argument(
+            "--trial-seeds",
+            type=int,
+            default=None,
+            metavar="N",
+            help="the search trains each trial on N seeds (zoo.train --trial-seeds N; its study is "
+            "<algo>-<env>-<N>seeds); default: 1, the study <algo>-<env>",
+        )
         if name in ("candidate", "validate"):
             sub.add_argument("--trial", type=int, required=True, help="the trial number in the row's study")
     validate = commands.choices["validate"]
@@ -702,6 +864,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if getattr(args, "trial", 0) < 0:
         parser.error(f"--trial must be 0 or more, got {args.trial}")
+    if args.trial_seeds is not None and args.trial_seeds < 1:
+        parser.error(
+            f"--trial-seeds must be at least 1 (seeds each trial of the search trained on), got {args.trial_seeds}"
+        )
     if args.command == "validate":
         for flag, value in (("--jobs", args.jobs), ("--eval-episodes", args.eval_episodes)):
             if value < 1:
@@ -714,9 +880,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None, spec: SearchSpec | None = None) -> int:
-    """The command line; `spec` is how the searches were run (default: `SearchSpec()`, the searches counted)."""
+    """The command line; `spec` is how the searches were run (default: `SearchSpec()`, the searches counted), its
+    seeds per trial replaced by `--trial-seeds` when given."""
     args = parse_args(argv)
     spec = spec or SearchSpec()
+    if args.trial_seeds is not None:
+        spec = replace(spec, trial_seeds=args.trial_seeds)
     try:
         row = find(args.row)
         if args.command == "search-command":
@@ -727,7 +896,7 @@ def main(argv: list[str] | None = None, spec: SearchSpec | None = None) -> int:
         study = load_study(row, spec, args.tuning_dir)
         if args.command == "search-summary":
             summary = summarize_search(row, study, spec, args.tuning_dir)
-            path = search_summary_path(row, args.results)
+            path = search_summary_path(row, args.results, spec)
             write_json(path, summary)
             counts, best = summary["trials"], summary["best"]
             best_text = f"best trial #{best['number']}: {best['value']:.1f}" if best else "no trial completed"
@@ -739,7 +908,8 @@ def main(argv: list[str] | None = None, spec: SearchSpec | None = None) -> int:
             return 0
         path, _ = write_candidate(row, study, args.trial, spec, args.tuning_dir)
         print(f"wrote {display_path(path)}; validate it on fresh seeds with:")
-        print(f"python -m benchmarks.tuned validate --row {row.key} --trial {args.trial} --seeds 0 1 2 3 4 --jobs 1")
+        command = _validate_command(row, args.trial, spec.trial_seeds)
+        print(f"{command} --seeds {' '.join(map(str, VALIDATION_SEEDS))} --jobs 1")
         return 0
     except (TuningError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,6 +3,7 @@ the fresh-seed rule, the accept rule, and the report's section."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -18,21 +19,34 @@ from zoo.config import load_experiment
 pytest.importorskip("optuna")
 
 ROW = find_row("dqn:CartPole-v1")  # threshold 452.2, budget 50k
+ROW_STUDY = "dqn-CartPole-v1"  # its one-seed study
 #: A search small enough for a test: 2 trials of 300 steps, one evaluation of 2 episodes each.
 TINY = tuned.SearchSpec(n_trials=2, n_timesteps=300, n_evaluations=1, eval_episodes=2)
+#: The same on 2 seeds per trial; its own sampler seed, so that its trials draw other settings than TINY's.
+TWO_SEEDS = dataclasses.replace(TINY, trial_seeds=2, seed=500)
 
 
-@pytest.fixture(scope="module")
-def search(tmp_path_factory):
-    """The folder of a real 2-trial search run with the command the tool prints (from a scratch folder, so that
-    zoo.tune's own output folder `logs/` lands there)."""
-    folder = tmp_path_factory.mktemp("tuning")
-    command = TINY.command(ROW, folder, sys.executable)
+def run_search(spec, folder):
+    """Run the search `spec` with the command the tool prints (from a scratch folder, so that zoo.tune's own
+    output folder `logs/` lands there)."""
+    command = spec.command(ROW, folder, sys.executable)
     done = subprocess.run(
         command, cwd=folder, env=run.child_env(), capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return folder
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    """The folder of a real 2-trial search."""
+    return run_search(TINY, tmp_path_factory.mktemp("tuning"))
+
+
+@pytest.fixture(scope="module")
+def search_2seeds(tmp_path_factory):
+    """The folder of a real 2-trial search of 2 seeds per trial."""
+    return run_search(TWO_SEEDS, tmp_path_factory.mktemp("tuning2"))
 
 
 def main(*argv, spec=TINY):
@@ -346,3 +360,163 @@ def test_the_report_page_holds_the_section(tmp_path):
     section = text[text.index("## Our tuned entries") : text.index("<!-- side-by-side:start -->")]
     assert "| dqn:CartPole-v1 | 452.2 | 267.5 (seeds 0-2: 43.8, 500.0, 258.7) | - | - | search not run yet |" in section
     assert text.index("## Results") < text.index("## Our tuned entries")
+
+
+# ---------------------------------------------------------------- searches of several seeds per trial
+
+
+def test_a_multi_seed_search_has_its_own_study_and_files_and_one_seed_keeps_todays():
+    one, three = tuned.SearchSpec(), tuned.SearchSpec(trial_seeds=3)
+    assert one.command(ROW) == tuned.SearchSpec(trial_seeds=1).command(ROW)
+    assert "--trial-seeds" not in one.command(ROW)
+    assert (one.study_name(ROW), one.storage_path(ROW).name, one.log_path(ROW).name) == (
+        "dqn-CartPole-v1", "dqn-CartPole-v1.db", "dqn-CartPole-v1"
+    )  # fmt: skip
+    # the command the DQN CartPole search of 3 seeds per trial runs with, as given to zoo.train
+    assert " ".join(three.command(ROW)) == (
+        "python -m zoo.train --algo dqn --env CartPole-v1 -optimize --n-trials 30 --sampler tpe --pruner median "
+        "--seed 1000 --trial-seeds 3 --storage sqlite:///benchmarks/runs/tuning/dqn-CartPole-v1-3seeds.db "
+        "--study-name dqn-CartPole-v1-3seeds --optimization-log-path benchmarks/runs/tuning/dqn-CartPole-v1-3seeds "
+        "--num-threads 1 --eval-episodes 10 --no-optim-plots"
+    )
+    assert tuned.candidate_path(ROW, 12).name == "dqn-CartPole-v1-trial12.yml"
+    assert tuned.candidate_path(ROW, 12, spec=three).name == "dqn-CartPole-v1-3seeds-trial12.yml"
+    assert tuned.search_summary_path(ROW).name == "dqn-CartPole-v1.json"
+    assert tuned.search_summary_path(ROW, spec=three).name == "dqn-CartPole-v1-3seeds.json"
+    assert (one.seeds(12), three.seeds(12)) == ([1012], [1036, 1037, 1038])  # zoo.tune's seeds of trial 12
+    # validations of trial 12 of each search go to folders of their own
+    a, b = tuned.tuned_result_path("r", ROW, 12, 0), tuned.tuned_result_path("r", ROW, 12, 0, n_seeds=3)
+    assert (str(a), str(b)) == ("r/dqn/CartPole-v1/trial12/seed0.json", "r/dqn/CartPole-v1/3seeds-trial12/seed0.json")
+    with pytest.raises(tuned.TuningError, match="trial_seeds must be at least 1"):
+        tuned.SearchSpec(trial_seeds=0)
+
+
+@pytest.mark.parametrize("command", ["search-command", "search-summary", "candidate", "validate"])
+def test_the_trial_seeds_flag_is_checked(command, capsys):
+    trial = ["--trial", "0"] if command in ("candidate", "validate") else []
+    for value, message in [("0", "--trial-seeds must be at least 1"), ("two", "invalid int value: 'two'")]:
+        with pytest.raises(SystemExit):
+            tuned.main([command, "--row", ROW.key, *trial, "--trial-seeds", value])
+        assert message in capsys.readouterr().err
+    if command == "search-command":
+        assert tuned.main([command, "--row", ROW.key, "--trial-seeds", "3"]) == 0
+        assert "--seed 1000 --trial-seeds 3 --storage sqlite:///" in capsys.readouterr().out
+
+
+def test_a_multi_seed_search_is_summarized_validated_and_reported_beside_the_one_seed_search(
+    search, search_2seeds, tmp_path, monkeypatch, capsys
+):
+    results = tmp_path / "results"
+    assert main("search-summary", "--row", ROW.key, "--tuning-dir", search, "--results", results) == 0
+    flag = ("--trial-seeds", 2)
+    assert main("search-summary", "--row", ROW.key, *flag, "--tuning-dir", search_2seeds, "--results", results,
+                spec=dataclasses.replace(TWO_SEEDS, trial_seeds=1)) == 0  # the flag sets the seeds  # fmt: skip
+    assert sorted(p.name for p in (results / "searches").iterdir()) == [
+        "dqn-CartPole-v1-2seeds.json",
+        "dqn-CartPole-v1.json",
+    ]
+    summary = json.loads((results / "searches" / "dqn-CartPole-v1-2seeds.json").read_text())
+    assert summary["study"] == "dqn-CartPole-v1-2seeds" and "--seed 500 --trial-seeds 2 --storage" in summary["command"]
+    assert summary["seeds_per_trial"] == 2 and summary["trial_seeds"] == [500, 501, 502, 503]
+    assert summary["recorded_settings"]["trial_seeds"] == 2  # what zoo.tune recorded agrees
+    assert summary["evaluation_steps"] == [300]  # read from trial_<k>/seed_<first seed>/evaluations.npz
+    assert summary["objective"].startswith("mean over 2 seeds of the mean return of each seed's last evaluation")
+    for record in summary["top_trials"]:
+        first = 500 + 2 * record["number"]
+        assert record["seeds"] == [first, first + 1] and "seed" not in record
+        assert record["value"] == pytest.approx(sum(record["seed_values"]) / 2)
+        assert record["evaluations"] == record["seed_values"]  # one evaluation per seed, seed after seed
+    assert [s["seeds_per_trial"] for s in tuned.load_search_summaries(results)[ROW.key]] == [1, 2]  # both kept
+
+    # the flag must agree with what the study was run with: its seeds follow from it
+    import optuna
+
+    source = f"sqlite:///{search_2seeds / 'dqn-CartPole-v1-2seeds.db'}"
+    target = f"sqlite:///{tmp_path / 'dqn-CartPole-v1.db'}"
+    optuna.copy_study(
+        from_study_name="dqn-CartPole-v1-2seeds", from_storage=source, to_storage=target, to_study_name=ROW_STUDY
+    )
+    assert main("search-summary", "--row", ROW.key, "--tuning-dir", tmp_path, "--results", tmp_path / "x") == 2
+    assert "trained each trial on 2 seed(s), not 1: pass --trial-seeds 2" in capsys.readouterr().err
+
+    assert main("candidate", "--row", ROW.key, "--trial", 1, *flag, "--tuning-dir", search_2seeds, spec=TWO_SEEDS) == 0
+    out = capsys.readouterr().out
+    assert "validate --row dqn:CartPole-v1 --trial 1 --trial-seeds 2 --seeds 0 1 2 3 4" in out
+    text = (search_2seeds / "dqn-CartPole-v1-2seeds-trial1.yml").read_text()
+    origin = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
+    assert "trial 1 of study 'dqn-CartPole-v1-2seeds'" in origin and "2 seeds per trial (trial seeds 500-503)" in origin
+    assert (
+        "this trial (seeds 502 503) scored" in origin and "the mean over its seeds of their last evaluation" in origin
+    )
+
+    # trial 1 of each search, validated on the same seeds: two folders, neither overwriting the other
+    monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({seed: 100.0 for seed in range(5)}))
+    assert validate(search, tmp_path, 1) == 0
+    monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({seed: 480.0 + seed for seed in range(5)}))
+    with pytest.raises(tuned.TuningError, match=r"--seeds \[500\]: validation seeds must be 0 to 499; the search "
+                       r"trains trial k with seeds 500 \+ 2k to 500 \+ 2k \+ 1"):  # fmt: skip
+        tuned.check_seeds([0, 500], TWO_SEEDS, accept=False)
+    assert main(
+        "validate", "--row", ROW.key, "--trial", 1, *flag, "--tuning-dir", search_2seeds, "--results", results,
+        "--entries", tmp_path / "entries", "--runs-folder", tmp_path / "runs", "--accept", spec=TWO_SEEDS,
+    ) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "trial 1 of dqn-CartPole-v1-2seeds: mean 482.0 over seeds 0-4" in out and "accepted" in out
+    folder = results / "dqn" / "CartPole-v1"
+    one_seed = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1" / "seed4.json").read_text())
+    two_seeds = json.loads((folder / "2seeds-trial1" / "seed4.json").read_text())
+    assert (one_seed["final_eval"]["mean"], two_seeds["final_eval"]["mean"]) == (100.0, 484.0)
+    assert one_seed["hyperparams"] != two_seeds["hyperparams"]  # each trial's own settings
+    entries = (tmp_path / "entries" / "dqn.yml").read_text()
+    assert "2 seeds per trial" in entries and "results/dqn/CartPole-v1/2seeds-trial1/." in entries
+
+    # the report lists both searches and both trials 1, and says which search the accepted entry came from
+    rl_zoo = {ROW.key: [(0, 43.8), (1, 500.0), (2, 258.7)]}
+    lines = tuned.tuned_section(rl_zoo, results, tmp_path / "entries")
+    line = next(line for line in lines if line.startswith("| dqn:CartPole-v1 |"))
+    search_cell, trials_cell, status = line.split(" | ")[3:6]
+    one, two = search_cell.split("<br>")
+    assert one.startswith("2 trials of 300 steps (2 complete, 0 pruned, 0 failed), one seed each; best #")
+    assert two.startswith("2 trials of 2 seeds x 300 steps (2 complete, 0 pruned, 0 failed), scored by the mean")
+    assert trials_cell == (
+        "trial 1: 100.0 (seeds 0-4: 100.0, 100.0, 100.0, 100.0, 100.0), FAIL<br>"
+        "trial 1 (2-seed search): 482.0 (seeds 0-4: 480.0, 481.0, 482.0, 483.0, 484.0), pass, accepted"
+    )
+    assert status == "**pass**: `zoo/hyperparams/tuned/dqn.yml` (trial 1 of the 2-seed search) |"
+
+
+def test_report_says_what_is_left_of_each_search_of_a_row(tmp_path):
+    """DQN CartPole's case: the one-seed search's best trial fell short on fresh seeds; a 3-seed search found
+    trials at the threshold that are not validated yet."""
+    tuned_dir, cartpole = tmp_path / "results_tuned", find_row("dqn:CartPole-v1")
+    run.write_json(tuned_dir / "searches" / "dqn-CartPole-v1.json", search_summary(cartpole, 500.0, [7, 9]))
+    three = {**search_summary(cartpole, 470.0, [4, 12]), "seeds_per_trial": 3, "best": {"number": 12, "value": 470.0}}
+    run.write_json(tuned_dir / "searches" / "dqn-CartPole-v1-3seeds.json", three)
+    for seed, final in enumerate([43.8, 500.0, 9.4, 9.3, 9.3]):
+        run.write_json(tuned.tuned_result_path(tuned_dir, cartpole, 9, seed), tuned_result(cartpole, 9, seed, final))
+    rl_zoo = {cartpole.key: [(0, 43.8), (1, 500.0), (2, 258.7)]}
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
+    line = next(line for line in lines if line.startswith("| dqn:CartPole-v1 |"))
+    assert "| trial 9: 114.4 (seeds 0-4: 43.8, 500.0, 9.4, 9.3, 9.3), FAIL |" in line
+    assert "<br>30 trials of 3 seeds x 50,000 steps (25 complete" in line and "best #12: 470.0; 2 at or above" in line
+    assert line.endswith("| validation not run yet (3-seed search) |")
+    command = "python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 12 --trial-seeds 3 --seeds 0 1 2 3 4"
+    assert f"- dqn:CartPole-v1: `{command}`" in lines
+
+    # two seeds of the 3-seed search's trial 12 so far: its own folder, its own command to go on
+    for seed in (0, 1):
+        result = tuned_result(cartpole, 12, seed, 480.0)
+        run.write_json(tuned.tuned_result_path(tuned_dir, cartpole, 12, seed, n_seeds=3), result)
+    assert sorted(tuned.load_tuned_results(tuned_dir)[cartpole.key]) == [(1, 9), (3, 12)]
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
+    line = next(line for line in lines if line.startswith("| dqn:CartPole-v1 |"))
+    assert "FAIL<br>trial 12 (3-seed search): 480.0 (seeds 0 1: 480.0, 480.0), incomplete |" in line
+    assert line.endswith("| validation running |") and f"- dqn:CartPole-v1: `{command}`" in lines
+
+    # every search done and nothing met the threshold: one verdict for the row
+    for seed in range(5):
+        result = tuned_result(cartpole, 12, seed, 200.0)
+        run.write_json(tuned.tuned_result_path(tuned_dir, cartpole, 12, seed, n_seeds=3), result)
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
+    line = next(line for line in lines if line.startswith("| dqn:CartPole-v1 |"))
+    assert line.endswith("| no setting found meets the threshold |") and "Still to run:" not in lines
