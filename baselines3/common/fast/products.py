@@ -119,64 +119,73 @@ def _timed(call: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _choose(key: Key, aten: Callable[[], torch.Tensor], onednn: Callable[[], torch.Tensor]) -> str:
-    """Time both routes on the call's tensors (taking turns, best of `_REPEATS` each) and keep the faster one,
-    oneDNN only when its result agrees with aten's and it is clearly faster."""
+def _faster(aten: Callable[[], torch.Tensor], onednn: Callable[[], torch.Tensor]) -> str:
+    """Time both routes on the call's tensors (taking turns, best of `_REPEATS` each): "onednn" only when its
+    result agrees with aten's and it is clearly faster, else "aten"."""
     with torch.no_grad():
         expected, candidate = aten(), onednn()  # the first calls also warm up both routes
         scale = float(expected.abs().max()) + 1e-30
-        agrees = expected.shape == candidate.shape and float((expected - candidate).abs().max()) <= 1e-5 * scale
-        chosen = "aten"
-        if agrees:
-            aten_s, onednn_s = [], []
-            for _ in range(_REPEATS):
-                aten_s.append(_timed(aten))
-                onednn_s.append(_timed(onednn))
-            if min(onednn_s) < _MARGIN * min(aten_s):
-                chosen = "onednn"
-    _CHOICES[key] = chosen
-    return chosen
+        if expected.shape != candidate.shape or float((expected - candidate).abs().max()) > 1e-5 * scale:
+            return "aten"
+        aten_s, onednn_s = [], []
+        for _ in range(_REPEATS):
+            aten_s.append(_timed(aten))
+            onednn_s.append(_timed(onednn))
+    return "onednn" if min(onednn_s) < _MARGIN * min(aten_s) else "aten"
 
 
-def _route_for(kind: str, rows: int, inputs: int, outputs: int, first: torch.Tensor) -> tuple[str, Key]:
-    """The route for a product above `MIN_WORK` ("measure" when it must be timed now) and its key."""
+def _chosen(
+    kind: str,
+    rows: int,
+    inputs: int,
+    outputs: int,
+    first: torch.Tensor,
+    aten: Callable[[], torch.Tensor],
+    onednn: Callable[[], torch.Tensor],
+) -> str:
+    """The route of a product above `MIN_WORK`: "aten" or "onednn", decided the first time its key is met (timing
+    `aten` and `onednn`, which compute the product on the call's tensors) and kept."""
     key = (kind, rows, inputs, outputs, torch.get_num_threads(), first.dtype, first.device.type)
     chosen = _CHOICES.get(key)
-    if chosen is not None:
-        return chosen, key
-    if not _onednn_usable(first):
-        _CHOICES[key] = "aten"
-        return "aten", key
-    if _route == "onednn":
-        _CHOICES[key] = "onednn"
-        return "onednn", key
-    return "measure", key
+    if chosen is None:
+        if not _onednn_usable(first):
+            chosen = "aten"
+        elif _route == "onednn":
+            chosen = "onednn"
+        else:
+            chosen = _faster(aten, onednn)
+        _CHOICES[key] = chosen
+    return chosen
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """``x @ weight.T + bias`` (`weight_t` is ``weight.t()``, made once by the caller)."""
     if _route == "aten" or 2 * x.shape[0] * weight.shape[0] * weight.shape[1] < MIN_WORK:
         return torch.addmm(bias, x, weight_t)  # the common case first: rollouts and small networks
-    chosen, key = _route_for("linear", x.shape[0], weight.shape[1], weight.shape[0], x)
-    if chosen == "measure":
-        chosen = _choose(
-            key, lambda: _linear_aten(x, weight, weight_t, bias), lambda: _linear_onednn(x, weight, weight_t, bias)
-        )
-    if chosen == "onednn":
+
+    def aten() -> torch.Tensor:
+        return _linear_aten(x, weight, weight_t, bias)
+
+    def onednn() -> torch.Tensor:
         return _linear_onednn(x, weight, weight_t, bias)
-    return _linear_aten(x, weight, weight_t, bias)
+
+    chosen = _chosen("linear", x.shape[0], weight.shape[1], weight.shape[0], x, aten, onednn)
+    return onednn() if chosen == "onednn" else aten()
 
 
 def input_grad(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``grad @ weight``: the gradient reaching a linear layer's input."""
     if _route == "aten" or 2 * grad.shape[0] * weight.shape[0] * weight.shape[1] < MIN_WORK:
         return torch.mm(grad, weight)
-    chosen, key = _route_for("input_grad", grad.shape[0], weight.shape[1], weight.shape[0], grad)
-    if chosen == "measure":
-        chosen = _choose(key, lambda: _input_grad_aten(grad, weight), lambda: _input_grad_onednn(grad, weight))
-    if chosen == "onednn":
+
+    def aten() -> torch.Tensor:
+        return _input_grad_aten(grad, weight)
+
+    def onednn() -> torch.Tensor:
         return _input_grad_onednn(grad, weight)
-    return _input_grad_aten(grad, weight)
+
+    chosen = _chosen("input_grad", grad.shape[0], weight.shape[1], weight.shape[0], grad, aten, onednn)
+    return onednn() if chosen == "onednn" else aten()
 
 
 def weight_grad(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
@@ -184,20 +193,18 @@ def weight_grad(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
     if _route == "aten" or 2 * grad.shape[0] * out.shape[0] * out.shape[1] < MIN_WORK:
         weight_grad_aten(grad, x, out)
         return
-    chosen, key = _route_for("weight_grad", grad.shape[0], x.shape[1], grad.shape[1], grad)
-    if chosen == "measure":
-        aten_out, onednn_out = torch.empty_like(out), torch.empty_like(out)
 
-        def aten() -> torch.Tensor:
-            weight_grad_aten(grad, x, aten_out)
-            return aten_out
+    def timed_into(write: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]) -> Callable[[], torch.Tensor]:
+        scratch: list[torch.Tensor] = []  # made only if the choice is timed: timing must not write `out`
 
-        def onednn() -> torch.Tensor:
-            _weight_grad_onednn(grad, x, onednn_out)
-            return onednn_out
+        def call() -> torch.Tensor:
+            if not scratch:
+                scratch.append(torch.empty_like(out))
+            write(grad, x, scratch[0])
+            return scratch[0]
 
-        chosen = _choose(key, aten, onednn)
-    if chosen == "onednn":
-        _weight_grad_onednn(grad, x, out)
-    else:
-        weight_grad_aten(grad, x, out)
+        return call
+
+    aten, onednn = timed_into(weight_grad_aten), timed_into(_weight_grad_onednn)
+    chosen = _chosen("weight_grad", grad.shape[0], x.shape[1], grad.shape[1], grad, aten, onednn)
+    (_weight_grad_onednn if chosen == "onednn" else weight_grad_aten)(grad, x, out)
