@@ -85,15 +85,12 @@ def _compile_forwards(model: Any, algo: str) -> None:
         model.critic_target.q_values = torch.compile(model.critic_target.q_values)
 
 
-def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
-    """A model trained for its warm-up steps under `route`, and the call that runs one timed train()."""
-    import torch
-
+def make_model(algo: str, route: str) -> Any:
+    """The untrained model of `algo` on its race settings, built for `route` (the seam switched accordingly)."""
     import baselines3
     from baselines3.common import fast
-    from baselines3.common.fast.precision import update_context
 
-    env_id, kwargs, warmup, gradient_steps = SETTINGS[algo]
+    env_id, kwargs, _, _ = SETTINGS[algo]
     kwargs = {**kwargs, "policy_kwargs": dict(kwargs.get("policy_kwargs", {}))}
     fast.set_enabled(seam_on(route))
     if not seam_on(route):  # the library's own fused Adam, one tensor per parameter
@@ -101,9 +98,19 @@ def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
     if route == "bf16":
         kwargs["precision"] = "bf16"
     n_envs = 8 if algo == "ppo" else 1
-    model = getattr(baselines3, algo.upper())(
+    return getattr(baselines3, algo.upper())(
         "MlpPolicy", baselines3.common.env_util.make_vec_env(env_id, n_envs, seed=0), seed=0, **kwargs
     )
+
+
+def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
+    """A model trained for its warm-up steps under `route`, and the call that runs one timed train()."""
+    import torch
+
+    from baselines3.common.fast.precision import update_context
+
+    _, _, warmup, gradient_steps = SETTINGS[algo]
+    model = make_model(algo, route)
     torch.manual_seed(0)
     model.learn(warmup)
     if route == "library":

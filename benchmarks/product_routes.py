@@ -27,9 +27,9 @@ KINDS = ("linear", "input_grad", "weight_grad")
 def layer_shapes(algo: str, batch: int = 256) -> list[tuple[int, int, int]]:
     """(rows, inputs, outputs) of every distinct linear layer of the race model of `algo`, at `batch` rows."""
     from benchmarks.flop_bound import linear_shapes
-    from benchmarks.library_route import build
+    from benchmarks.library_route import make_model
 
-    model, _ = build(algo, "hand")
+    model = make_model(algo, "hand")  # its layers only: no training
     shapes = linear_shapes(model.actor) + linear_shapes(model.critic)
     return [(batch, inputs, outputs) for inputs, outputs in dict.fromkeys(shapes)]
 
