@@ -26,10 +26,11 @@ parameters and data; each route's last loss is printed as a check that all three
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 ALGOS = ("ppo", "dqn", "sac", "td3")
@@ -88,19 +89,31 @@ def _compile_forwards(model: Any, algo: str) -> None:
 def make_model(algo: str, route: str) -> Any:
     """The untrained model of `algo` on its race settings, built for `route` (the seam switched accordingly)."""
     import baselines3
-    from baselines3.common import fast
 
     env_id, kwargs, _, _ = SETTINGS[algo]
     kwargs = {**kwargs, "policy_kwargs": dict(kwargs.get("policy_kwargs", {}))}
-    fast.set_enabled(seam_on(route))
     if not seam_on(route):  # the library's own fused Adam, one tensor per parameter
         kwargs["policy_kwargs"]["optimizer_kwargs"] = dict(fused=True)
     if route == "bf16":
         kwargs["precision"] = "bf16"
     n_envs = 8 if algo == "ppo" else 1
-    return getattr(baselines3, algo.upper())(
-        "MlpPolicy", baselines3.common.env_util.make_vec_env(env_id, n_envs, seed=0), seed=0, **kwargs
-    )
+    with seam_switched(route):
+        return getattr(baselines3, algo.upper())(
+            "MlpPolicy", baselines3.common.env_util.make_vec_env(env_id, n_envs, seed=0), seed=0, **kwargs
+        )
+
+
+@contextlib.contextmanager
+def seam_switched(route: str) -> Iterator[None]:
+    """The seam switched for `route` inside the block, and back as it was after (the switch is process-wide)."""
+    from baselines3.common import fast
+
+    was_enabled = fast.enabled()
+    fast.set_enabled(seam_on(route))
+    try:
+        yield
+    finally:
+        fast.set_enabled(was_enabled)
 
 
 def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
@@ -112,7 +125,8 @@ def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
     _, _, warmup, gradient_steps = SETTINGS[algo]
     model = make_model(algo, route)
     torch.manual_seed(0)
-    model.learn(warmup)
+    with seam_switched(route):
+        model.learn(warmup)
     if route == "library":
         _compile_forwards(model, algo)
 

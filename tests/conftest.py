@@ -18,3 +18,14 @@ def fast_paths():
     fast.set_enabled(True)
     yield
     fast.set_enabled(was_enabled)
+
+
+@pytest.fixture(autouse=True)
+def seam_switch_left_as_found():
+    """The seam's switch is process-wide: a test that leaves it flipped changes the route of whichever tests
+    follow in the same worker (the suite runs once with the seam on, once with it off)."""
+    was_enabled = fast.enabled()
+    yield
+    now = fast.enabled()
+    fast.set_enabled(was_enabled)
+    assert now == was_enabled, f"the test left the speed seam {'on' if now else 'off'} (it was {was_enabled})"
