@@ -66,6 +66,13 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--n-jobs", type=int, default=1, help="trials run in parallel threads of this process")
     group.add_argument("--sampler", choices=["tpe", "random", "cmaes"], default="tpe")
+    group.add_argument(
+        "--sampler-seed",
+        type=int,
+        default=None,
+        help="seed of the sampler (default: --seed); give each process of a shared study its own, or their samplers "
+        "propose the same values (the trials' seeds come from their numbers, which the study hands out)",
+    )
     group.add_argument("--pruner", choices=["median", "halving", "none"], default="median")
     group.add_argument("--n-startup-trials", type=int, default=10)
     group.add_argument("--n-evaluations", type=int, default=None, help="evaluations per trial (pruning points)")
@@ -389,6 +396,11 @@ class Objective:
         return value
 
 
+def sampler_seed(args: argparse.Namespace) -> int | None:
+    """The sampler's seed: `--sampler-seed`, else `--seed`."""
+    return args.seed if args.sampler_seed is None else args.sampler_seed
+
+
 def trial_seeds(seed: int | None, number: int, n_seeds: int) -> list[int | None]:
     """The seeds trial `number` trains with: `seed + number * n_seeds + i` for i < n_seeds (None: unseeded)."""
     if seed is None:
@@ -466,7 +478,7 @@ def optimize(args: argparse.Namespace) -> int:
     try:
         study = optuna.create_study(
             storage=make_storage(args.storage),
-            sampler=make_sampler(args.sampler, args.n_startup_trials, args.seed),
+            sampler=make_sampler(args.sampler, args.n_startup_trials, sampler_seed(args)),
             pruner=make_pruner(args.pruner, args.n_startup_trials, n_evaluations),
             study_name=study_name,
             direction="maximize",
@@ -481,6 +493,7 @@ def optimize(args: argparse.Namespace) -> int:
             sampler=args.sampler,
             pruner=args.pruner,
             seed=args.seed,
+            sampler_seed=sampler_seed(args),
             n_timesteps=n_timesteps,
             n_evaluations=n_evaluations,
             eval_episodes=args.eval_episodes,

@@ -161,6 +161,27 @@ def test_journal_file_storage_is_shared_by_successive_runs_and_threads(tmp_path,
     assert main([*common, "--trial-id", "2"]) == 2  # with -optimize
 
 
+def test_sampler_seed_gives_each_process_its_own_proposals(tmp_path):
+    """Processes of one shared study with the same --seed would propose the same values; --sampler-seed sets the
+    sampler apart and leaves the trials' seeds alone (they follow the trial numbers)."""
+
+    def first_trial(name: str, *flags: str) -> tuple[optuna.trial.FrozenTrial, dict]:
+        journal = tmp_path / f"{name}.log"
+        flags = ("--storage", str(journal), "--study-name", name, "-f", str(tmp_path / "logs"), *flags)
+        assert main([*TINY, "--n-trials", "1", "--sampler", "random", "--pruner", "none", "--seed", "5", *flags]) == 0
+        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+        study = optuna.load_study(study_name=name, storage=storage)
+        return study.trials[0], study.user_attrs["search"]
+
+    same, same_search = first_trial("a")
+    again, _ = first_trial("b")
+    apart, apart_search = first_trial("c", "--sampler-seed", "6")
+    assert same.params == again.params  # same --seed: the same proposal
+    assert apart.params != same.params
+    assert (same_search["seed"], same_search["sampler_seed"]) == (5, 5)
+    assert (apart_search["seed"], apart_search["sampler_seed"]) == (5, 6)
+
+
 def test_a_crashing_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path, monkeypatch):
     real_sampler = search_spaces.SEARCH_SPACES["a2c"]
 
