@@ -70,8 +70,9 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
         "--sampler-seed",
         type=int,
         default=None,
-        help="seed of the sampler (default: --seed); give each process of a shared study its own, or their samplers "
-        "propose the same values (the trials' seeds come from their numbers, which the study hands out)",
+        help="seed of the sampler (default: --seed; a study continued adds the number of trials it holds); give each "
+        "process of a shared study its own, or their samplers propose the same values (the trials' seeds come from "
+        "their numbers, which the study hands out)",
     )
     group.add_argument("--pruner", choices=["median", "halving", "none"], default="median")
     group.add_argument("--n-startup-trials", type=int, default=10)
@@ -486,6 +487,13 @@ def optimize(args: argparse.Namespace) -> int:
         )
     except ValueError as error:  # e.g. an existing study of that name that minimizes
         raise ConfigError(f"study {study_name!r}: {error}") from None
+    # a study continued with the same seed would draw its first random values again: offset the seed by the trials
+    # it holds (a new study keeps the seed as given)
+    seed_of_sampler = sampler_seed(args)
+    held = len(study.get_trials(deepcopy=False))
+    if held and seed_of_sampler is not None:
+        seed_of_sampler += held
+        study.sampler = make_sampler(args.sampler, args.n_startup_trials, seed_of_sampler)
     # the settings of this process's trials, kept with the study so that its figures can be reported later
     study.set_user_attr(
         "search",
@@ -493,7 +501,7 @@ def optimize(args: argparse.Namespace) -> int:
             sampler=args.sampler,
             pruner=args.pruner,
             seed=args.seed,
-            sampler_seed=sampler_seed(args),
+            sampler_seed=seed_of_sampler,
             n_timesteps=n_timesteps,
             n_evaluations=n_evaluations,
             eval_episodes=args.eval_episodes,

@@ -180,6 +180,13 @@ def test_sampler_seed_gives_each_process_its_own_proposals(tmp_path):
     assert apart.params != same.params
     assert (same_search["seed"], same_search["sampler_seed"]) == (5, 5)
     assert (apart_search["seed"], apart_search["sampler_seed"]) == (5, 6)
+    # a study continued with the same seed draws new values: the sampler's seed is offset by the trials it holds
+    _, continued_search = first_trial("a")
+    journal = tmp_path / "a.log"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    second = optuna.load_study(study_name="a", storage=storage).trials[1]
+    assert second.params != same.params
+    assert continued_search["sampler_seed"] == 6  # 5 + the one trial the study held
 
 
 def test_a_crashing_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path, monkeypatch):
