@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from baselines3.common.fast.precision import PRECISIONS
 from baselines3.common.save_util import atomic_write_text
 from benchmarks.envs import atari
 
@@ -421,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--precision",
         default="fp32",
-        choices=["fp32", "bf16"],
+        choices=PRECISIONS,
         help="baselines3's precision setting (bf16: updates under bfloat16 autocast; the others train in float32)",
     )
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
