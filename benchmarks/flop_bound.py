@@ -2,6 +2,7 @@
 
     python -m benchmarks.flop_bound                                  # SAC and TD3, 1 and 2 threads, fp32 and bf16
     python -m benchmarks.flop_bound --algos sac --threads 1 --precisions fp32
+    python -m benchmarks.flop_bound --split --algos sac            # products vs the rest, per thread count
 
 The bound: the fastest matrix product torch ships on this machine, measured here with square products of
 256, 512 and 1024 (float32: aten's `mm`, which is MKL on x86, and oneDNN's linear where torch has it; bfloat16:
@@ -12,6 +13,11 @@ forward product, the same again for each gradient a backward pass computes; see 
 batch 256), the speed seam on, subnormals flushed as in `learn()`. Fraction = (work / step time) / peak: the
 share of the peak the whole step reaches, everything that is not a matrix product (activations, Adam, sampling,
 Python) included.
+
+`--split` answers what more threads speed up: the same model's step is profiled at each thread count in turn
+(rounds alternate, so a change of the host's speed falls on all counts alike), and torch's profiler splits its
+time into the matrix products and everything else (self time of each operation; the profiler adds its own cost
+to every call, most to the many small ones, so the wall time without it is printed beside).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 ALGOS = ("sac", "td3")
@@ -167,6 +174,40 @@ def time_step(algo: str, precision: str, repeats: int) -> tuple[float, float]:
     return statistics.median(times), step_flops(model, algo)
 
 
+#: The operations that compute matrix products (aten's, and oneDNN's linear when the products route takes it).
+PRODUCT_OPS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "mkldnn::_linear_pointwise"})
+
+
+def split_step(
+    update: Callable[[], None], gradient_steps: int, threads: list[int], rounds: int = 4
+) -> dict[int, tuple[float, float, float]]:
+    """Per thread count: (ms per gradient step in matrix products, ms in the rest, both from the profiler; median
+    wall ms per step without the profiler) of `update` (one call: `gradient_steps` steps), the counts taken in turn
+    each round."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    products = dict.fromkeys(threads, 0.0)
+    rest = dict.fromkeys(threads, 0.0)
+    walls: dict[int, list[float]] = {count: [] for count in threads}
+    for _ in range(rounds):
+        for count in threads:
+            torch.set_num_threads(count)
+            update()  # warm this count's caches
+            start = time.perf_counter()
+            update()
+            walls[count].append((time.perf_counter() - start) / gradient_steps * 1e3)
+            with profile(activities=[ProfilerActivity.CPU]) as profiler:
+                update()
+            for event in profiler.key_averages():
+                share = event.self_cpu_time_total / 1e3 / gradient_steps / rounds  # ms per step
+                if event.key in PRODUCT_OPS:
+                    products[count] += share
+                else:
+                    rest[count] += share
+    return {count: (products[count], rest[count], statistics.median(walls[count])) for count in threads}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
@@ -176,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--op-costs", action="store_true", help="only time a SAC critic's operations in float32 and bfloat16"
     )
+    parser.add_argument("--split", action="store_true", help="only split a step's time: matrix products, the rest")
+    parser.add_argument("--rounds", type=int, default=4, help="--split: rounds over the thread counts")
     args = parser.parse_args(argv)
     if any(count < 1 for count in args.threads):
         parser.error(f"--threads takes counts of at least 1, got {args.threads}")
@@ -185,6 +228,19 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_flush_denormal(True)  # as learn() runs its updates
     all_cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if args.split:
+        from benchmarks.library_route import SETTINGS, build
+
+        if all_cores is not None:  # every count on the same cores: the counts differ in threads only
+            os.sched_setaffinity(0, all_cores)
+        print(f"{'algo':5s} {'precision':9s} {'threads':>7s} {'products ms':>11s} {'rest ms':>8s} {'wall ms':>8s}")
+        for algo in args.algos:
+            for precision in args.precisions:
+                _, update = build(algo, "hand" if precision == "fp32" else "bf16")
+                split = split_step(update, SETTINGS[algo][3], args.threads, args.rounds)
+                for count, (products, rest, wall) in split.items():
+                    print(f"{algo:5s} {precision:9s} {count:7d} {products:11.2f} {rest:8.2f} {wall:8.2f}")
+        return
     if args.op_costs:
         for threads in args.threads:
             if all_cores is not None:

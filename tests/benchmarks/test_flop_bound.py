@@ -4,7 +4,7 @@ import pytest
 from torch.utils.flop_counter import FlopCounterMode
 
 from baselines3 import SAC, TD3
-from benchmarks.flop_bound import main, matmul_peak, op_costs, step_flops
+from benchmarks.flop_bound import main, matmul_peak, op_costs, split_step, step_flops
 
 
 @pytest.mark.parametrize("algo_class", [SAC, TD3])
@@ -32,3 +32,12 @@ def test_op_costs_time_both_precisions_of_each_operation():
     rows = op_costs(batch=16, width=32, inputs=3, repeats=1)
     assert rows[0][0] == "product 16x32x32" and len(rows) == 7
     assert all(fp32 > 0 and bf16 > 0 for _, fp32, bf16 in rows)
+
+
+def test_split_times_products_and_the_rest_at_each_thread_count():
+    model = TD3("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=50, batch_size=64)
+    model.learn(60)
+    split = split_step(lambda: model.train(gradient_steps=2, batch_size=64), 2, [1, 2], rounds=1)
+    assert list(split) == [1, 2]
+    for products, rest, wall in split.values():
+        assert products > 0 and rest > 0 and wall > 0  # a TD3 step has both, and takes time
