@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.rows import ROW_NOTES, ROWS, TOLERANCE, Row
+from benchmarks.rows import RANDOM_SCORES, ROW_NOTES, ROWS, TOLERANCE, Row
 from benchmarks.run import DEFAULT_RESULTS, REPO, display_path, zoo_budget
 from benchmarks.side_by_side import DEFAULT_ROWS as SIDE_BY_SIDE_ROWS
 from benchmarks.side_by_side import LIBRARIES, default_budget, sweep_command
@@ -41,6 +41,10 @@ DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 DEFAULT_IMG_DIR = REPO / "docs" / "img" / "benchmarks"
 SPEED_FILE = "speed.json"
 SEEDS_WANTED = 3
+#: Seeds a row gets when its IQM interval is wide (see `RowSummary.wide`).
+SEEDS_WANTED_WIDE = 5
+#: A row is wide when its IQM interval spans more than this share of the env's score range (published - random).
+WIDE_SHARE = 0.2
 AGGREGATE_IQM = "aggregate_iqm.png"
 AGGREGATE_PROFILE = "aggregate_profile.png"
 
@@ -64,6 +68,20 @@ class RowSummary:
     @property
     def mean(self) -> float | None:
         return float(np.mean(self.finals)) if self.results else None
+
+    @property
+    def wide(self) -> bool:
+        """Whether the 95 % interval of the IQM over seeds spans more than `WIDE_SHARE` of the env's score range
+        (published - random): such a row's verdict rests on too few seeds, and it gets `SEEDS_WANTED_WIDE`."""
+        random_score = RANDOM_SCORES.get(self.row.env)
+        ci = bootstrap_ci(self.finals) if self.results else None
+        if ci is None or random_score is None:
+            return False
+        return ci[1] - ci[0] > WIDE_SHARE * abs(self.row.published - random_score)
+
+    @property
+    def seeds_wanted(self) -> int:
+        return SEEDS_WANTED_WIDE if self.wide else SEEDS_WANTED
 
     @property
     def passed(self) -> bool | None:
@@ -392,6 +410,8 @@ seeds is at least *threshold* = `published - {tolerance} * (published - random)`
 of a uniformly random policy on that env (`python -m benchmarks.rows --random-scores`, 100 episodes, seed 0).
 *IQM* is the interquartile mean over seeds with a 95 % percentile-bootstrap interval (n/a below 3 seeds); with
 3 seeds a quarter of the runs rounds down to none, so the IQM equals the mean and the interval is what it adds.
+Every row trains 3 seeds; a row whose interval spans more than {wide_share:.0%} of its score range (published -
+random) trains {wide_seeds}, as its verdict on 3 would rest on luck.
 *Mean best eval* is the mean over seeds of the best periodic evaluation during training (5 episodes each); it is
 context only, the verdict is on the final model.
 *steps/s* is training steps per second of the training process's wall time, interpreter start and the periodic
@@ -434,7 +454,7 @@ def render(
     tuned_lines: list[str] | None = None,
 ) -> str:
     """The Markdown page (no timestamps: the same result files give the same page)."""
-    lines = [INTRO.format(tolerance=TOLERANCE).rstrip(), ""]
+    lines = [INTRO.format(tolerance=TOLERANCE, wide_share=WIDE_SHARE, wide_seeds=SEEDS_WANTED_WIDE).rstrip(), ""]
     run = [s for s in summaries if s.results]
     judged = [s for s in run if s.passed is not None]
     met = sum(bool(s.passed) for s in judged)
@@ -477,12 +497,20 @@ def render(
         lines.append("")
     lines += _provenance(run)
     lines += _resumed(run)
-    incomplete = [s for s in run if len(s.results) < SEEDS_WANTED]
+    incomplete = [s for s in run if len(s.results) < s.seeds_wanted]
     if incomplete:
-        lines += [f"Rows with fewer than {SEEDS_WANTED} seeds:", ""]
+        lines += [
+            f"Rows with fewer seeds than they need ({SEEDS_WANTED}; {SEEDS_WANTED_WIDE} for a row whose IQM interval "
+            f"spans more than {WIDE_SHARE:.0%} of the env's score range, published - random), with the command "
+            "that adds the missing ones:",
+            "",
+        ]
         for summary in incomplete:
-            missing = [seed for seed in range(SEEDS_WANTED) if seed not in summary.seeds] or [max(summary.seeds) + 1]
-            lines.append(f"- {summary.row.key}: `{run_command(summary.row, missing)}`")
+            missing = [seed for seed in range(summary.seeds_wanted) if seed not in summary.seeds]
+            wide = " (wide interval)" if summary.wide else ""
+            lines.append(
+                f"- {summary.row.key}{wide}: {len(summary.results)} seeds, `{run_command(summary.row, missing)}`"
+            )
         lines.append("")
     notes = [(s.row.key, ROW_NOTES[s.row.key]) for s in run if s.row.key in ROW_NOTES]
     if notes:

@@ -290,7 +290,7 @@ def test_report_table_verdicts_and_not_run_rows(tmp_path, result_files):
     assert "493.3 [480.0, 500.0]" in ppo_line and "1,001" in ppo_line
     dqn_line = next(line for line in text.splitlines() if line.startswith("| DQN | CartPole-v1 |"))
     assert "150.0 CI n/a" in dqn_line and "**FAIL**" in dqn_line
-    assert "- dqn:CartPole-v1: `python -m benchmarks.run --rows dqn:CartPole-v1 --seeds 2`" in text
+    assert "- dqn:CartPole-v1: 2 seeds, `python -m benchmarks.run --rows dqn:CartPole-v1 --seeds 2`" in text
     assert "seed 0 trained 512 steps, not the published 500,000" in text
     assert "- ppo:CartPole-v1 seed 2: 2 training processes, continued from checkpoints at 65,000 steps" in text
     assert "ppo:CartPole-v1 seed 1:" not in text
@@ -312,6 +312,25 @@ def test_report_table_verdicts_and_not_run_rows(tmp_path, result_files):
     again = tmp_path / "again"
     report.write_report(result_files, again / "benchmarks.md", again / "img" / "benchmarks")
     assert (again / "benchmarks.md").read_text() == text  # the same files give the same page
+
+
+def test_a_row_whose_interval_is_wide_asks_for_five_seeds(tmp_path):
+    results = tmp_path / "results"
+    # MountainCar-v0's range is published - random = -100.8 - -200 = 99.2; the IQM interval over these three
+    # seeds is [-129.1, -108.0], 21.1 wide: more than 20 % of the range
+    for seed, final in enumerate([-108.0, -129.1, -128.6]):
+        result = fake_result("dqn", "MountainCar-v0", seed, final, 120_000, [-200.0, final])
+        run.write_json(run.result_path(results, "dqn", "MountainCar-v0", seed), result)
+    for seed, final in enumerate([500.0, 500.0, 490.0]):  # 10 wide out of 478: three seeds are enough
+        result = fake_result("ppo", "CartPole-v1", seed, final, 100_000, [final])
+        run.write_json(run.result_path(results, "ppo", "CartPole-v1", seed), result)
+    summaries = {s.row.key: s for s in report.write_report(results, tmp_path / "b.md", tmp_path / "img")}
+    assert summaries["dqn:MountainCar-v0"].wide and summaries["dqn:MountainCar-v0"].seeds_wanted == 5
+    assert not summaries["ppo:CartPole-v1"].wide and summaries["ppo:CartPole-v1"].seeds_wanted == 3
+    text = (tmp_path / "b.md").read_text()
+    command = "python -m benchmarks.run --rows dqn:MountainCar-v0 --seeds 3 4"
+    assert f"- dqn:MountainCar-v0 (wide interval): 3 seeds, `{command}`" in text
+    assert "- ppo:CartPole-v1" not in text
 
 
 def test_report_without_results_says_how_to_produce_them(tmp_path):
