@@ -5,21 +5,26 @@
     python -m benchmarks.tuned candidate --row dqn:CartPole-v1 --trial 12    # trial 12 as a zoo entry (a -conf file)
     python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 12 --seeds 0 1 2 3 4 [--accept]
     python -m benchmarks.tuned search-command --row dqn:CartPole-v1 --trial-seeds 3   # each trial on 3 seeds
+    python -m benchmarks.tuned search-command --row td3:MountainCarContinuous-v0 --n-timesteps 50000   # shorter
 
 The rule: the RL Zoo's entry stays as published in `zoo/hyperparams/<algo>.yml`. A search (`zoo.train -optimize`,
 trial k trained with seed 1000 + k; with `--trial-seeds N`, with seeds 1000 + kN to 1000 + kN + N - 1 and scored
-by their mean) proposes settings at the published budget; a trial's settings are trained again on seeds the search
-never used (0-4 by default) by the same machinery as the benchmark sweep (`benchmarks.run`: the same command with
-`-conf <candidate>`, the same final evaluation), and become our entry in `zoo/hyperparams/tuned/<algo>.yml` only
-when the mean final evaluation over at least 5 such seeds meets the row's threshold (`validate --accept`).
-`python -m benchmarks.report` shows both entries' results.
+by their mean) proposes settings at the published budget, or with `--n-timesteps B` at a shorter budget B; a
+trial's settings are trained again, for the search's budget, on seeds the search never used (0-4 by default) by the
+same machinery as the benchmark sweep (`benchmarks.run`: the same command with `-conf <candidate>`, the same final
+evaluation), and become our entry in `zoo/hyperparams/tuned/<algo>.yml` only when the mean final evaluation over at
+least 5 such seeds meets the row's threshold (`validate --accept`). An entry found at B keeps `n_timesteps: B`: it
+meets the threshold in fewer steps than the published budget. `python -m benchmarks.report` shows both entries'
+results.
 
-Files, for the study `<algo>-<env>` (one seed per trial) or `<algo>-<env>-<N>seeds` (N seeds per trial): the search
-lives in `benchmarks/runs/tuning/<study>.db` (trial folders in `benchmarks/runs/tuning/<study>/`), candidates in
-`benchmarks/runs/tuning/<study>-trial<N>.yml` (not committed); the figures in
+Files, for the study `<algo>-<env>`, with `-<B>steps` after it for a search at B steps per trial and then
+`-<N>seeds` for N seeds per trial (e.g. `td3-MountainCarContinuous-v0-50000steps-3seeds`): the search lives in
+`benchmarks/runs/tuning/<study>.db` (trial folders in `benchmarks/runs/tuning/<study>/`), candidates in
+`benchmarks/runs/tuning/<study>-trial<K>.yml` (not committed); the figures in
 `benchmarks/results_tuned/searches/<study>.json` and the validation runs in
-`benchmarks/results_tuned/<algo>/<env>/trial<N>/seed<S>.json` (one seed per trial) or
-`.../<N>seeds-trial<K>/seed<S>.json` (committed).
+`benchmarks/results_tuned/<algo>/<env>/trial<K>/seed<S>.json` (the published budget, one seed per trial) or
+`.../<tag>-trial<K>/seed<S>.json`, the tag being the study name's suffix (`50000steps`, `3seeds`,
+`50000steps-3seeds`) (committed).
 """
 
 from __future__ import annotations
@@ -82,6 +87,13 @@ def seeds_tag(n_seeds: int) -> str:
     return "" if n_seeds == 1 else f"{n_seeds}seeds"
 
 
+def search_tag(n_timesteps: int | None, n_seeds: int) -> str:
+    """The tag of a search: `<B>steps` for a search at a shorter budget B than the published one (`n_timesteps`;
+    None: the published budget), then `<N>seeds` for N > 1 seeds per trial, joined by `-` (`50000steps-3seeds`);
+    empty for the published budget and one seed. It ends the study's name and starts its validations' folders."""
+    return "-".join(tag for tag in ("" if n_timesteps is None else f"{n_timesteps}steps", seeds_tag(n_seeds)) if tag)
+
+
 @dataclass(frozen=True)
 class SearchSpec:
     """How a row's search is run: `zoo.train -optimize` with these settings (defaults: the searches the report
@@ -94,18 +106,28 @@ class SearchSpec:
     pruner: str = "median"
     seed: int = 1000
     eval_episodes: int = 10
-    n_timesteps: int | None = None  # per trial and seed; None: the entry's (the published budget)
+    # steps per trial and seed, below the published budget; None: the entry's (the published budget). Set, the
+    # study's name ends in -<B>steps and its candidates train (and are validated at) B steps
+    n_timesteps: int | None = None
     n_evaluations: int | None = None  # per trial and seed; None: zoo.tune's default
     trial_seeds: int = 1  # seeds each trial trains on; above 1 the study's name ends in -<N>seeds
 
     def __post_init__(self) -> None:
         if self.trial_seeds < 1:
             raise TuningError(f"trial_seeds must be at least 1 (seeds each trial trains on), got {self.trial_seeds}")
+        if self.n_timesteps is not None and self.n_timesteps < 1:
+            raise TuningError(f"n_timesteps must be at least 1 (steps per trial of the search), got {self.n_timesteps}")
+
+    @property
+    def tag(self) -> str:
+        """The search's tag (`search_tag`): empty for the published budget and one seed per trial."""
+        return search_tag(self.n_timesteps, self.trial_seeds)
 
     def study_name(self, row: Row) -> str:
-        """`<algo>-<env>`, with `-<N>seeds` after it when each trial trains on N > 1 seeds."""
+        """`<algo>-<env>`, with `-<B>steps` after it for a search at a shorter budget B, then `-<N>seeds` when each
+        trial trains on N > 1 seeds."""
         name = default_study_name(row.algo, row.env)
-        return f"{name}-{seeds_tag(self.trial_seeds)}" if self.trial_seeds > 1 else name
+        return f"{name}-{self.tag}" if self.tag else name
 
     def seeds(self, number: int) -> list[int]:
         """The seeds trial `number` trains with (zoo.tune's rule)."""
@@ -135,12 +157,32 @@ class SearchSpec:
 
     def budget(self, row: Row) -> int:
         """Steps per trial: `n_timesteps`, else the RL Zoo entry's."""
-        if self.n_timesteps is not None:
-            return self.n_timesteps
+        return self.published_budget(row) if self.n_timesteps is None else self.n_timesteps
+
+    def published_budget(self, row: Row) -> int:
+        """The RL Zoo entry's `n_timesteps` for the row: the budget of a search without `n_timesteps`."""
         budget = zoo_budget(row.algo, row.env)
         if isinstance(budget, str):
             raise TuningError(f"{row.key}: {budget}")
         return budget
+
+    def check_budget(self, row: Row) -> None:
+        """Refuse an `n_timesteps` that is not below the row's published budget: the published budget is the
+        study without the flag (one name per search), and a longer one would claim less than the published entry."""
+        if self.n_timesteps is None:
+            return
+        published = self.published_budget(row)
+        if self.n_timesteps == published:
+            raise TuningError(
+                f"--n-timesteps {self.n_timesteps} is the published budget of {row.key} (its entry's n_timesteps): "
+                f"leave the flag out to search at it (study {replace(self, n_timesteps=None).study_name(row)!r})"
+            )
+        if self.n_timesteps > published:
+            raise TuningError(
+                f"--n-timesteps {self.n_timesteps} is above the published budget of {row.key} ({published} steps): "
+                "a search at another budget must be shorter than the published one; leave the flag out to search at "
+                "the published budget"
+            )
 
 
 # ---------------------------------------------------------------- reading a search
@@ -157,6 +199,7 @@ def load_study(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR
         import sqlalchemy.exc
     except ImportError:
         raise TuningError("reading a search needs Optuna: pip install 'baselines3[zoo]'") from None
+    spec.check_budget(row)
     name = spec.study_name(row)
     try:
         # a running search writes to the file: wait for its lock instead of failing at once
@@ -179,6 +222,16 @@ def load_study(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR
         raise TuningError(
             f"study {name!r} in {display_path(path)} trained each trial on {ran_with} seed(s), not "
             f"{spec.trial_seeds}: pass --trial-seeds {ran_with}"
+        )
+    # the budget decides the candidate's n_timesteps and the validation's: a study of another budget would be
+    # validated at the wrong one (recorded by zoo.tune since it records its settings)
+    steps = recorded.get("n_timesteps") if isinstance(recorded, dict) else None
+    if steps is not None and int(steps) != spec.budget(row):
+        published = spec.published_budget(row)
+        flag = "leave out --n-timesteps" if int(steps) == published else f"pass --n-timesteps {int(steps)}"
+        raise TuningError(
+            f"study {name!r} in {display_path(path)} trained each trial for {int(steps):,} steps, not "
+            f"{spec.budget(row):,} (the published budget is {published:,}): {flag}"
         )
     return study
 
@@ -251,6 +304,9 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
             "running": states["running"] + states["waiting"],
         },
         "steps_per_trial": spec.budget(row),
+        # the entry's n_timesteps: steps_per_trial below it is a search at a shorter budget, whose candidates train
+        # (and are validated at) steps_per_trial
+        "published_budget": spec.published_budget(row),
         "evaluation_steps": _evaluation_steps(row, spec, tuning_dir, complete[0].number) if complete else None,
         "eval_episodes": spec.eval_episodes,
         "objective": _objective(spec),
@@ -344,13 +400,18 @@ def trial_of(study: Any, number: int) -> Any:
     return trial
 
 
-def candidate_entry(row: Row, trial: Any) -> dict[str, Any]:
-    """The RL Zoo entry with the trial's values on top, as `zoo.tune` writes its best trial."""
+def candidate_entry(row: Row, trial: Any, n_timesteps: int | None = None) -> dict[str, Any]:
+    """The RL Zoo entry with the trial's values on top, as `zoo.tune` writes its best trial; `n_timesteps`: the
+    budget of a search at a shorter budget than the published one, which becomes the entry's (None: the
+    published entry's)."""
     try:
         published = load_experiment(row.algo, row.env, use_default=False)
     except ConfigError as error:
         raise TuningError(f"{row.key}: {error}") from None
-    return best_entry(published, dict(trial.user_attrs["zoo_params"]))
+    entry = best_entry(published, dict(trial.user_attrs["zoo_params"]))
+    if n_timesteps is not None:
+        entry["n_timesteps"] = n_timesteps  # the settings were found at this budget, so they are judged at it
+    return entry
 
 
 def _seeds_text(seeds: list[int]) -> str:
@@ -409,12 +470,13 @@ def write_candidate(
 ) -> tuple[pathlib.Path, dict[str, Any]]:
     """Write trial `number`'s entry as a conf file for `zoo.train -conf`; (its path, the entry)."""
     trial = trial_of(study, number)
-    entry = candidate_entry(row, trial)
+    entry = candidate_entry(row, trial, spec.n_timesteps)
     origin = search_origin(row, study, trial, spec)
     text = "\n".join(
         [
             *_comment(f"Candidate for {row.key} (not validated): {origin}."),
             *_comment(f"The RL Zoo entry of zoo/hyperparams/{row.algo}.yml with the trial's values on top."),
+            *_comment(_budget_note(row, spec, validated=False)),
             yaml.safe_dump({row.env: entry}, sort_keys=False),
         ]
     )
@@ -423,6 +485,20 @@ def write_candidate(
     atomic_write_text(path, text)
     load_experiment(row.algo, row.env, path, use_default=False)  # the zoo reads it back
     return path, entry
+
+
+def _budget_note(row: Row, spec: SearchSpec, validated: bool) -> str:
+    """For a search at a shorter budget: a sentence saying that the entry's n_timesteps is the search's budget,
+    at which the settings were found and are (`validated`: were) validated; empty for the published budget."""
+    if spec.n_timesteps is None:
+        return ""
+    steps, published = f"{spec.n_timesteps:,} steps", f"{spec.published_budget(row):,}"
+    if validated:
+        return f"n_timesteps is the search's budget: found and validated at {steps} (published budget {published})."
+    return (
+        f"n_timesteps is the search's budget: found at {steps} per trial (published budget {published}), the "
+        f"settings are validated at {steps}."
+    )
 
 
 def find(key: str) -> Row:
@@ -435,20 +511,25 @@ def find(key: str) -> Row:
 # ---------------------------------------------------------------- validating on fresh seeds
 
 
-#: A validation folder's name: `trial<N>` (a one-seed search's trial) or `<K>seeds-trial<N>`.
-TRIAL_FOLDER = re.compile(r"(?:([0-9]+)seeds-)?trial([0-9]+)")
+#: A validation folder's name: `trial<N>` (a trial of the one-seed search at the published budget), else the search's
+#: tag before it: `<B>steps-trial<N>`, `<K>seeds-trial<N>` or `<B>steps-<K>seeds-trial<N>`.
+TRIAL_FOLDER = re.compile(r"(?:([0-9]+)steps-)?(?:([0-9]+)seeds-)?trial([0-9]+)")
 
 
-def trial_folder_name(number: int, n_seeds: int = 1) -> str:
-    """`trial<number>`, or `<n>seeds-trial<number>` for a trial of a search of n > 1 seeds per trial (whose trial
-    numbers start at 0 as the one-seed search's do)."""
-    return f"{seeds_tag(n_seeds)}-trial{number}" if n_seeds > 1 else f"trial{number}"
+def trial_folder_name(number: int, n_seeds: int = 1, n_timesteps: int | None = None) -> str:
+    """`trial<number>`, or `<tag>-trial<number>` for a trial of a search of n > 1 seeds per trial or of a shorter
+    budget `n_timesteps` (`search_tag`; each search's trial numbers start at 0)."""
+    tag = search_tag(n_timesteps, n_seeds)
+    return f"{tag}-trial{number}" if tag else f"trial{number}"
 
 
-def tuned_result_path(results: pathlib.Path, row: Row, number: int, seed: int, n_seeds: int = 1) -> pathlib.Path:
-    """Where the validation run of trial `number` (of the search of `n_seeds` seeds per trial) on `seed` goes."""
-    folder = pathlib.Path(results) / row.algo / row.env.replace("/", "-") / trial_folder_name(number, n_seeds)
-    return folder / f"seed{seed}.json"
+def tuned_result_path(
+    results: pathlib.Path, row: Row, number: int, seed: int, n_seeds: int = 1, n_timesteps: int | None = None
+) -> pathlib.Path:
+    """Where the validation run of trial `number` (of the search of `n_seeds` seeds per trial, at the shorter
+    budget `n_timesteps` or, with None, the published one) on `seed` goes."""
+    folder = pathlib.Path(results) / row.algo / row.env.replace("/", "-")
+    return folder / trial_folder_name(number, n_seeds, n_timesteps) / f"seed{seed}.json"
 
 
 def check_seeds(seeds: list[int], spec: SearchSpec, accept: bool) -> list[int]:
@@ -494,17 +575,18 @@ def validation_jobs(
     entry: dict[str, Any],
     conf: pathlib.Path,
     results: pathlib.Path,
-    n_timesteps: int | None = None,
-    n_seeds: int = 1,
+    spec: SearchSpec,
+    smoke_timesteps: int | None = None,
 ) -> list[Job]:
-    """One `benchmarks.run` job per seed, training with `-conf conf` for the published budget (or `n_timesteps`, a
-    smoke test). A result file already there must come from the same entry and budget; its seed is then done.
-    `n_seeds`: seeds per trial of the trial's search (its results' folder)."""
-    steps = n_timesteps or row.budget
+    """One `benchmarks.run` job per seed, training with `-conf conf` for the search's budget: the published one, or
+    the shorter `spec.n_timesteps` the candidate holds (`smoke_timesteps`: a smoke test's instead, never accepted).
+    A result file already there must come from the same entry and budget; its seed is then done. The results go to
+    the folder of the trial's search (`spec`: its budget and seeds per trial)."""
+    steps = smoke_timesteps or spec.n_timesteps or row.budget
     entry_budget = load_experiment(row.algo, row.env, conf, use_default=False).n_timesteps
     jobs = []
     for seed in seeds:
-        path = tuned_result_path(results, row, number, seed, n_seeds)
+        path = tuned_result_path(results, row, number, seed, spec.trial_seeds, spec.n_timesteps)
         job = Job(row, seed, steps, path, pass_budget=steps != entry_budget, conf_file=conf)
         if path.exists():
             done = json.loads(path.read_text())
@@ -592,14 +674,24 @@ def accept_entry(
 # ---------------------------------------------------------------- the report's section
 
 
-def load_tuned_results(results: pathlib.Path) -> dict[str, dict[tuple[int, int], list[dict[str, Any]]]]:
-    """{row key: {(seeds per trial of the search, trial): [result, ...]}} from
-    `<results>/<algo>/<env>/trial<N>/seed<S>.json` (a one-seed search's trial) and `.../<K>seeds-trial<N>/...`,
-    results of another budget than the row's (smoke tests) left out."""
-    found: dict[str, dict[tuple[int, int], list[dict[str, Any]]]] = {}
+#: Which search of a row: (its shorter budget, None for the published one; seeds per trial).
+SearchKey = tuple[int | None, int]
+
+
+def _search_order(key: SearchKey) -> tuple[int, int]:
+    """The published budget's searches first, then shorter budgets from the shortest; fewest seeds first."""
+    return (key[0] or 0, key[1])
+
+
+def load_tuned_results(results: pathlib.Path) -> dict[str, dict[tuple[int | None, int, int], list[dict[str, Any]]]]:
+    """{row key: {(shorter budget of the search or None, seeds per trial of the search, trial): [result, ...]}}
+    from `<results>/<algo>/<env>/trial<N>/seed<S>.json` (a trial of the one-seed search at the published budget)
+    and `.../<tag>-trial<N>/...` (`trial_folder_name`), results of another budget than their search's (smoke
+    tests) left out."""
+    found: dict[str, dict[tuple[int | None, int, int], list[dict[str, Any]]]] = {}
     for path in sorted(pathlib.Path(results).glob("*/*/*trial*/seed*.json")):
         match = TRIAL_FOLDER.fullmatch(path.parent.name)
-        if match is None or (match[1] is not None and int(match[1]) < 2):
+        if match is None or (match[1] is not None and int(match[1]) < 1) or int(match[2] or 2) < 2:
             continue  # not a folder this tool writes
         data = json.loads(path.read_text())
         missing = {"algo", "env", "seed", "n_timesteps", "final_eval"} - set(data)
@@ -607,9 +699,10 @@ def load_tuned_results(results: pathlib.Path) -> dict[str, dict[tuple[int, int],
             raise ValueError(f"{path} is not a benchmark result: missing {sorted(missing)}")
         key = f"{data['algo']}:{data['env']}"
         row = next((row for row in ROWS if row.key == key), None)
-        if row is None or int(data["n_timesteps"]) != row.budget:
+        steps = None if match[1] is None else int(match[1])
+        if row is None or int(data["n_timesteps"]) != (steps or row.budget):
             continue
-        trial = (int(match[1] or 1), int(match[2]))
+        trial = (steps, int(match[2] or 1), int(match[3]))
         found.setdefault(key, {}).setdefault(trial, []).append(data)
     return found
 
@@ -619,15 +712,28 @@ def summary_seeds(summary: dict[str, Any]) -> int:
     return int(summary.get("seeds_per_trial") or 1)
 
 
+def summary_budget(summary: dict[str, Any]) -> int | None:
+    """The shorter budget of a search summary's search; None for the published budget (and for summaries written
+    before searches could have a shorter one)."""
+    published, steps = summary.get("published_budget"), int(summary["steps_per_trial"])
+    return None if published is None or steps == int(published) else steps
+
+
+def summary_key(summary: dict[str, Any]) -> SearchKey:
+    """Which search of its row a summary is: (shorter budget or None, seeds per trial)."""
+    return summary_budget(summary), summary_seeds(summary)
+
+
 def load_search_summaries(results: pathlib.Path) -> dict[str, list[dict[str, Any]]]:
-    """{row key: [summary, ...]}: every search of a row (one file per study), fewest seeds per trial first."""
+    """{row key: [summary, ...]}: every search of a row (one file per study), the published budget's first, fewest
+    seeds per trial first."""
     found: dict[str, list[dict[str, Any]]] = {}
     for path in sorted((pathlib.Path(results) / SEARCHES).glob("*.json")):
         data = json.loads(path.read_text())
         if "row" not in data or "trials" not in data:
             raise ValueError(f"{path} is not a search summary (python -m benchmarks.tuned search-summary writes one)")
         found.setdefault(str(data["row"]), []).append(data)
-    return {key: sorted(summaries, key=summary_seeds) for key, summaries in found.items()}
+    return {key: sorted(summaries, key=lambda s: _search_order(summary_key(s))) for key, summaries in found.items()}
 
 
 def _finals_text(pairs: list[tuple[int, float]]) -> str:
@@ -647,19 +753,31 @@ def _search_cell(summary: dict[str, Any]) -> str:
         + ")"
         + (", one seed each" if n_seeds == 1 else ", scored by the mean over the seeds")
     )
+    if summary_budget(summary) is not None:
+        text += f", a shorter budget than the published {int(summary['published_budget']):,}"
     if best:
         reached = len(summary["at_or_above_threshold"])
         text += f"; best #{best['number']}: {best['value']:,.1f}; {reached} at or above the threshold"
     return text
 
 
-def _search_label(n_seeds: int) -> str:
-    return "one-seed search" if n_seeds == 1 else f"{n_seeds}-seed search"
+def _search_label(key: SearchKey) -> str:
+    """`one-seed search`, `3-seed search`, `50,000-step search`, `50,000-step 3-seed search`."""
+    steps, n_seeds = key
+    seeds = "one-seed" if n_seeds == 1 else f"{n_seeds}-seed"
+    if steps is None:
+        return f"{seeds} search"
+    return f"{steps:,}-step search" if n_seeds == 1 else f"{steps:,}-step {seeds} search"
 
 
-def _validate_command(row: Row, number: int, n_seeds: int) -> str:
-    flag = "" if n_seeds == 1 else f" --trial-seeds {n_seeds}"
-    return f"python -m benchmarks.tuned validate --row {row.key} --trial {number}{flag}"
+def _search_flags(key: SearchKey) -> str:
+    """The tool's flags naming the search `key` (none for the published budget's one-seed search)."""
+    steps, n_seeds = key
+    return ("" if steps is None else f" --n-timesteps {steps}") + ("" if n_seeds == 1 else f" --trial-seeds {n_seeds}")
+
+
+def _validate_command(row: Row, number: int, key: SearchKey = (None, 1)) -> str:
+    return f"python -m benchmarks.tuned validate --row {row.key} --trial {number}{_search_flags(key)}"
 
 
 #: The status of a row, or of one of its searches, when nothing is left to run and nothing met the threshold.
@@ -669,17 +787,17 @@ NOTHING_FOUND = "no setting found meets the threshold"
 def _search_status(row: Row, summary: dict[str, Any], validated: bool) -> tuple[str, str | None]:
     """Where one search of a row stands: (status, the command still to run or None). `validated`: some trial of
     this search has validation results (none passed and none is incomplete)."""
-    n_seeds = summary_seeds(summary)
+    steps, n_seeds = key = summary_key(summary)
     if summary["trials"].get("running"):
         return "search running", None
     asked = summary.get("n_trials_asked", 0)
     if not (validated or summary["at_or_above_threshold"]) and _searched(summary) < asked:
         # a stopped search has not shown that nothing works: it goes on from its study
-        command = shlex.join(SearchSpec(trial_seeds=n_seeds).command(row))
+        command = shlex.join(SearchSpec(trial_seeds=n_seeds, n_timesteps=steps).command(row))
         return f"search stopped after {_searched(summary)} of {asked} trials", command
     if validated or not summary["at_or_above_threshold"]:
         return NOTHING_FOUND, None
-    command = _validate_command(row, summary["best"]["number"], n_seeds)
+    command = _validate_command(row, summary["best"]["number"], key)
     return "validation not run yet", f"{command} --seeds {' '.join(map(str, VALIDATION_SEEDS))}"
 
 
@@ -703,13 +821,14 @@ def tuned_section(
         "",
         "For each row whose RL Zoo entry falls short, an Optuna search (`zoo.train -optimize`, trial k trained with "
         "seed 1000 + k, or in a search of N seeds per trial with seeds 1000 + kN to 1000 + kN + N - 1 and scored by "
-        "their mean) looks for other settings at the published budget; a trial's settings are trained again on "
-        f"{len(VALIDATION_SEEDS)} seeds the search never used ({_seeds_text(list(VALIDATION_SEEDS))}) by the same "
-        "command and final evaluation as the table above, and become our entry in `zoo/hyperparams/tuned/<algo>.yml` "
-        "only when their mean meets the threshold. The RL Zoo entry stays as published. *Search*: each search of the "
-        "row, with its trials, steps per trial and seeds per trial, the best trial's score and how many trials reached "
-        "the threshold with it (a pointer only). Workflow: [Tuning the failing rows](tuning_rows.md); figures of each "
-        f"search: `benchmarks/results_tuned/{SEARCHES}/<study>.json`.",
+        "their mean) looks for other settings at the published budget, or where it says so at a shorter one; a "
+        f"trial's settings are trained again for the search's budget on {len(VALIDATION_SEEDS)} seeds the search "
+        f"never used ({_seeds_text(list(VALIDATION_SEEDS))}) by the same command and final evaluation as the table "
+        "above, and become our entry in `zoo/hyperparams/tuned/<algo>.yml` only when their mean meets the threshold "
+        "(an entry found at a shorter budget keeps it as its `n_timesteps`). The RL Zoo entry stays as published. "
+        "*Search*: each search of the row, with its trials, steps per trial and seeds per trial, the best trial's "
+        "score and how many trials reached the threshold with it (a pointer only). Workflow: [Tuning the failing "
+        f"rows](tuning_rows.md); figures of each search: `benchmarks/results_tuned/{SEARCHES}/<study>.json`.",
         "",
     ]
     if not rows:
@@ -724,14 +843,17 @@ def tuned_section(
         summaries, trials = searches.get(row.key, []), validations.get(row.key, {})
         accepted = read_entries(pathlib.Path(entries_dir) / f"{row.algo}.yml").get(row.env)
         cells, status, incomplete = [], "", False
-        for (n_seeds, number), found in sorted(trials.items()):
+        for (steps, n_seeds, number), found in sorted(trials.items(), key=lambda t: (_search_order(t[0][:2]), t[0])):
+            key: SearchKey = (steps, n_seeds)
             pairs = [(int(r["seed"]), float(r["final_eval"]["mean"])) for r in found]
             judged = verdict([final for _, final in pairs], row.threshold)
             is_ours = accepted is not None and _same_entry(accepted[1], found[0].get("hyperparams") or {})
-            label = f"trial {number}" + ("" if n_seeds == 1 else f" ({_search_label(n_seeds)})")
-            cells.append(f"{label}: {_finals_text(pairs)}, {judged}" + (", accepted" if is_ours else ""))
-            which = f"trial {number}" + ("" if n_seeds == 1 else f" of the {_search_label(n_seeds)}")
-            command = _validate_command(row, number, n_seeds)
+            label = f"trial {number}" + ("" if key == (None, 1) else f" ({_search_label(key)})")
+            # a shorter search's trial is validated at its budget, not the table's: the cell says which
+            at = "" if steps is None else f" at {steps:,} steps (published: {row.budget:,})"
+            cells.append(f"{label}: {_finals_text(pairs)}{at}, {judged}" + (", accepted" if is_ours else ""))
+            which = f"trial {number}" + ("" if key == (None, 1) else f" of the {_search_label(key)}")
+            command = _validate_command(row, number, key)
             if judged == "pass" and is_ours and not status:
                 status = f"**pass**: `zoo/hyperparams/tuned/{row.algo}.yml` ({which})"
             elif judged == "pass" and not status:
@@ -748,20 +870,20 @@ def tuned_section(
         elif incomplete:
             status = "validation running"
         else:
-            validated = {n_seeds for n_seeds, _ in trials}
+            validated = {(steps, n_seeds) for steps, n_seeds, _ in trials}
             states = []
             for summary in summaries:
-                state, to_run = _search_status(row, summary, summary_seeds(summary) in validated)
-                states.append((state, summary_seeds(summary)))
+                state, to_run = _search_status(row, summary, summary_key(summary) in validated)
+                states.append((state, summary_key(summary)))
                 if to_run:
                     todo.append(f"- {row.key}: `{to_run}`")
-            open_states = [(state, n_seeds) for state, n_seeds in states if state != NOTHING_FOUND]
+            open_states = [(state, key) for state, key in states if state != NOTHING_FOUND]
             if not open_states:
                 status = NOTHING_FOUND
-            elif len(summaries) == 1 and open_states[0][1] == 1:
-                status = open_states[0][0]  # the one search of the row, one seed per trial: nothing to tell apart
+            elif len(summaries) == 1 and open_states[0][1] == (None, 1):
+                status = open_states[0][0]  # the row's one search, as published: nothing to tell apart
             else:
-                status = "; ".join(f"{state} ({_search_label(n_seeds)})" for state, n_seeds in open_states)
+                status = "; ".join(f"{state} ({_search_label(key)})" for state, key in open_states)
         zoo_cell = _finals_text(rl_zoo[row.key]) if rl_zoo.get(row.key) else "not run"
         threshold = "undefined" if row.threshold is None else f"{row.threshold:,.1f}"
         search_cell = "<br>".join(_search_cell(summary) for summary in summaries) or "-"
@@ -779,11 +901,11 @@ def tuned_section(
 
 def _validate(args: argparse.Namespace, row: Row, spec: SearchSpec) -> int:
     seeds = check_seeds(args.seeds, spec, args.accept)
-    if args.accept and args.n_timesteps is not None:
-        raise TuningError("--accept judges runs of the published budget: leave out --n-timesteps")
+    if args.accept and args.smoke_timesteps is not None:
+        raise TuningError("--accept judges runs of the search's budget: leave out --smoke-timesteps")
     study = load_study(row, spec, args.tuning_dir)
     conf, entry = write_candidate(row, study, args.trial, spec, args.tuning_dir)
-    jobs = validation_jobs(row, args.trial, seeds, entry, conf, args.results, args.n_timesteps, spec.trial_seeds)
+    jobs = validation_jobs(row, args.trial, seeds, entry, conf, args.results, spec, args.smoke_timesteps)
     todo = [job for job in jobs if not job.result_path.exists()]
     runs = pathlib.Path(args.runs_folder) / f"{spec.study_name(row)}-trial{args.trial}"
     print(f"trial {args.trial} of {row.key} ({display_path(conf)}): {len(todo)} of {len(jobs)} seed(s) to train")
@@ -801,12 +923,13 @@ def _validate(args: argparse.Namespace, row: Row, spec: SearchSpec) -> int:
     threshold = "undefined" if row.threshold is None else f"{row.threshold:.1f}"
     for seed, final in sorted(finals.items()):
         print(f"  seed {seed}: final {final:.1f}")
-    which = f"trial {args.trial}" + ("" if spec.trial_seeds == 1 else f" of {spec.study_name(row)}")
-    print(f"{row.key} {which}: mean {mean:.1f} over seeds {_seeds_text(list(finals))}, threshold "
-          f"{threshold}: {judged}")  # fmt: skip
+    which = f"trial {args.trial}" + (f" of {spec.study_name(row)}" if spec.tag else "")
+    steps = jobs[0].n_timesteps
+    print(f"{row.key} {which}: mean {mean:.1f} over seeds {_seeds_text(list(finals))} at {steps:,} steps, "
+          f"threshold {threshold}: {judged}")  # fmt: skip
     if not args.accept:
         return 0
-    if judged != "pass" or args.n_timesteps is not None:
+    if judged != "pass" or args.smoke_timesteps is not None:
         print(f"error: not accepted: the mean {mean:.1f} does not meet the threshold {threshold}", file=sys.stderr)
         return 1
     origin = search_origin(row, study, trial_of(study, args.trial), spec)
@@ -815,7 +938,7 @@ def _validate(args: argparse.Namespace, row: Row, spec: SearchSpec) -> int:
         f"evaluation {mean:.1f} ({', '.join(f'{f:.1f}' for _, f in sorted(finals.items()))}; "
         f"{args.eval_episodes} deterministic episodes each) >= threshold {threshold}. The RL Zoo entry of "
         f"zoo/hyperparams/{row.algo}.yml with the trial's values on top; results: "
-        f"{display_path(tuned_result_path(args.results, row, args.trial, seeds[0], spec.trial_seeds).parent)}/."
+        f"{display_path(jobs[0].result_path.parent)}/. {_budget_note(row, spec, validated=True)}"
     )
     path = pathlib.Path(args.entries) / f"{row.algo}.yml"
     if accept_entry(row, entry, provenance, args.entries, args.force):
@@ -849,6 +972,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             help="the search trains each trial on N seeds (zoo.train --trial-seeds N; its study is "
             "<algo>-<env>-<N>seeds); default: 1, the study <algo>-<env>",
         )
+        sub.add_argument(
+            "--n-timesteps",
+            type=int,
+            default=None,
+            metavar="B",
+            help="the search trains each trial for B steps, below the published budget (zoo.train -n B; its study "
+            "is <algo>-<env>-<B>steps, before any -<N>seeds), and its candidates train B steps, validation included; "
+            "default: the published budget (the entry's n_timesteps)",
+        )
         if name in ("candidate", "validate"):
             sub.add_argument("--trial", type=int, required=True, help="the trial number in the row's study")
     validate = commands.choices["validate"]
@@ -860,7 +992,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     validate.add_argument("--accept", action="store_true", help="keep the entry when it meets the threshold")
     validate.add_argument("--force", action="store_true", help="with --accept: replace a different entry")
     validate.add_argument("--dry-run", action="store_true", help="print the training commands, run nothing")
-    validate.add_argument("--n-timesteps", type=int, default=None, help="a smoke test's budget (never accepted)")
+    validate.add_argument(
+        "--smoke-timesteps",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="train this many steps instead of the search's budget: a smoke test of the validation (never accepted)",
+    )
     args = parser.parse_args(argv)
     if getattr(args, "trial", 0) < 0:
         parser.error(f"--trial must be 0 or more, got {args.trial}")
@@ -868,12 +1006,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(
             f"--trial-seeds must be at least 1 (seeds each trial of the search trained on), got {args.trial_seeds}"
         )
+    if args.n_timesteps is not None and args.n_timesteps < 1:
+        parser.error(f"--n-timesteps must be at least 1 (steps per trial of the search), got {args.n_timesteps}")
     if args.command == "validate":
         for flag, value in (("--jobs", args.jobs), ("--eval-episodes", args.eval_episodes)):
             if value < 1:
                 parser.error(f"{flag} must be at least 1, got {value}")
-        if args.n_timesteps is not None and args.n_timesteps < 1:
-            parser.error(f"--n-timesteps must be at least 1, got {args.n_timesteps}")
+        if args.smoke_timesteps is not None and args.smoke_timesteps < 1:
+            parser.error(f"--smoke-timesteps must be at least 1, got {args.smoke_timesteps}")
         if args.force and not args.accept:
             parser.error("--force replaces an accepted entry: it goes with --accept")
     return args
@@ -881,13 +1021,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None, spec: SearchSpec | None = None) -> int:
     """The command line; `spec` is how the searches were run (default: `SearchSpec()`, the searches counted), its
-    seeds per trial replaced by `--trial-seeds` when given."""
+    seeds per trial replaced by `--trial-seeds` and its budget by `--n-timesteps` when given."""
     args = parse_args(argv)
     spec = spec or SearchSpec()
     if args.trial_seeds is not None:
         spec = replace(spec, trial_seeds=args.trial_seeds)
+    if args.n_timesteps is not None:
+        spec = replace(spec, n_timesteps=args.n_timesteps)
     try:
         row = find(args.row)
+        spec.check_budget(row)
         if args.command == "search-command":
             print(shlex.join(spec.command(row, args.tuning_dir)))
             return 0
@@ -908,7 +1051,7 @@ def main(argv: list[str] | None = None, spec: SearchSpec | None = None) -> int:
             return 0
         path, _ = write_candidate(row, study, args.trial, spec, args.tuning_dir)
         print(f"wrote {display_path(path)}; validate it on fresh seeds with:")
-        command = _validate_command(row, args.trial, spec.trial_seeds)
+        command = _validate_command(row, args.trial, (spec.n_timesteps, spec.trial_seeds))
         print(f"{command} --seeds {' '.join(map(str, VALIDATION_SEEDS))} --jobs 1")
         return 0
     except (TuningError, ConfigError) as error:

@@ -19,11 +19,13 @@ from zoo.config import load_experiment
 pytest.importorskip("optuna")
 
 ROW = find_row("dqn:CartPole-v1")  # threshold 452.2, budget 50k
-ROW_STUDY = "dqn-CartPole-v1"  # its one-seed study
-#: A search small enough for a test: 2 trials of 300 steps, one evaluation of 2 episodes each.
+#: A search small enough for a test: 2 trials of 300 steps (a search at a shorter budget than the published 50k, so
+#: its study is dqn-CartPole-v1-300steps and its candidates train 300 steps), one evaluation of 2 episodes each.
 TINY = tuned.SearchSpec(n_trials=2, n_timesteps=300, n_evaluations=1, eval_episodes=2)
+STUDY = "dqn-CartPole-v1-300steps"
 #: The same on 2 seeds per trial; its own sampler seed, so that its trials draw other settings than TINY's.
 TWO_SEEDS = dataclasses.replace(TINY, trial_seeds=2, seed=500)
+STUDY_2SEEDS = "dqn-CartPole-v1-300steps-2seeds"
 
 
 def run_search(spec, folder):
@@ -66,14 +68,16 @@ def test_the_search_command_is_the_zoo_tuning_command():
 
 def test_search_summary_reads_the_study(search, tmp_path, capsys):
     assert main("search-summary", "--row", ROW.key, "--tuning-dir", search, "--results", tmp_path) == 0
-    path = tmp_path / "searches" / "dqn-CartPole-v1.json"
+    path = tmp_path / "searches" / f"{STUDY}.json"
     assert str(path) in capsys.readouterr().out
     summary = json.loads(path.read_text())
+    assert summary["study"] == STUDY and summary["published_budget"] == 50_000
     assert summary["trials"] == {"total": 2, "complete": 2, "pruned": 0, "failed": 0, "running": 0}
     assert (summary["sampler"], summary["pruner"], summary["n_trials_asked"]) == ("tpe", "median", 2)
     assert summary["steps_per_trial"] == 300 and summary["evaluation_steps"] == [300]
     assert summary["trial_seeds"] == [1000, 1001] and summary["threshold"] == pytest.approx(ROW.threshold)
-    assert "-n 300" in summary["command"] and f"sqlite:///{search}/dqn-CartPole-v1.db" in summary["command"]
+    assert "-n 300" in summary["command"] and f"sqlite:///{search}/{STUDY}.db" in summary["command"]
+    assert summary["recorded_settings"]["n_timesteps"] == 300  # what zoo.tune recorded agrees
     top = summary["top_trials"]
     assert [t["number"] for t in top] == sorted((0, 1), key=lambda n: -dict(summary["complete_values"])[n])
     assert top[0]["value"] >= top[1]["value"]
@@ -87,11 +91,11 @@ def test_search_summary_reads_the_study(search, tmp_path, capsys):
 def test_search_summary_names_a_missing_database_or_study(search, tmp_path, capsys):
     assert main("search-summary", "--row", ROW.key, "--tuning-dir", tmp_path) == 2
     err = capsys.readouterr().err
-    assert f"{tmp_path}/dqn-CartPole-v1.db does not exist" in err and "python -m zoo.train --algo dqn" in err
-    assert not (tmp_path / "dqn-CartPole-v1.db").exists()  # reading never creates a study
-    shutil.copy(search / "dqn-CartPole-v1.db", tmp_path / "dqn-MountainCar-v0.db")
+    assert f"{tmp_path}/{STUDY}.db does not exist" in err and "python -m zoo.train --algo dqn" in err
+    assert not (tmp_path / f"{STUDY}.db").exists()  # reading never creates a study
+    shutil.copy(search / f"{STUDY}.db", tmp_path / "dqn-MountainCar-v0-300steps.db")
     assert main("search-summary", "--row", "dqn:MountainCar-v0", "--tuning-dir", tmp_path) == 2
-    assert "holds no study 'dqn-MountainCar-v0' (it holds: dqn-CartPole-v1)" in capsys.readouterr().err
+    assert f"holds no study 'dqn-MountainCar-v0-300steps' (it holds: {STUDY})" in capsys.readouterr().err
     assert main("search-summary", "--row", "dqn:Nope-v0", "--tuning-dir", tmp_path) == 2
     assert "No benchmark row 'dqn:Nope-v0'" in capsys.readouterr().err
 
@@ -99,18 +103,21 @@ def test_search_summary_names_a_missing_database_or_study(search, tmp_path, caps
 def test_candidate_is_the_published_entry_with_the_trial_values(search, capsys):
     assert main("candidate", "--row", ROW.key, "--trial", 1, "--tuning-dir", search) == 0
     out = capsys.readouterr().out
-    path = search / "dqn-CartPole-v1-trial1.yml"
-    assert "python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 1 --seeds 0 1 2 3 4" in out
+    path = search / f"{STUDY}-trial1.yml"
+    command = "python -m benchmarks.tuned validate --row dqn:CartPole-v1 --trial 1 --n-timesteps 300 --seeds 0 1 2 3 4"
+    assert command in out
     text = path.read_text()
-    assert "trial 1 of study 'dqn-CartPole-v1'" in text and "300 steps each" in text and "(seed 1001)" in text
+    comment = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
+    assert f"trial 1 of study '{STUDY}'" in comment and "300 steps each" in comment and "(seed 1001)" in comment
+    assert "n_timesteps is the search's budget: found at 300 steps per trial (published budget 50,000)" in comment
     (entry,) = yaml.safe_load(text).values()
     study = tuned.load_study(ROW, TINY, search)
     values = study.trials[1].user_attrs["zoo_params"]
     published = load_experiment("dqn", "CartPole-v1").raw
-    assert entry == {**published, "n_timesteps": 50_000, **values}
+    assert entry == {**published, **values, "n_timesteps": 300}  # the search's budget, not the published 50k
     assert list(entry)[:2] == ["n_timesteps", "policy"]  # in the published entry's order, its values replaced
     experiment = load_experiment("dqn", "CartPole-v1", path, use_default=False)  # what zoo.train -conf reads
-    assert experiment.algo_kwargs["learning_rate"] == values["learning_rate"]
+    assert experiment.algo_kwargs["learning_rate"] == values["learning_rate"] and experiment.n_timesteps == 300
 
 
 def test_only_a_complete_trial_with_zoo_values_becomes_a_candidate(tmp_path):
@@ -201,29 +208,30 @@ def test_an_entry_is_accepted_only_when_its_mean_on_fresh_seeds_meets_the_thresh
     monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs(below))
     assert validate(search, tmp_path, 1, "--accept") == 1
     captured = capsys.readouterr()
-    assert "mean 450.0 over seeds 0-4, threshold 452.2: FAIL" in captured.out and "not accepted" in captured.err
-    assert not entries.exists()
-    result = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1" / "seed4.json").read_text())
-    assert result["final_eval"]["mean"] == 250.0
+    assert "mean 450.0 over seeds 0-4 at 300 steps, threshold 452.2: FAIL" in captured.out
+    assert "not accepted" in captured.err and not entries.exists()
+    result = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "300steps-trial1" / "seed4.json").read_text())
+    assert (result["final_eval"]["mean"], result["n_timesteps"]) == (250.0, 300)  # trained at the search's budget
 
     monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({seed: 480.0 for seed in range(5)}))
     assert validate(search, tmp_path, 0, "--accept") == 0
     assert "accepted" in capsys.readouterr().out
     text = entries.read_text()
     comment = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
-    assert "dqn:CartPole-v1, trial 0 of study 'dqn-CartPole-v1': Optuna search of 2 trials" in comment
+    assert f"dqn:CartPole-v1, trial 0 of study '{STUDY}': Optuna search of 2 trials" in comment
     assert "Validated on seeds 0-4, which the search never used" in comment
     assert "mean final evaluation 480.0 (480.0, 480.0, 480.0, 480.0, 480.0;" in comment
-    assert ">= threshold 452.2" in comment
-    candidate = yaml.safe_load((search / "dqn-CartPole-v1-trial0.yml").read_text())
+    assert ">= threshold 452.2" in comment and "results/dqn/CartPole-v1/300steps-trial0/." in comment
+    assert "n_timesteps is the search's budget: found and validated at 300 steps (published budget 50,000)" in comment
+    candidate = yaml.safe_load((search / f"{STUDY}-trial0.yml").read_text())
     assert yaml.safe_load(text) == candidate  # the trial's entry, nothing else
     experiment = load_experiment("dqn", "CartPole-v1", entries, use_default=False)  # zoo.train -conf reads it
-    assert experiment.n_timesteps == 50_000
+    assert experiment.n_timesteps == 300  # our entry at the budget it was found and validated at
 
     assert validate(search, tmp_path, 0, "--accept") == 0  # nothing to train again, the same entry
     assert "already holds this entry" in capsys.readouterr().out
     monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({seed: 490.0 for seed in range(5)}))
-    shutil.rmtree(tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1")
+    shutil.rmtree(tmp_path / "results" / "dqn" / "CartPole-v1" / "300steps-trial1")
     assert validate(search, tmp_path, 1, "--accept") == 2  # a different entry is there
     assert "already holds a different entry for CartPole-v1" in capsys.readouterr().err
     assert "trial 0 of study" in entries.read_text()
@@ -234,28 +242,32 @@ def test_an_entry_is_accepted_only_when_its_mean_on_fresh_seeds_meets_the_thresh
 def test_validation_refuses_results_of_other_settings_and_smoke_budgets(search, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tuned, "run_jobs", fake_run_jobs({0: 1.0}))
     assert validate(search, tmp_path, 1, "--seeds", 0) == 0
-    assert "mean 1.0 over seeds 0, threshold 452.2: incomplete" in capsys.readouterr().out
-    result = tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1" / "seed0.json"
+    assert "mean 1.0 over seeds 0 at 300 steps, threshold 452.2: incomplete" in capsys.readouterr().out
+    result = tmp_path / "results" / "dqn" / "CartPole-v1" / "300steps-trial1" / "seed0.json"
     data = json.loads(result.read_text())
     data["hyperparams"]["gamma"] = 0.5
     run.write_json(result, data)
     assert validate(search, tmp_path, 1, "--seeds", 0) == 2
     assert "seed0.json was trained with other settings" in capsys.readouterr().err
-    assert validate(search, tmp_path, 1, "--n-timesteps", 300, "--accept") == 2
-    assert "leave out --n-timesteps" in capsys.readouterr().err
+    assert validate(search, tmp_path, 1, "--smoke-timesteps", 200, "--accept") == 2
+    assert "--accept judges runs of the search's budget: leave out --smoke-timesteps" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        validate(search, tmp_path, 1, "--smoke-timesteps", 0)
+    assert "--smoke-timesteps must be at least 1, got 0" in capsys.readouterr().err
     assert validate(search, tmp_path, 9, "--seeds", 0) == 2
     assert "has no trial 9" in capsys.readouterr().err
 
 
 def test_a_smoke_validation_trains_the_candidate_through_the_benchmark_runner(search, tmp_path, capsys):
-    assert validate(search, tmp_path, 0, "--seeds", 3, "--n-timesteps", 300, "--eval-episodes", 2) == 0
+    assert validate(search, tmp_path, 0, "--seeds", 3, "--smoke-timesteps", 200, "--eval-episodes", 2) == 0
     out = capsys.readouterr().out
-    assert "[1/1] dqn CartPole-v1 seed 3: final" in out and "incomplete" in out
-    result = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "trial0" / "seed3.json").read_text())
-    assert f"-conf {search}/dqn-CartPole-v1-trial0.yml" in result["command"] and result["command"].endswith("-n 300")
-    assert result["final_eval"]["env_seed"] == run.FINAL_EVAL_SEED_OFFSET + 3
+    assert "[1/1] dqn CartPole-v1 seed 3: final" in out and "at 200 steps" in out and "incomplete" in out
+    result = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "300steps-trial0" / "seed3.json").read_text())
+    assert f"-conf {search}/{STUDY}-trial0.yml" in result["command"] and result["command"].endswith("-n 200")
+    assert result["n_timesteps"] == 200 and result["final_eval"]["env_seed"] == run.FINAL_EVAL_SEED_OFFSET + 3
     assert len(result["final_eval"]["returns"]) == 2
-    (candidate,) = yaml.safe_load((search / "dqn-CartPole-v1-trial0.yml").read_text()).values()
+    assert tuned.load_tuned_results(tmp_path / "results") == {}  # a smoke test's budget: never in the report
+    (candidate,) = yaml.safe_load((search / f"{STUDY}-trial0.yml").read_text()).values()
     assert tuned._same_entry(result["hyperparams"], candidate)  # trained with the candidate's settings
 
 
@@ -411,12 +423,9 @@ def test_a_multi_seed_search_is_summarized_validated_and_reported_beside_the_one
     flag = ("--trial-seeds", 2)
     assert main("search-summary", "--row", ROW.key, *flag, "--tuning-dir", search_2seeds, "--results", results,
                 spec=dataclasses.replace(TWO_SEEDS, trial_seeds=1)) == 0  # the flag sets the seeds  # fmt: skip
-    assert sorted(p.name for p in (results / "searches").iterdir()) == [
-        "dqn-CartPole-v1-2seeds.json",
-        "dqn-CartPole-v1.json",
-    ]
-    summary = json.loads((results / "searches" / "dqn-CartPole-v1-2seeds.json").read_text())
-    assert summary["study"] == "dqn-CartPole-v1-2seeds" and "--seed 500 --trial-seeds 2 --storage" in summary["command"]
+    assert sorted(p.name for p in (results / "searches").iterdir()) == [f"{STUDY_2SEEDS}.json", f"{STUDY}.json"]
+    summary = json.loads((results / "searches" / f"{STUDY_2SEEDS}.json").read_text())
+    assert summary["study"] == STUDY_2SEEDS and "--seed 500 --trial-seeds 2 --storage" in summary["command"]
     assert summary["seeds_per_trial"] == 2 and summary["trial_seeds"] == [500, 501, 502, 503]
     assert summary["recorded_settings"]["trial_seeds"] == 2  # what zoo.tune recorded agrees
     assert summary["evaluation_steps"] == [300]  # read from trial_<k>/seed_<first seed>/evaluations.npz
@@ -431,20 +440,18 @@ def test_a_multi_seed_search_is_summarized_validated_and_reported_beside_the_one
     # the flag must agree with what the study was run with: its seeds follow from it
     import optuna
 
-    source = f"sqlite:///{search_2seeds / 'dqn-CartPole-v1-2seeds.db'}"
-    target = f"sqlite:///{tmp_path / 'dqn-CartPole-v1.db'}"
-    optuna.copy_study(
-        from_study_name="dqn-CartPole-v1-2seeds", from_storage=source, to_storage=target, to_study_name=ROW_STUDY
-    )
+    source = f"sqlite:///{search_2seeds / f'{STUDY_2SEEDS}.db'}"
+    target = f"sqlite:///{tmp_path / f'{STUDY}.db'}"
+    optuna.copy_study(from_study_name=STUDY_2SEEDS, from_storage=source, to_storage=target, to_study_name=STUDY)
     assert main("search-summary", "--row", ROW.key, "--tuning-dir", tmp_path, "--results", tmp_path / "x") == 2
     assert "trained each trial on 2 seed(s), not 1: pass --trial-seeds 2" in capsys.readouterr().err
 
     assert main("candidate", "--row", ROW.key, "--trial", 1, *flag, "--tuning-dir", search_2seeds, spec=TWO_SEEDS) == 0
     out = capsys.readouterr().out
-    assert "validate --row dqn:CartPole-v1 --trial 1 --trial-seeds 2 --seeds 0 1 2 3 4" in out
-    text = (search_2seeds / "dqn-CartPole-v1-2seeds-trial1.yml").read_text()
+    assert "validate --row dqn:CartPole-v1 --trial 1 --n-timesteps 300 --trial-seeds 2 --seeds 0 1 2 3 4" in out
+    text = (search_2seeds / f"{STUDY_2SEEDS}-trial1.yml").read_text()
     origin = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
-    assert "trial 1 of study 'dqn-CartPole-v1-2seeds'" in origin and "2 seeds per trial (trial seeds 500-503)" in origin
+    assert f"trial 1 of study '{STUDY_2SEEDS}'" in origin and "2 seeds per trial (trial seeds 500-503)" in origin
     assert (
         "this trial (seeds 502 503) scored" in origin and "the mean over its seeds of their last evaluation" in origin
     )
@@ -461,14 +468,14 @@ def test_a_multi_seed_search_is_summarized_validated_and_reported_beside_the_one
         "--entries", tmp_path / "entries", "--runs-folder", tmp_path / "runs", "--accept", spec=TWO_SEEDS,
     ) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert "trial 1 of dqn-CartPole-v1-2seeds: mean 482.0 over seeds 0-4" in out and "accepted" in out
+    assert f"trial 1 of {STUDY_2SEEDS}: mean 482.0 over seeds 0-4" in out and "accepted" in out
     folder = results / "dqn" / "CartPole-v1"
-    one_seed = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "trial1" / "seed4.json").read_text())
-    two_seeds = json.loads((folder / "2seeds-trial1" / "seed4.json").read_text())
+    one_seed = json.loads((tmp_path / "results" / "dqn" / "CartPole-v1" / "300steps-trial1" / "seed4.json").read_text())
+    two_seeds = json.loads((folder / "300steps-2seeds-trial1" / "seed4.json").read_text())
     assert (one_seed["final_eval"]["mean"], two_seeds["final_eval"]["mean"]) == (100.0, 484.0)
     assert one_seed["hyperparams"] != two_seeds["hyperparams"]  # each trial's own settings
     entries = (tmp_path / "entries" / "dqn.yml").read_text()
-    assert "2 seeds per trial" in entries and "results/dqn/CartPole-v1/2seeds-trial1/." in entries
+    assert "2 seeds per trial" in entries and "results/dqn/CartPole-v1/300steps-2seeds-trial1/." in entries
 
     # the report lists both searches and both trials 1, and says which search the accepted entry came from
     rl_zoo = {ROW.key: [(0, 43.8), (1, 500.0), (2, 258.7)]}
@@ -476,13 +483,15 @@ def test_a_multi_seed_search_is_summarized_validated_and_reported_beside_the_one
     line = next(line for line in lines if line.startswith("| dqn:CartPole-v1 |"))
     search_cell, trials_cell, status = line.split(" | ")[3:6]
     one, two = search_cell.split("<br>")
-    assert one.startswith("2 trials of 300 steps (2 complete, 0 pruned, 0 failed), one seed each; best #")
+    shorter = "a shorter budget than the published 50,000; best #"
+    assert one.startswith(f"2 trials of 300 steps (2 complete, 0 pruned, 0 failed), one seed each, {shorter}")
     assert two.startswith("2 trials of 2 seeds x 300 steps (2 complete, 0 pruned, 0 failed), scored by the mean")
     assert trials_cell == (
-        "trial 1: 100.0 (seeds 0-4: 100.0, 100.0, 100.0, 100.0, 100.0), FAIL<br>"
-        "trial 1 (2-seed search): 482.0 (seeds 0-4: 480.0, 481.0, 482.0, 483.0, 484.0), pass, accepted"
+        "trial 1 (300-step search): 100.0 (seeds 0-4: 100.0, 100.0, 100.0, 100.0, 100.0) at 300 steps (published: "
+        "50,000), FAIL<br>trial 1 (300-step 2-seed search): 482.0 (seeds 0-4: 480.0, 481.0, 482.0, 483.0, 484.0) at "
+        "300 steps (published: 50,000), pass, accepted"
     )
-    assert status == "**pass**: `zoo/hyperparams/tuned/dqn.yml` (trial 1 of the 2-seed search) |"
+    assert status == "**pass**: `zoo/hyperparams/tuned/dqn.yml` (trial 1 of the 300-step 2-seed search) |"
 
 
 def test_report_says_what_is_left_of_each_search_of_a_row(tmp_path):
@@ -507,7 +516,7 @@ def test_report_says_what_is_left_of_each_search_of_a_row(tmp_path):
     for seed in (0, 1):
         result = tuned_result(cartpole, 12, seed, 480.0)
         run.write_json(tuned.tuned_result_path(tuned_dir, cartpole, 12, seed, n_seeds=3), result)
-    assert sorted(tuned.load_tuned_results(tuned_dir)[cartpole.key]) == [(1, 9), (3, 12)]
+    assert sorted(tuned.load_tuned_results(tuned_dir)[cartpole.key]) == [(None, 1, 9), (None, 3, 12)]
     lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
     line = next(line for line in lines if line.startswith("| dqn:CartPole-v1 |"))
     assert "FAIL<br>trial 12 (3-seed search): 480.0 (seeds 0 1: 480.0, 480.0), incomplete |" in line
@@ -520,3 +529,126 @@ def test_report_says_what_is_left_of_each_search_of_a_row(tmp_path):
     lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
     line = next(line for line in lines if line.startswith("| dqn:CartPole-v1 |"))
     assert line.endswith("| no setting found meets the threshold |") and "Still to run:" not in lines
+
+
+# ---------------------------------------------------------------- searches at a shorter budget than the published one
+
+TD3 = find_row("td3:MountainCarContinuous-v0")  # published budget 300k, threshold about 63.5
+
+
+def test_a_shorter_budget_search_has_its_own_study_and_files():
+    short, both = tuned.SearchSpec(n_timesteps=50_000), tuned.SearchSpec(n_timesteps=50_000, trial_seeds=3)
+    assert (short.study_name(TD3), both.study_name(TD3)) == (
+        "td3-MountainCarContinuous-v0-50000steps", "td3-MountainCarContinuous-v0-50000steps-3seeds"
+    )  # fmt: skip
+    # the command the TD3 MountainCarContinuous search at 50k steps per trial runs with, as given to zoo.train
+    assert " ".join(short.command(TD3)) == (
+        "python -m zoo.train --algo td3 --env MountainCarContinuous-v0 -n 50000 -optimize --n-trials 30 --sampler tpe "
+        "--pruner median --seed 1000 --storage sqlite:///benchmarks/runs/tuning/td3-MountainCarContinuous-v0-50000steps"
+        ".db --study-name td3-MountainCarContinuous-v0-50000steps --optimization-log-path "
+        "benchmarks/runs/tuning/td3-MountainCarContinuous-v0-50000steps --num-threads 1 --eval-episodes 10 "
+        "--no-optim-plots"
+    )
+    assert "-n 50000 -optimize" in " ".join(both.command(TD3)) and "--trial-seeds 3" in " ".join(both.command(TD3))
+    assert (short.budget(TD3), short.published_budget(TD3), tuned.SearchSpec().budget(TD3)) == (
+        50_000,
+        300_000,
+        300_000,
+    )
+    assert short.storage_path(TD3).name == "td3-MountainCarContinuous-v0-50000steps.db"
+    assert short.log_path(TD3).name == "td3-MountainCarContinuous-v0-50000steps"
+    assert tuned.candidate_path(TD3, 7, spec=both).name == "td3-MountainCarContinuous-v0-50000steps-3seeds-trial7.yml"
+    assert tuned.search_summary_path(TD3, spec=short).name == "td3-MountainCarContinuous-v0-50000steps.json"
+    folders = [tuned.tuned_result_path("r", TD3, 7, 0, n_seeds, steps).parent.name
+               for steps in (None, 50_000) for n_seeds in (1, 3)]  # fmt: skip
+    assert folders == ["trial7", "3seeds-trial7", "50000steps-trial7", "50000steps-3seeds-trial7"]
+    assert all(tuned.TRIAL_FOLDER.fullmatch(folder) for folder in folders)
+    with pytest.raises(tuned.TuningError, match="n_timesteps must be at least 1"):
+        tuned.SearchSpec(n_timesteps=0)
+
+
+def test_the_budget_flag_prints_the_search_and_refuses_a_budget_not_below_the_published_one(capsys):
+    row = ["--row", TD3.key]
+    assert tuned.main(["search-command", *row, "--n-timesteps", "50000", "--trial-seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "--env MountainCarContinuous-v0 -n 50000 -optimize" in out
+    assert (
+        "--trial-seeds 2 --storage sqlite:///benchmarks/runs/tuning/td3-MountainCarContinuous-v0-50000steps-2seeds.db"
+        in out
+    )
+    assert tuned.main(["search-command", *row, "--n-timesteps", "300000"]) == 2
+    err = capsys.readouterr().err
+    assert "--n-timesteps 300000 is the published budget of td3:MountainCarContinuous-v0" in err
+    assert "leave the flag out to search at it (study 'td3-MountainCarContinuous-v0')" in err
+    assert tuned.main(["candidate", *row, "--trial", "0", "--n-timesteps", "400000"]) == 2
+    assert "is above the published budget of td3:MountainCarContinuous-v0 (300000 steps)" in capsys.readouterr().err
+    for command in ("search-command", "search-summary", "candidate", "validate"):
+        trial = ["--trial", "0"] if command in ("candidate", "validate") else []
+        for value, message in [("0", "--n-timesteps must be at least 1"), ("5e4", "invalid int value: '5e4'")]:
+            with pytest.raises(SystemExit):
+                tuned.main([command, *row, *trial, "--n-timesteps", value])
+            assert message in capsys.readouterr().err
+
+
+def test_a_study_of_another_budget_is_refused(search, tmp_path, capsys):
+    import optuna
+
+    source = f"sqlite:///{search / f'{STUDY}.db'}"
+    for name in ("dqn-CartPole-v1", "dqn-CartPole-v1-200steps"):  # the study a 300-step search is not
+        target = f"sqlite:///{tmp_path / f'{name}.db'}"
+        optuna.copy_study(from_study_name=STUDY, from_storage=source, to_storage=target, to_study_name=name)
+    published = dataclasses.replace(TINY, n_timesteps=None)
+    assert main("search-summary", "--row", ROW.key, "--tuning-dir", tmp_path, spec=published) == 2
+    assert "'dqn-CartPole-v1' in " in (err := capsys.readouterr().err)
+    assert (
+        "trained each trial for 300 steps, not 50,000 (the published budget is 50,000): pass --n-timesteps 300" in err
+    )
+    assert main("candidate", "--row", ROW.key, "--trial", 0, "--n-timesteps", 200, "--tuning-dir", tmp_path) == 2
+    assert "trained each trial for 300 steps, not 200 (the published budget is 50,000): pass --n-timesteps 300" in (
+        capsys.readouterr().err
+    )
+    # a study recorded at the published budget, read as a shorter one
+    study = optuna.load_study(
+        study_name="dqn-CartPole-v1-200steps", storage=f"sqlite:///{tmp_path / 'dqn-CartPole-v1-200steps.db'}"
+    )
+    study.set_user_attr("search", {**study.user_attrs["search"], "n_timesteps": 50_000})
+    assert main("search-summary", "--row", ROW.key, "--n-timesteps", 200, "--tuning-dir", tmp_path) == 2
+    assert "trained each trial for 50,000 steps, not 200 (the published budget is 50,000): leave out --n-timesteps" in (
+        capsys.readouterr().err
+    )
+
+
+def test_report_shows_a_shorter_budget_search_and_its_validation_at_that_budget(tmp_path):
+    tuned_dir = tmp_path / "results_tuned"
+    summary = {**search_summary(TD3, 93.0, [3]), "steps_per_trial": 50_000, "published_budget": 300_000}
+    run.write_json(tuned_dir / "searches" / "td3-MountainCarContinuous-v0-50000steps.json", summary)
+    rl_zoo = {TD3.key: [(0, 93.7), (1, -99.9), (2, 93.7)]}
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
+    line = next(line for line in lines if line.startswith("| td3:"))
+    assert "| 30 trials of 50,000 steps (25 complete, 4 pruned, 1 failed), one seed each, a shorter budget than the " \
+        "published 300,000; best #7: 93.0; 1 at or above the threshold | - |" in line  # fmt: skip
+    assert line.endswith("| validation not run yet (50,000-step search) |")
+    command = f"python -m benchmarks.tuned validate --row {TD3.key} --trial 7 --n-timesteps 50000"
+    assert f"- {TD3.key}: `{command} --seeds 0 1 2 3 4`" in lines
+
+    for seed in range(5):
+        result = {**tuned_result(TD3, 7, seed, 90.0 + seed), "n_timesteps": 50_000}
+        run.write_json(tuned.tuned_result_path(tuned_dir, TD3, 7, seed, n_timesteps=50_000), result)
+    smoke = {**tuned_result(TD3, 7, 0, 0.0), "n_timesteps": 1_000}  # a smoke test in the same folder: left out
+    run.write_json(tuned.tuned_result_path(tuned_dir, TD3, 7, 5, n_timesteps=50_000), smoke)
+    assert list(tuned.load_tuned_results(tuned_dir)[TD3.key]) == [(50_000, 1, 7)]
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
+    line = next(line for line in lines if line.startswith("| td3:"))
+    assert "| trial 7 (50,000-step search): 92.0 (seeds 0-4: 90.0, 91.0, 92.0, 93.0, 94.0) at 50,000 steps " \
+        "(published: 300,000), pass |" in line  # fmt: skip
+    assert line.endswith("| **pass** (trial 7 of the 50,000-step search), not accepted yet |")
+    assert f"- {TD3.key}: `{command} --seeds 0-4 --accept`" in lines
+
+    # a stopped search goes on with its own budget and study
+    stopped = {**summary, "trials": {"total": 2, "complete": 1, "pruned": 0, "failed": 1, "running": 0}}
+    stopped["at_or_above_threshold"] = []
+    run.write_json(tuned_dir / "searches" / "td3-MountainCarContinuous-v0-50000steps.json", stopped)
+    shutil.rmtree(tuned_dir / "td3")
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
+    todo = next(line for line in lines if line.startswith(f"- {TD3.key}: `python -m zoo.train"))
+    assert "-n 50000 -optimize" in todo and "--study-name td3-MountainCarContinuous-v0-50000steps " in todo
