@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.rows import RANDOM_SCORES, ROW_NOTES, ROWS, TOLERANCE, Row
+from benchmarks.rows import ROW_NOTES, ROWS, TOLERANCE, Row
 from benchmarks.run import DEFAULT_RESULTS, REPO, display_path, zoo_budget
 from benchmarks.side_by_side import DEFAULT_ROWS as SIDE_BY_SIDE_ROWS
 from benchmarks.side_by_side import LIBRARIES, default_budget, sweep_command
@@ -73,11 +73,10 @@ class RowSummary:
     def wide(self) -> bool:
         """Whether the 95 % interval of the IQM over seeds spans more than `WIDE_SHARE` of the env's score range
         (published - random): such a row's verdict rests on too few seeds, and it gets `SEEDS_WANTED_WIDE`."""
-        random_score = RANDOM_SCORES.get(self.row.env)
         ci = bootstrap_ci(self.finals) if self.results else None
-        if ci is None or random_score is None:
+        if ci is None or self.row.random_score is None:
             return False
-        return ci[1] - ci[0] > WIDE_SHARE * abs(self.row.published - random_score)
+        return ci[1] - ci[0] > WIDE_SHARE * abs(self.row.published - self.row.random_score)
 
     @property
     def seeds_wanted(self) -> int:
