@@ -117,7 +117,7 @@ def seam_switched(route: str) -> Iterator[None]:
 
 
 def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
-    """A model trained for its warm-up steps under `route`, and the call that runs one timed train()."""
+    """A model trained for its warm-up steps under `route`, and the call that runs one timed train() under it."""
     import torch
 
     from baselines3.common.fast.precision import update_context
@@ -131,7 +131,9 @@ def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:
         _compile_forwards(model, algo)
 
     def update() -> None:
-        with update_context(model.precision, model.device):  # as learn() runs the updates
+        # the route's seam setting for this call only (the switch is process-wide), then the update's context as
+        # learn() enters it
+        with seam_switched(route), update_context(model.precision, model.device):
             if algo == "ppo":
                 model.train()
             else:
@@ -153,7 +155,6 @@ def main() -> None:
     import torch
 
     import baselines3  # noqa: F401  (baselines3's thread default first; the setting below wins)
-    from baselines3.common import fast
 
     torch.set_num_threads(args.threads)
     # every route flushes subnormals, as learn() does with the seam on: the routes differ in their kernels only
@@ -165,18 +166,15 @@ def main() -> None:
         models, calls, compile_s = {}, {}, {}
         for route in args.routes:
             models[route], calls[route] = build(algo, route)
-            fast.set_enabled(seam_on(route))
             start = time.perf_counter()
             calls[route]()  # the first call compiles on the library route, warms caches on the others
             compile_s[route] = time.perf_counter() - start
         times: dict[str, list[float]] = {route: [] for route in args.routes}
         for _ in range(args.repeats):
             for route in args.routes:
-                fast.set_enabled(seam_on(route))
                 start = time.perf_counter()
                 calls[route]()
                 times[route].append((time.perf_counter() - start) / gradient_steps * 1e3)
-        fast.set_enabled(True)
         median = {route: statistics.median(values) for route, values in times.items()}
         for route in args.routes:
             ratio = f"{median[route] / median['hand']:.2f}x" if "hand" in median else ""

@@ -628,3 +628,20 @@ def test_library_route_times_each_route_of_an_update():
     assert set(lines) == {"hand", "plain", "bf16"}
     assert lines["hand"][3] == "1.00x" and float(lines["plain"][2]) > 0
     assert all(0 < float(fields[-1]) < 1 for fields in lines.values())  # each route's TD loss after training
+
+
+@pytest.mark.parametrize("route, seam", [("hand", True), ("plain", False)])
+def test_library_route_update_runs_its_route_whatever_the_switch_says(route, seam):
+    from baselines3.common import fast
+    from benchmarks.library_route import build
+
+    model, update = build("dqn", route)
+    seen = []
+    train = model.train
+    model.train = lambda *args, **kwargs: (seen.append(fast.enabled()), train(*args, **kwargs))
+    was_enabled = fast.enabled()
+    for switch in (not was_enabled, was_enabled):  # either setting (another route's call, BASELINES3_FAST=0)
+        fast.set_enabled(switch)
+        update()
+        assert fast.enabled() == switch  # and left as it was
+    assert seen == [seam, seam]
