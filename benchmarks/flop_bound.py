@@ -183,10 +183,11 @@ def split_step(
 ) -> dict[int, tuple[float, float, float]]:
     """Per thread count: (ms per gradient step in matrix products, ms in the rest, both from the profiler; median
     wall ms per step without the profiler) of `update` (one call: `gradient_steps` steps), the counts taken in turn
-    each round."""
+    each round. The thread count is left as it was found."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
+    threads_before = torch.get_num_threads()
     products = dict.fromkeys(threads, 0.0)
     rest = dict.fromkeys(threads, 0.0)
     walls: dict[int, list[float]] = {count: [] for count in threads}
@@ -205,6 +206,7 @@ def split_step(
                     products[count] += share
                 else:
                     rest[count] += share
+    torch.set_num_threads(threads_before)
     return {count: (products[count], rest[count], statistics.median(walls[count])) for count in threads}
 
 

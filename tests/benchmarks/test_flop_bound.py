@@ -1,6 +1,7 @@
 """The FLOP count of benchmarks/flop_bound.py against torch's own counter on real gradient steps."""
 
 import pytest
+import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from baselines3 import SAC, TD3
@@ -37,7 +38,9 @@ def test_op_costs_time_both_precisions_of_each_operation():
 def test_split_times_products_and_the_rest_at_each_thread_count():
     model = TD3("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=50, batch_size=64)
     model.learn(60)
+    threads = torch.get_num_threads()
     split = split_step(lambda: model.train(gradient_steps=2, batch_size=64), 2, [1, 2], rounds=1)
     assert list(split) == [1, 2]
+    assert torch.get_num_threads() == threads  # later code in the process keeps its setting
     for products, rest, wall in split.values():
         assert products > 0 and rest > 0 and wall > 0  # a TD3 step has both, and takes time
