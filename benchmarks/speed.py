@@ -3,7 +3,7 @@
     python -m benchmarks.speed                      # the classic races, 3 seeds, baselines3 and SB3, one thread
     python -m benchmarks.speed --races ppo_cartpole --seeds 0 --libs baselines3
     python -m benchmarks.speed --races sac_halfcheetah td3_halfcheetah --libs baselines3 sb3 sbx --threads 1 all
-    python -m benchmarks.speed --races td3_pendulum --precision bf16   # baselines3's updates in bfloat16
+    python -m benchmarks.speed --races td3_pendulum --precision fp32 bf16   # ours in float32 and in bfloat16
 
 Each (library, race, seed, thread setting) trains in a fresh subprocess, so no run's state affects another's.
 `--threads 1` gives each run one thread and pins it to one core (`taskset`, as for JAX, whose thread pools
@@ -11,6 +11,9 @@ ignore torch's setting); `all` lets each library use every core (torch: one thre
 Prints training steps/s, the ratio of the means against SB3 and SBX at each setting and at each library's best
 setting, and the final deterministic return (10 evaluation episodes, not timed). SB3 (`pip install
 stable-baselines3`) and SBX (`pip install sbx-rl`) must be installed for their sides; without them only ours runs.
+`--precision fp32 bf16` races baselines3 once per precision (labelled `baselines3` and `baselines3-bf16`); the
+others train in float32. With `--json`, the file is rewritten after every run and `--resume` keeps the runs it
+holds, so a long invocation stopped midway goes on where it stopped.
 """
 
 from __future__ import annotations
@@ -371,16 +374,29 @@ def _spawn(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def label(lib_name: str, precision: str) -> str:
+    """A contender's name: the library, with baselines3's precision when it is not float32."""
+    return lib_name if precision == "fp32" else f"{lib_name}-{precision}"
+
+
+def _label(result: dict[str, Any]) -> str:
+    return label(result["lib"], result.get("precision", "fp32"))
+
+
+def _run_key(result: dict[str, Any]) -> tuple[str, str, int, int]:
+    return result["race"], _label(result), result["threads"], result["seed"]
+
+
 def _thread_count(setting: str) -> int:
     return 1 if setting == "1" else os.cpu_count() or 1
 
 
-def _mean_rate(results: list[dict[str, Any]], race: str, lib: str, threads: int | None = None) -> float | None:
-    """Mean steps/s of a library on a race at a thread count (None: at the library's best count)."""
+def _mean_rate(results: list[dict[str, Any]], race: str, contender: str, threads: int | None = None) -> float | None:
+    """Mean steps/s of a contender (a `label`) on a race at a thread count (None: at its best count)."""
     if threads is None:
-        rates = [_mean_rate(results, race, lib, count) for count in {r["threads"] for r in results}]
+        rates = [_mean_rate(results, race, contender, count) for count in {r["threads"] for r in results}]
         return max((rate for rate in rates if rate is not None), default=None)
-    rows = [r for r in results if r["race"] == race and r["lib"] == lib and r["threads"] == threads]
+    rows = [r for r in results if r["race"] == race and _label(r) == contender and r["threads"] == threads]
     return statistics.mean(r["steps_per_second"] for r in rows) if rows else None
 
 
@@ -421,9 +437,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--precision",
-        default="fp32",
+        nargs="+",
+        default=["fp32"],
         choices=PRECISIONS,
-        help="baselines3's precision setting (bf16: updates under bfloat16 autocast; the others train in float32)",
+        help="baselines3's precision settings, each raced (bf16: updates under bfloat16 autocast); the others "
+        "train in float32",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the runs already in --json and run only the ones missing"
     )
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -431,52 +452,90 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         lib_name, race_name, seed = args.worker
-        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads, args.precision)))
+        (precision,) = args.precision
+        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads, precision)))
         return 0
+    if args.resume and args.json is None:
+        parser.error("--resume needs --json: the file whose runs are kept")
 
     libs = _available(list(args.libs), args.races)
+    precisions = list(dict.fromkeys(args.precision))
+    contenders = [(lib, precision) for lib in libs for precision in (precisions if lib == "baselines3" else ["fp32"])]
     counts = sorted({_thread_count(setting) for setting in args.threads})
-    results: list[dict[str, Any]] = []
+    results = _kept_runs(args.json, args.timesteps) if args.resume else []
+    done = {_run_key(r) for r in results}
     for race_name in args.races:
         for threads in counts:
             for seed in args.seeds:
-                # alternate the libraries' order seed by seed so drifts in machine load hit all alike
-                order = libs if seed % 2 == 0 else list(reversed(libs))
-                for lib_name in (lib for lib in order if _runs(RACES[race_name], lib)):
-                    result = _spawn(lib_name, race_name, seed, args.timesteps, threads, args.precision)
+                # alternate the contenders' order seed by seed so drifts in machine load hit all alike
+                order = contenders if seed % 2 == 0 else list(reversed(contenders))
+                for lib_name, precision in (c for c in order if _runs(RACES[race_name], c[0])):
+                    name = label(lib_name, precision)
+                    if (race_name, name, threads, seed) in done:
+                        continue
+                    result = _spawn(lib_name, race_name, seed, args.timesteps, threads, precision)
                     results.append(result)
                     print(
-                        f"{race_name:16s} {lib_name:10s} {threads} thread(s) seed {seed}: "
+                        f"{race_name:16s} {name:15s} {threads} thread(s) seed {seed}: "
                         f"{result['steps_per_second']:8.0f} steps/s  return {result['final_return']:7.1f}  "
                         f"best evaluation {result['best_return']:7.1f}",
                         flush=True,
                     )
+                    if args.json:  # after every run, so that a stopped invocation can be resumed
+                        _write(args.json, results, args.races, args.seeds, args.timesteps, precisions)
     print()
-    header = ("race", "threads", "library", "steps/s (mean)", "returns", "vs SB3", "vs SBX")
-    print("{:16s} {:>7s} {:10s} {:>15s} {:>36s} {:>7s} {:>7s}".format(*header))
+    header = ("race", "threads", "contender", "steps/s (mean)", "returns", "vs SB3", "vs SBX")
+    print("{:16s} {:>7s} {:15s} {:>15s} {:>36s} {:>7s} {:>7s}".format(*header))
+    names = list(dict.fromkeys(label(lib, precision) for lib, precision in contenders))
     for race_name in args.races:
         settings: list[int | None] = [*counts, None]
         for count in settings:
-            for lib_name in libs:
-                rate = _mean_rate(results, race_name, lib_name, count)
+            for name in names:
+                rate = _mean_rate(results, race_name, name, count)
                 if rate is None:
                     continue
-                rows = [r for r in results if r["race"] == race_name and r["lib"] == lib_name]
+                rows = [r for r in results if r["race"] == race_name and _label(r) == name]
                 rows = [r for r in rows if count is None or r["threads"] == count]
                 returns = " ".join(f"{r['final_return']:.0f}" for r in rows) if count is not None else ""
                 ratios = []
                 for other in ("sb3", "sbx"):
                     other_rate = _mean_rate(results, race_name, other, count)
-                    ours = lib_name == "baselines3"
+                    ours = name.startswith("baselines3")
                     ratios.append(f"{rate / other_rate:.2f}x" if ours and other_rate else "")
-                label = "best" if count is None else str(count)
-                line = f"{race_name:16s} {label:>7s} {lib_name:10s} {rate:15.1f} {returns:>36s}"
+                setting = "best" if count is None else str(count)
+                line = f"{race_name:16s} {setting:>7s} {name:15s} {rate:15.1f} {returns:>36s}"
                 print(f"{line} {ratios[0]:>7s} {ratios[1]:>7s}")
     if args.json:
-        summary = race_summary(results, args.races, args.seeds, args.timesteps)
-        summary["precision"] = args.precision  # baselines3's; SB3 and SBX train in float32
-        atomic_write_text(args.json, json.dumps(summary, indent=1))
+        _write(args.json, results, args.races, args.seeds, args.timesteps, precisions)
     return 0
+
+
+def _kept_runs(path: pathlib.Path, timesteps: int | None) -> list[dict[str, Any]]:
+    """The runs of an earlier invocation's JSON file, refused when its budget differs from this one's."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    if data.get("timesteps") != timesteps:
+        raise SystemExit(
+            f"{path} holds runs of --timesteps {data.get('timesteps')}, this invocation asks for {timesteps}: "
+            "resume with the same budget or write another file"
+        )
+    runs: list[dict[str, Any]] = data.get("runs", [])
+    print(f"resuming: {len(runs)} runs kept from {path}")
+    return runs
+
+
+def _write(
+    path: pathlib.Path,
+    results: list[dict[str, Any]],
+    races: list[str],
+    seeds: list[int],
+    timesteps: int | None,
+    precisions: list[str],
+) -> None:
+    summary = race_summary(results, races, seeds, timesteps)
+    summary["precisions"] = precisions  # baselines3's; SB3 and SBX train in float32
+    atomic_write_text(path, json.dumps(summary, indent=1))
 
 
 def _side(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -494,9 +553,10 @@ def _side(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 def race_summary(
     results: list[dict[str, Any]], races: list[str], seeds: list[int], timesteps: int | None
 ) -> dict[str, Any]:
-    """Per race: each library's steps/s and returns per seed, their means and our/SB3 ratio of the means at one
-    thread (the race tracked since the start), and per thread count (`by_threads`) with our ratio against SB3
-    and SBX; with the raw runs and the versions (read by benchmarks.report)."""
+    """Per race: each contender's steps/s and returns per seed, their means and our/SB3 ratio of the means at one
+    thread (the race tracked since the start); per thread count (`by_threads`), each of our contenders' ratio
+    against SB3 and SBX (`ratio_sb3`, `ratio_sbx`, and `ratio_sb3_bf16`... for another precision); and at each
+    contender's best thread count (`best`); with the raw runs and the versions (read by benchmarks.report)."""
     import platform
 
     import torch
@@ -504,24 +564,28 @@ def race_summary(
     summary = []
     for race_name in races:
         entry: dict[str, Any] = {"race": race_name, "steps": timesteps or RACES[race_name].total_timesteps}
+        race_runs = [r for r in results if r["race"] == race_name]
+        names = sorted({_label(r) for r in race_runs} | set(LIBRARIES), key=_contender_order)
         by_threads: dict[str, Any] = {}
-        for threads in sorted({r["threads"] for r in results if r["race"] == race_name}):
-            setting: dict[str, Any] = {}
-            for lib_name in LIBRARIES:
-                rows = [
-                    r for r in results if r["race"] == race_name and r["lib"] == lib_name and r["threads"] == threads
-                ]
-                setting[lib_name] = _side(rows)
-            ours = setting["baselines3"]
-            for other in ("sb3", "sbx"):
-                theirs = setting[other]
-                setting[f"ratio_{other}"] = (
-                    ours["mean_steps_per_s"] / theirs["mean_steps_per_s"] if ours and theirs else None
-                )
+        for threads in sorted({r["threads"] for r in race_runs}):
+            setting: dict[str, Any] = {
+                name: _side([r for r in race_runs if _label(r) == name and r["threads"] == threads]) for name in names
+            }
+            _add_ratios(setting, names)
             by_threads[str(threads)] = setting
+        best: dict[str, Any] = {}
+        for name in names:
+            sides = [(int(count), setting[name]) for count, setting in by_threads.items() if setting[name]]
+            if sides:
+                count, side = max(sides, key=lambda pair: pair[1]["mean_steps_per_s"])
+                best[name] = {**side, "threads": count}
+            else:
+                best[name] = None
+        _add_ratios(best, names)
         one = by_threads.get("1", {})
         entry["baselines3"], entry["sb3"], entry["ratio"] = one.get("baselines3"), one.get("sb3"), one.get("ratio_sb3")
         entry["by_threads"] = by_threads
+        entry["best"] = best
         summary.append(entry)
     versions = {"python": platform.python_version(), "torch": torch.__version__}
     ran = {r["lib"] for r in results}
@@ -543,6 +607,25 @@ def race_summary(
         "versions": versions,
         "cpus": os.cpu_count(),
     }
+
+
+def _contender_order(name: str) -> tuple[int, str]:
+    lib_name = name.split("-")[0]
+    return (LIBRARIES.index(lib_name) if lib_name in LIBRARIES else len(LIBRARIES), name)
+
+
+def _add_ratios(setting: dict[str, Any], names: list[str]) -> None:
+    """Each of our contenders' mean steps/s over SB3's and SBX's, written into `setting` beside the sides."""
+    for name in names:
+        if not name.startswith("baselines3"):
+            continue
+        suffix = name[len("baselines3") :].replace("-", "_")
+        ours = setting.get(name)
+        for other in ("sb3", "sbx"):
+            theirs = setting.get(other)
+            setting[f"ratio_{other}{suffix}"] = (
+                ours["mean_steps_per_s"] / theirs["mean_steps_per_s"] if ours and theirs else None
+            )
 
 
 if __name__ == "__main__":

@@ -607,8 +607,48 @@ def test_speed_race_writes_its_json_with_the_machine_load(tmp_path, capsys):
     (single_run,) = data["runs"]
     assert single_run["steps"] >= 256 and len(single_run["load_average"]) == 2
     assert race["by_threads"]["1"]["baselines3"]["seeds"] == [0] and race["by_threads"]["1"]["ratio_sbx"] is None
-    assert single_run["threads"] == 1 and single_run["precision"] == "fp32" and data["precision"] == "fp32"
-    assert "ppo_cartpole     baselines3 1 thread(s) seed 0" in capsys.readouterr().out
+    assert single_run["threads"] == 1 and single_run["precision"] == "fp32" and data["precisions"] == ["fp32"]
+    assert "ppo_cartpole     baselines3      1 thread(s) seed 0" in capsys.readouterr().out
+
+
+def test_speed_race_races_each_precision_and_resumes_where_it_stopped(tmp_path, monkeypatch, capsys):
+    from benchmarks import speed
+
+    monkeypatch.setattr(speed, "_available", lambda libs, races: list(libs))
+    spawned = []
+    rates = {("baselines3", "fp32"): 200.0, ("baselines3", "bf16"): 300.0, ("sb3", "fp32"): 100.0}
+
+    def fake_spawn(lib_name, race_name, seed, total_timesteps, threads, precision="fp32"):
+        spawned.append((lib_name, precision, threads, seed))
+        rate = rates[lib_name, precision] * (1.5 if threads > 1 and lib_name == "sb3" else 1.0)
+        return dict(lib=lib_name, race=race_name, seed=seed, threads=threads, precision=precision, steps=100,
+                    seconds=100 / rate, steps_per_second=rate, final_return=-150.0, best_return=-140.0,
+                    load_average=[0.0, 0.0])  # fmt: skip
+
+    monkeypatch.setattr(speed, "_spawn", fake_spawn)
+    monkeypatch.setattr(speed, "_thread_count", lambda setting: 1 if setting == "1" else 2)
+    path = tmp_path / "speed.json"
+    args = ["--races", "sac_pendulum", "--libs", "baselines3", "sb3", "--precision", "fp32", "bf16",
+            "--threads", "1", "all", "--json", str(path)]  # fmt: skip
+    speed.main([*args, "--seeds", "0"])
+    assert sorted(spawned) == sorted(
+        (lib, precision, threads, 0) for lib, precision in rates for threads in (1, 2)
+    )  # SB3 once per thread count, ours once per precision and thread count
+    data = json.loads(path.read_text())
+    (race,) = data["races"]
+    one = race["by_threads"]["1"]
+    assert one["ratio_sb3"] == 2.0 and one["ratio_sb3_bf16"] == 3.0 and one["ratio_sbx"] is None
+    # each contender at its best thread count: SB3 is faster at 2, ours alike at both
+    assert race["best"]["sb3"]["threads"] == 2 and race["best"]["ratio_sb3"] == pytest.approx(200 / 150)
+    assert race["best"]["ratio_sb3_bf16"] == pytest.approx(2.0) and data["precisions"] == ["fp32", "bf16"]
+    assert "sac_pendulum        best baselines3-bf16" in capsys.readouterr().out
+
+    spawned.clear()
+    speed.main([*args, "--seeds", "0", "1", "--resume"])
+    assert {seed for *_, seed in spawned} == {1} and len(spawned) == 6  # seed 0's runs were kept, not run again
+    assert len(json.loads(path.read_text())["runs"]) == 12
+    with pytest.raises(SystemExit, match="--timesteps None, this invocation asks for 500"):
+        speed.main([*args, "--seeds", "0", "--resume", "--timesteps", "500"])
 
 
 def test_speed_race_runs_baselines3_in_the_precision_asked_for():
