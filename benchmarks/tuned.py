@@ -884,6 +884,11 @@ def tuned_section(
                 status = open_states[0][0]  # the row's one search, as published: nothing to tell apart
             else:
                 status = "; ".join(f"{state} ({_search_label(key)})" for state, key in open_states)
+            if not open_states and all(summary_budget(summary) is not None for summary in summaries):
+                # what a shorter budget did not find says little about the published one, which is still owed
+                found_nothing = "; ".join(f"{NOTHING_FOUND} ({_search_label(key)})" for _, key in states)
+                status = f"{found_nothing}; search at the published budget not run yet"
+                todo.append(f"- {row.key}: `{shlex.join(SearchSpec().command(row))}`")
         zoo_cell = _finals_text(rl_zoo[row.key]) if rl_zoo.get(row.key) else "not run"
         threshold = "undefined" if row.threshold is None else f"{row.threshold:,.1f}"
         search_cell = "<br>".join(_search_cell(summary) for summary in summaries) or "-"

@@ -652,3 +652,14 @@ def test_report_shows_a_shorter_budget_search_and_its_validation_at_that_budget(
     lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
     todo = next(line for line in lines if line.startswith(f"- {TD3.key}: `python -m zoo.train"))
     assert "-n 50000 -optimize" in todo and "--study-name td3-MountainCarContinuous-v0-50000steps " in todo
+
+    # a finished shorter search that found nothing: the search at the published budget is still owed
+    done = {**stopped, "trials": {"total": 30, "complete": 29, "pruned": 0, "failed": 1, "running": 0}}
+    run.write_json(tuned_dir / "searches" / "td3-MountainCarContinuous-v0-50000steps.json", done)
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, tmp_path / "none")
+    line = next(line for line in lines if line.startswith("| td3:"))
+    assert line.endswith(
+        "| no setting found meets the threshold (50,000-step search); search at the published budget not run yet |"
+    )
+    (todo,) = [line for line in lines if line.startswith(f"- {TD3.key}: ")]
+    assert "-optimize" in todo and "-n 50000" not in todo and "--study-name td3-MountainCarContinuous-v0 " in todo
