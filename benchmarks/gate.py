@@ -2,12 +2,17 @@
 
     python -m benchmarks.gate                 # every gate row, two at a time
     python -m benchmarks.gate --rows sac:Pendulum-v1 --seed 2 --jobs 1
+    python -m benchmarks.gate --seeds 1 2 3 --precision fp32 bf16   # does bfloat16 learn as float32 does?
 
 Each row trains with the ordinary zoo command (`python -m zoo.train ...`, the zoo's tuned hyperparameters and a
 fixed budget) into a temporary folder, then its final model is evaluated deterministically for 10 episodes, as
 `benchmarks.run` does. Thresholds are learning results, not timings: each sits well below what working code
 reaches at that budget (measured, see GATE_ROWS) and well above what a broken learner reaches. Prints a table and
 exits 1 when any row fails. Needs no network and no input.
+
+With several precisions (`--precision fp32 bf16`, the algorithms' `precision` setting) every row trains in each,
+on each seed, and a second table sets each precision's scores beside float32's: a precision whose mean falls
+below the lowest float32 seed learns worse than float32's seed-to-seed spread allows.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from baselines3.common.fast.precision import PRECISIONS
 from benchmarks import run
 from benchmarks.rows import find_row
 from benchmarks.run import Job, RunFailed, result_path, run_job
@@ -99,6 +105,7 @@ class GateOutcome:
     wall_s: float
     error: str = ""
     skipped: str = ""  # why the row was not run (a missing optional dependency); a skipped row does not fail
+    precision: str = "fp32"
 
     @property
     def ok(self) -> bool:
@@ -117,15 +124,17 @@ def score_of(result: dict[str, Any], metric: str) -> float:
     raise ValueError(f"Unknown gate metric {metric!r}; expected 'final' or 'best'")
 
 
-def train_row(row: GateRow, seed: int, folder: pathlib.Path) -> dict[str, Any]:
-    """Train and evaluate one gate row with the zoo command (runs and results under `folder`)."""
+def train_row(row: GateRow, seed: int, folder: pathlib.Path, precision: str = "fp32") -> dict[str, Any]:
+    """Train and evaluate one gate row with the zoo command (runs and results under `folder`), its updates in
+    `precision`."""
     table_row = find_row(row.name)
     path = result_path(folder / "results", row.algo, row.env, seed)
     job = Job(table_row, seed, row.n_timesteps, path, pass_budget=row.n_timesteps != table_row.budget)
-    if not row.hyperparams:
+    params = [*row.hyperparams, *([] if precision == "fp32" else [f"precision:{precision}"])]
+    if not params:
         return run_job(job, folder / "runs", FINAL_EVAL_EPISODES, parallel_jobs=2)
     # the benchmark command plus the row's `-params`: one fresh process (a gate run is never resumed)
-    command = [*run.train_command(job, folder / "runs", sys.executable), "-params", *row.hyperparams]
+    command = [*run.train_command(job, folder / "runs", sys.executable), "-params", *params]
     start = time.perf_counter()
     train = subprocess.run(
         command, cwd=run.REPO, env=run.child_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True
@@ -142,52 +151,92 @@ def run_gate(
     rows: tuple[GateRow, ...] = GATE_ROWS,
     seed: int | None = None,
     jobs: int = 2,
-    train: Callable[[GateRow, int, pathlib.Path], dict[str, Any]] | None = None,
+    train: Callable[[GateRow, int, pathlib.Path, str], dict[str, Any]] | None = None,
+    seeds: list[int] | None = None,
+    precisions: tuple[str, ...] = ("fp32",),
 ) -> list[GateOutcome]:
-    """Train every row (`jobs` at a time, each with its own seed unless `seed` is given) in a temporary folder
-    and judge it; `train` defaults to `train_row`."""
+    """Train every row (`jobs` at a time) on each of `seeds` (default: `seed` if given, else each row's own)
+    in each of `precisions`, in a temporary folder, and judge it; `train` defaults to `train_row`."""
     train = train or train_row
+    runs = [
+        (row, row_seed, precision)
+        for row in rows
+        for row_seed in (seeds or [row.seed if seed is None else seed])
+        for precision in precisions
+    ]
 
     with tempfile.TemporaryDirectory(prefix="benchmarks-gate-") as tmp:
 
-        def one(row: GateRow) -> GateOutcome:
-            row_seed = row.seed if seed is None else seed
+        def one(task: tuple[GateRow, int, str]) -> GateOutcome:
+            row, row_seed, precision = task
             missing = missing_modules(row)
             if missing:
                 reason = (
                     f"{', '.join(missing)} cannot be imported, so {row.env} cannot be created "
                     '(pip install -e ".[mujoco]" to run this row)'
                 )
-                return GateOutcome(row, row_seed, None, 0.0, skipped=reason)
+                return GateOutcome(row, row_seed, None, 0.0, skipped=reason, precision=precision)
             start = time.perf_counter()
+            folder = pathlib.Path(tmp) / precision  # each precision's results apart: their paths are alike
             try:
-                score = score_of(train(row, row_seed, pathlib.Path(tmp)), row.metric)
+                score = score_of(train(row, row_seed, folder, precision), row.metric)
             except (RunFailed, ValueError) as error:
-                return GateOutcome(row, row_seed, None, time.perf_counter() - start, str(error))
-            return GateOutcome(row, row_seed, score, time.perf_counter() - start)
+                return GateOutcome(row, row_seed, None, time.perf_counter() - start, str(error), precision=precision)
+            return GateOutcome(row, row_seed, score, time.perf_counter() - start, precision=precision)
 
         with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-            return list(pool.map(one, rows))
+            return list(pool.map(one, runs))
 
 
 def format_table(outcomes: list[GateOutcome]) -> str:
     """One line per row: budget, seed, metric, score against threshold, ok/FAIL and wall time."""
     header = f"{'row':18s} {'budget':>8s} {'seed':>4s} {'metric':>6s} {'score':>8s} {'threshold':>9s} {'result':>6s}"
-    lines = [header + f" {'wall':>6s}"]
+    several = len({outcome.precision for outcome in outcomes}) > 1
+    lines = [header + f" {'wall':>6s}" + (" precision" if several else "")]
     for outcome in outcomes:
         row = outcome.row
         score = "-" if outcome.score is None else f"{outcome.score:.1f}"
         verdict = "skip" if outcome.skipped else "ok" if outcome.ok else "FAIL"
         lines.append(
             f"{row.name:18s} {row.n_timesteps:8,d} {outcome.seed:4d} {row.metric:>6s} {score:>8s} "
-            f"{row.threshold:9.1f} {verdict:>6s} {outcome.wall_s:5.0f}s"
+            f"{row.threshold:9.1f} {verdict:>6s} {outcome.wall_s:5.0f}s" + (f" {outcome.precision}" if several else "")
         )
+    return "\n".join(lines)
+
+
+def precision_table(outcomes: list[GateOutcome]) -> str:
+    """Per row and precision other than float32: the scores over the seeds, their mean, and whether the mean is
+    within (or above) the spread of float32's scores on the same seeds."""
+    lines = [f"{'row':18s} {'precision':9s} {'mean':>8s} {'fp32 range':>19s} {'verdict':>18s}  scores"]
+    for row in dict.fromkeys(outcome.row for outcome in outcomes):
+        ran = [o for o in outcomes if o.row == row and o.score is not None]
+        reference = [o.score for o in ran if o.precision == "fp32" and o.score is not None]
+        for precision in dict.fromkeys(o.precision for o in ran if o.precision != "fp32"):
+            scores = [o.score for o in ran if o.precision == precision and o.score is not None]
+            mean = sum(scores) / len(scores)
+            if reference:
+                low, high = min(reference), max(reference)
+                spread = f"[{low:.1f}, {high:.1f}]"
+                verdict = "below fp32's spread" if mean < low else "within fp32's" if mean <= high else "above fp32's"
+            else:
+                spread, verdict = "-", "no fp32 run"
+            listed = ", ".join(f"{score:.1f}" for score in scores)
+            lines.append(f"{row.name:18s} {precision:9s} {mean:8.1f} {spread:>19s} {verdict:>18s}  {listed}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Short zoo runs that must still learn (CI)")
-    parser.add_argument("--seed", type=int, default=None, help="one seed for every row (default: each row's)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=None, help="one seed for every row (default: each row's)")
+    seeds.add_argument("--seeds", type=int, nargs="+", default=None, help="each row on each of these seeds")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["fp32"],
+        choices=PRECISIONS,
+        help="the algorithms' precision setting, each row trained in each (bf16: updates under bfloat16 autocast)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="runs at once")
     parser.add_argument("--rows", nargs="+", metavar="ALGO:ENV", help="a subset of the gate rows")
     args = parser.parse_args(argv)
@@ -200,8 +249,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         rows = tuple(known[name] for name in args.rows)
     start = time.perf_counter()
-    outcomes = run_gate(rows, args.seed, args.jobs)
+    precisions = tuple(dict.fromkeys(args.precision))
+    outcomes = run_gate(rows, args.seed, args.jobs, seeds=args.seeds, precisions=precisions)
     print(format_table(outcomes))
+    if precisions != ("fp32",):
+        print()
+        print(precision_table(outcomes))
     for outcome in outcomes:
         if outcome.skipped:
             print(f"{outcome.row.name} SKIPPED: {outcome.skipped}")

@@ -367,7 +367,8 @@ def _spawn(
     if threads == 1:
         # one core for every library: JAX's XLA thread pools do not follow torch's setting
         env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-        cmd = ["taskset", "-c", "0", *cmd]
+        # the first core this process may use: a race started under `taskset -c 1` keeps off core 0
+        cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{lib_name} {race_name} seed {seed} failed:\n{out.stderr[-3000:]}")

@@ -385,7 +385,7 @@ def test_gate_judges_final_and_best_scores(monkeypatch, capsys):
     assert set(scores) == {row.name for row in gate.GATE_ROWS}
     seen = []
 
-    def fake_train(row, seed, folder):
+    def fake_train(row, seed, folder, precision):
         seen.append((row.name, seed))
         result = {"final_eval": {"mean": scores[row.name]}, "best_eval": {"mean": scores[row.name] + 1}}
         if row.algo == "dqn":
@@ -417,7 +417,7 @@ def test_gate_skips_a_row_whose_env_cannot_be_imported(monkeypatch, capsys):
     monkeypatch.setattr(gate, "missing_modules", lambda r: list(r.requires))
     trained = []
 
-    def fake_train(r, seed, folder):
+    def fake_train(r, seed, folder, precision):
         trained.append(r.name)
         return {"final_eval": {"mean": 10_000.0}, "best_eval": {"mean": 10_000.0}}
 
@@ -430,7 +430,7 @@ def test_gate_skips_a_row_whose_env_cannot_be_imported(monkeypatch, capsys):
 
 
 def test_gate_counts_a_broken_run_as_a_failure():
-    def broken(row, seed, folder):
+    def broken(row, seed, folder, precision):
         if row.algo == "sac":
             raise run.RunFailed("training exited with 1: Traceback ...")
         return {"final_eval": {"mean": 500.0}, "best_eval": None}
@@ -442,6 +442,30 @@ def test_gate_counts_a_broken_run_as_a_failure():
     assert not by_algo["dqn"].ok and "no best evaluation" in by_algo["dqn"].error  # metric "best", none recorded
     with pytest.raises(ValueError, match="metric"):
         gate.score_of({"final_eval": {"mean": 1.0}}, "median")
+
+
+def test_gate_trains_each_row_in_each_precision_on_each_seed(monkeypatch, capsys):
+    monkeypatch.setattr(gate, "missing_modules", lambda row: [])
+    scores = {("fp32", 1): -150.0, ("fp32", 2): -200.0, ("bf16", 1): -180.0, ("bf16", 2): -190.0}
+    trained = []
+
+    def fake_train(row, seed, folder, precision):
+        trained.append((seed, precision, folder.name))
+        shift = 0.0 if row.algo == "sac" else 700.0  # PPO: bf16 below fp32's spread, fp32 scoring 550 and 500
+        return {"final_eval": {"mean": scores[precision, seed] + (shift if precision == "fp32" else 0.0)}}
+
+    monkeypatch.setattr(gate, "train_row", fake_train)
+    code = gate.main(["--rows", "sac:Pendulum-v1", "ppo:CartPole-v1", "--seeds", "1", "2", "--precision", "fp32",
+                      "bf16", "--jobs", "1"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1  # PPO's bf16 scores are below its threshold
+    assert sorted(trained) == sorted((seed, p, p) for seed in (1, 2) for p in ("fp32", "bf16") for _ in range(2))
+    sac = next(line for line in out.splitlines() if line.startswith("sac:Pendulum-v1    bf16"))
+    assert sac.split()[2:6] == ["-185.0", "[-200.0,", "-150.0]", "within"]
+    ppo = next(line for line in out.splitlines() if line.startswith("ppo:CartPole-v1    bf16"))
+    assert "[500.0, 550.0]" in ppo and "below fp32's spread" in ppo
+    with pytest.raises(SystemExit):
+        gate.main(["--seed", "1", "--seeds", "2"])
 
 
 def test_gate_thresholds_separate_learning_from_random_play():
