@@ -29,3 +29,14 @@ def seam_switch_left_as_found():
     now = fast.enabled()
     fast.set_enabled(was_enabled)
     assert now == was_enabled, f"the test left the speed seam {'on' if now else 'off'} (it was {was_enabled})"
+
+
+@pytest.fixture(autouse=True)
+def thread_count_left_as_found():
+    """torch's thread count is process-wide too: a test that leaves it changed makes the tests that follow in the
+    same worker run at another count (slower, and in bf16 with other round-off)."""
+    was = torch.get_num_threads()
+    yield
+    now = torch.get_num_threads()
+    torch.set_num_threads(was)
+    assert now == was, f"the test left torch at {now} thread(s) (it was {was})"
