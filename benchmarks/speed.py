@@ -447,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="keep the runs already in --json and run only the ones missing"
     )
+    parser.add_argument(
+        "--markdown", type=pathlib.Path, default=None, help="print this --json file's tables as markdown, run nothing"
+    )
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -455,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
         lib_name, race_name, seed = args.worker
         (precision,) = args.precision
         print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads, precision)))
+        return 0
+    if args.markdown is not None:
+        print("\n".join(markdown_tables(json.loads(args.markdown.read_text()))))
         return 0
     if args.resume and args.json is None:
         parser.error("--resume needs --json: the file whose runs are kept")
@@ -608,6 +614,41 @@ def race_summary(
         "versions": versions,
         "cpus": os.cpu_count(),
     }
+
+
+def markdown_tables(data: dict[str, Any]) -> list[str]:
+    """The races of a --json file as two markdown tables: mean steps/s of each contender at each thread count and
+    at its best (the count in brackets) with our ratios; and the final returns per seed."""
+    races = [race for race in data.get("races", []) if race.get("by_threads")]  # those with runs
+    names = sorted({name for race in races for name, side in race.get("best", {}).items()
+                    if not name.startswith("ratio_") and side}, key=_contender_order)  # fmt: skip
+    ours = [name for name in names if name.startswith("baselines3")]
+    ratio_keys = [(name, other) for name in ours for other in ("sb3", "sbx") if other in names]
+    header = ["race", "threads", *names, *(f"{name} / {other}" for name, other in ratio_keys)]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    for race in races:
+        settings = [*race["by_threads"].items(), ("best", race["best"])]
+        for setting, sides in settings:
+            cells = [f"`{race['race']}`", setting]
+            for name in names:
+                side = sides.get(name)
+                text = "-" if not side else f"{side['mean_steps_per_s']:.1f}"
+                if side and setting == "best":
+                    text += f" ({side['threads']})"
+                cells.append(text)
+            for name, other in ratio_keys:
+                ratio = sides.get(f"ratio_{other}{name[len('baselines3') :].replace('-', '_')}")
+                cells.append("-" if ratio is None else f"{ratio:.2f}x")
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| race | threads | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for race in races:
+        for setting, sides in race["by_threads"].items():
+            cells = [f"`{race['race']}`", setting]
+            for name in names:
+                side = sides.get(name)
+                cells.append("-" if not side else ", ".join(f"{r:.0f}" for r in side["final_returns"]))
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _contender_order(name: str) -> tuple[int, str]:

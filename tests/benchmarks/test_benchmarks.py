@@ -667,6 +667,15 @@ def test_speed_race_races_each_precision_and_resumes_where_it_stopped(tmp_path, 
     assert race["best"]["ratio_sb3_bf16"] == pytest.approx(2.0) and data["precisions"] == ["fp32", "bf16"]
     assert "sac_pendulum        best baselines3-bf16" in capsys.readouterr().out
 
+    capsys.readouterr()
+    assert speed.main(["--markdown", str(path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == (
+        "| race | threads | baselines3 | baselines3-bf16 | sb3 | baselines3 / sb3 | baselines3-bf16 / sb3 |"
+    )
+    assert "| `sac_pendulum` | best | 200.0 (1) | 300.0 (1) | 150.0 (2) | 1.33x | 2.00x |" in table
+    assert "| `sac_pendulum` | 1 | -150 | -150 | -150 |" in table  # the returns table: each seed's final return
+
     spawned.clear()
     speed.main([*args, "--seeds", "0", "1", "--resume"])
     assert {seed for *_, seed in spawned} == {1} and len(spawned) == 6  # seed 0's runs were kept, not run again
