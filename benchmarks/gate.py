@@ -180,9 +180,17 @@ def run_gate(
             folder = pathlib.Path(tmp) / precision  # each precision's results apart: their paths are alike
             try:
                 score = score_of(train(row, row_seed, folder, precision), row.metric)
+                outcome = GateOutcome(row, row_seed, score, time.perf_counter() - start, precision=precision)
             except (RunFailed, ValueError) as error:
-                return GateOutcome(row, row_seed, None, time.perf_counter() - start, str(error), precision=precision)
-            return GateOutcome(row, row_seed, score, time.perf_counter() - start, precision=precision)
+                outcome = GateOutcome(row, row_seed, None, time.perf_counter() - start, str(error), precision=precision)
+            # a line as each run ends: the whole gate takes minutes, with several seeds or precisions an hour
+            score_text = "no score" if outcome.score is None else f"{row.metric} {outcome.score:.1f}"
+            print(
+                f"{row.name} seed {row_seed} {precision}: {score_text} ({'ok' if outcome.ok else 'FAIL'}, "
+                f"{outcome.wall_s:.0f} s)",
+                flush=True,
+            )
+            return outcome
 
         with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
             return list(pool.map(one, runs))

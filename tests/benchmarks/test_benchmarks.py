@@ -460,6 +460,8 @@ def test_gate_trains_each_row_in_each_precision_on_each_seed(monkeypatch, capsys
     out = capsys.readouterr().out
     assert code == 1  # PPO's bf16 scores are below its threshold
     assert sorted(trained) == sorted((seed, p, p) for seed in (1, 2) for p in ("fp32", "bf16") for _ in range(2))
+    assert "sac:Pendulum-v1 seed 2 bf16: final -190.0 (ok, 0 s)" in out  # a line as each run ends
+    assert "ppo:CartPole-v1 seed 1 bf16: final -180.0 (FAIL, 0 s)" in out
     sac = next(line for line in out.splitlines() if line.startswith("sac:Pendulum-v1    bf16"))
     assert sac.split()[2:6] == ["-185.0", "[-200.0,", "-150.0]", "within"]
     ppo = next(line for line in out.splitlines() if line.startswith("ppo:CartPole-v1    bf16"))
