@@ -252,19 +252,23 @@ def _vec_env_module(lib_name: str) -> Any:
     )
 
 
-def run_one(
-    lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int = 1, precision: str = "fp32"
-) -> dict[str, Any]:
-    """Train one model and return its figures (runs inside the worker subprocess, with `threads` torch threads;
-    JAX's are set by the parent through XLA_FLAGS before the process starts). `precision` is baselines3's
-    setting of that name (the other libraries train in float32)."""
-    import torch
+@dataclass
+class RaceModel:
+    """A race's model as one library builds it, with what training and evaluating it need."""
 
+    model: Any
+    env: Any
+    env_source: Any
+    evaluate_policy: Any
+    vec_normalize_class: Any  # None without VecNormalize
+
+
+def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = "fp32") -> RaceModel:
+    """The race's model in library `lib_name`, on its training env (inside a worker subprocess). `precision` is
+    baselines3's setting of that name (the other libraries train in float32)."""
     race = RACES[race_name]
     lib, _, evaluate_policy = _library(lib_name)
     algo_class = getattr(lib, race.algo.upper())
-    # after the algorithm's import, which applies baselines3's thread default: an explicit setting wins over it
-    torch.set_num_threads(threads)
     if lib_name == "sb3" and race.sb3_contrib_algo:
         import sb3_contrib  # type: ignore[import-not-found]
 
@@ -294,11 +298,28 @@ def run_one(
             mean=np.zeros(n_actions), sigma=race.normal_action_noise * np.ones(n_actions)
         )
     model = algo_class(race.policy, env, seed=seed, device="cpu", **hyperparams)
+    return RaceModel(model, env, env_source, evaluate_policy, vec_normalize_class)
+
+
+def run_one(
+    lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int = 1, precision: str = "fp32"
+) -> dict[str, Any]:
+    """Train one model and return its figures (runs inside the worker subprocess, with `threads` torch threads;
+    JAX's are set by the parent through XLA_FLAGS before the process starts). `precision` is baselines3's
+    setting of that name (the other libraries train in float32)."""
+    import torch
+
+    race = RACES[race_name]
+    _library(lib_name)
+    # after the algorithm's import, which applies baselines3's thread default: an explicit setting wins over it
+    torch.set_num_threads(threads)
+    built = build_race_model(lib_name, race_name, seed, precision)
+    model, env, evaluate_policy = built.model, built.env, built.evaluate_policy
     steps = total_timesteps or race.total_timesteps
-    eval_env = _make_env(lib_name, race, env_source, 1, seed + 10_000)
-    if vec_normalize_class is not None:
+    eval_env = _make_env(lib_name, race, built.env_source, 1, seed + 10_000)
+    if built.vec_normalize_class is not None:
         # evaluate on unnormalized rewards with the training statistics, frozen
-        eval_env = vec_normalize_class(eval_env, training=False, norm_reward=False)
+        eval_env = built.vec_normalize_class(eval_env, training=False, norm_reward=False)
         eval_env.obs_rms = env.obs_rms
     callback, eval_state = None, {"seconds": 0.0, "best": float("-inf")}
     if race.eval_freq:
@@ -321,6 +342,44 @@ def run_one(
         final_return=float(mean_return),
         best_return=max(float(mean_return), eval_state["best"]),
         load_average=[load_before, os.getloadavg()[0]],
+    )
+
+
+def time_gradient_steps(
+    lib_name: str, race_name: str, threads: int = 1, precision: str = "fp32", steps: int = 100, repeats: int = 7
+) -> dict[str, Any]:
+    """Milliseconds per gradient step of an off-policy race's model (inside a worker subprocess): the replay
+    buffer filled past learning_starts by `learn()`, then `repeats` timed `train(steps)` calls at the race's
+    batch size, as `learn()` runs them (baselines3: in its update context, subnormals flushed and bfloat16
+    autocast for "bf16"). The first call also compiles SBX's program and is not counted."""
+    import contextlib
+
+    import torch
+
+    _library(lib_name)
+    torch.set_num_threads(threads)
+    model = build_race_model(lib_name, race_name, 0, precision).model
+    if not hasattr(model, "replay_buffer"):
+        raise ValueError(f"{race_name} is not an off-policy race: it has no gradient step apart from its rollouts")
+    model.learn(total_timesteps=int(model.learning_starts) + 10)
+    context: Any = contextlib.nullcontext()
+    if lib_name == "baselines3":
+        from baselines3.common.fast.precision import update_context
+
+        context = update_context(model.precision, model.device)
+    times = []
+    with context:
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            model.train(gradient_steps=steps, batch_size=model.batch_size)  # SBX returns once its losses are read
+            times.append((time.perf_counter() - start) / steps * 1e3)
+    return dict(
+        lib=lib_name,
+        race=race_name,
+        threads=threads,
+        precision=precision if lib_name == "baselines3" else "fp32",
+        ms_per_step=statistics.median(times[1:]),
+        ms_per_step_each=times[1:],
     )
 
 
@@ -357,10 +416,16 @@ def _eval_callback(lib_name: str, eval_env: Any, evaluate_policy: Any, eval_freq
 
 
 def _spawn(
-    lib_name: str, race_name: str, seed: int, total_timesteps: int | None, threads: int, precision: str = "fp32"
+    lib_name: str,
+    race_name: str,
+    seed: int,
+    total_timesteps: int | None,
+    threads: int,
+    precision: str = "fp32",
+    step_times: bool = False,
 ) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "benchmarks.speed", "--worker", lib_name, race_name, str(seed), "--worker-threads"]
-    cmd += [str(threads), "--precision", precision]
+    cmd += [str(threads), "--precision", precision, *(["--step-times"] if step_times else [])]
     if total_timesteps:
         cmd += ["--timesteps", str(total_timesteps)]
     env = dict(os.environ)
@@ -450,6 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", type=pathlib.Path, default=None, help="print this --json file's tables as markdown, run nothing"
     )
+    parser.add_argument(
+        "--step-times",
+        action="store_true",
+        help="time only the gradient step of each off-policy race's model, each library in turn (no training run)",
+    )
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "RACE", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -457,7 +527,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         lib_name, race_name, seed = args.worker
         (precision,) = args.precision
-        print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads, precision)))
+        if args.step_times:
+            print(json.dumps(time_gradient_steps(lib_name, race_name, args.worker_threads, precision)))
+        else:
+            print(json.dumps(run_one(lib_name, race_name, int(seed), args.timesteps, args.worker_threads, precision)))
         return 0
     if args.markdown is not None:
         print("\n".join(markdown_tables(json.loads(args.markdown.read_text()))))
@@ -469,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     precisions = list(dict.fromkeys(args.precision))
     contenders = [(lib, precision) for lib in libs for precision in (precisions if lib == "baselines3" else ["fp32"])]
     counts = sorted({_thread_count(setting) for setting in args.threads})
+    if args.step_times:
+        return _step_times(args.races, contenders, counts, args.seeds)
     results = _kept_runs(args.json, args.timesteps) if args.resume else []
     done = {_run_key(r) for r in results}
     for race_name in args.races:
@@ -514,6 +589,28 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{line} {ratios[0]:>7s} {ratios[1]:>7s}")
     if args.json:
         _write(args.json, results, args.races, args.seeds, args.timesteps, precisions)
+    return 0
+
+
+def _step_times(races: list[str], contenders: list[tuple[str, str]], counts: list[int], rounds: list[int]) -> int:
+    """Print each contender's milliseconds per gradient step on each off-policy race, one fresh process per
+    measurement, the contenders taking turns once per entry of `rounds` (the --seeds list); median over rounds."""
+    off_policy = [race for race in races if RACES[race].algo in ("dqn", "sac", "td3")]
+    if not off_policy:
+        print("error: --step-times times off-policy races (dqn, sac, td3) only", file=sys.stderr)
+        return 2
+    print(f"{'race':16s} {'threads':>7s} {'contender':15s} {'ms/step':>8s}  each round")
+    for race_name in off_policy:
+        for threads in counts:
+            found: dict[str, list[float]] = {}
+            for round_index in range(len(rounds)):
+                order = contenders if round_index % 2 == 0 else list(reversed(contenders))
+                for lib_name, precision in (c for c in order if _runs(RACES[race_name], c[0])):
+                    result = _spawn(lib_name, race_name, 0, None, threads, precision, step_times=True)
+                    found.setdefault(label(lib_name, precision), []).append(result["ms_per_step"])
+            for name, times in found.items():
+                each = " ".join(f"{t:.2f}" for t in times)
+                print(f"{race_name:16s} {threads:7d} {name:15s} {statistics.median(times):8.2f}  {each}", flush=True)
     return 0
 
 

@@ -720,3 +720,30 @@ def test_library_route_update_runs_its_route_whatever_the_switch_says(route, sea
         update()
         assert fast.enabled() == switch  # and left as it was
     assert seen == [seam, seam]
+
+
+def test_speed_step_times_times_the_gradient_step_of_each_contender(monkeypatch, capsys):
+    from benchmarks import speed
+
+    result = speed.time_gradient_steps("baselines3", "sac_pendulum", steps=2, repeats=2)
+    assert result["precision"] == "fp32" and len(result["ms_per_step_each"]) == 2 and result["ms_per_step"] > 0
+    with pytest.raises(ValueError, match="ppo_cartpole is not an off-policy race"):
+        speed.time_gradient_steps("baselines3", "ppo_cartpole", steps=1, repeats=1)
+
+    monkeypatch.setattr(speed, "_available", lambda libs, races: list(libs))
+    calls = []
+
+    def fake_spawn(lib_name, race_name, seed, total_timesteps, threads, precision="fp32", step_times=False):
+        assert step_times
+        calls.append((lib_name, precision))
+        return {"ms_per_step": 5.0 if lib_name == "sbx" else 8.0 + len(calls)}
+
+    monkeypatch.setattr(speed, "_spawn", fake_spawn)
+    args = ["--races", "sac_pendulum", "ppo_cartpole", "--libs", "baselines3", "sbx", "--step-times"]
+    assert speed.main([*args, "--seeds", "0", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    ours, theirs = ("baselines3", "fp32"), ("sbx", "fp32")
+    assert calls[:4] == [ours, theirs, theirs, ours]  # the contenders take turns
+    assert "sac_pendulum           1 baselines3         12.00  9.00 12.00 13.00" in out  # median of 3 rounds
+    assert "ppo_cartpole" not in out  # on-policy races have no separate gradient step to time
+    assert speed.main(["--races", "ppo_cartpole", "--step-times"]) == 2
