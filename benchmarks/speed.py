@@ -637,6 +637,10 @@ def _write(
     timesteps: int | None,
     precisions: list[str],
 ) -> None:
+    # a resumed file keeps every race, seed and precision it holds, also those this invocation did not ask for
+    races = list(dict.fromkeys([*races, *(r["race"] for r in results)]))
+    seeds = sorted({*seeds, *(int(r["seed"]) for r in results)})
+    precisions = list(dict.fromkeys([*precisions, *(r.get("precision", "fp32") for r in results)]))
     summary = race_summary(results, races, seeds, timesteps)
     summary["precisions"] = precisions  # baselines3's; SB3 and SBX train in float32
     atomic_write_text(path, json.dumps(summary, indent=1))

@@ -682,6 +682,11 @@ def test_speed_race_races_each_precision_and_resumes_where_it_stopped(tmp_path, 
     speed.main([*args, "--seeds", "0", "1", "--resume"])
     assert {seed for *_, seed in spawned} == {1} and len(spawned) == 6  # seed 0's runs were kept, not run again
     assert len(json.loads(path.read_text())["runs"]) == 12
+    # resuming with a narrower invocation keeps the file's other races, seeds and precisions in its summary
+    speed.main(["--races", "td3_pendulum", "--libs", "sb3", "--seeds", "0", "--json", str(path), "--resume"])
+    data = json.loads(path.read_text())
+    assert [race["race"] for race in data["races"]] == ["td3_pendulum", "sac_pendulum"]
+    assert data["seeds"] == [0, 1] and data["precisions"] == ["fp32", "bf16"] and len(data["runs"]) == 13
     with pytest.raises(SystemExit, match="--timesteps None, this invocation asks for 500"):
         speed.main([*args, "--seeds", "0", "--resume", "--timesteps", "500"])
 
