@@ -276,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"learning gate FAILED for {', '.join(failed)} ({minutes:.1f} min)")
         return 1
     note = f", {skipped} skipped" if skipped else ""
-    print(f"learning gate passed: {ran} rows{note} ({minutes:.1f} min)")
+    counted = f"{ran} rows" if len(outcomes) == len(rows) else f"{ran} runs of {len(rows)} rows"
+    print(f"learning gate passed: {counted}{note} ({minutes:.1f} min)")
     return 0
 
 

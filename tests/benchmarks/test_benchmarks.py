@@ -462,6 +462,10 @@ def test_gate_trains_each_row_in_each_precision_on_each_seed(monkeypatch, capsys
     assert sorted(trained) == sorted((seed, p, p) for seed in (1, 2) for p in ("fp32", "bf16") for _ in range(2))
     assert "sac:Pendulum-v1 seed 2 bf16: final -190.0 (ok, 0 s)" in out  # a line as each run ends
     assert "ppo:CartPole-v1 seed 1 bf16: final -180.0 (FAIL, 0 s)" in out
+    scores.update({("bf16", 1): 450.0, ("bf16", 2): 450.0})
+    monkeypatch.setattr(gate, "GATE_ROWS", tuple(r for r in gate.GATE_ROWS if r.name == "ppo:CartPole-v1"))
+    assert gate.main(["--seeds", "1", "2", "--precision", "fp32", "bf16"]) == 0
+    assert "learning gate passed: 4 runs of 1 rows (" in capsys.readouterr().out
     sac = next(line for line in out.splitlines() if line.startswith("sac:Pendulum-v1    bf16"))
     assert sac.split()[2:6] == ["-185.0", "[-200.0,", "-150.0]", "within"]
     ppo = next(line for line in out.splitlines() if line.startswith("ppo:CartPole-v1    bf16"))
