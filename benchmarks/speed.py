@@ -738,7 +738,7 @@ def markdown_tables(data: dict[str, Any]) -> list[str]:
                     text += f" ({side['threads']})"
                 cells.append(text)
             for name, other in ratio_keys:
-                ratio = sides.get(f"ratio_{other}{name[len('baselines3') :].replace('-', '_')}")
+                ratio = sides.get(ratio_key(name, other))
                 cells.append("-" if ratio is None else f"{ratio:.2f}x")
             lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| race | threads | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
@@ -757,16 +757,20 @@ def _contender_order(name: str) -> tuple[int, str]:
     return (LIBRARIES.index(lib_name) if lib_name in LIBRARIES else len(LIBRARIES), name)
 
 
+def ratio_key(contender: str, other: str) -> str:
+    """Where a summary keeps our contender's ratio against `other`: `ratio_sb3`, `ratio_sbx_bf16`..."""
+    return f"ratio_{other}{contender[len('baselines3') :].replace('-', '_')}"
+
+
 def _add_ratios(setting: dict[str, Any], names: list[str]) -> None:
     """Each of our contenders' mean steps/s over SB3's and SBX's, written into `setting` beside the sides."""
     for name in names:
         if not name.startswith("baselines3"):
             continue
-        suffix = name[len("baselines3") :].replace("-", "_")
         ours = setting.get(name)
         for other in ("sb3", "sbx"):
             theirs = setting.get(other)
-            setting[f"ratio_{other}{suffix}"] = (
+            setting[ratio_key(name, other)] = (
                 ours["mean_steps_per_s"] / theirs["mean_steps_per_s"] if ours and theirs else None
             )
 
