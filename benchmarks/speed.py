@@ -342,6 +342,7 @@ def run_one(
         final_return=float(mean_return),
         best_return=max(float(mean_return), eval_state["best"]),
         load_average=[load_before, os.getloadavg()[0]],
+        cpu=cpu_model(),
     )
 
 
@@ -457,13 +458,30 @@ def _thread_count(setting: str) -> int:
     return 1 if setting == "1" else os.cpu_count() or 1
 
 
-def _mean_rate(results: list[dict[str, Any]], race: str, contender: str, threads: int | None = None) -> float | None:
-    """Mean steps/s of a contender (a `label`) on a race at a thread count (None: at its best count)."""
-    if threads is None:
-        rates = [_mean_rate(results, race, contender, count) for count in {r["threads"] for r in results}]
-        return max((rate for rate in rates if rate is not None), default=None)
-    rows = [r for r in results if r["race"] == race and _label(r) == contender and r["threads"] == threads]
-    return statistics.mean(r["steps_per_second"] for r in rows) if rows else None
+def cpu_model() -> str:
+    """The processor's model name (what /proc/cpuinfo says, else the platform's answer): races compare libraries
+    only on one machine, and the machine a host lends can change between invocations."""
+    import platform
+
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _check_same_machine(results: list[dict[str, Any]], race_name: str) -> None:
+    """Refuse to add a run to a race whose kept runs were made on another processor: its ratios would compare
+    machines, not libraries (runs from before processors were recorded cannot be told apart and are let be)."""
+    here = cpu_model()
+    others = sorted({r["cpu"] for r in results if r["race"] == race_name and "cpu" in r} - {here})
+    if others:
+        raise SystemExit(
+            f"{race_name}'s runs in the file ran on {', '.join(others)}; this machine is {here}: "
+            "resume it there, or race it into another --json file"
+        )
 
 
 def _available(libs: list[str], races: list[str]) -> list[str]:
@@ -543,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders = [(lib, precision) for lib in libs for precision in (precisions if lib == "baselines3" else ["fp32"])]
     counts = sorted({_thread_count(setting) for setting in args.threads})
     if args.step_times:
-        return _step_times(args.races, contenders, counts, args.seeds)
+        return _step_times(args.races, contenders, counts, args.seeds, args.json)
     results = _kept_runs(args.json, args.timesteps) if args.resume else []
     done = {_run_key(r) for r in results}
     for race_name in args.races:
@@ -555,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
                     name = label(lib_name, precision)
                     if (race_name, name, threads, seed) in done:
                         continue
+                    _check_same_machine(results, race_name)
                     result = _spawn(lib_name, race_name, seed, args.timesteps, threads, precision)
                     results.append(result)
                     print(
@@ -566,39 +585,31 @@ def main(argv: list[str] | None = None) -> int:
                     if args.json:  # after every run, so that a stopped invocation can be resumed
                         _write(args.json, results, args.races, args.seeds, args.timesteps, precisions)
     print()
-    header = ("race", "threads", "contender", "steps/s (mean)", "returns", "vs SB3", "vs SBX")
-    print("{:16s} {:>7s} {:15s} {:>15s} {:>36s} {:>7s} {:>7s}".format(*header))
-    names = list(dict.fromkeys(label(lib, precision) for lib, precision in contenders))
-    for race_name in args.races:
-        settings: list[int | None] = [*counts, None]
-        for count in settings:
-            for name in names:
-                rate = _mean_rate(results, race_name, name, count)
-                if rate is None:
-                    continue
-                rows = [r for r in results if r["race"] == race_name and _label(r) == name]
-                rows = [r for r in rows if count is None or r["threads"] == count]
-                returns = " ".join(f"{r['final_return']:.0f}" for r in rows) if count is not None else ""
-                ratios = []
-                for other in ("sb3", "sbx"):
-                    other_rate = _mean_rate(results, race_name, other, count)
-                    ours = name.startswith("baselines3")
-                    ratios.append(f"{rate / other_rate:.2f}x" if ours and other_rate else "")
-                setting = "best" if count is None else str(count)
-                line = f"{race_name:16s} {setting:>7s} {name:15s} {rate:15.1f} {returns:>36s}"
-                print(f"{line} {ratios[0]:>7s} {ratios[1]:>7s}")
+    summary = race_summary(results, args.races, args.seeds, args.timesteps)
+    print("\n".join(summary_lines(summary, [label(lib, precision) for lib, precision in contenders])))
     if args.json:
         _write(args.json, results, args.races, args.seeds, args.timesteps, precisions)
     return 0
 
 
-def _step_times(races: list[str], contenders: list[tuple[str, str]], counts: list[int], rounds: list[int]) -> int:
+def _step_times(
+    races: list[str],
+    contenders: list[tuple[str, str]],
+    counts: list[int],
+    rounds: list[int],
+    json_path: pathlib.Path | None = None,
+) -> int:
     """Print each contender's milliseconds per gradient step on each off-policy race, one fresh process per
-    measurement, the contenders taking turns once per entry of `rounds` (the --seeds list); median over rounds."""
+    measurement, the contenders taking turns once per entry of `rounds` (the --seeds list); median over rounds.
+    With `json_path`, also write the figures there (never over a file of race runs)."""
     off_policy = [race for race in races if RACES[race].algo in ("dqn", "sac", "td3")]
     if not off_policy:
         print("error: --step-times times off-policy races (dqn, sac, td3) only", file=sys.stderr)
         return 2
+    if json_path is not None and json_path.exists() and "runs" in json.loads(json_path.read_text()):
+        print(f"error: {json_path} holds race runs; write the step times to another file", file=sys.stderr)
+        return 2
+    rows: list[dict[str, Any]] = []
     print(f"{'race':16s} {'threads':>7s} {'contender':15s} {'ms/step':>8s}  each round")
     for race_name in off_policy:
         for threads in counts:
@@ -611,6 +622,11 @@ def _step_times(races: list[str], contenders: list[tuple[str, str]], counts: lis
             for name, times in found.items():
                 each = " ".join(f"{t:.2f}" for t in times)
                 print(f"{race_name:16s} {threads:7d} {name:15s} {statistics.median(times):8.2f}  {each}", flush=True)
+                median = statistics.median(times)
+                rows.append({"race": race_name, "threads": threads, "contender": name, "ms_per_step": median})
+                rows[-1]["rounds"] = times
+    if json_path is not None:
+        atomic_write_text(json_path, json.dumps({"step_times": rows, "cpu": cpu_model()}, indent=1))
     return 0
 
 
@@ -694,6 +710,7 @@ def race_summary(
         entry["baselines3"], entry["sb3"], entry["ratio"] = one.get("baselines3"), one.get("sb3"), one.get("ratio_sb3")
         entry["by_threads"] = by_threads
         entry["best"] = best
+        entry["cpu"] = sorted({r.get("cpu", "not recorded") for r in race_runs})
         summary.append(entry)
     versions = {"python": platform.python_version(), "torch": torch.__version__}
     ran = {r["lib"] for r in results}
@@ -715,6 +732,26 @@ def race_summary(
         "versions": versions,
         "cpus": os.cpu_count(),
     }
+
+
+def summary_lines(summary: dict[str, Any], contenders: list[str]) -> list[str]:
+    """The printed table of a `race_summary`: each contender's mean steps/s, returns per seed and our ratios
+    against SB3 and SBX, at each thread count and at each contender's best."""
+    header = ("race", "threads", "contender", "steps/s (mean)", "returns", "vs SB3", "vs SBX")
+    lines = ["{:16s} {:>7s} {:15s} {:>15s} {:>36s} {:>7s} {:>7s}".format(*header)]
+    for race in summary["races"]:
+        for setting, sides in [*race["by_threads"].items(), ("best", race["best"])]:
+            for name in contenders:
+                side = sides.get(name)
+                if not side:
+                    continue
+                returns = "" if setting == "best" else " ".join(f"{r:.0f}" for r in side["final_returns"])
+                ratios = [sides.get(ratio_key(name, other)) if name.startswith("baselines3") else None
+                          for other in ("sb3", "sbx")]  # fmt: skip
+                cells = [f"{ratio:.2f}x" if ratio else "" for ratio in ratios]
+                line = f"{race['race']:16s} {setting:>7s} {name:15s} {side['mean_steps_per_s']:15.1f} {returns:>36s}"
+                lines.append(f"{line} {cells[0]:>7s} {cells[1]:>7s}")
+    return lines
 
 
 def markdown_tables(data: dict[str, Any]) -> list[str]:
@@ -749,6 +786,8 @@ def markdown_tables(data: dict[str, Any]) -> list[str]:
                 side = sides.get(name)
                 cells.append("-" if not side else ", ".join(f"{r:.0f}" for r in side["final_returns"]))
             lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| race | processor |", "|---|---|"]
+    lines += [f"| `{race['race']}` | {', '.join(race.get('cpu', [])) or 'not recorded'} |" for race in races]
     return lines
 
 

@@ -695,6 +695,56 @@ def test_speed_race_races_each_precision_and_resumes_where_it_stopped(tmp_path, 
         speed.main([*args, "--seeds", "0", "--resume", "--timesteps", "500"])
 
 
+def test_speed_race_records_the_processor_and_refuses_to_mix_machines_in_a_race(tmp_path, monkeypatch, capsys):
+    from benchmarks import speed
+
+    monkeypatch.setattr(speed, "_available", lambda libs, races: list(libs))
+    machine = {"cpu": "CPU A"}
+    monkeypatch.setattr(speed, "cpu_model", lambda: machine["cpu"])
+
+    def fake_spawn(lib_name, race_name, seed, total_timesteps, threads, precision="fp32"):
+        return dict(lib=lib_name, race=race_name, seed=seed, threads=threads, precision=precision, steps=100,
+                    seconds=1.0, steps_per_second=100.0, final_return=-150.0, best_return=-140.0,
+                    load_average=[0.0, 0.0], cpu=speed.cpu_model())  # fmt: skip
+
+    monkeypatch.setattr(speed, "_spawn", fake_spawn)
+    path = tmp_path / "speed.json"
+    args = ["--libs", "baselines3", "sb3", "--json", str(path), "--resume"]
+    speed.main(["--races", "sac_pendulum", "--seeds", "0", *args])
+    machine["cpu"] = "CPU B"
+    # another race may run on the new machine; the first race's remaining seeds may not
+    speed.main(["--races", "sac_pendulum", "td3_pendulum", "--seeds", "0", *args])
+    with pytest.raises(SystemExit, match="sac_pendulum's runs in the file ran on CPU A; this machine is CPU B"):
+        speed.main(["--races", "sac_pendulum", "--seeds", "0", "1", *args])
+    data = json.loads(path.read_text())
+    assert {race["race"]: race["cpu"] for race in data["races"]} == {
+        "sac_pendulum": ["CPU A"],
+        "td3_pendulum": ["CPU B"],
+    }
+    capsys.readouterr()
+    speed.main(["--markdown", str(path)])
+    table = capsys.readouterr().out.splitlines()
+    assert "| `sac_pendulum` | CPU A |" in table and "| `td3_pendulum` | CPU B |" in table
+
+
+def test_speed_step_times_write_their_figures_to_json_but_never_over_race_runs(tmp_path, monkeypatch):
+    from benchmarks import speed
+
+    monkeypatch.setattr(speed, "_available", lambda libs, races: list(libs))
+    monkeypatch.setattr(speed, "_spawn", lambda *args, **kwargs: {"ms_per_step": 2.0 if args[0] == "sb3" else 1.0})
+    path = tmp_path / "steps.json"
+    argv = ["--races", "sac_pendulum", "--libs", "baselines3", "sb3", "--step-times", "--seeds", "0", "1"]
+    assert speed.main([*argv, "--json", str(path)]) == 0
+    rows = json.loads(path.read_text())["step_times"]
+    assert [(row["contender"], row["ms_per_step"], row["rounds"]) for row in rows] == [
+        ("baselines3", 1.0, [1.0, 1.0]),
+        ("sb3", 2.0, [2.0, 2.0]),
+    ]
+    races = tmp_path / "races.json"
+    races.write_text(json.dumps({"runs": []}))
+    assert speed.main([*argv, "--json", str(races)]) == 2 and json.loads(races.read_text()) == {"runs": []}
+
+
 def test_speed_race_runs_baselines3_in_the_precision_asked_for():
     from benchmarks import speed
 
