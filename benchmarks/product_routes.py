@@ -53,7 +53,7 @@ def product_calls(kind: str, rows: int, inputs: int, outputs: int) -> dict[str, 
 
     aten: dict[str, Callable[[], Any]] = {
         "linear": lambda: products._linear_aten(x, weight, weight.t(), bias),
-        "input_grad": lambda: products._input_grad_aten(grad, weight),
+        "input_grad": lambda: products.input_grad_aten(grad, weight),
         "weight_grad": into_out(products.weight_grad_aten),
     }
     onednn: dict[str, Callable[[], Any]] = {

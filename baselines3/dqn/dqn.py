@@ -159,7 +159,7 @@ class DQN(BaseAlgorithm):
             # 2. regress Q(s, a) on the targets
             if plan is not None:  # the same loss and gradient, without autograd's overhead
                 loss, grad = fast.huber_gradient(plan, self.q_net, batch.observations, batch.actions, targets)  # type: ignore[arg-type]
-                apply_gradient(grad, self.policy.optimizer, self.policy.flat_parameters, self.max_grad_norm)
+                apply_gradient(grad, self.policy.optimizer, self.policy.flat_parameters, self.max_grad_norm, loss)
             else:
                 loss = losses.dqn_loss(self.q_net.forward(batch.observations), batch.actions, targets)
                 gradient_step(loss, self.policy.optimizer, self.policy.flat_parameters, self.max_grad_norm)

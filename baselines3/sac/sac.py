@@ -19,6 +19,7 @@ from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.config import Schedule, replay_buffer_arguments
 from baselines3.common.fast.optim import gradient_step, make_optimizer
 from baselines3.common.noise import ActionNoise
+from baselines3.common.off_policy.critics import regress_critics
 from baselines3.common.off_policy.learn import learn_off_policy
 from baselines3.common.off_policy.rounds import build_replay_buffer
 from baselines3.common.policies import BasePolicy, TargetUpdate
@@ -142,9 +143,7 @@ class SAC(BaseAlgorithm):
                 next_q = self.critic_target.q_values(batch.next_observations, next_actions)
                 next_values = losses.sac_next_values(next_q, next_log_prob, ent_coef)
                 targets = losses.td_target(batch.rewards, batch.dones, next_values, self.config.gamma, batch.discounts)
-            current_q = self.critic.q_values(batch.observations, batch.actions)
-            critic_loss = losses.twin_critic_loss(current_q, targets)
-            gradient_step(critic_loss, self.critic.optimizer, self.critic.flat_parameters)
+            critic_loss = regress_critics(self.critic, batch.observations, batch.actions, targets)
             # 3. actor through the updated critics (their weights get no gradient from this loss)
             q_values_pi = self.critic.q_values(batch.observations, actions_pi, detach_params=True)
             actor_loss = losses.sac_actor_loss(q_values_pi, log_prob, ent_coef)
@@ -152,9 +151,7 @@ class SAC(BaseAlgorithm):
             # 4. slowly track the critics with the target critics
             if (self._n_updates + step + 1) % self.config.target_update_interval == 0:
                 self._update_target_net(self.config.tau)
-            stats.append(
-                torch.stack([actor_loss.detach(), critic_loss.detach(), ent_coef.reshape(()), ent_coef_loss.detach()])
-            )
+            stats.append(torch.stack([actor_loss.detach(), critic_loss, ent_coef.reshape(()), ent_coef_loss.detach()]))
         self._n_updates += gradient_steps
         self._log_train_stats(stats)
 

@@ -18,6 +18,7 @@ from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.config import Schedule, replay_buffer_arguments
 from baselines3.common.fast.optim import gradient_step
 from baselines3.common.noise import ActionNoise
+from baselines3.common.off_policy.critics import regress_critics
 from baselines3.common.off_policy.learn import learn_off_policy
 from baselines3.common.off_policy.rounds import build_replay_buffer
 from baselines3.common.policies import BasePolicy, TargetUpdate
@@ -115,11 +116,9 @@ class TD3(BaseAlgorithm):
                 targets = losses.td_target(batch.rewards, batch.dones, next_values, config.gamma, batch.discounts)
             # sum_i MSE(Q_i(s, a), target), as SB3's TD3 (without SAC's factor 0.5: it matters for optimizers
             # other than Adam, and for the logged loss)
-            critic_loss = 2.0 * losses.twin_critic_loss(
-                self.critic.q_values(batch.observations, batch.actions), targets
+            critic_losses.append(
+                regress_critics(self.critic, batch.observations, batch.actions, targets, loss_scale=2.0)
             )
-            gradient_step(critic_loss, self.critic.optimizer, self.critic.flat_parameters)
-            critic_losses.append(critic_loss.detach())
             # 2. delayed: actor along the first critic's gradient, then the target networks
             if self._n_updates % config.policy_delay == 0:
                 actions_pi = self.actor.forward(batch.observations)

@@ -45,6 +45,7 @@ from baselines3.common.fast.fused_mlp import (
     mlp_plan_usable,
     mlp_weight_grads,
     plan_usable,
+    regression_gradient,
 )
 from baselines3.common.fast.precision import autocast_active
 from baselines3.common.fast.switch import enabled
@@ -54,6 +55,8 @@ __all__ = [
     "actor_critic_heads",
     "actor_critic_values",
     "critic_q",
+    "critic_regression_gradient",
+    "critic_update_plans",
     "enabled",
     "forget",
     "greedy_actions_numpy",
@@ -154,6 +157,50 @@ def critic_q(critic: Any, index: int, x: torch.Tensor, detach_params: bool) -> t
     if plan is None or not mlp_plan_usable(plan, x, train_weights=not detach_params):
         return None
     return fused_mlp(plan, x, train_weights=not detach_params)
+
+
+def critic_update_plans(critic: Any) -> tuple[MlpPlan, ...] | None:
+    """Plans for the critics' regression step without autograd (:func:`critic_regression_gradient`), when it
+    applies: every Q-network a plain MLP over a features extractor without parameters (Flatten), their parameters
+    the whole of the critic's flat buffer, no hooks anywhere, float32 arithmetic; else None. The plans share one
+    gradient buffer."""
+    if not enabled() or autocast_active():
+        return None
+    plans = _PLANS.get(critic, False)
+    if plans is False or (plans is not None and any(p.sequential is not q for p, q in zip(plans, critic.q_networks))):
+        flat = critic.__dict__.get("flat_parameters")
+        if flat is None:
+            return None  # the optimizer (and its flat buffer) comes later: decide then
+        plans = None
+        if type(critic.features_extractor) is FlattenExtractor and flat.contiguous:
+            with torch.inference_mode(False):
+                buffer = torch.zeros_like(flat.flat, requires_grad=False)
+                made = [make_mlp_plan(q_net, flat, buffer) for q_net in critic.q_networks]
+            covered = sum(p.numel() for q_net in critic.q_networks for p in q_net.parameters())
+            if all(plan is not None for plan in made) and covered == flat.flat.numel():
+                plans = tuple(plan for plan in made if plan is not None)
+        _PLANS[critic] = plans
+    if plans is None or any(has_hooks(m) for m in (critic, critic.features_extractor)):
+        return None
+    if any(has_hooks(m) for plan in plans for m in plan.modules):
+        return None
+    return plans  # type: ignore[no-any-return]
+
+
+def critic_regression_gradient(
+    plans: tuple[MlpPlan, ...],
+    critic: Any,
+    observations: Any,
+    actions: torch.Tensor,
+    targets: torch.Tensor,
+    scale: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(``scale * sum_i 0.5 * MSE(Q_i(s, a), targets)``, its flat gradient) for the critics of
+    :func:`critic_update_plans`, computed by hand: the same loss and gradient as autograd's (tested), without
+    the graph, the per-critic gradient buffers autograd would add, or the copy it makes of each."""
+    with torch.no_grad():
+        features = critic.extract_features(observations, critic.features_extractor)
+        return regression_gradient(plans, torch.cat([features, actions], dim=1), targets, scale)
 
 
 def q_network_plan(q_net: Any) -> MlpPlan | None:

@@ -174,7 +174,7 @@ def _backward(steps: tuple[_Step, ...], x: torch.Tensor, outputs: list[torch.Ten
             products.weight_grad(grad, inputs[i], grad_weight)
         torch.sum(grad, dim=0, out=grad_bias)
         if i > 0:
-            grad = torch.mm(grad, weight) if small else products.input_grad(grad, weight)
+            grad = products.input_grad_aten(grad, weight) if small else products.input_grad(grad, weight)
 
 
 class _ActorCriticMlp(torch.autograd.Function):
@@ -240,10 +240,13 @@ class MlpPlan(NamedTuple):
     numpy_steps: tuple[tuple[np.ndarray, np.ndarray, int], ...] | None
 
 
-def make_mlp_plan(sequential: nn.Sequential, flat: FlatParameters | None) -> MlpPlan | None:
+def make_mlp_plan(
+    sequential: nn.Sequential, flat: FlatParameters | None, grad_buffer: torch.Tensor | None = None
+) -> MlpPlan | None:
     """A plan for `sequential` = [Linear, act, ..., Linear] (act: Tanh or ReLU), or None for any other shape.
 
-    Without `flat` the plan only runs forward passes (no gradients)."""
+    Without `flat` the plan only runs forward passes (no gradients). `grad_buffer` (flat-sized): the buffer its
+    gradients go to, shared with other plans over the same flat parameters (default: a buffer of its own)."""
     with torch.inference_mode(False):
         modules = list(sequential)
         if not modules:
@@ -252,11 +255,13 @@ def make_mlp_plan(sequential: nn.Sequential, flat: FlatParameters | None) -> Mlp
         if layers is None:
             return None
         params = [p for linear, _ in layers for p in (linear.weight, linear.bias)]
-        grad_buffer = None
-        if flat is not None:
+        if flat is None:
+            grad_buffer = None
+        else:
             if any(id(p) not in flat.offsets for p in params):
                 return None
-            grad_buffer = torch.zeros_like(flat.flat, requires_grad=False)
+            if grad_buffer is None:
+                grad_buffer = torch.zeros_like(flat.flat, requires_grad=False)
         steps = _steps(layers, flat, grad_buffer)
         numpy_steps = None
         if all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params):
@@ -307,7 +312,8 @@ def _input_grad(steps: tuple[_Step, ...], outputs: list[torch.Tensor], grad: tor
             grad = tanh_backward(grad, outputs[i])
         elif activation == _RELU:
             grad = threshold_backward(grad, outputs[i], 0)
-        grad = torch.mm(grad, weight) if grad.shape[0] * work < products.MIN_WORK else products.input_grad(grad, weight)
+        small = grad.shape[0] * work < products.MIN_WORK
+        grad = products.input_grad_aten(grad, weight) if small else products.input_grad(grad, weight)
     return grad
 
 
@@ -361,3 +367,22 @@ def mlp_weight_grads(plan: MlpPlan, x: torch.Tensor, saved: list[torch.Tensor], 
     assert plan.grad_buffer is not None, "this plan has no gradient buffer (inference only)"
     _backward(plan.steps, x, saved, grad_out)
     return plan.grad_buffer
+
+
+def regression_gradient(
+    plans: tuple[MlpPlan, ...], x: torch.Tensor, targets: torch.Tensor, scale: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(``scale * sum_i 0.5 * mean((Q_i(x) - targets) ** 2)``, its flat gradient) for MLPs `plans` with one output
+    each whose gradients share one buffer (twin critics: each writes its own slices of it), without autograd."""
+    buffer = plans[0].grad_buffer
+    assert buffer is not None and all(plan.grad_buffer is buffer for plan in plans), "plans must share a buffer"
+    total: torch.Tensor | None = None
+    for plan in plans:
+        saved: list[torch.Tensor] = []
+        error = _run(plan.steps, x, saved).sub_(targets)
+        squared = error.pow(2).mean()
+        total = squared if total is None else total.add_(squared)
+        # d loss / d Q_i = scale * (Q_i - target) / batch
+        _backward(plan.steps, x, saved, error.mul_(scale / error.shape[0]))
+    assert total is not None
+    return total.mul_(0.5 * scale), buffer

@@ -156,12 +156,7 @@ def gradient_step(
     for param in flat.params:  # stale gradients (e.g. left by another loss's backward) must not be summed in
         param.grad = None
     loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
-    if CHECK_FINITE:
-        # loss * 0 is 0, or NaN for a NaN/inf loss: summed on the device, read once per update (no sync here)
-        if flat.loss_flag is None:
-            flat.loss_flag = loss.detach() * 0
-        else:
-            flat.loss_flag.add_(loss.detach(), alpha=0)
+    _record_loss(flat, loss)
     if not flat.contiguous:
         if max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(flat.params, max_grad_norm)
@@ -174,14 +169,28 @@ def gradient_step(
         apply_gradient(grad, optimizer, flat, max_grad_norm)
 
 
+def _record_loss(flat: FlatParameters, loss: torch.Tensor) -> None:
+    """Fold `loss` into the flat parameters' finiteness flag (checked once per update by `baselines3.common.finite`)."""
+    if CHECK_FINITE:
+        # loss * 0 is 0, or NaN for a NaN/inf loss: summed on the device, read once per update (no sync here)
+        if flat.loss_flag is None:
+            flat.loss_flag = loss.detach() * 0
+        else:
+            flat.loss_flag.add_(loss.detach(), alpha=0)
+
+
 def apply_gradient(
     grad: torch.Tensor,
     optimizer: torch.optim.Optimizer,
     flat: FlatParameters,
     max_grad_norm: float | None = None,
+    loss: torch.Tensor | None = None,
 ) -> None:
     """Clip the flat gradient `grad` (modified in place) to `max_grad_norm`, take an optimizer step with it,
-    then clear it. For gradients computed without autograd (see DQN's fused update)."""
+    then clear it. For gradients computed without autograd (see DQN's fused update); `loss`, the loss they are
+    the gradient of, joins the finiteness check as `gradient_step`'s does."""
+    if loss is not None:
+        _record_loss(flat, loss)
     if max_grad_norm is not None:
         # same rule as torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
         grad.mul_((max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))

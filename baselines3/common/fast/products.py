@@ -29,6 +29,7 @@ __all__ = [
     "Key",
     "choices",
     "input_grad",
+    "input_grad_aten",
     "linear",
     "route",
     "set_route",
@@ -89,7 +90,12 @@ def _linear_onednn(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor
     return _onednn_linear(x, weight, bias, "none", [], "")  # type: ignore[no-any-return]
 
 
-def _input_grad_aten(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def input_grad_aten(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``grad @ weight`` on aten (the route of small products, which callers may take directly)."""
+    if weight.shape[1] < weight.shape[0] and weight.shape[1] <= 16:
+        # narrow layer input (e.g. a critic's observation and action, 4 features): computed as
+        # (weight^T @ grad^T)^T, ~4x faster in MKL; the result is that product's transposed view
+        return torch.mm(weight.t(), grad.t()).t()
     return torch.mm(grad, weight)
 
 
@@ -176,10 +182,10 @@ def linear(x: torch.Tensor, weight: torch.Tensor, weight_t: torch.Tensor, bias: 
 def input_grad(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``grad @ weight``: the gradient reaching a linear layer's input."""
     if _route == "aten" or 2 * grad.shape[0] * weight.shape[0] * weight.shape[1] < MIN_WORK:
-        return torch.mm(grad, weight)
+        return input_grad_aten(grad, weight)
 
     def aten() -> torch.Tensor:
-        return _input_grad_aten(grad, weight)
+        return input_grad_aten(grad, weight)
 
     def onednn() -> torch.Tensor:
         return _input_grad_onednn(grad, weight)

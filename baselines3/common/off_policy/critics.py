@@ -12,8 +12,9 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from baselines3.common import fast
+from baselines3.common import fast, losses
 from baselines3.common.base_policy import BaseModel
+from baselines3.common.fast.optim import apply_gradient, gradient_step
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     create_mlp,
@@ -97,6 +98,23 @@ class ContinuousCritic(BaseModel):
     def q1_forward(self, obs: Any, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
         """Only the first critic (TD3's actor loss), without computing the others."""
         return self._q(0, self._inputs(obs, actions, detach_params), detach_params)
+
+
+def regress_critics(
+    critic: ContinuousCritic, observations: Any, actions: torch.Tensor, targets: torch.Tensor, loss_scale: float = 1.0
+) -> torch.Tensor:
+    """One optimizer step of the critics towards `targets` (batch, 1); returns the loss, detached.
+
+    The loss is ``loss_scale * sum_i 0.5 * MSE(Q_i(s, a), targets)``: SAC's with `loss_scale` 1, TD3's sum of
+    MSEs with 2. For the default MLP critics the gradient is computed by hand (same loss and gradient)."""
+    plans = fast.critic_update_plans(critic)
+    if plans is not None:
+        loss, grad = fast.critic_regression_gradient(plans, critic, observations, actions, targets, loss_scale)
+        apply_gradient(grad, critic.optimizer, critic.flat_parameters, loss=loss)
+        return loss
+    loss = loss_scale * losses.twin_critic_loss(critic.q_values(observations, actions), targets)
+    gradient_step(loss, critic.optimizer, critic.flat_parameters)
+    return loss.detach()
 
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)

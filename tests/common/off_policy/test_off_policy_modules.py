@@ -3,6 +3,8 @@ step, and the train-frequency / replay-buffer setup helpers."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -453,3 +455,90 @@ def test_huber_loss_and_grad_matches_autograd():
     torch.testing.assert_close(grad, diff.grad)
     # hand values: |x| > 1 -> x - 0.5 sign; else x^2 / 2; mean over 7
     assert loss.item() == pytest.approx((2.5 + 0.5 + 0.03125 + 0 + 0.125 + 0.5 + 2.0) / 7)
+
+
+@pytest.mark.usefixtures("fast_paths")
+@pytest.mark.parametrize("algo, net_arch, scale", [("sac", [32, 32], 1.0), ("td3", [40, 30], 2.0)])
+def test_critic_regression_by_hand_equals_autograd(algo, net_arch, scale):
+    from baselines3 import SAC, TD3
+    from baselines3.common import losses
+
+    model_class = SAC if algo == "sac" else TD3
+    model = model_class("MlpPolicy", "Pendulum-v1", policy_kwargs={"net_arch": net_arch}, seed=0)
+    critic = model.critic
+    plans = fast.critic_update_plans(critic)
+    assert plans is not None and len(plans) == 2 and plans[0].grad_buffer is plans[1].grad_buffer
+    generator = torch.Generator().manual_seed(1)
+    obs, actions = torch.randn(64, 3, generator=generator), torch.rand(64, 1, generator=generator) * 2 - 1
+    targets = torch.randn(64, 1, generator=generator)
+    loss, grad = fast.critic_regression_gradient(plans, critic, obs, actions, targets, scale)
+    flat = critic.flat_parameters
+    flat.flat.grad = None
+    with fast_disabled():
+        expected_loss = scale * losses.twin_critic_loss(critic.q_values(obs, actions), targets)
+        expected_loss.backward()
+    torch.testing.assert_close(loss, expected_loss.detach())
+    torch.testing.assert_close(grad, flat.gather_grads(), rtol=1e-5, atol=1e-6)
+    flat.flat.grad = None
+
+
+@pytest.mark.usefixtures("fast_paths")
+@pytest.mark.parametrize("algo", ["sac", "td3"])
+def test_critic_update_by_hand_trains_as_the_autograd_update(algo):
+    from baselines3 import SAC, TD3
+
+    model_class = SAC if algo == "sac" else TD3
+
+    def trained(by_hand: bool) -> torch.Tensor:
+        model = model_class(
+            "MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=16, policy_kwargs={"net_arch": [16, 16]}, seed=3
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            if not by_hand:
+                patch.setattr(fast, "critic_update_plans", lambda critic: None)
+            model.learn(150)
+        assert fast.critic_update_plans(model.critic) is not None
+        return torch.cat([model.critic.flat_parameters.flat.detach(), model.actor.flat_parameters.flat.detach()])
+
+    # same seed, same batches: 100 updates with the hand-computed gradient stay with autograd's to float rounding
+    torch.testing.assert_close(trained(True), trained(False), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.usefixtures("fast_paths")
+def test_critic_update_by_hand_steps_aside_for_hooks_other_extractors_and_bf16():
+    from baselines3 import SAC
+    from baselines3.common.fast.precision import update_context
+
+    model = SAC("MlpPolicy", "Pendulum-v1", policy_kwargs={"net_arch": [8]}, seed=0)
+    assert fast.critic_update_plans(model.critic) is not None
+    handle = model.critic.qf1[0].register_forward_hook(lambda module, inputs, output: None)
+    assert fast.critic_update_plans(model.critic) is None  # a hook must see the forward pass
+    handle.remove()
+    assert fast.critic_update_plans(model.critic) is not None
+    with update_context("bf16", torch.device("cpu")):
+        assert fast.critic_update_plans(model.critic) is None  # the hand kernels are float32
+    dict_obs = SAC("MultiInputPolicy", _dict_pendulum(), policy_kwargs={"net_arch": [8]})
+    assert fast.critic_update_plans(dict_obs.critic) is None  # a features extractor of another kind
+
+
+@contextlib.contextmanager
+def fast_disabled() -> Iterator[None]:
+    fast.set_enabled(False)
+    try:
+        yield
+    finally:
+        fast.set_enabled(True)
+
+
+def _dict_pendulum() -> Any:
+    import gymnasium as gym
+
+    class DictObservation(gym.ObservationWrapper):
+        def __init__(self, env: gym.Env) -> None:
+            super().__init__(env)
+            self.observation_space = spaces.Dict({"state": env.observation_space})
+
+        def observation(self, observation: Any) -> Any:
+            return {"state": observation}
+
+    return DictObservation(gym.make("Pendulum-v1"))
