@@ -83,9 +83,9 @@ class BaseModel(nn.Module):
         return self.features_extractor_class(self.observation_space, **self.features_extractor_kwargs)
 
     def extract_features(self, obs: Any, features_extractor: BaseFeaturesExtractor) -> torch.Tensor:
-        features: torch.Tensor = call_module(
-            features_extractor, preprocess_obs(obs, self.observation_space, self.normalize_images)
-        )
+        observations = preprocess_obs(obs, self.observation_space, self.normalize_images)
+        images = fast.training_images(features_extractor, observations)
+        features: torch.Tensor = call_module(features_extractor, observations if images is None else images)
         return features
 
     def _get_constructor_parameters(self) -> dict[str, Any]:

@@ -1,0 +1,71 @@
+"""NatureCNN trains on channels-last images (the speed seam); values and gradients equal the default layout's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from baselines3.common import fast
+from baselines3.common.policies import ActorCriticCnnPolicy
+from baselines3.common.schedules import ConstantSchedule
+from baselines3.common.torch_layers import NatureCNN
+
+IMAGES = spaces.Box(0, 255, (4, 36, 36), np.uint8)
+
+
+def _policy() -> ActorCriticCnnPolicy:
+    torch.manual_seed(0)
+    return ActorCriticCnnPolicy(IMAGES, spaces.Discrete(3), ConstantSchedule(3e-4))
+
+
+def _loss_and_grad(policy: ActorCriticCnnPolicy, obs: torch.Tensor, actions: torch.Tensor) -> tuple[float, Any]:
+    values, log_prob, entropy = policy.evaluate_actions(obs, actions)
+    loss = values.pow(2).mean() - log_prob.mean() - entropy.mean()
+    policy.flat_parameters.flat.grad = None
+    loss.backward()
+    grad = policy.flat_parameters.gather_grads()
+    assert grad is not None
+    return float(loss.detach()), grad.clone()
+
+
+def test_training_images_are_channels_last_only_when_a_nature_cnn_trains():
+    extractor = NatureCNN(IMAGES)
+    images = torch.rand(8, 4, 36, 36)
+    laid_out = fast.training_images(extractor, images)
+    assert laid_out is not None and laid_out.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(laid_out, images)  # the same values and shape
+    with torch.no_grad():
+        assert fast.training_images(extractor, images) is None  # acting: the default layout is faster
+    assert fast.training_images(torch.nn.Flatten(), images) is None  # another extractor: left as it is
+    assert fast.training_images(extractor, torch.rand(8, 36)) is None
+    fast.set_enabled(False)
+    try:
+        assert fast.training_images(extractor, images) is None
+    finally:
+        fast.set_enabled(True)
+
+
+def test_cnn_policy_loss_and_gradients_match_the_default_layout(monkeypatch):
+    policy = _policy()
+    rng = np.random.default_rng(0)
+    obs = torch.as_tensor(rng.integers(0, 256, size=(16, 4, 36, 36), dtype=np.uint8))
+    actions = torch.as_tensor(rng.integers(0, 3, size=16))
+    seen = []
+    original = fast.training_images
+
+    def recording(extractor, images):
+        out = original(extractor, images)
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(fast, "training_images", recording)
+    channels_last = _loss_and_grad(policy, obs, actions)
+    monkeypatch.setattr(fast, "training_images", lambda extractor, images: None)
+    default = _loss_and_grad(policy, obs, actions)
+    assert seen == [True]  # the first pass trained on channels-last images
+    assert channels_last[0] == pytest.approx(default[0], rel=1e-5)
+    torch.testing.assert_close(channels_last[1], default[1], rtol=1e-4, atol=1e-6)
