@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
@@ -288,6 +289,15 @@ class CSVOutputFormat(KVWriter):
         self.file.close()
 
 
+def _videos_writable() -> bool:
+    """Whether torch's TensorBoard writer can encode videos here (it needs moviepy.editor, gone in moviepy 2)."""
+    try:
+        import moviepy.editor  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class TensorBoardOutputFormat(KVWriter):
     """TensorBoard event files through torch's SummaryWriter.
 
@@ -321,7 +331,14 @@ class TensorBoardOutputFormat(KVWriter):
             elif isinstance(value, np.ndarray):
                 writer.add_histogram(key, value, step)
             elif isinstance(value, Video):
-                writer.add_video(key, value.frames, step, value.fps)
+                if _videos_writable():
+                    writer.add_video(key, value.frames, step, value.fps)
+                else:
+                    warnings.warn(
+                        f"video {key!r} was not written to TensorBoard: torch's writer needs moviepy 1.x (it imports "
+                        "moviepy.editor, which moviepy 2 removed): pip install 'moviepy<2'",
+                        stacklevel=2,
+                    )
             elif isinstance(value, Figure):
                 writer.add_figure(key, value.figure, step, close=value.close)
             elif isinstance(value, Image):
