@@ -14,6 +14,8 @@ from baselines3.common.policies import ActorCriticCnnPolicy
 from baselines3.common.schedules import ConstantSchedule
 from baselines3.common.torch_layers import NatureCNN
 
+pytestmark = pytest.mark.usefixtures("fast_paths")  # the seam on, whatever BASELINES3_FAST says
+
 IMAGES = spaces.Box(0, 255, (4, 36, 36), np.uint8)
 
 
