@@ -620,11 +620,11 @@ def _step_times(
                     result = _spawn(lib_name, race_name, 0, None, threads, precision, step_times=True)
                     found.setdefault(label(lib_name, precision), []).append(result["ms_per_step"])
             for name, times in found.items():
-                each = " ".join(f"{t:.2f}" for t in times)
-                print(f"{race_name:16s} {threads:7d} {name:15s} {statistics.median(times):8.2f}  {each}", flush=True)
                 median = statistics.median(times)
-                rows.append({"race": race_name, "threads": threads, "contender": name, "ms_per_step": median})
-                rows[-1]["rounds"] = times
+                each = " ".join(f"{t:.2f}" for t in times)
+                print(f"{race_name:16s} {threads:7d} {name:15s} {median:8.2f}  {each}", flush=True)
+                row = {"race": race_name, "threads": threads, "contender": name, "ms_per_step": median, "rounds": times}
+                rows.append(row)
     if json_path is not None:
         atomic_write_text(json_path, json.dumps({"step_times": rows, "cpu": cpu_model()}, indent=1))
     return 0

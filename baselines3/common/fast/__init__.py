@@ -23,7 +23,9 @@ whole suite runs once with ``BASELINES3_FAST=0``.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -66,6 +68,7 @@ __all__ = [
     "q_network_forward",
     "q_network_plan",
     "set_enabled",
+    "switched",
     "training_images",
 ]
 
@@ -78,6 +81,18 @@ def set_enabled(value: bool) -> None:
     the layout they were built with (flat or per-parameter)."""
     switch.set_enabled(value)
     _PLANS.clear()
+
+
+@contextlib.contextmanager
+def switched(value: bool) -> Iterator[None]:
+    """The fast paths on (True) or off (False) inside the block, as :func:`set_enabled` sets them; the setting
+    before the block comes back after it."""
+    was_enabled = enabled()
+    set_enabled(value)
+    try:
+        yield
+    finally:
+        set_enabled(was_enabled)
 
 
 def forget(network: nn.Module) -> None:

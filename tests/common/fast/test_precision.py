@@ -151,13 +151,10 @@ def test_updates_flush_subnormals_and_leave_the_mode_as_it_was(fast_paths):
     model.learn(64)
     assert seen and all(seen)  # every update, with the seam on
     assert not flushing_subnormals()  # restored: env code and the user's code run with IEEE subnormals
-    fast.set_enabled(False)
-    try:
+    with fast.switched(False):
         seen.clear()
         model.learn(64)
         assert seen and not any(seen)  # the plain route keeps IEEE arithmetic
-    finally:
-        fast.set_enabled(True)
     torch.set_flush_denormal(True)  # the user's own setting stays after learn()
     try:
         model.learn(64)

@@ -44,11 +44,8 @@ def test_training_images_are_channels_last_only_when_a_nature_cnn_trains():
         assert fast.training_images(extractor, images) is None  # acting: the default layout is faster
     assert fast.training_images(torch.nn.Flatten(), images) is None  # another extractor: left as it is
     assert fast.training_images(extractor, torch.rand(8, 36)) is None
-    fast.set_enabled(False)
-    try:
+    with fast.switched(False):
         assert fast.training_images(extractor, images) is None
-    finally:
-        fast.set_enabled(True)
 
 
 def test_cnn_policy_loss_and_gradients_match_the_default_layout(monkeypatch):

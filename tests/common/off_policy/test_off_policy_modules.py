@@ -3,8 +3,6 @@ step, and the train-frequency / replay-buffer setup helpers."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -474,7 +472,7 @@ def test_critic_regression_by_hand_equals_autograd(algo, net_arch, scale):
     loss, grad = fast.critic_regression_gradient(plans, critic, obs, actions, targets, scale)
     flat = critic.flat_parameters
     flat.flat.grad = None
-    with fast_disabled():
+    with fast.switched(False):
         expected_loss = scale * losses.twin_critic_loss(critic.q_values(obs, actions), targets)
         expected_loss.backward()
     torch.testing.assert_close(loss, expected_loss.detach())
@@ -519,15 +517,6 @@ def test_critic_update_by_hand_steps_aside_for_hooks_other_extractors_and_bf16()
         assert fast.critic_update_plans(model.critic) is None  # the hand kernels are float32
     dict_obs = SAC("MultiInputPolicy", _dict_pendulum(), policy_kwargs={"net_arch": [8]})
     assert fast.critic_update_plans(dict_obs.critic) is None  # a features extractor of another kind
-
-
-@contextlib.contextmanager
-def fast_disabled() -> Iterator[None]:
-    fast.set_enabled(False)
-    try:
-        yield
-    finally:
-        fast.set_enabled(True)
 
 
 def _dict_pendulum() -> Any:

@@ -197,12 +197,8 @@ def test_optimizer_state_is_carried_over_with_the_speed_seam_off(tmp_path: pathl
 
     case = next(c for c in CASES if c[0] == algo and c[1] == "MlpPolicy")
     theirs = _train_sb3(tmp_path, *case[:2], case[2], case[3], case[4])
-    was_enabled = fast.enabled()
-    fast.set_enabled(False)
-    try:
+    with fast.switched(False):
         ours = _ours(algo).load(tmp_path / "model.zip")
-    finally:
-        fast.set_enabled(was_enabled)
     names = dict(theirs.policy.named_parameters())
     for _, their_optimizer, our_optimizer in _optimizer_pairs(algo, ours, theirs):
         ours_by_name = {n: p for n, p in ours.policy.named_parameters() if p in our_optimizer.state}
