@@ -17,6 +17,7 @@ from gymnasium import spaces
 from torch import nn
 
 from baselines3.common.preprocessing import get_action_dim
+from baselines3.common.torch_layers import Float32Linear
 
 SelfDistribution = TypeVar("SelfDistribution", bound="Distribution")
 
@@ -77,7 +78,7 @@ class DiagGaussianDistribution(Distribution):
         self.std: torch.Tensor
 
     def proba_distribution_net(self, latent_dim: int, log_std_init: float = 0.0) -> tuple[nn.Module, nn.Parameter]:
-        mean_actions = nn.Linear(latent_dim, self.action_dim)
+        mean_actions = Float32Linear(latent_dim, self.action_dim)
         log_std = nn.Parameter(torch.ones(self.action_dim) * log_std_init, requires_grad=True)
         return mean_actions, log_std
 
@@ -151,7 +152,7 @@ class CategoricalDistribution(Distribution):
         self.logits: torch.Tensor
 
     def proba_distribution_net(self, latent_dim: int) -> nn.Module:
-        return nn.Linear(latent_dim, self.action_dim)
+        return Float32Linear(latent_dim, self.action_dim)
 
     def proba_distribution(self, action_logits: torch.Tensor) -> CategoricalDistribution:
         self.logits = F.log_softmax(action_logits, dim=-1)
@@ -188,7 +189,7 @@ class MultiCategoricalDistribution(Distribution):
         self.logits: list[torch.Tensor] = []
 
     def proba_distribution_net(self, latent_dim: int) -> nn.Module:
-        return nn.Linear(latent_dim, sum(self.action_dims))
+        return Float32Linear(latent_dim, sum(self.action_dims))
 
     def proba_distribution(self, action_logits: torch.Tensor) -> MultiCategoricalDistribution:
         self.logits = [F.log_softmax(chunk, dim=-1) for chunk in torch.split(action_logits, self.action_dims, dim=-1)]
@@ -222,7 +223,7 @@ class BernoulliDistribution(Distribution):
         self.logits: torch.Tensor
 
     def proba_distribution_net(self, latent_dim: int) -> nn.Module:
-        return nn.Linear(latent_dim, self.action_dims)
+        return Float32Linear(latent_dim, self.action_dims)
 
     def proba_distribution(self, action_logits: torch.Tensor) -> BernoulliDistribution:
         self.logits = action_logits
@@ -296,7 +297,7 @@ class StateDependentNoiseDistribution(Distribution):
     def proba_distribution_net(
         self, latent_dim: int, log_std_init: float = -2.0, latent_sde_dim: int | None = None
     ) -> tuple[nn.Module, nn.Parameter]:
-        mean_actions_net = nn.Linear(latent_dim, self.action_dim)
+        mean_actions_net = Float32Linear(latent_dim, self.action_dim)
         self.latent_sde_dim = latent_dim if latent_sde_dim is None else latent_sde_dim
         shape = (self.latent_sde_dim, self.action_dim) if self.full_std else (self.latent_sde_dim, 1)
         log_std = nn.Parameter(torch.ones(*shape) * log_std_init, requires_grad=True)

@@ -32,6 +32,7 @@ from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
     FlattenExtractor,
+    Float32Linear,
     MlpExtractor,
     NatureCNN,
     call_module,
@@ -169,7 +170,7 @@ class ActorCriticPolicy(BasePolicy):
             self.action_net = self.action_dist.proba_distribution_net(latent_dim=latent_dim_pi)
         else:
             raise NotImplementedError(f"Unsupported distribution {self.action_dist}")
-        self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
+        self.value_net = Float32Linear(self.mlp_extractor.latent_dim_vf, 1)
         if self.ortho_init:
             # orthogonal init with small policy-head gain: near-uniform initial policy, unit-scale values
             module_gains: dict[nn.Module | None, float] = {

@@ -9,6 +9,7 @@ import gymnasium as gym
 import torch
 from gymnasium import spaces
 from torch import nn
+from torch.nn import functional as F
 
 from baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space
 
@@ -113,6 +114,28 @@ def run_sequential(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def float32_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """`F.linear(x, weight, bias)` in float32, also inside an autocast region (see `Float32Linear`)."""
+    device_type = x.device.type
+    if torch.is_autocast_enabled(device_type):
+        with torch.autocast(device_type, enabled=False):
+            return F.linear(x.float(), weight, bias)
+    return F.linear(x, weight, bias)
+
+
+class Float32Linear(nn.Linear):
+    """A network's output layer (Q-values, action logits or means, state values): an `nn.Linear` that computes in
+    float32 even inside an autocast region (``precision="bf16"``); outside one it is `nn.Linear` exactly.
+
+    A bfloat16 output keeps 8 significant bits: near a Q-value of 100 its spacing is 0.5, the size of a reward,
+    and PPO's probability ratios start off 1 by the logits' rounding. Outputs are thin products (few columns),
+    which bfloat16 does not speed up. Its parameters and state-dict keys are those of `nn.Linear`.
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return float32_linear(input, self.weight, self.bias)
+
+
 def create_mlp(
     input_dim: int,
     output_dim: int,
@@ -121,7 +144,8 @@ def create_mlp(
     squash_output: bool = False,
     with_bias: bool = True,
 ) -> list[nn.Module]:
-    """Layers of an MLP: Linear+activation per hidden size, then a Linear to `output_dim` (skipped if <= 0)."""
+    """Layers of an MLP: Linear+activation per hidden size, then a `Float32Linear` to `output_dim` (skipped if
+    <= 0)."""
     if isinstance(activation_fn, (str, nn.Module)) or not callable(activation_fn):
         raise TypeError(f"activation_fn must be a torch.nn.Module class such as nn.ReLU, got {activation_fn!r}")
     if any(isinstance(size, bool) or not isinstance(size, Integral) or size < 1 for size in net_arch):
@@ -132,7 +156,7 @@ def create_mlp(
         modules += [nn.Linear(last_dim, int(size), bias=with_bias), activation_fn()]
         last_dim = int(size)
     if output_dim > 0:
-        modules.append(nn.Linear(last_dim, output_dim, bias=with_bias))
+        modules.append(Float32Linear(last_dim, output_dim, bias=with_bias))
     if squash_output:
         modules.append(nn.Tanh())
     return modules

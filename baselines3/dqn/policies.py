@@ -17,6 +17,7 @@ from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
     FlattenExtractor,
+    Float32Linear,
     NatureCNN,
     create_mlp,
     run_sequential,
@@ -56,8 +57,8 @@ class QNetwork(BasePolicy):
         if dueling:
             self.q_net = nn.Sequential(*create_mlp(features_dim, -1, self.net_arch, activation_fn))
             last_dim = self.net_arch[-1] if self.net_arch else features_dim
-            self.value_head = nn.Linear(last_dim, 1)
-            self.advantage_head = nn.Linear(last_dim, n_actions)
+            self.value_head = Float32Linear(last_dim, 1)
+            self.advantage_head = Float32Linear(last_dim, n_actions)
         else:
             self.q_net = nn.Sequential(*create_mlp(features_dim, n_actions, self.net_arch, activation_fn))
 

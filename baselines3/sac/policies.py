@@ -16,6 +16,7 @@ from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
     FlattenExtractor,
+    Float32Linear,
     NatureCNN,
     create_mlp,
     get_actor_critic_arch,
@@ -73,8 +74,8 @@ class Actor(BasePolicy):
             self.mu: nn.Module = nn.Sequential(mu, nn.Hardtanh(-clip_mean, clip_mean)) if clip_mean > 0 else mu
         else:
             self.action_dist = SquashedDiagGaussianDistribution(action_dim)
-            self.mu = nn.Linear(last_dim, action_dim)
-            self.log_std = nn.Linear(last_dim, action_dim)  # type: ignore[assignment]
+            self.mu = Float32Linear(last_dim, action_dim)
+            self.log_std = Float32Linear(last_dim, action_dim)  # type: ignore[assignment]
 
     def get_action_dist_params(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """(mean of the Gaussian, its log-std, extra arguments of the distribution)."""

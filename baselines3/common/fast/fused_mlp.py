@@ -25,7 +25,7 @@ from torch import nn
 
 from baselines3.common.fast import products
 from baselines3.common.fast.optim import FlatParameters
-from baselines3.common.torch_layers import has_hooks
+from baselines3.common.torch_layers import Float32Linear, has_hooks
 
 _TANH, _RELU, _NONE = 1, 2, 0
 tanh_backward = torch.ops.aten.tanh_backward
@@ -66,7 +66,7 @@ def _layers_of(sequential: nn.Sequential, head: nn.Module) -> list[tuple[nn.Line
             layers.append((linear, _RELU))
         else:
             return None
-    if type(head) is not nn.Linear or head.bias is None:
+    if type(head) not in (nn.Linear, Float32Linear) or head.bias is None:
         return None
     layers.append((head, _NONE))
     return layers

@@ -14,9 +14,12 @@ With ``precision="bf16"`` the updates that ``learn()`` runs are under ``torch.au
 the networks' matrix products and convolutions run in bfloat16 (on CPUs with AMX or AVX-512 BF16, and on GPUs
 with compute capability 8.0 or more, several times the float32 rate), while the parameters, the optimizer state,
 the targets and the losses stay float32 (autocast computes the losses and every op outside its lower-precision
-list in float32; gradients reach the float32 parameters through autocast's casts). Acting (rollouts, ``predict``)
-stays float32: its batches are too small to gain. The hand-written float32 kernels of the speed seam step aside
-under autocast, so a bf16 update runs the plain modules.
+list in float32; gradients reach the float32 parameters through autocast's casts). The networks' output layers
+(`baselines3.common.torch_layers.Float32Linear`: Q-values, logits, action means, values) compute in float32 inside
+the region too: bfloat16 keeps 8 significant bits, which rounds a Q-value near 100 to steps of 0.5 (the size of a
+reward) and starts PPO's probability ratios away from 1. Acting (rollouts, ``predict``) stays float32: its batches
+are too small to gain. The hand-written float32 kernels of the speed seam step aside under autocast, so a bf16
+update runs the plain modules.
 """
 
 from __future__ import annotations

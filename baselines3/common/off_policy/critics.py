@@ -17,7 +17,9 @@ from baselines3.common.base_policy import BaseModel
 from baselines3.common.fast.optim import apply_gradient, gradient_step
 from baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
+    Float32Linear,
     create_mlp,
+    float32_linear,
     run_sequential,
 )
 from baselines3.common.utils import polyak_update
@@ -77,7 +79,8 @@ class ContinuousCritic(BaseModel):
             return run_sequential(q_net, x)
         for layer in q_net:
             if isinstance(layer, nn.Linear):
-                x = F.linear(x, layer.weight.detach(), None if layer.bias is None else layer.bias.detach())
+                linear = float32_linear if isinstance(layer, Float32Linear) else F.linear
+                x = linear(x, layer.weight.detach(), None if layer.bias is None else layer.bias.detach())
             else:
                 x = layer(x)
         return x

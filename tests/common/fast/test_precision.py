@@ -14,6 +14,7 @@ from baselines3.common.fast.precision import (
     flushing_subnormals,
     update_context,
 )
+from baselines3.common.torch_layers import Float32Linear
 from baselines3.ppo import RecurrentPPO
 
 ALGORITHMS = [
@@ -43,10 +44,13 @@ def test_precision_is_keyword_only_after_sb3s_arguments():
 @pytest.mark.parametrize(("cls", "env_id", "kwargs"), ALGORITHMS, ids=lambda v: getattr(v, "__name__", ""))
 def test_bf16_updates_run_the_matrix_products_in_bfloat16_and_keep_float32_state(cls, env_id, kwargs):
     model = cls("MlpPolicy", env_id, precision="bf16", seed=0, **kwargs)
-    output_dtypes: dict[bool, set[torch.dtype]] = {True: set(), False: set()}  # autocast on -> linear outputs
+    # (autocast on, output layer) -> the dtypes of the linear layers' outputs
+    output_dtypes: dict[tuple[bool, bool], set[torch.dtype]] = {
+        (a, o): set() for a in (True, False) for o in (True, False)
+    }
 
     def record(module, inputs, output):
-        output_dtypes[autocast_active()].add(output.dtype)
+        output_dtypes[autocast_active(), isinstance(module, Float32Linear)].add(output.dtype)
 
     for module in model.policy.modules():
         if isinstance(module, torch.nn.Linear):
@@ -55,8 +59,9 @@ def test_bf16_updates_run_the_matrix_products_in_bfloat16_and_keep_float32_state
     model.learn(200)
     after = torch.nn.utils.parameters_to_vector(model.policy.parameters())
     assert torch.isfinite(after).all() and not torch.equal(before, after)  # trained
-    assert output_dtypes[True] == {torch.bfloat16}  # every product of the updates
-    assert output_dtypes[False] == {torch.float32}  # acting
+    assert output_dtypes[True, False] == {torch.bfloat16}  # every hidden product of the updates
+    assert output_dtypes[True, True] == {torch.float32}  # the networks' outputs
+    assert output_dtypes[False, False] | output_dtypes[False, True] == {torch.float32}  # acting
     assert all(p.dtype == torch.float32 for p in model.policy.parameters())
     optimizers = [m.optimizer for m in model.policy.modules() if hasattr(m, "optimizer")]
     optimizers += [getattr(model.policy, "optimizer", None)]
@@ -80,9 +85,27 @@ def test_the_seams_float32_kernels_step_aside_under_autocast(fast_paths):
     with update_context("bf16", torch.device("cpu")):
         assert fast.q_network_forward(model.q_net, obs) is None
         assert fast.huber_update_plan(model.q_net) is None
-        assert model.q_net(obs).dtype == torch.bfloat16
+        assert model.q_net.q_net[0](obs).dtype == torch.bfloat16  # the plain modules run: a hidden layer in bf16
+        assert model.q_net(obs).dtype == torch.float32  # and the output layer in float32
     with update_context("fp32", torch.device("cpu")):
         assert not autocast_active()
+
+
+def test_a_float32_linear_computes_in_float32_under_autocast_and_is_nn_linear_outside():
+    torch.manual_seed(0)
+    head, plain = Float32Linear(64, 3), torch.nn.Linear(64, 3)
+    plain.load_state_dict(head.state_dict())  # same keys as nn.Linear
+    x = torch.randn(16, 64)
+    assert torch.equal(head(x), plain(x))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        hidden = torch.nn.functional.linear(x, torch.randn(64, 64))
+        assert hidden.dtype == torch.bfloat16
+        out = head(hidden)
+        assert out.dtype == torch.float32
+        assert plain(hidden).dtype == torch.bfloat16
+    assert torch.allclose(out, plain(hidden.float()), rtol=1e-5, atol=1e-5)  # float32 arithmetic on the input
+    out.sum().backward()
+    assert head.weight.grad is not None and head.weight.grad.dtype == torch.float32
 
 
 def test_every_gradient_step_of_a_bf16_update_sees_the_weights_the_last_one_left():
