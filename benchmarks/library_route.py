@@ -108,12 +108,8 @@ def seam_switched(route: str) -> Iterator[None]:
     """The seam switched for `route` inside the block, and back as it was after (the switch is process-wide)."""
     from baselines3.common import fast
 
-    was_enabled = fast.enabled()
-    fast.set_enabled(seam_on(route))
-    try:
+    with fast.switched(seam_on(route)):
         yield
-    finally:
-        fast.set_enabled(was_enabled)
 
 
 def build(algo: str, route: str) -> tuple[Any, Callable[[], None]]:

@@ -14,10 +14,8 @@ torch.set_num_threads(1)
 def fast_paths():
     """The speed seam's fast paths on for this test, whatever BASELINES3_FAST says: the test compares them
     with the module path."""
-    was_enabled = fast.enabled()
-    fast.set_enabled(True)
-    yield
-    fast.set_enabled(was_enabled)
+    with fast.switched(True):
+        yield
 
 
 @pytest.fixture(autouse=True)

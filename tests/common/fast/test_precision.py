@@ -145,10 +145,10 @@ def test_ppo_learns_cartpole_in_bf16():
     )
     model.learn(30_000)
     mean, _ = evaluate_policy(model, make_vec_env("CartPole-v1", n_envs=1, seed=100), n_eval_episodes=10)
-    # random play scores ~22 and an update that does not learn stays below 100; a learned policy's final return
-    # at 30k steps depends on the CPU's bfloat16 kernels (seed 0: 400 or more on an Intel Xeon with AMX; seeds 0-2:
-    # 280, 271 and 500 on an AMD EPYC with AVX-512 BF16, where float32 gave 500, 485 and 500)
-    assert mean >= 200, f"PPO CartPole (bf16) mean return {mean} < 200 after 30k steps"
+    # random play scores ~22 and an update that does not learn stays below 100. With the output layers in bfloat16
+    # too, seeds 0-4 scored 280, 271, 500, 500, 498 on an AMD EPYC with AVX-512 BF16 (float32: 500, 485, 500 on
+    # seeds 0-2); with them in float32 (Float32Linear), 478, 404, 500, 464, 500
+    assert mean >= 400, f"PPO CartPole (bf16) mean return {mean} < 400 after 30k steps"
 
 
 @pytest.mark.slow
