@@ -66,7 +66,8 @@ def _layers_of(sequential: nn.Sequential, head: nn.Module) -> list[tuple[nn.Line
             layers.append((linear, _RELU))
         else:
             return None
-    if type(head) not in (nn.Linear, Float32Linear) or head.bias is None:
+    # exactly these types: a subclass may compute something else in forward
+    if not isinstance(head, nn.Linear) or type(head) not in (nn.Linear, Float32Linear) or head.bias is None:
         return None
     layers.append((head, _NONE))
     return layers
