@@ -217,10 +217,14 @@ def precision_table(outcomes: list[GateOutcome]) -> str:
     within (or above) the spread of float32's scores on the same seeds."""
     lines = [f"{'row':18s} {'precision':9s} {'mean':>8s} {'fp32 range':>19s} {'verdict':>18s}  scores"]
     for row in dict.fromkeys(outcome.row for outcome in outcomes):
-        ran = [o for o in outcomes if o.row == row and o.score is not None]
-        reference = [o.score for o in ran if o.precision == "fp32" and o.score is not None]
-        for precision in dict.fromkeys(o.precision for o in ran if o.precision != "fp32"):
-            scores = [o.score for o in ran if o.precision == precision and o.score is not None]
+        scores_of: dict[str, list[float]] = {}  # precision -> the scores of the runs that finished
+        for outcome in outcomes:
+            if outcome.row == row and outcome.score is not None:
+                scores_of.setdefault(outcome.precision, []).append(outcome.score)
+        reference = scores_of.get("fp32", [])
+        for precision, scores in scores_of.items():
+            if precision == "fp32":
+                continue
             mean = sum(scores) / len(scores)
             if reference:
                 low, high = min(reference), max(reference)
