@@ -1,4 +1,5 @@
-"""NatureCNN trains on channels-last images (the speed seam); values and gradients equal the default layout's."""
+"""NatureCNN (alone or in a CombinedExtractor) trains on channels-last images (the speed seam); values and gradients
+equal the default layout's."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import torch
 from gymnasium import spaces
 
 from baselines3.common import fast
-from baselines3.common.policies import ActorCriticCnnPolicy
+from baselines3.common.policies import ActorCriticCnnPolicy, MultiInputActorCriticPolicy
 from baselines3.common.schedules import ConstantSchedule
-from baselines3.common.torch_layers import NatureCNN
+from baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 
 pytestmark = pytest.mark.usefixtures("fast_paths")  # the seam on, whatever BASELINES3_FAST says
 
@@ -66,5 +67,48 @@ def test_cnn_policy_loss_and_gradients_match_the_default_layout(monkeypatch):
     monkeypatch.setattr(fast, "training_images", lambda extractor, images: None)
     default = _loss_and_grad(policy, obs, actions)
     assert seen == [True]  # the first pass trained on channels-last images
+    assert channels_last[0] == pytest.approx(default[0], rel=1e-5)
+    torch.testing.assert_close(channels_last[1], default[1], rtol=1e-4, atol=1e-6)
+
+
+DICT_SPACE = spaces.Dict({"image": IMAGES, "vector": spaces.Box(-1, 1, (3,), np.float32)})
+
+
+def test_a_combined_extractors_images_are_channels_last_and_its_other_keys_untouched():
+    extractor = CombinedExtractor(DICT_SPACE, cnn_output_dim=16)
+    observations = {"image": torch.rand(8, 4, 36, 36), "vector": torch.rand(8, 3), "unused": torch.rand(8, 2)}
+    laid_out = fast.training_images(extractor, observations)
+    assert laid_out is not None and laid_out.keys() == observations.keys()
+    assert laid_out["image"].is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(laid_out["image"], observations["image"])
+    assert laid_out["vector"] is observations["vector"] and laid_out["unused"] is observations["unused"]
+    with torch.no_grad():
+        assert fast.training_images(extractor, observations) is None
+    vectors_only = CombinedExtractor(spaces.Dict({"vector": DICT_SPACE["vector"]}))
+    assert fast.training_images(vectors_only, {"vector": observations["vector"]}) is None  # no image: as it is
+
+
+def test_multi_input_policy_loss_and_gradients_match_the_default_layout(monkeypatch):
+    torch.manual_seed(0)
+    policy = MultiInputActorCriticPolicy(DICT_SPACE, spaces.Discrete(3), ConstantSchedule(3e-4))
+    rng = np.random.default_rng(0)
+    obs = {
+        "image": torch.as_tensor(rng.integers(0, 256, size=(16, 4, 36, 36), dtype=np.uint8)),
+        "vector": torch.as_tensor(rng.uniform(-1, 1, size=(16, 3)).astype(np.float32)),
+    }
+    actions = torch.as_tensor(rng.integers(0, 3, size=16))
+    seen = []
+    original = fast.training_images
+
+    def recording(extractor, observations):
+        out = original(extractor, observations)
+        seen.append(out is not None and out["image"].is_contiguous(memory_format=torch.channels_last))
+        return out
+
+    monkeypatch.setattr(fast, "training_images", recording)
+    channels_last = _loss_and_grad(policy, obs, actions)
+    monkeypatch.setattr(fast, "training_images", lambda extractor, observations: None)
+    default = _loss_and_grad(policy, obs, actions)
+    assert seen == [True]
     assert channels_last[0] == pytest.approx(default[0], rel=1e-5)
     torch.testing.assert_close(channels_last[1], default[1], rtol=1e-4, atol=1e-6)
