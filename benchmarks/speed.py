@@ -209,6 +209,12 @@ def _library(name: str) -> tuple[Any, Any, Any]:
     """(algorithm module, make_vec_env, evaluate_policy) of a library."""
     if name == "baselines3":
         import baselines3 as lib
+
+        # the thread default applies when baselines3.common.threads is imported, which the lazily imported
+        # algorithms do later: imported now, before the worker sets its count, so that the count wins (a count
+        # set before it that equals torch's own, 2 threads on 2 cores, cannot be told from no setting, and
+        # learn() would train at one thread)
+        import baselines3.common.threads  # noqa: F401
         from baselines3.common.env_util import make_vec_env
         from baselines3.common.evaluation import evaluate_policy
     elif name in ("sb3", "sbx"):  # SBX trains on SB3's envs and evaluation
@@ -311,7 +317,7 @@ def run_one(
 
     race = RACES[race_name]
     _library(lib_name)
-    # after the algorithm's import, which applies baselines3's thread default: an explicit setting wins over it
+    # after _library, which applies baselines3's thread default: an explicit setting wins over it
     torch.set_num_threads(threads)
     built = build_race_model(lib_name, race_name, seed, precision)
     model, env, evaluate_policy = built.model, built.env, built.evaluate_policy

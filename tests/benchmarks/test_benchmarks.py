@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -806,3 +807,21 @@ def test_speed_step_times_times_the_gradient_step_of_each_contender(monkeypatch,
     assert "sac_pendulum           1 baselines3         12.00  9.00 12.00 13.00" in out  # median of 3 rounds
     assert "ppo_cartpole" not in out  # on-policy races have no separate gradient step to time
     assert speed.main(["--races", "ppo_cartpole", "--step-times"]) == 2
+
+
+def test_a_speed_worker_applies_baselines3s_thread_default_before_it_sets_its_own_count():
+    # the count a race worker sets must be the one learn() trains at, also when it equals torch's default (the
+    # thread default, applied at a later import, would take it for no setting and train at one thread)
+    code = (
+        "import torch; default = torch.get_num_threads(); from benchmarks import speed; speed._library('baselines3'); "
+        "torch.set_num_threads(default); from baselines3.common.threads import user_thread_setting; "
+        "print(default, user_thread_setting() is not None)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=run.REPO, env=env
+    )
+    default, kept = out.stdout.split()
+    if default == "1":
+        pytest.skip("torch's default here is one thread: nothing to tell apart")
+    assert kept == "True"
