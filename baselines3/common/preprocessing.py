@@ -67,7 +67,9 @@ def preprocess_obs(
     assert isinstance(obs, torch.Tensor)
     if isinstance(observation_space, spaces.Box):
         if normalize_images and is_image_space(observation_space):
-            return obs.float() / 255.0
+            floats = obs.float()
+            # a new tensor when converted (uint8 images): scaled in place, without a second batch-sized buffer
+            return floats.div_(255.0) if floats is not obs else floats / 255.0
         return obs.float()
     if isinstance(observation_space, spaces.Discrete):
         return F.one_hot((obs.long() - int(observation_space.start)).flatten(), int(observation_space.n)).float()

@@ -96,6 +96,9 @@ def test_preprocessing_one_hot_and_images():
     img = spaces.Box(0, 255, (1, 4, 4), dtype=np.uint8)
     assert is_image_space(img)
     assert preprocess_obs(torch.full((1, 1, 4, 4), 255, dtype=torch.uint8), img).max().item() == 1.0
+    # float images are scaled into a new tensor: the caller's batch is never written
+    floats = torch.full((1, 1, 4, 4), 51.0)
+    assert preprocess_obs(floats, img).unique().tolist() == pytest.approx([0.2]) and floats.unique().tolist() == [51.0]
     assert get_obs_shape(spaces.Discrete(5)) == (1,)
     assert FlattenExtractor(spaces.MultiDiscrete([2, 3])).features_dim == 5
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from baselines3.common.fast import switch
+from baselines3.common.fast import memory, switch
 
 __all__ = ["PRECISIONS", "autocast_active", "check_precision", "flushing_subnormals", "update_context"]
 
@@ -52,9 +52,10 @@ def check_precision(precision: str, device: torch.device | None = None) -> None:
 
 def update_context(precision: str, device: torch.device) -> contextlib.AbstractContextManager[object]:
     """The context an update runs in: subnormals flushed to zero on CPU (seam on), and for "bf16" bfloat16
-    autocast on `device`."""
+    autocast on `device`. The first one on CPU also sets the process's heap policy (:mod:`.memory`)."""
     stack = contextlib.ExitStack()
     if device.type == "cpu" and switch.enabled():
+        memory.retain_freed_memory()  # process-wide and once: see baselines3.common.fast.memory
         stack.enter_context(_subnormals_flushed())
     if precision == "bf16":
         # no cast cache: it keeps a parameter's bfloat16 copy for the whole region, and one region spans many

@@ -12,6 +12,7 @@ from gymnasium import spaces
 
 from baselines3.common import fast
 from baselines3.common.policies import ActorCriticCnnPolicy, MultiInputActorCriticPolicy
+from baselines3.common.preprocessing import preprocess_obs
 from baselines3.common.schedules import ConstantSchedule
 from baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 
@@ -47,6 +48,19 @@ def test_training_images_are_channels_last_only_when_a_nature_cnn_trains():
     assert fast.training_images(extractor, torch.rand(8, 36)) is None
     with fast.switched(False):
         assert fast.training_images(extractor, images) is None
+
+
+def test_stored_uint8_images_are_laid_out_before_scaling():
+    extractor = NatureCNN(IMAGES)
+    images = torch.randint(0, 256, (8, 4, 36, 36), dtype=torch.uint8)
+    laid_out = fast.training_images(extractor, images)
+    assert laid_out is not None and laid_out.dtype == torch.uint8
+    assert laid_out.is_contiguous(memory_format=torch.channels_last) and torch.equal(laid_out, images)
+    assert fast.training_images(extractor, images.long()) is None  # other integer batches: as they are
+    # the scaling keeps the order and gives the same floats as scaling the default layout
+    scaled = preprocess_obs(laid_out, IMAGES)
+    assert isinstance(scaled, torch.Tensor) and scaled.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(scaled, images.float() / 255.0)
 
 
 def test_cnn_policy_loss_and_gradients_match_the_default_layout(monkeypatch):
