@@ -13,9 +13,8 @@ import pytest
 
 from baselines3.common.fast import memory
 
-glibc_only = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="the policy is glibc's mallopt"
-)
+ON_GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+glibc_only = pytest.mark.skipif(not ON_GLIBC, reason="the policy is glibc's mallopt")
 
 
 def _run(code: str, **environment: str) -> str:
@@ -99,5 +98,5 @@ def test_the_reason_names_what_the_user_chose(monkeypatch):
     with monkeypatch.context() as patched:
         patched.setattr(memory.switch, "_ENABLED", False)
         assert "BASELINES3_FAST" in (memory.heap_policy_reason() or "")
-    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+    if ON_GLIBC:
         assert memory.heap_policy_reason() is None
