@@ -269,9 +269,13 @@ class RaceModel:
     vec_normalize_class: Any  # None without VecNormalize
 
 
+#: the `--precision` setting that races float32 with SAC's compiled gradient step (`baselines3.common.fast.compiled`)
+COMPILED = "compiled"
+
+
 def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = "fp32") -> RaceModel:
     """The race's model in library `lib_name`, on its training env (inside a worker subprocess). `precision` is
-    baselines3's setting of that name (the other libraries train in float32)."""
+    baselines3's setting of that name, or `COMPILED` (the other libraries train in float32)."""
     race = RACES[race_name]
     lib, _, evaluate_policy = _library(lib_name)
     algo_class = getattr(lib, race.algo.upper())
@@ -288,7 +292,11 @@ def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = 
         policy_kwargs = dict(hyperparams["policy_kwargs"])
         policy_kwargs["activation_fn"] = getattr(nn, policy_kwargs["activation_fn"])
         hyperparams["policy_kwargs"] = policy_kwargs
-    if lib_name == "baselines3" and precision != "fp32":
+    if lib_name == "baselines3" and precision == COMPILED:
+        from baselines3.common.fast import compiled
+
+        compiled.set_compiled_updates(True)  # float32, SAC's gradient step compiled into one program
+    elif lib_name == "baselines3" and precision != "fp32":
         hyperparams["precision"] = precision
     env_source = _env_source(race.env_id)
     env = _make_env(lib_name, race, env_source, race.n_envs, seed)
@@ -529,9 +537,9 @@ def main(argv: list[str] | None = None) -> int:
         "--precision",
         nargs="+",
         default=["fp32"],
-        choices=PRECISIONS,
-        help="baselines3's precision settings, each raced (bf16: updates under bfloat16 autocast); the others "
-        "train in float32",
+        choices=[*PRECISIONS, COMPILED],
+        help="baselines3's precision settings, each raced (bf16: updates under bfloat16 autocast; compiled: float32 "
+        "with SAC's gradient step compiled, BASELINES3_COMPILE=1); the others train in float32",
     )
     parser.add_argument(
         "--resume", action="store_true", help="keep the runs already in --json and run only the ones missing"

@@ -17,6 +17,7 @@ from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.config import Schedule, replay_buffer_arguments
+from baselines3.common.fast import compiled
 from baselines3.common.fast.optim import gradient_step, make_optimizer
 from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy.critics import regress_critics
@@ -127,6 +128,13 @@ class SAC(BaseAlgorithm):
         stats = []
         batches = self.replay_buffer.sample_batches(batch_size, gradient_steps, env=self._vec_normalize_env)
         for step, batch in enumerate(batches):
+            update_target = (self._n_updates + step + 1) % self.config.target_update_interval == 0
+            # the whole step below as one compiled program, where the speed seam compiles it (opt-in)
+            compiled_step = compiled.sac_update(self)
+            step_stats = compiled_step(batch, update_target) if compiled_step is not None else None
+            if step_stats is not None:
+                stats.append(step_stats)
+                continue
             if self.use_sde:
                 self.actor.reset_noise()
             actions_pi, log_prob = self.actor.action_log_prob(batch.observations)
@@ -149,7 +157,7 @@ class SAC(BaseAlgorithm):
             actor_loss = losses.sac_actor_loss(q_values_pi, log_prob, ent_coef)
             gradient_step(actor_loss, self.actor.optimizer, self.actor.flat_parameters)
             # 4. slowly track the critics with the target critics
-            if (self._n_updates + step + 1) % self.config.target_update_interval == 0:
+            if update_target:
                 self._update_target_net(self.config.tau)
             stats.append(torch.stack([actor_loss.detach(), critic_loss, ent_coef.reshape(()), ent_coef_loss.detach()]))
         self._n_updates += gradient_steps

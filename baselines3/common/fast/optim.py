@@ -212,19 +212,9 @@ def _direct_step(optimizer: torch.optim.Optimizer) -> bool:
     bit-identical (tested). The first step (which creates the state) and any optimizer with extra hooks, several
     parameters or options outside these go through `step()`.
     """
-    if len(optimizer.param_groups) != 1:
+    if not direct_step_usable(optimizer):
         return False
     group = optimizer.param_groups[0]
-    if (
-        len(group["params"]) != 1
-        or group.get("maximize")
-        or group.get("capturable")
-        or group.get("differentiable")
-        or len(optimizer._optimizer_step_pre_hooks) != 1  # only our gather hook
-        or optimizer._optimizer_step_post_hooks
-        or _has_global_optimizer_hooks()
-    ):
-        return False
     param = group["params"][0]
     grad = param.grad
     state = optimizer.state.get(param)
@@ -235,6 +225,30 @@ def _direct_step(optimizer: torch.optim.Optimizer) -> bool:
     if type(optimizer) is torch.optim.RMSprop:
         return _rmsprop_step(group, param, grad, state)
     return False
+
+
+def direct_step_usable(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether the update of `optimizer` may run outside `step()`: one parameter group holding one (flat)
+    parameter, no `maximize`/`capturable`/`differentiable`, and no hook but our gradient gather."""
+    if len(optimizer.param_groups) != 1:
+        return False
+    group = optimizer.param_groups[0]
+    return not (
+        len(group["params"]) != 1
+        or group.get("maximize")
+        or group.get("capturable")
+        or group.get("differentiable")
+        or len(optimizer._optimizer_step_pre_hooks) != 1  # only our gather hook
+        or optimizer._optimizer_step_post_hooks
+        or _has_global_optimizer_hooks()
+    )
+
+
+def count_direct_step(flat: FlatParameters, loss: torch.Tensor) -> None:
+    """Book an update of `flat` made outside `gradient_step`/`apply_gradient` (e.g. by a compiled step): the step
+    count and the loss for the finiteness check, as those functions record them."""
+    _record_loss(flat, loss)
+    flat.steps += 1
 
 
 def _adam_step(

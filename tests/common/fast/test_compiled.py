@@ -1,0 +1,154 @@
+"""SAC's gradient step compiled into one program (`baselines3.common.fast.compiled`): the same update as the eager
+step to float32 round-off, the reasons it is not used, and the fall-back when compiling fails."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from baselines3 import SAC
+from baselines3.common import fast
+from baselines3.common.fast import compiled
+from baselines3.common.fast.precision import update_context
+
+
+@contextlib.contextmanager
+def compiling(value: bool) -> Iterator[None]:
+    was = compiled._ON
+    compiled.set_compiled_updates(value)
+    try:
+        yield
+    finally:
+        compiled.set_compiled_updates(was)
+
+
+def _model(**kwargs: object) -> SAC:
+    settings: dict[str, object] = dict(
+        learning_starts=64, batch_size=32, seed=0, policy_kwargs=dict(net_arch=[32, 32]), buffer_size=2_000
+    )
+    settings.update(kwargs)
+    model = SAC("MlpPolicy", "Pendulum-v1", **settings)  # type: ignore[arg-type]
+    with compiling(False):
+        model.learn(96)  # eager updates: the optimizers have their state
+    return model
+
+
+def _train(model: SAC, compile_steps: bool, steps: int) -> None:
+    torch.manual_seed(7)
+    np.random.seed(7)  # the replay buffer samples with numpy's global generator
+    with compiling(compile_steps), update_context(model.precision, model.device):
+        model.train(steps, batch_size=model.batch_size)
+
+
+def _assert_close(eager: SAC, compiled_model: SAC, atol: float) -> None:
+    for (name, expected), actual in zip(eager.policy.named_parameters(), compiled_model.policy.parameters()):
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=atol, msg=name)
+    for optimizer_name in ("actor", "critic"):
+        eager_state = getattr(eager, optimizer_name).optimizer.state_dict()["state"][0]
+        compiled_state = getattr(compiled_model, optimizer_name).optimizer.state_dict()["state"][0]
+        assert float(eager_state["step"]) == float(compiled_state["step"])
+        torch.testing.assert_close(compiled_state["exp_avg"], eager_state["exp_avg"], rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("ent_coef", ["auto", 0.1])
+def test_compiled_step_matches_the_eager_step(ent_coef: str | float) -> None:
+    eager, compiled_model = _model(ent_coef=ent_coef), _model(ent_coef=ent_coef)
+    _train(eager, False, 1)
+    _train(compiled_model, True, 1)
+    with compiling(True):
+        update = compiled.sac_update(compiled_model)
+    assert update is not None and not update.failed  # it ran compiled, not the eager fall-back
+    _assert_close(eager, compiled_model, atol=1e-6)
+    if ent_coef == "auto":
+        torch.testing.assert_close(compiled_model.log_ent_coef, eager.log_ent_coef)
+    # several steps: round-off grows through Adam, the updates stay the same
+    _train(eager, False, 8)
+    _train(compiled_model, True, 8)
+    _assert_close(eager, compiled_model, atol=1e-4)
+    assert compiled_model.logger.name_to_value["train/n_updates"] == eager.logger.name_to_value["train/n_updates"]
+    for key in ("train/actor_loss", "train/critic_loss", "train/ent_coef"):
+        assert compiled_model.logger.name_to_value[key] == pytest.approx(eager.logger.name_to_value[key], rel=1e-3)
+
+
+def test_target_update_interval_is_kept() -> None:
+    eager, compiled_model = _model(target_update_interval=2), _model(target_update_interval=2)
+    targets_before = [p.clone() for p in compiled_model.critic_target.parameters()]
+    _train(compiled_model, True, 1)  # n_updates goes 1 -> 2 at this step: no update
+    assert all(torch.equal(a, b) for a, b in zip(targets_before, compiled_model.critic_target.parameters()))
+    _train(eager, False, 1)
+    _train(eager, False, 1)
+    _train(compiled_model, True, 1)  # the second step updates the targets
+    assert not all(torch.equal(a, b) for a, b in zip(targets_before, compiled_model.critic_target.parameters()))
+    for expected, actual in zip(eager.critic_target.parameters(), compiled_model.critic_target.parameters()):
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_steps_are_counted_for_the_finiteness_check() -> None:
+    model = _model()
+    flats = [model.actor.flat_parameters, model.critic.flat_parameters, model._ent_coef_flat]
+    before = [flat.steps for flat in flats]
+    _train(model, True, 3)
+    assert [flat.steps - b for flat, b in zip(flats, before)] == [3, 3, 3]
+    assert all(flat.loss_flag is not None for flat in flats)
+
+
+def test_reasons_it_is_not_compiled() -> None:
+    model = _model()
+    with compiling(False):
+        assert "off" in (compiled.sac_update_reason(model) or "")
+        assert compiled.sac_update(model) is None
+    with compiling(True):
+        assert compiled.sac_update_reason(model) is None
+        with fast.switched(False):
+            assert "off" in (compiled.sac_update_reason(model) or "")
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert "bf16" in (compiled.sac_update_reason(model) or "")
+        sde = _model(use_sde=True)
+        assert "gSDE" in (compiled.sac_update_reason(sde) or "")
+        rmsprop = _model(policy_kwargs=dict(net_arch=[32, 32], optimizer_class=torch.optim.RMSprop))
+        assert "RMSprop" in (compiled.sac_update_reason(rmsprop) or "")
+        amsgrad = _model(policy_kwargs=dict(net_arch=[32, 32], optimizer_kwargs=dict(amsgrad=True)))
+        assert "amsgrad" in (compiled.sac_update_reason(amsgrad) or "")
+
+
+def test_first_steps_before_the_optimizers_state_are_eager() -> None:
+    model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=10, batch_size=8, policy_kwargs=dict(net_arch=[8]))
+    with compiling(True):
+        model.learn(10)  # no update yet: the optimizers have no state, the compiled step waits for it
+        assert compiled.sac_update(model) is None
+        model.learn(2, reset_num_timesteps=False)  # two more steps: the first update is eager, the second compiled
+        assert compiled.sac_update(model) is not None
+    assert model.actor.flat_parameters.steps == 2
+
+
+def test_failed_compilation_falls_back_to_the_eager_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    eager, fallback = _model(), _model()
+    with compiling(True):
+        update = compiled.sac_update(fallback)
+    assert update is not None
+
+    def broken(*args: object) -> torch.Tensor:
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(update, "step", broken)
+    with pytest.warns(RuntimeWarning, match="SAC runs its eager step instead: RuntimeError: no C\\+\\+ compiler"):
+        _train(fallback, True, 2)
+    _train(eager, False, 2)
+    _assert_close(eager, fallback, atol=0)  # the eager step ran: the same numbers bit for bit
+    with compiling(True):
+        assert compiled.sac_update(fallback) is None  # not tried again
+
+
+def test_each_model_compiles_its_own_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch.compile keeps programs per code object; with one shared code object the second model would exceed a
+    # recompile limit of 1 and silently run uncompiled
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)
+    first, second = _model(), _model(policy_kwargs=dict(net_arch=[16]))
+    _train(first, True, 1)
+    torch._dynamo.utils.counters.clear()
+    _train(second, True, 1)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
