@@ -106,6 +106,10 @@ class DiagGaussianDistribution(Distribution):
         return torch.distributions.Normal(self.mean_actions, self.std, validate_args=False)
 
 
+#: the range SAC's actor clamps its log-std to: exp() neither vanishes nor explodes there
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+
+
 def _log_one_minus_tanh_squared(x: torch.Tensor) -> torch.Tensor:
     # log(1 - tanh(x)^2) = 2 * (log 2 - x - softplus(-2x)): exact and stable, no epsilon needed
     return 2.0 * (_LOG_2 - x - F.softplus(-2.0 * x))

@@ -205,8 +205,16 @@ def td3_actor_loss(q1_values_pi: torch.Tensor) -> torch.Tensor:
 
 
 def smoothed_target_actions(
-    next_actions: torch.Tensor, noise_std: float, noise_clip: float, low: float = -1.0, high: float = 1.0
+    next_actions: torch.Tensor,
+    noise_std: float,
+    noise_clip: float,
+    low: float = -1.0,
+    high: float = 1.0,
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """TD3 target policy smoothing: a' = clip(mu'(s') + clip(N(0, std), -c, c), low, high)."""
-    noise = (torch.randn_like(next_actions) * noise_std).clamp_(-noise_clip, noise_clip)
-    return (next_actions + noise).clamp_(low, high)
+    """TD3 target policy smoothing: a' = clip(mu'(s') + clip(N(0, std), -c, c), low, high). `noise`: standard
+    normal draws shaped like `next_actions` (drawn here when None)."""
+    if noise is None:
+        noise = torch.randn_like(next_actions)
+    clipped = (noise * noise_std).clamp_(-noise_clip, noise_clip)
+    return (next_actions + clipped).clamp_(low, high)

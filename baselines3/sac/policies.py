@@ -9,7 +9,12 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from baselines3.common.distributions import SquashedDiagGaussianDistribution, StateDependentNoiseDistribution
+from baselines3.common.distributions import (
+    LOG_STD_MAX,
+    LOG_STD_MIN,
+    SquashedDiagGaussianDistribution,
+    StateDependentNoiseDistribution,
+)
 from baselines3.common.fast.optim import make_optimizer
 from baselines3.common.policies import BasePolicy, ContinuousCritic, make_target_network
 from baselines3.common.torch_layers import (
@@ -24,8 +29,6 @@ from baselines3.common.torch_layers import (
 )
 
 Schedule = Any
-# keep the Gaussian's log-std in a range where exp() neither vanishes nor explodes
-LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 
 
 class Actor(BasePolicy):

@@ -16,6 +16,7 @@ from baselines3.common import losses
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.buffers import ReplayBuffer
 from baselines3.common.config import Schedule, replay_buffer_arguments
+from baselines3.common.fast import compiled
 from baselines3.common.fast.optim import gradient_step
 from baselines3.common.noise import ActionNoise
 from baselines3.common.off_policy.critics import regress_critics
@@ -105,6 +106,15 @@ class TD3(BaseAlgorithm):
         actor_losses, critic_losses = [], []
         for batch in self.replay_buffer.sample_batches(batch_size, gradient_steps, env=self._vec_normalize_env):
             self._n_updates += 1
+            update_actor = self._n_updates % config.policy_delay == 0
+            # the whole step below as one compiled program, where the speed seam compiles it (opt-in)
+            compiled_step = compiled.td3_update(self)
+            step_stats = compiled_step(batch, update_actor) if compiled_step is not None else None
+            if step_stats is not None:
+                critic_losses.append(step_stats[0])
+                if update_actor:
+                    actor_losses.append(step_stats[1])
+                continue
             # 1. critics towards r + gamma * min_i Q_target_i(s', smoothed mu_target(s'))
             with torch.no_grad():
                 next_actions = self.actor_target.forward(batch.next_observations)
@@ -120,7 +130,7 @@ class TD3(BaseAlgorithm):
                 regress_critics(self.critic, batch.observations, batch.actions, targets, loss_scale=2.0)
             )
             # 2. delayed: actor along the first critic's gradient, then the target networks
-            if self._n_updates % config.policy_delay == 0:
+            if update_actor:
                 actions_pi = self.actor.forward(batch.observations)
                 actor_loss = losses.td3_actor_loss(
                     self.critic.q1_forward(batch.observations, actions_pi, detach_params=True)

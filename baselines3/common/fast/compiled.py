@@ -1,4 +1,4 @@
-"""SAC's whole gradient step as one compiled program (``torch.compile`` with Inductor), opt-in.
+"""SAC's and TD3's (and DDPG's) whole gradient step as one compiled program (``torch.compile``, Inductor), opt-in.
 
 An eager SAC step is a few hundred torch calls (products, element-wise operations, three optimizer steps, the
 Polyak update), each paying its own dispatch and leaving its result in memory for the next. Compiled, the
@@ -11,9 +11,9 @@ It is opt-in because compiling costs time up front (about 30 s the first time in
 seconds once Inductor's cache holds the program) and needs a C++ compiler: switch it on with
 ``BASELINES3_COMPILE=1`` in the environment or :func:`set_compiled_updates`. The seam's switch
 (``BASELINES3_FAST=0``) turns it off with everything else. Where the step is not of the shape compiled here
-(:func:`sac_update_reason` says why), or compiling fails, SAC runs its eager step.
+(:func:`update_reason` says why), or compiling fails, the algorithm runs its eager step.
 
-The compiled step computes what SAC's eager step computes, from the same losses (:mod:`baselines3.common.losses`),
+The compiled step computes what the eager step computes, from the same losses (:mod:`baselines3.common.losses`),
 the same order of updates and the same random numbers, and agrees with it to float32 round-off (tested): Adam is
 written out as the fused kernel computes it; the critics and the actor run as plain linear layers and activations.
 """
@@ -35,20 +35,26 @@ from gymnasium import spaces
 from torch import nn
 
 from baselines3.common import losses
-from baselines3.common.distributions import SquashedDiagGaussianDistribution, _log_one_minus_tanh_squared
+from baselines3.common.distributions import (
+    LOG_STD_MAX,
+    LOG_STD_MIN,
+    SquashedDiagGaussianDistribution,
+    _log_one_minus_tanh_squared,
+)
 from baselines3.common.fast import switch
 from baselines3.common.fast.optim import FlatParameters, count_direct_step, direct_step_usable
 from baselines3.common.fast.precision import autocast_active
 from baselines3.common.torch_layers import FlattenExtractor, has_hooks
 
-__all__ = ["compiled_updates_enabled", "sac_update", "sac_update_reason", "set_compiled_updates"]
+__all__ = ["compiled_updates_enabled", "sac_update", "set_compiled_updates", "td3_update", "update_reason"]
 
 _ON = os.environ.get("BASELINES3_COMPILE", "0").strip().lower() in ("1", "true", "yes", "on")
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def set_compiled_updates(value: bool) -> None:
-    """Compile SAC's gradient step (True) or run it eagerly (False, the default) from the next update on."""
+    """Compile SAC's and TD3's gradient steps (True) or run them eagerly (False, the default) from the next update
+    on."""
     global _ON
     _ON = bool(value)
 
@@ -59,9 +65,16 @@ def compiled_updates_enabled() -> bool:
     return _ON and switch.enabled()
 
 
+_ACTIVATIONS: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
+    nn.ReLU: F.relu,
+    nn.Tanh: torch.tanh,
+    nn.Sigmoid: torch.sigmoid,
+    nn.SiLU: F.silu,
+}
+
 #: a layer of a network run from a parameter list: (index of the weight, index of the bias or -1) for a linear
-#: layer, or the module itself for a parameter-free one (an activation)
-Layer = tuple[int, int] | nn.Module
+#: layer, or a parameter-free function or module (an activation)
+Layer = tuple[int, int] | Callable[[torch.Tensor], torch.Tensor]
 
 
 def _layers(modules: list[nn.Module], index: dict[int, int]) -> list[Layer] | None:
@@ -82,8 +95,8 @@ def _layers(modules: list[nn.Module], index: dict[int, int]) -> list[Layer] | No
             layers.extend(inner)
         elif any(True for _ in module.parameters()) or any(True for _ in module.buffers()):
             return None
-        else:
-            layers.append(module)
+        else:  # a plain function where there is one: torch.compile guards on a module's attributes at every call
+            layers.append(_ACTIVATIONS.get(type(module), module))
     return layers
 
 
@@ -160,40 +173,124 @@ def _adam_reason(name: str, optimizer: torch.optim.Optimizer, flat: FlatParamete
     return None
 
 
-def sac_update_reason(model: Any) -> str | None:
-    """Why `model` (a SAC) runs its eager gradient step although compiled updates are on; None when it compiles."""
+def _is_sac(model: Any) -> bool:
+    return hasattr(model, "ent_coef_optimizer")
+
+
+def update_reason(model: Any) -> str | None:
+    """Why `model` (a SAC, TD3 or DDPG) runs its eager gradient step; None when its step is compiled."""
     if not compiled_updates_enabled():
         return "compiled updates are off (BASELINES3_COMPILE=1 or fast.compiled.set_compiled_updates(True))"
     if model.device.type != "cpu":
         return f"the compiled step is built and tested on CPU only, this model is on {model.device}"
     if autocast_active():
         return 'precision="bf16" runs the eager step under autocast'
-    if model.use_sde:
+    if getattr(model, "use_sde", False):
         return "gSDE (use_sde=True) is not compiled"
-    if not isinstance(model.observation_space, spaces.Box) or not np.issubdtype(
-        model.observation_space.dtype, np.floating
-    ):
+    space = model.observation_space
+    if not isinstance(space, spaces.Box) or not np.issubdtype(space.dtype, np.floating):
         return "observations are not a float Box"
-    actor, critic, target = model.actor, model.critic, model.critic_target
-    for name, network in (("actor", actor), ("critic", critic), ("target critic", target)):
+    networks = [("actor", model.actor), ("critic", model.critic), ("target critic", model.critic_target)]
+    if not _is_sac(model):
+        networks.append(("target actor", model.actor_target))
+    for name, network in networks:
         if type(network.features_extractor) is not FlattenExtractor or has_hooks(network.features_extractor):
             return f"the {name}'s features extractor is not a FlattenExtractor"
-    if not isinstance(actor.action_dist, SquashedDiagGaussianDistribution):
+    if _is_sac(model) and not isinstance(model.actor.action_dist, SquashedDiagGaussianDistribution):
         return "the actor's distribution is not the squashed Gaussian"
     reasons = [
-        _adam_reason("actor", actor.optimizer, actor.flat_parameters),
-        _adam_reason("critic", critic.optimizer, critic.flat_parameters),
+        _adam_reason("actor", model.actor.optimizer, model.actor.flat_parameters),
+        _adam_reason("critic", model.critic.optimizer, model.critic.flat_parameters),
     ]
-    if model.ent_coef_optimizer is not None:
+    if _is_sac(model) and model.ent_coef_optimizer is not None:
         reasons.append(_adam_reason("entropy coefficient", model.ent_coef_optimizer, model._ent_coef_flat))
     return next((reason for reason in reasons if reason is not None), None)
 
 
-class CompiledSACUpdate:
-    """One SAC gradient step (entropy coefficient, critics, actor, target critics) as one compiled program.
+def _network_layers(modules: list[nn.Module], params: list[torch.Tensor]) -> list[Layer]:
+    layers = _layers(modules, {id(p): i for i, p in enumerate(params)})
+    if layers is None:
+        raise ValueError("a network is not plain linear layers and activations")
+    return layers
 
-    Built once per policy (:func:`sac_update`); call it with a replay batch. Returns the step's statistics, the
-    eager step's (actor loss, critic loss, entropy coefficient, entropy coefficient loss)."""
+
+def _argument_guards_only(entries: list[Any]) -> list[bool]:
+    """Keep torch.compile's checks on the step's arguments (tensors' shapes and dtypes, the update flags) and drop
+    those on globals and on the step's closure (its networks' layers and constants): the closure is built once per
+    program and never changes, and checking its ~900 entries took about 0.25 ms per step."""
+    return [not entry.is_global and "__closure__" not in entry.name for entry in entries]
+
+
+class CompiledUpdate:
+    """One gradient step of an algorithm as one compiled program, run on replay batches.
+
+    Subclasses say what the program is (`_step_function`) and what it is given (`_arguments`); this class keeps
+    the program per model, falls back to the eager step when compiling fails, and books each optimizer's step."""
+
+    def __init__(self, model: Any, optimized: list[_Optimized], step: Callable[..., torch.Tensor]) -> None:
+        self.optimized = optimized
+        self.key = self.hyperparameters(model)
+        self.failed = False  # compiling failed: the model runs its eager step from then on
+        self.ran = False
+        # a code object of its own: torch.compile keeps its programs per code object, and each model's step is a
+        # different program (shapes, constants), so models would otherwise crowd one cache
+        own_code = types.FunctionType(step.__code__.replace(), step.__globals__, step.__name__, None, step.__closure__)
+        self.step = torch.compile(
+            own_code, fullgraph=True, dynamic=False, options={"guard_filter_fn": _argument_guards_only}
+        )
+
+    @staticmethod
+    def hyperparameters(model: Any) -> tuple[Any, ...]:
+        """What the compiled program holds as constants: a change means building it again."""
+        config = model.config
+        optimizers = [model.actor.optimizer, model.critic.optimizer]
+        if _is_sac(model):
+            algorithm: tuple[Any, ...] = (model._target_entropy, model.ent_coef_optimizer is None)
+            if model.ent_coef_optimizer is not None:
+                optimizers.append(model.ent_coef_optimizer)
+        else:
+            algorithm = (config.target_policy_noise, config.target_noise_clip)
+        groups = [optimizer.param_groups[0] for optimizer in optimizers]
+        adam = tuple((group["betas"], group["eps"], group["weight_decay"]) for group in groups)
+        return (type(model), config.gamma, config.tau, *algorithm, adam)
+
+    def ready(self) -> bool:
+        """False until each optimizer has taken its first (eager) step, which creates its state."""
+        return all(optimized.state() is not None for optimized in self.optimized)
+
+    def _run(self, arguments: tuple[Any, ...], losses_of: list[int]) -> torch.Tensor | None:
+        """The program's statistics for `arguments`, or None (nothing changed) when compiling failed. `losses_of`:
+        the statistic that is each optimizer's loss, or -1 where it took no step."""
+        try:
+            with torch.no_grad():
+                stats: torch.Tensor = self.step(*arguments)
+        except Exception as error:  # no compiler, an Inductor failure: fall back, say so once
+            if self.ran:
+                raise  # it compiled and ran before: this is not a compiler's failure
+            self.failed = True
+            warnings.warn(
+                f"compiling the gradient step failed, the eager step runs instead: {type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return None
+        self.ran = True
+        for optimized, index in zip(self.optimized, losses_of):
+            if index >= 0:
+                count_direct_step(optimized.flat, stats[index])
+        return stats
+
+    def _draw(self, shape: tuple[int, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Standard normal numbers of `shape`, and (before the first successful run) the generator's state before
+        they were drawn, so a failed compilation leaves the eager step the same numbers."""
+        state = None if self.ran else torch.get_rng_state()
+        return torch.randn(shape, dtype=like.dtype, device=like.device), state
+
+
+class CompiledSACUpdate(CompiledUpdate):
+    """One SAC gradient step (critics, actor, entropy coefficient, target critics) as one compiled program.
+    Returns the eager step's statistics: (actor loss, critic loss, entropy coefficient, its loss)."""
 
     def __init__(self, model: Any) -> None:
         actor, critic = model.actor, model.critic
@@ -204,24 +301,16 @@ class CompiledSACUpdate:
             self.ent_coef = _Optimized(model._ent_coef_flat, model.ent_coef_optimizer)
         self.fixed_ent_coef = None if self.ent_coef is not None else model.ent_coef_tensor
         self.target_params = list(model.critic_target.parameters())
-        actor_index = {id(p): i for i, p in enumerate(actor.flat_parameters.params)}
-        critic_index = {id(p): i for i, p in enumerate(critic.flat_parameters.params)}
-        target_index = {id(p): i for i, p in enumerate(self.target_params)}
-        latent = _layers(list(actor.latent_pi), actor_index)
-        mean = _layers([actor.mu], actor_index)
-        log_std = _layers([actor.log_std], actor_index)
-        q_networks = [_layers([q], critic_index) for q in critic.q_networks]
-        target_networks = [_layers([q], target_index) for q in model.critic_target.q_networks]
-        if None in (latent, mean, log_std, *q_networks, *target_networks) or len(critic_index) != len(target_index):
-            raise ValueError("the actor or the critics are not plain linear layers and activations")
-        self.key = self.hyperparameters(model)
-        self.failed = False
-        self.ran = False
+        actor_params, critic_params = actor.flat_parameters.params, critic.flat_parameters.params
         step = _sac_step_function(
             layouts=(_layout(actor.flat_parameters), _layout(critic.flat_parameters)),
-            actor_layers=(latent, mean, log_std),  # type: ignore[arg-type]
-            q_networks=q_networks,  # type: ignore[arg-type]
-            target_networks=target_networks,  # type: ignore[arg-type]
+            actor_layers=(
+                _network_layers(list(actor.latent_pi), actor_params),
+                _network_layers([actor.mu], actor_params),
+                _network_layers([actor.log_std], actor_params),
+            ),
+            q_networks=[_network_layers([q], critic_params) for q in critic.q_networks],
+            target_networks=[_network_layers([q], self.target_params) for q in model.critic_target.q_networks],
             hyper=dict(
                 gamma=float(model.config.gamma),
                 tau=float(model.config.tau),
@@ -231,47 +320,23 @@ class CompiledSACUpdate:
                 ent_coef=None if self.ent_coef is None else self.ent_coef.hyper,
             ),
         )
-        # a code object of its own: torch.compile keeps its programs per code object, and each model's step
-        # is a different program (shapes, constants), so models would otherwise crowd one cache
-        own_code = types.FunctionType(step.__code__.replace(), step.__globals__, step.__name__, None, step.__closure__)
-        self.step = torch.compile(own_code, fullgraph=True, dynamic=False)
-        self.verbose = model.verbose
-
-    @staticmethod
-    def hyperparameters(model: Any) -> tuple[Any, ...]:
-        """What the compiled program holds as constants: a change means building it again."""
-        groups = [model.actor.optimizer, model.critic.optimizer]
-        if model.ent_coef_optimizer is not None:
-            groups.append(model.ent_coef_optimizer)
-        adam = tuple(
-            (g.param_groups[0]["betas"], g.param_groups[0]["eps"], g.param_groups[0]["weight_decay"]) for g in groups
-        )
-        return (model.config.gamma, model.config.tau, model._target_entropy, adam, model.ent_coef_optimizer is None)
-
-    def ready(self) -> bool:
-        """False until each optimizer has taken its first (eager) step, which creates its state."""
         optimized = [self.actor, self.critic] + ([self.ent_coef] if self.ent_coef is not None else [])
-        return all(o.state() is not None for o in optimized)
+        super().__init__(model, optimized, step)
 
     def __call__(self, batch: Any, update_target: bool) -> torch.Tensor | None:
         """Run one step on `batch`; None (nothing changed) when compiling failed, so the caller steps eagerly."""
-        optimized = [self.actor, self.critic] + ([self.ent_coef] if self.ent_coef is not None else [])
-        states = [o.state() for o in optimized]
         ent = self.ent_coef.flat.flat if self.ent_coef is not None else self.fixed_ent_coef
-        actions = batch.actions
-        # the first call compiles, and may fail: the eager step that then runs must draw the same numbers
-        rng_state = torch.get_rng_state() if not self.ran else None
         # the eager step draws the actor's noise for the batch's observations, then for the next ones
-        noise = torch.randn((2, *actions.shape), dtype=actions.dtype, device=actions.device)
+        noise, rng_state = self._draw((2, *batch.actions.shape), batch.actions)
         arguments = (
             self.actor.flat.flat,
             self.critic.flat.flat,
             ent,
             self.target_params,
-            states,
-            [o.learning_rate() for o in optimized],
+            [optimized.state() for optimized in self.optimized],
+            [optimized.learning_rate() for optimized in self.optimized],
             batch.observations,
-            actions,
+            batch.actions,
             batch.next_observations,
             batch.rewards,
             batch.dones,
@@ -279,50 +344,71 @@ class CompiledSACUpdate:
             noise,
             update_target,
         )
-        try:
-            with torch.no_grad():
-                stats: torch.Tensor = self.step(*arguments)
-        except Exception as error:  # no compiler, an Inductor failure: fall back, say so once
-            if rng_state is None:
-                raise  # it compiled and ran before: this is not a compiler's failure
+        stats = self._run(arguments, losses_of=[0, 1, 3])
+        if stats is None and rng_state is not None:
             torch.set_rng_state(rng_state)
-            self.failed = True
-            warnings.warn(
-                f"compiling SAC's gradient step failed, SAC runs its eager step instead: {type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else ''}",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return None
-        self.ran = True
-        count_direct_step(self.actor.flat, stats[0])
-        count_direct_step(self.critic.flat, stats[1])
-        if self.ent_coef is not None:
-            count_direct_step(self.ent_coef.flat, stats[3])
         return stats
 
 
-def _sac_step_function(
-    layouts: tuple[list[tuple[int, torch.Size]], list[tuple[int, torch.Size]]],
-    actor_layers: tuple[list[Layer], list[Layer], list[Layer]],
-    q_networks: list[list[Layer]],
-    target_networks: list[list[Layer]],
-    hyper: dict[str, Any],
-) -> Callable[..., torch.Tensor]:
-    """The step as a function of tensors only, for torch.compile (everything else is a constant of the closure)."""
-    actor_layout, critic_layout = layouts
-    latent_layers, mean_layers, log_std_layers = actor_layers
-    gamma, tau, target_entropy = hyper["gamma"], hyper["tau"], hyper["target_entropy"]
-    log_std_min, log_std_max = -20.0, 2.0
+class CompiledTD3Update(CompiledUpdate):
+    """One TD3 (or DDPG) gradient step (critics; on its turn the actor and the target networks) as one compiled
+    program. Returns (critic loss, actor loss), the actor's loss 0 when it was not its turn."""
 
-    def act(actor_flat: torch.Tensor, observations: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        params = _views(actor_flat, actor_layout)
-        latent = _run(latent_layers, params, observations.flatten(1).float())
-        mean = _run(mean_layers, params, latent)
-        log_std = _run(log_std_layers, params, latent).clamp(log_std_min, log_std_max)
-        gaussian = mean + log_std.exp() * noise
-        log_prob = (-0.5 * noise**2 - log_std - _HALF_LOG_2PI).sum(-1)
-        return torch.tanh(gaussian), log_prob - _log_one_minus_tanh_squared(gaussian).sum(-1)
+    def __init__(self, model: Any) -> None:
+        actor, critic = model.actor, model.critic
+        self.actor = _Optimized(actor.flat_parameters, actor.optimizer)
+        self.critic = _Optimized(critic.flat_parameters, critic.optimizer)
+        self.actor_target_params = list(model.actor_target.parameters())
+        self.critic_target_params = list(model.critic_target.parameters())
+        config = model.config
+        self.smoothing = config.target_policy_noise > 0 and config.target_noise_clip > 0  # off in DDPG
+        actor_params, critic_params = actor.flat_parameters.params, critic.flat_parameters.params
+        step = _td3_step_function(
+            layouts=(_layout(actor.flat_parameters), _layout(critic.flat_parameters)),
+            actor_layers=_network_layers(list(actor.mu), actor_params),
+            actor_target_layers=_network_layers(list(model.actor_target.mu), self.actor_target_params),
+            q_networks=[_network_layers([q], critic_params) for q in critic.q_networks],
+            target_networks=[_network_layers([q], self.critic_target_params) for q in model.critic_target.q_networks],
+            hyper=dict(
+                gamma=float(config.gamma),
+                tau=float(config.tau),
+                noise=(float(config.target_policy_noise), float(config.target_noise_clip)) if self.smoothing else None,
+                actor=self.actor.hyper,
+                critic=self.critic.hyper,
+            ),
+        )
+        super().__init__(model, [self.actor, self.critic], step)
+
+    def __call__(self, batch: Any, update_actor: bool) -> torch.Tensor | None:
+        """Run one step on `batch` (the actor's and the targets' update too when `update_actor`); None (nothing
+        changed) when compiling failed, so the caller steps eagerly."""
+        noise, rng_state = self._draw(batch.actions.shape, batch.actions) if self.smoothing else (None, None)
+        arguments = (
+            self.actor.flat.flat,
+            self.critic.flat.flat,
+            self.actor_target_params,
+            self.critic_target_params,
+            [optimized.state() for optimized in self.optimized],
+            [optimized.learning_rate() for optimized in self.optimized],
+            batch.observations,
+            batch.actions,
+            batch.next_observations,
+            batch.rewards,
+            batch.dones,
+            batch.discounts,
+            noise,
+            update_actor,
+        )
+        stats = self._run(arguments, losses_of=[1 if update_actor else -1, 0])
+        if stats is None and rng_state is not None:
+            torch.set_rng_state(rng_state)
+        return stats
+
+
+def _critic_functions(
+    critic_layout: list[tuple[int, torch.Size]], q_networks: list[list[Layer]], loss_scale: float
+) -> tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]:
+    """(q_values(networks, params, obs, actions) -> (n, batch, 1), critic_loss(critic_flat, obs, actions, targets))"""
 
     def q_values(
         networks: list[list[Layer]], params: list[torch.Tensor], obs: torch.Tensor, actions: torch.Tensor
@@ -333,7 +419,33 @@ def _sac_step_function(
     def critic_loss(
         critic_flat: torch.Tensor, obs: torch.Tensor, actions: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
-        return losses.twin_critic_loss(q_values(q_networks, _views(critic_flat, critic_layout), obs, actions), targets)
+        current = q_values(q_networks, _views(critic_flat, critic_layout), obs, actions)
+        return loss_scale * losses.twin_critic_loss(current, targets)
+
+    return q_values, critic_loss
+
+
+def _sac_step_function(
+    layouts: tuple[list[tuple[int, torch.Size]], list[tuple[int, torch.Size]]],
+    actor_layers: tuple[list[Layer], list[Layer], list[Layer]],
+    q_networks: list[list[Layer]],
+    target_networks: list[list[Layer]],
+    hyper: dict[str, Any],
+) -> Callable[..., torch.Tensor]:
+    """SAC's step as a function of tensors only, for torch.compile (the rest are constants of the closure)."""
+    actor_layout, critic_layout = layouts
+    latent_layers, mean_layers, log_std_layers = actor_layers
+    gamma, tau, target_entropy = hyper["gamma"], hyper["tau"], hyper["target_entropy"]
+    q_values, critic_loss = _critic_functions(critic_layout, q_networks, loss_scale=1.0)
+
+    def act(actor_flat: torch.Tensor, observations: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        params = _views(actor_flat, actor_layout)
+        latent = _run(latent_layers, params, observations.flatten(1).float())
+        mean = _run(mean_layers, params, latent)
+        log_std = _run(log_std_layers, params, latent).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        gaussian = mean + log_std.exp() * noise
+        log_prob = (-0.5 * noise**2 - log_std - _HALF_LOG_2PI).sum(-1)
+        return torch.tanh(gaussian), log_prob - _log_one_minus_tanh_squared(gaussian).sum(-1)
 
     def actor_loss(
         actor_flat: torch.Tensor,
@@ -391,29 +503,97 @@ def _sac_step_function(
     return step
 
 
+def _td3_step_function(
+    layouts: tuple[list[tuple[int, torch.Size]], list[tuple[int, torch.Size]]],
+    actor_layers: list[Layer],
+    actor_target_layers: list[Layer],
+    q_networks: list[list[Layer]],
+    target_networks: list[list[Layer]],
+    hyper: dict[str, Any],
+) -> Callable[..., torch.Tensor]:
+    """TD3's (DDPG's) step as a function of tensors only, for torch.compile."""
+    actor_layout, critic_layout = layouts
+    gamma, tau = hyper["gamma"], hyper["tau"]
+    # sum_i MSE(Q_i(s, a), target), SB3's TD3 loss: twice the 0.5-scaled loss
+    q_values, critic_loss = _critic_functions(critic_layout, q_networks, loss_scale=2.0)
+
+    def actor_loss(actor_flat: torch.Tensor, critic_params: list[torch.Tensor], obs: torch.Tensor) -> torch.Tensor:
+        actions_pi = _run(actor_layers, _views(actor_flat, actor_layout), obs.flatten(1).float())
+        return losses.td3_actor_loss(q_values(q_networks[:1], critic_params, obs, actions_pi)[0])
+
+    def step(
+        actor_flat: torch.Tensor,
+        critic_flat: torch.Tensor,
+        actor_target_params: list[torch.Tensor],
+        critic_target_params: list[torch.Tensor],
+        states: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+        learning_rates: list[torch.Tensor],
+        observations: torch.Tensor,
+        actions: torch.Tensor,
+        next_observations: torch.Tensor,
+        rewards: torch.Tensor,
+        dones: torch.Tensor,
+        discounts: torch.Tensor | None,
+        noise: torch.Tensor | None,
+        update_actor: bool,
+    ) -> torch.Tensor:
+        # targets: r + gamma * min_i Q_target_i(s', smoothed mu_target(s'))
+        next_actions = _run(actor_target_layers, actor_target_params, next_observations.flatten(1).float())
+        if hyper["noise"] is not None:
+            noise_std, noise_clip = hyper["noise"]
+            next_actions = losses.smoothed_target_actions(next_actions, noise_std, noise_clip, noise=noise)
+        next_q = q_values(target_networks, critic_target_params, next_observations, next_actions)
+        targets = losses.td_target(rewards, dones, next_q.min(dim=0).values, gamma, discounts)
+        critic_grad, loss_critic = torch.func.grad_and_value(critic_loss)(critic_flat, observations, actions, targets)
+        _adam_(critic_flat, critic_grad, states[1], learning_rates[1], hyper["critic"])
+        if not update_actor:
+            return torch.stack([loss_critic, torch.zeros_like(loss_critic)])
+        # delayed: the actor along the first (updated) critic's gradient, then the target networks
+        actor_grad, loss_actor = torch.func.grad_and_value(actor_loss)(
+            actor_flat, _views(critic_flat, critic_layout), observations
+        )
+        _adam_(actor_flat, actor_grad, states[0], learning_rates[0], hyper["actor"])
+        for target, source in zip(critic_target_params, _views(critic_flat, critic_layout)):
+            target.lerp_(source, tau)
+        for target, source in zip(actor_target_params, _views(actor_flat, actor_layout)):
+            target.lerp_(source, tau)
+        return torch.stack([loss_critic, loss_actor])
+
+    return step
+
+
 #: policy -> its compiled step (None: not compiled). Weak keys: a step lives as long as its policy.
-_STEPS: weakref.WeakKeyDictionary[nn.Module, CompiledSACUpdate | None] = weakref.WeakKeyDictionary()
+_STEPS: weakref.WeakKeyDictionary[nn.Module, CompiledUpdate | None] = weakref.WeakKeyDictionary()
+
+
+def _update(model: Any, build: type[CompiledUpdate]) -> Any:
+    if update_reason(model) is not None:
+        return None
+    update = _STEPS.get(model.policy)
+    if update is None and model.policy in _STEPS:
+        return None  # its networks are not of the shape compiled here
+    if update is not None and update.failed:
+        return None
+    if update is None or update.key != CompiledUpdate.hyperparameters(model):
+        try:
+            update = build(model)  # type: ignore[call-arg]
+        except ValueError:
+            _STEPS[model.policy] = None
+            return None
+        if model.verbose >= 1:
+            print(f"Compiling {type(model).__name__}'s gradient step (torch.compile): the first update takes a while")
+        _STEPS[model.policy] = update
+    return update if update.ready() else None
 
 
 def sac_update(model: Any) -> CompiledSACUpdate | None:
     """The compiled gradient step of the SAC `model`, ready to run; None: run the eager step (compiled updates
     off, a model it does not handle, optimizers before their first step, or compiling failed)."""
-    if sac_update_reason(model) is not None:
-        return None
-    update = _STEPS.get(model.policy)
-    if update is None and model.policy in _STEPS:
-        return None
-    if update is not None and (update.failed or update.key != CompiledSACUpdate.hyperparameters(model)):
-        if update.failed:
-            return None
-        update = None
-    if update is None:
-        try:
-            update = CompiledSACUpdate(model)
-        except ValueError:
-            _STEPS[model.policy] = None
-            return None
-        if model.verbose >= 1:
-            print("Compiling SAC's gradient step (torch.compile): the first update takes a while")
-        _STEPS[model.policy] = update
-    return update if update.ready() else None
+    update: CompiledSACUpdate | None = _update(model, CompiledSACUpdate)
+    return update
+
+
+def td3_update(model: Any) -> CompiledTD3Update | None:
+    """The compiled gradient step of the TD3 (or DDPG) `model`, ready to run; None: run the eager step."""
+    update: CompiledTD3Update | None = _update(model, CompiledTD3Update)
+    return update

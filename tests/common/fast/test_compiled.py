@@ -1,5 +1,5 @@
-"""SAC's gradient step compiled into one program (`baselines3.common.fast.compiled`): the same update as the eager
-step to float32 round-off, the reasons it is not used, and the fall-back when compiling fails."""
+"""SAC's and TD3's gradient steps compiled into one program (`baselines3.common.fast.compiled`): the same update as
+the eager step to float32 round-off, the reasons it is not used, and the fall-back when compiling fails."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from baselines3 import SAC
+from baselines3 import DDPG, SAC, TD3
 from baselines3.common import fast
 from baselines3.common.fast import compiled
 from baselines3.common.fast.precision import update_context
@@ -99,20 +99,20 @@ def test_steps_are_counted_for_the_finiteness_check() -> None:
 def test_reasons_it_is_not_compiled() -> None:
     model = _model()
     with compiling(False):
-        assert "off" in (compiled.sac_update_reason(model) or "")
+        assert "off" in (compiled.update_reason(model) or "")
         assert compiled.sac_update(model) is None
     with compiling(True):
-        assert compiled.sac_update_reason(model) is None
+        assert compiled.update_reason(model) is None
         with fast.switched(False):
-            assert "off" in (compiled.sac_update_reason(model) or "")
+            assert "off" in (compiled.update_reason(model) or "")
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            assert "bf16" in (compiled.sac_update_reason(model) or "")
+            assert "bf16" in (compiled.update_reason(model) or "")
         sde = _model(use_sde=True)
-        assert "gSDE" in (compiled.sac_update_reason(sde) or "")
+        assert "gSDE" in (compiled.update_reason(sde) or "")
         rmsprop = _model(policy_kwargs=dict(net_arch=[32, 32], optimizer_class=torch.optim.RMSprop))
-        assert "RMSprop" in (compiled.sac_update_reason(rmsprop) or "")
+        assert "RMSprop" in (compiled.update_reason(rmsprop) or "")
         amsgrad = _model(policy_kwargs=dict(net_arch=[32, 32], optimizer_kwargs=dict(amsgrad=True)))
-        assert "amsgrad" in (compiled.sac_update_reason(amsgrad) or "")
+        assert "amsgrad" in (compiled.update_reason(amsgrad) or "")
 
 
 def test_first_steps_before_the_optimizers_state_are_eager() -> None:
@@ -135,7 +135,7 @@ def test_failed_compilation_falls_back_to_the_eager_step(monkeypatch: pytest.Mon
         raise RuntimeError("no C++ compiler found")
 
     monkeypatch.setattr(update, "step", broken)
-    with pytest.warns(RuntimeWarning, match="SAC runs its eager step instead: RuntimeError: no C\\+\\+ compiler"):
+    with pytest.warns(RuntimeWarning, match="the eager step runs instead: RuntimeError: no C\\+\\+ compiler"):
         _train(fallback, True, 2)
     _train(eager, False, 2)
     _assert_close(eager, fallback, atol=0)  # the eager step ran: the same numbers bit for bit
@@ -152,3 +152,38 @@ def test_each_model_compiles_its_own_program(monkeypatch: pytest.MonkeyPatch) ->
     torch._dynamo.utils.counters.clear()
     _train(second, True, 1)
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+
+
+def _td3(algo: type[TD3], **kwargs: object) -> TD3:
+    settings: dict[str, object] = dict(
+        learning_starts=64, batch_size=32, seed=0, policy_kwargs=dict(net_arch=[32, 32]), buffer_size=2_000
+    )
+    settings.update(kwargs)
+    model = algo("MlpPolicy", "Pendulum-v1", **settings)  # type: ignore[arg-type]
+    with compiling(False):
+        model.learn(96)
+    return model
+
+
+@pytest.mark.parametrize("algo", [TD3, DDPG])
+def test_compiled_td3_step_matches_the_eager_step(algo: type[TD3]) -> None:
+    eager, compiled_model = _td3(algo), _td3(algo)
+    # TD3: an actor update every second step, with smoothed target actions; DDPG: every step, no smoothing
+    _train(eager, False, 4)
+    _train(compiled_model, True, 4)
+    with compiling(True):
+        update = compiled.td3_update(compiled_model)
+    assert update is not None and not update.failed
+    assert update.smoothing == (algo is TD3)
+    _assert_close(eager, compiled_model, atol=1e-5)
+    for key in ("train/actor_loss", "train/critic_loss", "train/n_updates"):
+        assert compiled_model.logger.name_to_value[key] == pytest.approx(eager.logger.name_to_value[key], rel=1e-3)
+
+
+def test_td3_reasons() -> None:
+    model = _td3(TD3)
+    with compiling(True):
+        assert compiled.update_reason(model) is None
+        sgd = _td3(TD3, policy_kwargs=dict(net_arch=[32], optimizer_class=torch.optim.SGD))
+        assert "SGD" in (compiled.update_reason(sgd) or "")
+        assert compiled.td3_update(sgd) is None
