@@ -344,6 +344,12 @@ def run_one(
     elapsed = time.perf_counter() - start - eval_state["seconds"]  # evaluations are not timed
     mean_return, _ = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
     env.close()
+    extra: dict[str, Any] = {}
+    if lib_name == "baselines3" and precision == COMPILED:
+        from baselines3.common.fast import compiled
+
+        # the first compiled call compiles (timed with the run, as a user pays it): recorded to tell it apart
+        extra["first_compiled_step_s"] = compiled.compile_seconds(model)
     return dict(
         lib=lib_name,
         race=race_name,
@@ -357,6 +363,7 @@ def run_one(
         best_return=max(float(mean_return), eval_state["best"]),
         load_average=[load_before, os.getloadavg()[0]],
         cpu=cpu_model(),
+        **extra,
     )
 
 

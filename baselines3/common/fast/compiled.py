@@ -4,8 +4,9 @@ An eager SAC step is a few hundred torch calls (products, element-wise operation
 Polyak update), each paying its own dispatch and leaving its result in memory for the next. Compiled, the
 step's element-wise work is fused into a few generated kernels around the matrix products, and those kernels
 use every thread torch has, where the eager step's small operations do not gain from a second one. HalfCheetah
-shapes ([256, 256] networks, batch 256) on the 2-core AMD EPYC (Zen 4): one thread 8.1-8.5 against 9.2-9.4 ms
-per gradient step, two threads 4.65-4.7 against 6.0-6.3 ms (docs/speed.md, "A compiled gradient step").
+shapes ([256, 256] networks, batch 256) on the 2-core AMD EPYC (Zen 4), SAC: one thread 9.2 against 10.7 ms per
+gradient step, two threads 5.5-5.7 against 6.7-7.7 ms; TD3 ([400, 300]) gains 2-6 % (docs/speed.md, "A compiled
+gradient step").
 
 It is opt-in because compiling costs time up front (about 30 s the first time in a fresh environment, a few
 seconds once Inductor's cache holds the program) and needs a C++ compiler: switch it on with
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import types
 import warnings
 import weakref
@@ -46,7 +48,14 @@ from baselines3.common.fast.optim import FlatParameters, count_direct_step, dire
 from baselines3.common.fast.precision import autocast_active
 from baselines3.common.torch_layers import FlattenExtractor, has_hooks
 
-__all__ = ["compiled_updates_enabled", "sac_update", "set_compiled_updates", "td3_update", "update_reason"]
+__all__ = [
+    "compile_seconds",
+    "compiled_updates_enabled",
+    "sac_update",
+    "set_compiled_updates",
+    "td3_update",
+    "update_reason",
+]
 
 _ON = os.environ.get("BASELINES3_COMPILE", "0").strip().lower() in ("1", "true", "yes", "on")
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -232,6 +241,8 @@ class CompiledUpdate:
         self.key = self.hyperparameters(model)
         self.failed = False  # compiling failed: the model runs its eager step from then on
         self.ran = False
+        #: seconds the first call took (compiling, then one step): what compiling cost this program
+        self.first_call_seconds: float | None = None
         # a code object of its own: torch.compile keeps its programs per code object, and each model's step is a
         # different program (shapes, constants), so models would otherwise crowd one cache
         own_code = types.FunctionType(step.__code__.replace(), step.__globals__, step.__name__, None, step.__closure__)
@@ -261,6 +272,7 @@ class CompiledUpdate:
     def _run(self, arguments: tuple[Any, ...], losses_of: list[int]) -> torch.Tensor | None:
         """The program's statistics for `arguments`, or None (nothing changed) when compiling failed. `losses_of`:
         the statistic that is each optimizer's loss, or -1 where it took no step."""
+        start = time.perf_counter()
         try:
             with torch.no_grad():
                 stats: torch.Tensor = self.step(*arguments)
@@ -275,6 +287,8 @@ class CompiledUpdate:
                 stacklevel=4,
             )
             return None
+        if not self.ran:
+            self.first_call_seconds = time.perf_counter() - start
         self.ran = True
         for optimized, index in zip(self.optimized, losses_of):
             if index >= 0:
@@ -584,6 +598,12 @@ def _update(model: Any, build: type[CompiledUpdate]) -> Any:
             print(f"Compiling {type(model).__name__}'s gradient step (torch.compile): the first update takes a while")
         _STEPS[model.policy] = update
     return update if update.ready() else None
+
+
+def compile_seconds(model: Any) -> float | None:
+    """Seconds the first call of `model`'s compiled step took (compiling it, then one step); None when none ran."""
+    update = _STEPS.get(model.policy)
+    return None if update is None else update.first_call_seconds
 
 
 def sac_update(model: Any) -> CompiledSACUpdate | None:

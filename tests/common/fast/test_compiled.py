@@ -26,6 +26,13 @@ def compiling(value: bool) -> Iterator[None]:
         compiled.set_compiled_updates(was)
 
 
+@pytest.fixture(autouse=True)
+def seam_on() -> Iterator[None]:
+    """The compiled step is part of the speed seam: on here also when the suite runs with BASELINES3_FAST=0."""
+    with fast.switched(True):
+        yield
+
+
 def _model(**kwargs: object) -> SAC:
     settings: dict[str, object] = dict(
         learning_starts=64, batch_size=32, seed=0, policy_kwargs=dict(net_arch=[32, 32]), buffer_size=2_000
@@ -62,6 +69,8 @@ def test_compiled_step_matches_the_eager_step(ent_coef: str | float) -> None:
     with compiling(True):
         update = compiled.sac_update(compiled_model)
     assert update is not None and not update.failed  # it ran compiled, not the eager fall-back
+    assert (compiled.compile_seconds(compiled_model) or 0) > 0
+    assert compiled.compile_seconds(eager) is None
     _assert_close(eager, compiled_model, atol=1e-6)
     if ent_coef == "auto":
         torch.testing.assert_close(compiled_model.log_ent_coef, eager.log_ent_coef)
@@ -72,6 +81,19 @@ def test_compiled_step_matches_the_eager_step(ent_coef: str | float) -> None:
     assert compiled_model.logger.name_to_value["train/n_updates"] == eager.logger.name_to_value["train/n_updates"]
     for key in ("train/actor_loss", "train/critic_loss", "train/ent_coef"):
         assert compiled_model.logger.name_to_value[key] == pytest.approx(eager.logger.name_to_value[key], rel=1e-3)
+
+
+@pytest.mark.parametrize("optimizer_class", [torch.optim.Adam, torch.optim.AdamW])
+def test_weight_decay_matches(optimizer_class: type[torch.optim.Optimizer]) -> None:
+    kwargs = dict(
+        policy_kwargs=dict(net_arch=[32, 32], optimizer_class=optimizer_class, optimizer_kwargs=dict(weight_decay=0.1))
+    )
+    eager, compiled_model = _model(**kwargs), _model(**kwargs)
+    _train(eager, False, 3)
+    _train(compiled_model, True, 3)
+    with compiling(True):
+        assert compiled.sac_update(compiled_model) is not None
+    _assert_close(eager, compiled_model, atol=1e-5)
 
 
 def test_target_update_interval_is_kept() -> None:
