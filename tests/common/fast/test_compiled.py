@@ -96,6 +96,20 @@ def test_weight_decay_matches(optimizer_class: type[torch.optim.Optimizer]) -> N
     _assert_close(eager, compiled_model, atol=1e-5)
 
 
+def test_learning_rate_schedule_is_followed() -> None:
+    def schedule(progress_remaining: float) -> float:
+        return 1e-3 * progress_remaining
+
+    eager, compiled_model = _model(learning_rate=schedule), _model(learning_rate=schedule)
+    for progress in (0.9, 0.5, 0.1):  # the learning rate changes between train() calls: no recompiling needed
+        for model in (eager, compiled_model):
+            model._current_progress_remaining = progress
+        _train(eager, False, 2)
+        _train(compiled_model, True, 2)
+    assert compiled_model.actor.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    _assert_close(eager, compiled_model, atol=1e-5)
+
+
 def test_target_update_interval_is_kept() -> None:
     eager, compiled_model = _model(target_update_interval=2), _model(target_update_interval=2)
     targets_before = [p.clone() for p in compiled_model.critic_target.parameters()]
