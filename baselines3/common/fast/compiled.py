@@ -269,9 +269,32 @@ class CompiledUpdate:
         """False until each optimizer has taken its first (eager) step, which creates its state."""
         return all(optimized.state() is not None for optimized in self.optimized)
 
-    def _run(self, arguments: tuple[Any, ...], losses_of: list[int]) -> torch.Tensor | None:
-        """The program's statistics for `arguments`, or None (nothing changed) when compiling failed. `losses_of`:
-        the statistic that is each optimizer's loss, or -1 where it took no step."""
+    def _run(
+        self,
+        parameters: tuple[Any, ...],
+        batch: Any,
+        noise: torch.Tensor | None,
+        flag: bool,
+        rng_state: torch.Tensor | None,
+        losses_of: list[int],
+    ) -> torch.Tensor | None:
+        """The program's statistics for one step on `batch`, or None (nothing changed, the generator back at
+        `rng_state`) when compiling failed. `parameters`: the program's leading arguments (the networks'
+        parameters); `flag`: its update switch; `losses_of`: the statistic that is each optimizer's loss, or -1
+        where it took no step."""
+        arguments = (
+            *parameters,
+            [optimized.state() for optimized in self.optimized],
+            [optimized.learning_rate() for optimized in self.optimized],
+            batch.observations,
+            batch.actions,
+            batch.next_observations,
+            batch.rewards,
+            batch.dones,
+            batch.discounts,
+            noise,
+            flag,
+        )
         start = time.perf_counter()
         try:
             with torch.no_grad():
@@ -286,6 +309,8 @@ class CompiledUpdate:
                 RuntimeWarning,
                 stacklevel=4,
             )
+            if rng_state is not None:
+                torch.set_rng_state(rng_state)
             return None
         if not self.ran:
             self.first_call_seconds = time.perf_counter() - start
@@ -342,26 +367,8 @@ class CompiledSACUpdate(CompiledUpdate):
         ent = self.ent_coef.flat.flat if self.ent_coef is not None else self.fixed_ent_coef
         # the eager step draws the actor's noise for the batch's observations, then for the next ones
         noise, rng_state = self._draw((2, *batch.actions.shape), batch.actions)
-        arguments = (
-            self.actor.flat.flat,
-            self.critic.flat.flat,
-            ent,
-            self.target_params,
-            [optimized.state() for optimized in self.optimized],
-            [optimized.learning_rate() for optimized in self.optimized],
-            batch.observations,
-            batch.actions,
-            batch.next_observations,
-            batch.rewards,
-            batch.dones,
-            batch.discounts,
-            noise,
-            update_target,
-        )
-        stats = self._run(arguments, losses_of=[0, 1, 3])
-        if stats is None and rng_state is not None:
-            torch.set_rng_state(rng_state)
-        return stats
+        parameters = (self.actor.flat.flat, self.critic.flat.flat, ent, self.target_params)
+        return self._run(parameters, batch, noise, update_target, rng_state, losses_of=[0, 1, 3])
 
 
 class CompiledTD3Update(CompiledUpdate):
@@ -397,26 +404,8 @@ class CompiledTD3Update(CompiledUpdate):
         """Run one step on `batch` (the actor's and the targets' update too when `update_actor`); None (nothing
         changed) when compiling failed, so the caller steps eagerly."""
         noise, rng_state = self._draw(batch.actions.shape, batch.actions) if self.smoothing else (None, None)
-        arguments = (
-            self.actor.flat.flat,
-            self.critic.flat.flat,
-            self.actor_target_params,
-            self.critic_target_params,
-            [optimized.state() for optimized in self.optimized],
-            [optimized.learning_rate() for optimized in self.optimized],
-            batch.observations,
-            batch.actions,
-            batch.next_observations,
-            batch.rewards,
-            batch.dones,
-            batch.discounts,
-            noise,
-            update_actor,
-        )
-        stats = self._run(arguments, losses_of=[1 if update_actor else -1, 0])
-        if stats is None and rng_state is not None:
-            torch.set_rng_state(rng_state)
-        return stats
+        parameters = (self.actor.flat.flat, self.critic.flat.flat, self.actor_target_params, self.critic_target_params)
+        return self._run(parameters, batch, noise, update_actor, rng_state, losses_of=[1 if update_actor else -1, 0])
 
 
 def _critic_functions(
