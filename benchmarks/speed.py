@@ -269,7 +269,7 @@ class RaceModel:
     vec_normalize_class: Any  # None without VecNormalize
 
 
-#: the `--precision` setting that races float32 with SAC's compiled gradient step (`baselines3.common.fast.compiled`)
+#: the `--precision` setting that races float32 with the compiled gradient step of SAC, TD3 and DDPG (`fast.compiled`)
 COMPILED = "compiled"
 
 
@@ -295,7 +295,7 @@ def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = 
     if lib_name == "baselines3" and precision == COMPILED:
         from baselines3.common.fast import compiled
 
-        compiled.set_compiled_updates(True)  # float32, SAC's gradient step compiled into one program
+        compiled.set_compiled_updates(True)  # float32, the gradient step compiled into one program
     elif lib_name == "baselines3" and precision != "fp32":
         hyperparams["precision"] = precision
     env_source = _env_source(race.env_id)
@@ -546,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         default=["fp32"],
         choices=[*PRECISIONS, COMPILED],
         help="baselines3's precision settings, each raced (bf16: updates under bfloat16 autocast; compiled: float32 "
-        "with SAC's gradient step compiled, BASELINES3_COMPILE=1); the others train in float32",
+        "with the SAC/TD3/DDPG gradient step compiled, BASELINES3_COMPILE=1); the others train in float32",
     )
     parser.add_argument(
         "--resume", action="store_true", help="keep the runs already in --json and run only the ones missing"
