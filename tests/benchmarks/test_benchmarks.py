@@ -825,3 +825,39 @@ def test_a_speed_worker_applies_baselines3s_thread_default_before_it_sets_its_ow
     if default == "1":
         pytest.skip("torch's default here is one thread: nothing to tell apart")
     assert kept == "True"
+
+
+def test_interleaved_race_trains_each_contender_in_turns_in_one_process():
+    from benchmarks import interleaved
+
+    contenders = [("baselines3", "fp32"), ("baselines3", "bf16"), ("sb3", "fp32")]
+    result = interleaved.run_interleaved("ppo_cartpole", contenders, threads=1, rounds=2, round_steps=256)
+    rates = result["steps_per_second"]
+    assert list(rates) == ["baselines3", "baselines3-bf16", "sb3"]
+    assert all(len(each) == 2 and all(rate > 0 for rate in each) for each in rates.values())
+    assert result["threads"] == 1 and result["round_steps"] == 256
+
+
+def test_interleaved_race_prints_median_rates_and_paired_ratios(tmp_path, monkeypatch, capsys):
+    from benchmarks import interleaved
+
+    rates = {"baselines3": [300.0, 200.0, 330.0], "sb3": [100.0, 100.0, 110.0], "sbx": [150.0, 200.0, 110.0]}
+    seen = []
+
+    def fake_spawn(race_name, contenders, threads, rounds, round_steps):
+        seen.append((race_name, contenders, threads, rounds, round_steps))
+        return dict(race=race_name, threads=threads, round_steps=round_steps, steps_per_second=rates, cpu="x")
+
+    monkeypatch.setattr(interleaved, "_spawn", fake_spawn)
+    monkeypatch.setattr(interleaved, "_available", lambda libs, races: list(libs))
+    path = tmp_path / "interleaved.json"
+    argv = ["--races", "sac_pendulum", "--libs", "baselines3", "sb3", "sbx", "--rounds", "3", "--json", str(path)]
+    assert interleaved.main(argv) == 0
+    assert seen == [("sac_pendulum", [("baselines3", "fp32"), ("sb3", "fp32"), ("sbx", "fp32")], 1, 3, 1000)]
+    assert interleaved.paired_ratios(rates, "baselines3", "sb3") == [3.0, 2.0, 3.0]
+    ours = next(line for line in capsys.readouterr().out.splitlines() if " baselines3 " in line)
+    # median 300 steps/s; against SB3 the median of (3, 2, 3), against SBX of (2, 1, 3)
+    assert "300.0" in ours and "3.00x [2.00, 3.00]" in ours and "2.00x [1.00, 3.00]" in ours
+    assert json.loads(path.read_text())["interleaved"][0]["steps_per_second"] == rates
+    with pytest.raises(SystemExit):
+        interleaved.main(["--rounds", "0"])
