@@ -223,3 +223,25 @@ def test_td3_reasons() -> None:
         sgd = _td3(TD3, policy_kwargs=dict(net_arch=[32], optimizer_class=torch.optim.SGD))
         assert "SGD" in (compiled.update_reason(sgd) or "")
         assert compiled.td3_update(sgd) is None
+
+
+def test_adam_scalars_of_the_coming_step_are_torch_adams() -> None:
+    model = _model(learning_rate=3e-4)
+    optimized = compiled._Optimized(model.critic.flat_parameters, model.critic.optimizer)
+    state = optimized.state()
+    assert state is not None
+    coming = float(state[2]) + 1  # 32 eager steps taken: the program's next step is the 33rd
+    lr, step_size, bias_correction2_sqrt = optimized.step_scalars().tolist()
+    assert lr == pytest.approx(3e-4)
+    assert step_size == pytest.approx(3e-4 / (1 - 0.9**coming), rel=1e-6)
+    assert bias_correction2_sqrt == pytest.approx((1 - 0.999**coming) ** 0.5, rel=1e-6)
+
+
+def test_the_flat_layout_must_tile_the_flat_tensor() -> None:
+    model = _model()
+    flat = model.critic.flat_parameters
+    layout = compiled._layout(flat)
+    assert layout[0][0] == 0 and sum(int(np.prod(shape)) for _, shape in layout) == flat.flat.numel()
+    flat.offsets[id(flat.params[1])] += 1  # a gap: the gradients' concatenation would misplace every later one
+    with pytest.raises(ValueError, match="do not tile"):
+        compiled._layout(flat)
