@@ -105,6 +105,41 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def markdown_table(results: list[dict[str, Any]]) -> list[str]:
+    """The results of a --json file as one markdown table: per race and thread count, each contender's median
+    steps/s, then each of our contenders' median per-round ratio against SB3 and SBX; per race, a *best* row
+    with each contender at its faster thread count (in brackets) and the ratios of those medians."""
+    names: list[str] = []
+    for result in results:
+        names += [name for name in result["steps_per_second"] if name not in names]
+    ours = [name for name in names if name not in ("sb3", "sbx")]
+    others = [name for name in ("sb3", "sbx") if name in names]
+    pairs = [(mine, other) for other in others for mine in ours]
+    header = ["race", "threads", *names, *(f"{mine} / {other}" for mine, other in pairs)]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    best: dict[str, dict[str, tuple[float, int]]] = {}
+    for result in results:
+        rates, threads = result["steps_per_second"], result["threads"]
+        medians = {name: statistics.median(each) for name, each in rates.items()}
+        for name, median in medians.items():
+            kept = best.setdefault(result["race"], {}).get(name)
+            if kept is None or median > kept[0]:
+                best[result["race"]][name] = (median, threads)
+        cells = [f"{medians[name]:.1f}" if name in medians else "-" for name in names]
+        for mine, other in pairs:
+            both = mine in rates and other in rates
+            cells.append(f"{statistics.median(paired_ratios(rates, mine, other)):.2f}x" if both else "-")
+        lines.append(f"| {result['race']} | {threads} | " + " | ".join(cells) + " |")
+        if result is results[-1] or results[results.index(result) + 1]["race"] != result["race"]:
+            race_best = best[result["race"]]
+            cells = [f"{race_best[name][0]:.1f} ({race_best[name][1]})" if name in race_best else "-" for name in names]
+            for mine, other in pairs:
+                both = mine in race_best and other in race_best
+                cells.append(f"{race_best[mine][0] / race_best[other][0]:.2f}x" if both else "-")
+            lines.append(f"| {result['race']} | best | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _spawn(race_name: str, contenders: list[tuple[str, str]], threads: int, rounds: int, round_steps: int) -> Any:
     cmd = [sys.executable, "-m", "benchmarks.interleaved", "--worker", race_name, "--worker-threads", str(threads)]
     cmd += ["--contenders", *(f"{lib}:{precision}" for lib, precision in contenders)]
@@ -137,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=6, help="timed rounds (each contender trains once per round)")
     parser.add_argument("--round-steps", type=int, default=1000, help="training steps per contender and round")
     parser.add_argument("--json", type=pathlib.Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument(
+        "--markdown", type=pathlib.Path, default=None, help="print this --json file as a markdown table, run nothing"
+    )
     parser.add_argument("--worker", metavar="RACE", help=argparse.SUPPRESS)
     parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--contenders", nargs="+", default=[], help=argparse.SUPPRESS)
@@ -144,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1 or args.round_steps < 1:
         parser.error("--rounds and --round-steps must be at least 1")
 
+    if args.markdown is not None:
+        print("\n".join(markdown_table(json.loads(args.markdown.read_text())["interleaved"])))
+        return 0
     if args.worker:
         contenders = [tuple(c.split(":", 1)) for c in args.contenders]
         result = run_interleaved(args.worker, contenders, args.worker_threads, args.rounds, args.round_steps)  # type: ignore[arg-type]

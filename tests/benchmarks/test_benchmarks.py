@@ -859,5 +859,11 @@ def test_interleaved_race_prints_median_rates_and_paired_ratios(tmp_path, monkey
     # median 300 steps/s; against SB3 the median of (3, 2, 3), against SBX of (2, 1, 3)
     assert "300.0" in ours and "3.00x [2.00, 3.00]" in ours and "2.00x [1.00, 3.00]" in ours
     assert json.loads(path.read_text())["interleaved"][0]["steps_per_second"] == rates
+    capsys.readouterr()
+    assert interleaved.main(["--markdown", str(path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| race | threads | baselines3 | sb3 | sbx | baselines3 / sb3 | baselines3 / sbx |")
+    assert table[2] == "| sac_pendulum | 1 | 300.0 | 100.0 | 150.0 | 3.00x | 2.00x |"
+    assert table[3] == "| sac_pendulum | best | 300.0 (1) | 100.0 (1) | 150.0 (1) | 3.00x | 2.00x |"
     with pytest.raises(SystemExit):
         interleaved.main(["--rounds", "0"])
