@@ -28,6 +28,7 @@ from typing import Any
 
 from baselines3.common.fast.precision import PRECISIONS
 from baselines3.common.save_util import atomic_write_text
+from benchmarks.run import git_commit
 from benchmarks.speed import (
     COMPILED,
     RACES,
@@ -79,7 +80,14 @@ def run_interleaved(
                 rates[name].append((model.num_timesteps - before) / seconds)
     for model in models.values():
         model.get_env().close()
-    return dict(race=race_name, threads=threads, round_steps=round_steps, steps_per_second=rates, cpu=cpu_model())
+    return dict(
+        race=race_name,
+        threads=threads,
+        round_steps=round_steps,
+        steps_per_second=rates,
+        cpu=cpu_model(),
+        commit=git_commit(),
+    )
 
 
 def paired_ratios(rates: dict[str, list[float]], ours: str, other: str) -> list[float]:

@@ -835,7 +835,7 @@ def test_interleaved_race_trains_each_contender_in_turns_in_one_process():
     rates = result["steps_per_second"]
     assert list(rates) == ["baselines3", "baselines3-bf16", "sb3"]
     assert all(len(each) == 2 and all(rate > 0 for rate in each) for each in rates.values())
-    assert result["threads"] == 1 and result["round_steps"] == 256
+    assert result["threads"] == 1 and result["round_steps"] == 256 and "commit" in result
 
 
 def test_interleaved_race_prints_median_rates_and_paired_ratios(tmp_path, monkeypatch, capsys):
