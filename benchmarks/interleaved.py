@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import statistics
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -39,6 +36,7 @@ from benchmarks.speed import (
     build_race_model,
     cpu_model,
     label,
+    run_worker,
 )
 
 
@@ -149,18 +147,10 @@ def markdown_table(results: list[dict[str, Any]]) -> list[str]:
 
 
 def _spawn(race_name: str, contenders: list[tuple[str, str]], threads: int, rounds: int, round_steps: int) -> Any:
-    cmd = [sys.executable, "-m", "benchmarks.interleaved", "--worker", race_name, "--worker-threads", str(threads)]
-    cmd += ["--contenders", *(f"{lib}:{precision}" for lib, precision in contenders)]
-    cmd += ["--rounds", str(rounds), "--round-steps", str(round_steps)]
-    env = dict(os.environ)
-    if threads == 1:
-        # one core for every library, as in benchmarks.speed: JAX's thread pools do not follow torch's setting
-        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-        cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"{race_name} at {threads} thread(s) failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["benchmarks.interleaved", "--worker", race_name, "--worker-threads", str(threads)]
+    args += ["--contenders", *(f"{lib}:{precision}" for lib, precision in contenders)]
+    args += ["--rounds", str(rounds), "--round-steps", str(round_steps)]
+    return run_worker(args, threads, f"{race_name} at {threads} thread(s)")
 
 
 def main(argv: list[str] | None = None) -> int:

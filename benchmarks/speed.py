@@ -446,10 +446,18 @@ def _spawn(
     precision: str = "fp32",
     step_times: bool = False,
 ) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.speed", "--worker", lib_name, race_name, str(seed), "--worker-threads"]
-    cmd += [str(threads), "--precision", precision, *(["--step-times"] if step_times else [])]
+    args = ["benchmarks.speed", "--worker", lib_name, race_name, str(seed), "--worker-threads", str(threads)]
+    args += ["--precision", precision, *(["--step-times"] if step_times else [])]
     if total_timesteps:
-        cmd += ["--timesteps", str(total_timesteps)]
+        args += ["--timesteps", str(total_timesteps)]
+    result: dict[str, Any] = run_worker(args, threads, f"{lib_name} {race_name} seed {seed}")
+    return result
+
+
+def run_worker(module_args: list[str], threads: int, what: str) -> Any:
+    """Run `python -m <module_args>` in a fresh process and return the JSON of the last line it prints; `what`
+    names the run in the error when it fails. With `threads` 1 the process is pinned to one core."""
+    cmd = [sys.executable, "-m", *module_args]
     env = dict(os.environ)
     if threads == 1:
         # one core for every library: JAX's XLA thread pools do not follow torch's setting
@@ -458,7 +466,7 @@ def _spawn(
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
-        raise RuntimeError(f"{lib_name} {race_name} seed {seed} failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
