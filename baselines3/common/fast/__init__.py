@@ -17,7 +17,7 @@ What is here, and the figures that keep it (one core, measured when each was add
 * :mod:`.precision`: the context every update of ``learn()`` runs in (subnormal floats flushed to zero on CPU; with
   ``precision="bf16"``, bfloat16 autocast).
 * :mod:`.compiled` (opt-in, ``BASELINES3_COMPILE=1``): SAC's, TD3's and DDPG's whole gradient step as one program
-  compiled by ``torch.compile`` (SAC HalfCheetah at two threads: ~6.7-7.7 -> ~5.5-5.7 ms per step).
+  compiled by ``torch.compile`` (SAC HalfCheetah's training loop at two threads: ~145 -> ~181 steps/s).
 * :mod:`.memory`: the heap policy set by the first update on CPU (freed batch-sized blocks stay in the process:
   DQN's 50 updates on Pong at batch 32, ~2.05 -> ~1.72 s).
 
