@@ -190,11 +190,10 @@ class _Optimized:
             return None
         return state["exp_avg"], state["exp_avg_sq"], state["step"]
 
-    def step_scalars(self) -> torch.Tensor:
-        """(lr, lr / bias_correction1, sqrt(bias_correction2)) of the optimizer's coming step, worked out here in
-        double precision as torch's fused Adam does. Worked out inside the program they were recomputed in its
-        element loop, two `pow` per vector of 16 floats (about 0.5 ms of a SAC step)."""
-        state = self.state()
+    def step_scalars(self, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """(lr, lr / bias_correction1, sqrt(bias_correction2)) of the optimizer's coming step (`state`: its
+        `state()`), worked out here in double precision as torch's fused Adam does. Worked out inside the program
+        they were recomputed in its element loop, two `pow` per vector of 16 floats (about 0.5 ms of a SAC step)."""
         assert state is not None, "the optimizer has not taken its first step"
         group = self.optimizer.param_groups[0]
         lr, (beta1, beta2), step = float(group["lr"]), group["betas"], float(state[2]) + 1
@@ -311,10 +310,11 @@ class CompiledUpdate:
         `rng_state`) when compiling failed. `parameters`: the program's leading arguments (the networks'
         parameters); `flag`: its update switch; `losses_of`: the statistic that is each optimizer's loss, or -1
         where it took no step."""
+        states = [optimized.state() for optimized in self.optimized]
         arguments = (
             *parameters,
-            [optimized.state() for optimized in self.optimized],
-            [optimized.step_scalars() for optimized in self.optimized],
+            states,
+            [optimized.step_scalars(state) for optimized, state in zip(self.optimized, states)],
             batch.observations,
             batch.actions,
             batch.next_observations,

@@ -231,7 +231,7 @@ def test_adam_scalars_of_the_coming_step_are_torch_adams() -> None:
     state = optimized.state()
     assert state is not None
     coming = float(state[2]) + 1  # 32 eager steps taken: the program's next step is the 33rd
-    lr, step_size, bias_correction2_sqrt = optimized.step_scalars().tolist()
+    lr, step_size, bias_correction2_sqrt = optimized.step_scalars(state).tolist()
     assert lr == pytest.approx(3e-4)
     assert step_size == pytest.approx(3e-4 / (1 - 0.9**coming), rel=1e-6)
     assert bias_correction2_sqrt == pytest.approx((1 - 0.999**coming) ** 0.5, rel=1e-6)
