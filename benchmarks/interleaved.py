@@ -27,7 +27,7 @@ from baselines3.common.fast.precision import PRECISIONS
 from baselines3.common.save_util import atomic_write_text
 from benchmarks.run import git_commit
 from benchmarks.speed import (
-    COMPILED,
+    COMPILED_PRECISIONS,
     RACES,
     _available,
     _library,
@@ -45,7 +45,7 @@ def _set_compiled(lib_name: str, precision: str) -> None:
     if lib_name == "baselines3":
         from baselines3.common.fast import compiled
 
-        compiled.set_compiled_updates(precision == COMPILED)
+        compiled.set_compiled_updates(precision in COMPILED_PRECISIONS)
 
 
 def run_interleaved(
@@ -97,10 +97,10 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     """The printed table of one worker's result: median steps/s and median per-round ratios with their range."""
     rates = result["steps_per_second"]
     others = [name for name in ("sb3", "sbx") if name in rates]
-    header = f"{'race':16s} {'threads':>7s} {'contender':20s} {'steps/s':>8s}"
+    header = f"{'race':16s} {'threads':>7s} {'contender':26s} {'steps/s':>8s}"
     lines = [header + "".join(f"  {'vs ' + other + ' [range]':>22s}" for other in others)]
     for name, each in rates.items():
-        line = f"{result['race']:16s} {result['threads']:7d} {name:20s} {statistics.median(each):8.1f}"
+        line = f"{result['race']:16s} {result['threads']:7d} {name:26s} {statistics.median(each):8.1f}"
         for other in others:
             if name in ("sb3", "sbx"):
                 line += f"  {'':>22s}"
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "--precision",
         nargs="+",
         default=["fp32"],
-        choices=[*PRECISIONS, COMPILED],
+        choices=[*PRECISIONS, *COMPILED_PRECISIONS],
         help="baselines3's settings, each a contender of its own (the others train in float32)",
     )
     parser.add_argument(

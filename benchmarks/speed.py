@@ -269,13 +269,17 @@ class RaceModel:
     vec_normalize_class: Any  # None without VecNormalize
 
 
-#: the `--precision` setting that races float32 with the compiled gradient step of SAC, TD3 and DDPG (`fast.compiled`)
+#: the `--precision` settings that race SAC's, TD3's and DDPG's gradient step compiled (`fast.compiled`), in float32
+#: and with ``precision="bf16"``
 COMPILED = "compiled"
+COMPILED_BF16 = "compiled-bf16"
+#: each compiled setting's `precision` argument
+COMPILED_PRECISIONS = {COMPILED: "fp32", COMPILED_BF16: "bf16"}
 
 
 def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = "fp32") -> RaceModel:
     """The race's model in library `lib_name`, on its training env (inside a worker subprocess). `precision` is
-    baselines3's setting of that name, or `COMPILED` (the other libraries train in float32)."""
+    baselines3's setting of that name, or one of `COMPILED_PRECISIONS` (the other libraries train in float32)."""
     race = RACES[race_name]
     lib, _, evaluate_policy = _library(lib_name)
     algo_class = getattr(lib, race.algo.upper())
@@ -292,11 +296,12 @@ def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = 
         policy_kwargs = dict(hyperparams["policy_kwargs"])
         policy_kwargs["activation_fn"] = getattr(nn, policy_kwargs["activation_fn"])
         hyperparams["policy_kwargs"] = policy_kwargs
-    if lib_name == "baselines3" and precision == COMPILED:
+    if lib_name == "baselines3" and precision in COMPILED_PRECISIONS:
         from baselines3.common.fast import compiled
 
-        compiled.set_compiled_updates(True)  # float32, the gradient step compiled into one program
-    elif lib_name == "baselines3" and precision != "fp32":
+        compiled.set_compiled_updates(True)  # the gradient step compiled into one program
+        precision = COMPILED_PRECISIONS[precision]
+    if lib_name == "baselines3" and precision != "fp32":
         hyperparams["precision"] = precision
     env_source = _env_source(race.env_id)
     env = _make_env(lib_name, race, env_source, race.n_envs, seed)
@@ -345,7 +350,7 @@ def run_one(
     mean_return, _ = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
     env.close()
     extra: dict[str, Any] = {}
-    if lib_name == "baselines3" and precision == COMPILED:
+    if lib_name == "baselines3" and precision in COMPILED_PRECISIONS:
         from baselines3.common.fast import compiled
 
         # the first compiled call compiles (timed with the run, as a user pays it): recorded to tell it apart
@@ -552,9 +557,10 @@ def main(argv: list[str] | None = None) -> int:
         "--precision",
         nargs="+",
         default=["fp32"],
-        choices=[*PRECISIONS, COMPILED],
+        choices=[*PRECISIONS, *COMPILED_PRECISIONS],
         help="baselines3's precision settings, each raced (bf16: updates under bfloat16 autocast; compiled: float32 "
-        "with the SAC/TD3/DDPG gradient step compiled, BASELINES3_COMPILE=1); the others train in float32",
+        "with the SAC/TD3/DDPG gradient step compiled, BASELINES3_COMPILE=1; compiled-bf16: both); the others train "
+        "in float32",
     )
     parser.add_argument(
         "--resume", action="store_true", help="keep the runs already in --json and run only the ones missing"

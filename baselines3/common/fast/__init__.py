@@ -5,7 +5,8 @@ once per call (``out = fast.<path>(network, inputs)``) and run their own modules
 answer is None when acceleration is off (``BASELINES3_FAST=0`` in the environment, or :func:`set_enabled`), when
 the network is not of the shape a fast path handles (decided once per network and cached here, not on the module),
 or when the call needs what the fast path skips (forward hooks, gradients into the inputs, integer inputs), and
-inside an autocast region (``precision="bf16"``, :mod:`.precision`): the hand kernels are float32.
+inside an autocast region (``precision="bf16"``, :mod:`.precision`): the hand kernels are float32 (the compiled
+step, :mod:`.compiled`, runs in either).
 
 What is here, and the figures that keep it (one core, measured when each was added; see docs/speed.md):
 
@@ -17,7 +18,8 @@ What is here, and the figures that keep it (one core, measured when each was add
 * :mod:`.precision`: the context every update of ``learn()`` runs in (subnormal floats flushed to zero on CPU; with
   ``precision="bf16"``, bfloat16 autocast).
 * :mod:`.compiled` (opt-in, ``BASELINES3_COMPILE=1``): SAC's, TD3's and DDPG's whole gradient step as one program
-  compiled by ``torch.compile`` (SAC HalfCheetah's training loop at two threads: ~145 -> ~181 steps/s).
+  compiled by ``torch.compile`` (SAC HalfCheetah's training loop at two threads: ~145 -> ~181 steps/s), in float32
+  or under ``precision="bf16"``'s autocast.
 * :mod:`.memory`: the heap policy set by the first update on CPU (freed batch-sized blocks stay in the process:
   DQN's 50 updates on Pong at batch 32, ~2.05 -> ~1.72 s).
 
