@@ -3,6 +3,7 @@
     python -m benchmarks.flop_bound                                  # SAC and TD3, 1 and 2 threads, fp32 and bf16
     python -m benchmarks.flop_bound --algos sac --threads 1 --precisions fp32
     python -m benchmarks.flop_bound --split --algos sac            # products vs the rest, per thread count
+    python -m benchmarks.flop_bound --compiled                       # the compiled gradient step (fast.compiled)
 
 The bound: the fastest matrix product torch ships on this machine, measured here with square products of
 256, 512 and 1024 (float32: aten's `mm`, which is MKL on x86, and oneDNN's linear where torch has it; bfloat16:
@@ -220,6 +221,9 @@ def main(argv: list[str] | None = None) -> None:
         "--op-costs", action="store_true", help="only time a SAC critic's operations in float32 and bfloat16"
     )
     parser.add_argument("--split", action="store_true", help="only split a step's time: matrix products, the rest")
+    parser.add_argument(
+        "--compiled", action="store_true", help="time the compiled gradient step (BASELINES3_COMPILE=1) at each setting"
+    )
     parser.add_argument("--rounds", type=int, default=4, help="--split: rounds over the thread counts")
     args = parser.parse_args(argv)
     if any(count < 1 for count in args.threads):
@@ -229,6 +233,10 @@ def main(argv: list[str] | None = None) -> None:
     import baselines3  # noqa: F401  (its thread default first; the settings below win)
 
     torch.set_flush_denormal(True)  # as learn() runs its updates
+    if args.compiled:
+        from baselines3.common.fast import compiled
+
+        compiled.set_compiled_updates(True)  # each model's step compiles in its warm-up
     all_cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if args.split:
         from benchmarks.library_route import SETTINGS, build
@@ -253,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"threads {threads}: {name:44s} {fp32_us:8.1f} {bf16_us:8.1f} {bf16_us / fp32_us:9.2f}")
         return
     print(f"torch {torch.__version__}, load average {os.getloadavg()[0]:.2f}")
-    header = f"{'algo':5s} {'threads':>7s} {'precision':9s} {'ms/step':>8s} {'MFLOP':>7s} {'GFLOPS':>7s} {'peak':>7s}"
+    header = f"{'algo':5s} {'threads':>7s} {'precision':14s} {'ms/step':>8s} {'MFLOP':>7s} {'GFLOPS':>7s} {'peak':>7s}"
     print(f"{header}  fraction")
     for threads in args.threads:
         if all_cores is not None:  # one thread: one core, as the races run it
@@ -265,8 +273,9 @@ def main(argv: list[str] | None = None) -> None:
                 ms, flops = time_step(algo, precision, args.repeats)
                 rate = flops / (ms / 1e3) / 1e9
                 peak, path = peaks[precision]
+                setting = precision + (" compiled" if args.compiled else "")
                 print(
-                    f"{algo:5s} {threads:7d} {precision:9s} {ms:8.2f} {flops / 1e6:7.0f} {rate:7.1f} {peak:7.1f}  "
+                    f"{algo:5s} {threads:7d} {setting:14s} {ms:8.2f} {flops / 1e6:7.0f} {rate:7.1f} {peak:7.1f}  "
                     f"{rate / peak:.0%} (peak: {path})"
                 )
 
