@@ -116,12 +116,30 @@ def _layers(modules: list[nn.Module], index: dict[int, int]) -> list[Layer] | No
     return layers
 
 
+#: an output layer with at most this many outputs runs as a multiply-and-sum (see `_thin_linear`)
+_THIN_OUTPUTS = 8
+
+
+def _thin_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """`F.linear` in float32 for a layer of a few outputs (a Q-value, an action's means), as a broadcast multiply
+    and a sum. As a matrix product each such layer cost a library call of 25-35 us (forward, and each of its two
+    gradients) for well under 1 MFLOP; as element-wise work, the compiler fuses it and its gradients into the
+    kernels around it (SAC's HalfCheetah step, with and without, alternating in one process: bfloat16 1.00-1.11x
+    faster at one thread and 1.18-1.20x at two, float32 1.03x and 1.05x; TD3's in bfloat16 1.04x at one)."""
+    with torch.autocast(x.device.type, enabled=False):
+        y = (x.float().unsqueeze(-2) * weight).sum(-1)
+        return y if bias is None else y + bias
+
+
 def _run(layers: list[Layer], params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     for layer in layers:
         if isinstance(layer, tuple):
             weight, bias, in_float32 = layer
-            linear = float32_linear if in_float32 else F.linear
-            x = linear(x, params[weight], None if bias < 0 else params[bias])
+            arguments = (x, params[weight], None if bias < 0 else params[bias])
+            if in_float32 and params[weight].shape[0] <= _THIN_OUTPUTS:
+                x = _thin_linear(*arguments)
+            else:
+                x = float32_linear(*arguments) if in_float32 else F.linear(*arguments)
         else:
             x = layer(x)
     return x
