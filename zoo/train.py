@@ -23,6 +23,7 @@ import yaml
 
 from baselines3.common.base_class import BaseAlgorithm
 from baselines3.common.callbacks import CheckpointCallback, EvalCallback
+from baselines3.common.fast import compiled
 from baselines3.common.progress import training_progress
 from baselines3.common.utils import get_device
 from baselines3.common.vec_env import VecEnv, VecNormalize
@@ -64,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--num-threads", type=int, default=-1, help="torch threads (-1: torch's default)")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="run SAC's, TD3's and DDPG's gradient step as one compiled program (as BASELINES3_COMPILE=1; the first "
+        "update compiles it, 5-40 s; needs a C++ compiler); with -params precision:bf16 also in bfloat16",
+    )
     parser.add_argument(
         "-tb", "--tensorboard-log", default=None, help="TensorBoard folder; runs go to <folder>/<env>/<ALGO>_<N>"
     )
@@ -237,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--device: {error}") from None
         if args.num_threads > 0:
             torch.set_num_threads(args.num_threads)
+        if args.compile:
+            compiled.set_compiled_updates(True)
         check_tracking_args(args)
         if not args.optimize:
             tuning_only = [

@@ -21,9 +21,15 @@ from zoo import train as zoo_train
 from zoo.config import ConfigError
 
 
-def run(*args: str, cwd) -> subprocess.CompletedProcess:
+def run(*args: str, cwd, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "zoo.train", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "zoo.train", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -381,3 +387,16 @@ def test_track_mirrors_the_tensorboard_logs_into_an_offline_wandb_run(tmp_path):
     data = records[0].read_bytes()  # W&B's record file: protobuf, whose strings are stored as they are
     for expected in [b"rollout/ep_rew_mean", b"time/fps", b"wandb_group", b"g1", b"t1", b"CartPole-v1__ppo__"]:
         assert expected in data, expected
+
+
+def test_compile_flag_compiles_the_gradient_step_also_in_bfloat16(tmp_path):
+    flags = ["--algo", "sac", "--env", "Pendulum-v1", "-n", "120", "--eval-freq", "-1", "-f", str(tmp_path)]
+    small = ["-params", "learning_starts:100", "batch_size:32", "precision:bf16"]
+    seam_on = {"BASELINES3_FAST": "1"}  # the compiled step is part of the speed seam, also when the suite runs without
+    compiled_run = run(*flags, *small, "--compile", cwd=tmp_path, env=seam_on)
+    assert compiled_run.returncode == 0, compiled_run.stderr
+    assert "Compiling SAC's gradient step" in compiled_run.stdout
+    assert (tmp_path / "sac" / "Pendulum-v1_1" / "Pendulum-v1.zip").is_file()
+    eager_run = run(*flags, *small, cwd=tmp_path, env=seam_on)
+    assert eager_run.returncode == 0, eager_run.stderr
+    assert "Compiling" not in eager_run.stdout
