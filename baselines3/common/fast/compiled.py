@@ -310,10 +310,10 @@ class CompiledUpdate:
         self.ran = False
         #: seconds the first call took (compiling, then one step): what compiling cost this program
         self.first_call_seconds: float | None = None
-        # a code object of its own: torch.compile keeps its programs per code object, and each model's step is a
-        # different program (shapes, constants), so models would otherwise crowd one cache
         if model.precision == "bf16":
             step = _under_bf16_autocast(step)
+        # a code object of its own: torch.compile keeps its programs per code object, and each model's step is a
+        # different program (shapes, constants), so models would otherwise crowd one cache
         own_code = types.FunctionType(step.__code__.replace(), step.__globals__, step.__name__, None, step.__closure__)
         self.step = torch.compile(
             own_code, fullgraph=True, dynamic=False, options={"guard_filter_fn": _argument_guards_only}
