@@ -269,12 +269,9 @@ class RaceModel:
     vec_normalize_class: Any  # None without VecNormalize
 
 
-#: the `--precision` settings that race SAC's, TD3's and DDPG's gradient step compiled (`fast.compiled`), in float32
-#: and with ``precision="bf16"``
-COMPILED = "compiled"
-COMPILED_BF16 = "compiled-bf16"
-#: each compiled setting's `precision` argument
-COMPILED_PRECISIONS = {COMPILED: "fp32", COMPILED_BF16: "bf16"}
+#: the `--precision` settings that race SAC's, TD3's and DDPG's gradient step compiled (`fast.compiled`), each with
+#: the `precision` argument it trains at
+COMPILED_PRECISIONS = {"compiled": "fp32", "compiled-bf16": "bf16"}
 
 
 def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = "fp32") -> RaceModel:
