@@ -68,8 +68,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--compile",
         action="store_true",
-        help="run SAC's, TD3's and DDPG's gradient step as one compiled program (as BASELINES3_COMPILE=1; the first "
-        "update compiles it, 5-40 s; needs a C++ compiler); with -params precision:bf16 also in bfloat16",
+        help="run SAC's, TD3's and DDPG's gradient step as one compiled program in every run (as BASELINES3_COMPILE=1; "
+        "by default only runs of 100k steps or more compile it; the first update compiles, 5-70 s, and needs a C++ "
+        "compiler); with -params precision:bf16 also in bfloat16",
     )
     parser.add_argument(
         "-tb", "--tensorboard-log", default=None, help="TensorBoard folder; runs go to <folder>/<env>/<ALGO>_<N>"

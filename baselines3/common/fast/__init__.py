@@ -17,9 +17,10 @@ What is here, and the figures that keep it (one core, measured when each was add
 * channels-last images for NatureCNN (also inside a CombinedExtractor) when it trains (:func:`training_images`).
 * :mod:`.precision`: the context every update of ``learn()`` runs in (subnormal floats flushed to zero on CPU; with
   ``precision="bf16"``, bfloat16 autocast).
-* :mod:`.compiled` (opt-in, ``BASELINES3_COMPILE=1``): SAC's, TD3's and DDPG's whole gradient step as one program
-  compiled by ``torch.compile`` (SAC HalfCheetah's training loop at two threads: ~145 -> ~181 steps/s), in float32
-  or under ``precision="bf16"``'s autocast.
+* :mod:`.compiled` (automatic for ``learn()`` calls of 100k steps or more; ``BASELINES3_COMPILE=1`` always, ``0``
+  never): SAC's, TD3's and DDPG's whole gradient step as one program compiled by ``torch.compile`` (SAC
+  HalfCheetah's training loop at two threads: ~145 -> ~181 steps/s), in float32 or under ``precision="bf16"``'s
+  autocast.
 * :mod:`.memory`: the heap policy set by the first update on CPU (freed batch-sized blocks stay in the process:
   DQN's 50 updates on Pong at batch 32, ~2.05 -> ~1.72 s).
 

@@ -19,8 +19,8 @@ list in float32; gradients reach the float32 parameters through autocast's casts
 the region too: bfloat16 keeps 8 significant bits, which rounds a Q-value near 100 to steps of 0.5 (the size of a
 reward) and starts PPO's probability ratios away from 1. Acting (rollouts, ``predict``) stays float32: its batches
 are too small to gain. The hand-written float32 kernels of the speed seam step aside under autocast, so a bf16
-update runs the plain modules, or SAC's and TD3's compiled step (:mod:`.compiled`, opt-in), which holds the same
-autocast region.
+update runs the plain modules, or SAC's and TD3's compiled step (:mod:`.compiled`, for long runs), which holds the
+same autocast region.
 """
 
 from __future__ import annotations

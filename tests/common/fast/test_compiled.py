@@ -12,13 +12,14 @@ import torch
 
 from baselines3 import DDPG, SAC, TD3
 from baselines3.common import fast
+from baselines3.common.callbacks import BaseCallback
 from baselines3.common.fast import compiled
 from baselines3.common.fast.precision import update_context
 
 
 @contextlib.contextmanager
-def compiling(value: bool) -> Iterator[None]:
-    was = compiled._ON
+def compiling(value: bool | None) -> Iterator[None]:
+    was = compiled.compiled_updates_setting()
     compiled.set_compiled_updates(value)
     try:
         yield
@@ -149,6 +150,56 @@ def test_reasons_it_is_not_compiled() -> None:
         assert "RMSprop" in (compiled.update_reason(rmsprop) or "")
         amsgrad = _model(policy_kwargs=dict(net_arch=[32, 32], optimizer_kwargs=dict(amsgrad=True)))
         assert "amsgrad" in (compiled.update_reason(amsgrad) or "")
+
+
+def test_automatic_setting_compiles_long_learn_calls_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model()  # learn(96): a short call
+    with compiling(None):
+        reason = compiled.update_reason(model) or ""
+        assert "96 steps is too short" in reason and f"{compiled.AUTO_MIN_TIMESTEPS:,}" in reason
+        assert compiled.sac_update(model) is None
+        # what learn() records for a call of AUTO_MIN_TIMESTEPS steps that continues from step 96
+        model._setup_learn(compiled.AUTO_MIN_TIMESTEPS, reset_num_timesteps=False)
+        assert model._total_timesteps - model._num_timesteps_at_start == compiled.AUTO_MIN_TIMESTEPS
+        assert compiled.update_reason(model) is None
+        monkeypatch.setattr(compiled, "_COMPILER", [False])
+        assert "no C++ compiler" in (compiled.update_reason(model) or "")
+    with compiling(True):  # always: the length of the call and the compiler lookup do not matter
+        assert compiled.update_reason(model) is None
+    with compiling(False):
+        assert "off" in (compiled.update_reason(model) or "")
+
+
+class _StopAt(BaseCallback):
+    def __init__(self, timesteps: int) -> None:
+        super().__init__()
+        self.timesteps = timesteps
+
+    def _on_step(self) -> bool:
+        return self.num_timesteps < self.timesteps
+
+
+def test_a_long_learn_call_compiles_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    model = SAC(
+        "MlpPolicy", "Pendulum-v1", learning_starts=64, batch_size=32, policy_kwargs=dict(net_arch=[16]), verbose=1
+    )
+    with compiling(None):  # a run planned for AUTO_MIN_TIMESTEPS steps, stopped after 80
+        model.learn(compiled.AUTO_MIN_TIMESTEPS, callback=_StopAt(80))
+    assert model.num_timesteps == 80
+    assert (compiled.compile_seconds(model) or 0) > 0  # its step was compiled (and ran)
+    assert "automatic for long runs; BASELINES3_COMPILE=0 turns it off" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "setting"), [("", None), ("auto", None), (" AUTO ", None), ("1", True), ("on", True), ("0", False)]
+)
+def test_setting_from_the_environment(text: str, setting: bool | None) -> None:
+    assert compiled._parse_setting(text) is setting
+
+
+def test_unknown_setting_names_the_variable() -> None:
+    with pytest.raises(ValueError, match=r"BASELINES3_COMPILE must be 1, 0 or auto.*'sometimes'"):
+        compiled._parse_setting("sometimes")
 
 
 def test_first_steps_before_the_optimizers_state_are_eager() -> None:
