@@ -775,7 +775,10 @@ and its VecNormalize are built from the entry by the library's own `make_vec_env
 the library's class with the entry's keywords, the seed and `device="cpu"`, each run in its own process at one
 torch thread. The final model of every run is evaluated by the same function for both libraries: 10
 deterministic episodes of `gym.make(env)`, reset with seed 10000 + seed once, observations passed through the
-run's frozen normalization statistics, returns summed from the env's own rewards.
+run's frozen normalization statistics, returns summed from the env's own rewards. Each library runs as a user
+gets it: from commit c663c48 on, baselines3's SAC and TD3 compile their gradient step in a `learn()` call of
+100k steps or more (the same float32 step to round-off), and each training process records in its result file's
+`segments` whether it did (`compiled_step`; a run continued for fewer steps trains its rest eagerly).
 
 **Verdict.** With *IQM* the interquartile mean of a library's final scores over its seeds and *h* half the width
 of the 95 % percentile-bootstrap interval of SB3's IQM (10,000 resamples, seeded; with 3 seeds the interval runs

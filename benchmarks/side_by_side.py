@@ -251,15 +251,32 @@ class Segment:
     wall_time_s: float
     git_commit: str | None
     load_average: list[float] = field(default_factory=list)
+    #: baselines3: whether the gradient step ran compiled (automatic for learn() calls of 100k steps or more);
+    #: None for other libraries
+    compiled_step: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        recorded: dict[str, Any] = {
             "from_timestep": self.start,
             "to_timestep": self.end,
             "wall_time_s": round(self.wall_time_s, 2),
             "git_commit": self.git_commit,
             "load_average": [round(x, 2) for x in self.load_average],
         }
+        if self.compiled_step is not None:
+            recorded["compiled_step"] = self.compiled_step
+        return recorded
+
+
+def compiled_step(model: Any) -> bool | None:
+    """Whether a baselines3 SAC/TD3/DDPG `model` has run its compiled gradient step; None for other algorithms
+    and libraries."""
+    if type(model).__module__.split(".")[0] != "baselines3":
+        return None
+    from baselines3 import SAC, TD3  # DDPG is a TD3
+    from baselines3.common.fast import compiled
+
+    return compiled.compile_seconds(model) is not None if isinstance(model, (SAC, TD3)) else None
 
 
 def save_checkpoint(
@@ -426,7 +443,7 @@ def train(job: Job, run_dir: pathlib.Path, stop_after: int | None = None, log: C
 
     def segments() -> list[dict[str, Any]]:
         load = [x for x in (load_before, load_average()) if x is not None]
-        now = Segment(done, int(model.num_timesteps), time.perf_counter() - started, commit, load)
+        now = Segment(done, int(model.num_timesteps), time.perf_counter() - started, commit, load, compiled_step(model))
         return [*history, now.to_json()]
 
     def save(trained: Any) -> None:
