@@ -81,6 +81,8 @@ SCHEMA = 1
 MANIFEST = "checkpoint.json"
 #: Exit code of a training process that stopped after a checkpoint because --stop-after asked it to.
 STOPPED = 3
+#: what a sweep's worker reports for a run that another process is training (not an exit code)
+SKIPPED = -1
 
 
 class StopRequested(Exception):
@@ -576,9 +578,21 @@ def versions(api: SimpleNamespace) -> dict[str, str]:
     }
 
 
+def lock_held(run_dir: pathlib.Path) -> bool:
+    """Whether another process holds `<run folder>/.lock` now (a run it trains; POSIX, elsewhere False)."""
+    if not (run_dir / ".lock").exists():
+        return False
+    try:
+        with run_lock(run_dir, None):
+            return False
+    except RunFailed:
+        return True
+
+
 @contextlib.contextmanager
-def run_lock(run_dir: pathlib.Path, job: Job) -> Iterator[None]:
-    """Hold `<run folder>/.lock` (POSIX; elsewhere no lock)."""
+def run_lock(run_dir: pathlib.Path, job: Job | None) -> Iterator[None]:
+    """Hold `<run folder>/.lock` (POSIX; elsewhere no lock); RunFailed (naming `job`) when another process holds
+    it."""
     try:
         import fcntl
     except ImportError:
@@ -589,9 +603,8 @@ def run_lock(run_dir: pathlib.Path, job: Job) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunFailed(
-                f"another process is training {job.library} {job.row} seed {job.seed} ({run_dir}/.lock is held)"
-            ) from None
+            run = "this run" if job is None else f"{job.library} {job.row} seed {job.seed}"
+            raise RunFailed(f"another process is training {run} ({run_dir}/.lock is held)") from None
         try:
             yield
         finally:
@@ -622,6 +635,8 @@ def run_jobs(
     def one(job: Job) -> int:
         log = job.run_dir(runs) / "train.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        if lock_held(job.run_dir(runs)):  # another sweep trains it: leave it (and its log) to that one
+            return SKIPPED
         with lock:
             print(
                 f"start {job.library} {job.row} seed {job.seed} ({job.budget:,} steps; log {display_path(log)})",
@@ -644,6 +659,10 @@ def run_jobs(
 
     def done(name: str, job: Job, code: int) -> None:
         nonlocal stopped
+        if code == SKIPPED:
+            with lock:
+                print(f"{name}: skipped, another process is training it", flush=True)
+            return
         if code == STOPPED:
             stopped += 1
             with lock:
