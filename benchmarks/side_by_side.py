@@ -578,21 +578,20 @@ def versions(api: SimpleNamespace) -> dict[str, str]:
     }
 
 
-def lock_held(run_dir: pathlib.Path) -> bool:
-    """Whether another process holds `<run folder>/.lock` now (a run it trains; POSIX, elsewhere False)."""
+def lock_held(run_dir: pathlib.Path, job: Job) -> bool:
+    """Whether another process holds `<run folder>/.lock` now (trains `job`; POSIX, elsewhere False)."""
     if not (run_dir / ".lock").exists():
         return False
     try:
-        with run_lock(run_dir, None):
+        with run_lock(run_dir, job):
             return False
     except RunFailed:
         return True
 
 
 @contextlib.contextmanager
-def run_lock(run_dir: pathlib.Path, job: Job | None) -> Iterator[None]:
-    """Hold `<run folder>/.lock` (POSIX; elsewhere no lock); RunFailed (naming `job`) when another process holds
-    it."""
+def run_lock(run_dir: pathlib.Path, job: Job) -> Iterator[None]:
+    """Hold `<run folder>/.lock` (POSIX; elsewhere no lock)."""
     try:
         import fcntl
     except ImportError:
@@ -603,8 +602,9 @@ def run_lock(run_dir: pathlib.Path, job: Job | None) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            run = "this run" if job is None else f"{job.library} {job.row} seed {job.seed}"
-            raise RunFailed(f"another process is training {run} ({run_dir}/.lock is held)") from None
+            raise RunFailed(
+                f"another process is training {job.library} {job.row} seed {job.seed} ({run_dir}/.lock is held)"
+            ) from None
         try:
             yield
         finally:
@@ -635,7 +635,7 @@ def run_jobs(
     def one(job: Job) -> int:
         log = job.run_dir(runs) / "train.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        if lock_held(job.run_dir(runs)):  # another sweep trains it: leave it (and its log) to that one
+        if lock_held(job.run_dir(runs), job):  # another sweep trains it: leave it (and its log) to that one
             return SKIPPED
         with lock:
             print(

@@ -242,13 +242,13 @@ def test_the_sweep_trains_in_child_processes_resumes_and_lists(tmp_path, capsys)
 def test_a_run_another_process_trains_is_skipped_and_its_log_left_alone(tmp_path, capsys):
     job = sbs.Job("baselines3", "a2c", "Pendulum-v1", 0, 128)
     runs = tmp_path / "runs"
-    assert not sbs.lock_held(job.run_dir(runs))
+    assert not sbs.lock_held(job.run_dir(runs), job)
     with sbs.run_lock(job.run_dir(runs), job):  # another sweep's run: the lock is taken per open file
-        assert sbs.lock_held(job.run_dir(runs))
+        assert sbs.lock_held(job.run_dir(runs), job)
         assert sbs.run_jobs([job], tmp_path / "results", runs, 1, 1, None) == (0, [])
     assert "seed 0: skipped, another process is training it" in capsys.readouterr().out
     assert not (job.run_dir(runs) / "train.log").exists()
-    assert not sbs.lock_held(job.run_dir(runs))
+    assert not sbs.lock_held(job.run_dir(runs), job)
 
 
 def test_estimate_times_training_steps_after_the_warm_up():

@@ -30,6 +30,7 @@ bfloat16 round-off (tested); the products then run at bfloat16's rate, and the S
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -105,24 +106,21 @@ def compiled_updates_enabled() -> bool:
     return _SETTING is not False and switch.enabled()
 
 
-_COMPILER: list[bool] = []  # whether torch.compile finds a C++ compiler, once looked up
-
-
+@functools.cache
 def _compiler_found() -> bool:
-    if not _COMPILER:
-        try:
-            from torch._inductor import cpp_builder
+    """Whether torch.compile finds a C++ compiler (looked up once)."""
+    try:
+        from torch._inductor import cpp_builder
 
-            cpp_builder.get_cpp_compiler()
-            _COMPILER.append(True)
-        except Exception:  # Inductor raises its own error type when no compiler answers
-            _COMPILER.append(False)
-    return _COMPILER[0]
+        cpp_builder.get_cpp_compiler()
+    except Exception:  # Inductor raises its own error type when no compiler answers
+        return False
+    return True
 
 
 def _auto_reason(model: Any) -> str | None:
     """Why the automatic setting keeps `model`'s step eager; None when it compiles it."""
-    steps = int(getattr(model, "_total_timesteps", 0)) - int(getattr(model, "_num_timesteps_at_start", 0))
+    steps = model._total_timesteps - model._num_timesteps_at_start  # this learn() call's steps
     if steps < AUTO_MIN_TIMESTEPS:
         return (
             f"a learn() call of {steps:,} steps is too short for compiling to pay off (compiled automatically from "

@@ -162,7 +162,7 @@ def test_automatic_setting_compiles_long_learn_calls_only(monkeypatch: pytest.Mo
         model._setup_learn(compiled.AUTO_MIN_TIMESTEPS, reset_num_timesteps=False)
         assert model._total_timesteps - model._num_timesteps_at_start == compiled.AUTO_MIN_TIMESTEPS
         assert compiled.update_reason(model) is None
-        monkeypatch.setattr(compiled, "_COMPILER", [False])
+        monkeypatch.setattr(compiled, "_compiler_found", lambda: False)
         assert "no C++ compiler" in (compiled.update_reason(model) or "")
     with compiling(True):  # always: the length of the call and the compiler lookup do not matter
         assert compiled.update_reason(model) is None
