@@ -778,7 +778,9 @@ deterministic episodes of `gym.make(env)`, reset with seed 10000 + seed once, ob
 run's frozen normalization statistics, returns summed from the env's own rewards. Each library runs as a user
 gets it: from commit c663c48 on, baselines3's SAC and TD3 compile their gradient step in a `learn()` call of
 100k steps or more (the same float32 step to round-off), and each training process records in its result file's
-`segments` whether it did (`compiled_step`; a run continued for fewer steps trains its rest eagerly).
+`segments` whether it did (`compiled_step`). A stopped run's continuation compiles when the whole run would
+have, whatever its own length (the earliest continued runs trained a rest shorter than 100k steps eagerly;
+their segments say so).
 
 **Verdict.** With *IQM* the interquartile mean of a library's final scores over its seeds and *h* half the width
 of the 95 % percentile-bootstrap interval of SB3's IQM (10,000 resamples, seeded; with 3 seeds the interval runs

@@ -281,6 +281,25 @@ def compiled_step(model: Any) -> bool | None:
     return compiled.compile_seconds(model) is not None if isinstance(model, (SAC, TD3)) else None
 
 
+@contextlib.contextmanager
+def compiled_as_uninterrupted(job: Job) -> Iterator[None]:
+    """Inside: baselines3's SAC/TD3 step compiled where the whole uninterrupted run would compile it under the
+    automatic setting, also when a continued run's own learn() call is shorter than the setting's threshold
+    (otherwise the rest of a stopped run would train eagerly). An explicit setting is left as it is."""
+    if job.library != "baselines3" or job.algo not in ("sac", "td3"):
+        yield
+        return
+    from baselines3.common.fast import compiled
+
+    setting = compiled.compiled_updates_setting()
+    if setting is None and compiled.auto_reason(job.budget) is None:
+        compiled.set_compiled_updates(True)
+    try:
+        yield
+    finally:
+        compiled.set_compiled_updates(setting)
+
+
 def save_checkpoint(
     api: SimpleNamespace, model: Any, job: Job, run_dir: pathlib.Path, segments: list[dict[str, Any]], final: bool
 ) -> pathlib.Path:
@@ -456,7 +475,8 @@ def train(job: Job, run_dir: pathlib.Path, stop_after: int | None = None, log: C
             raise StopRequested(f"stopped after the checkpoint at {trained.num_timesteps:,} steps (--stop-after)")
 
     callback = checkpoint_callback(api, save, job.checkpoint_every, done)
-    model.learn(job.budget - done, callback=callback, reset_num_timesteps=checkpoint is None)
+    with compiled_as_uninterrupted(job):
+        model.learn(job.budget - done, callback=callback, reset_num_timesteps=checkpoint is None)
     save_checkpoint(api, model, job, run_dir, segments(), final=True)
     env.close()
 

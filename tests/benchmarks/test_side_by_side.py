@@ -374,3 +374,32 @@ def test_the_whole_page_holds_the_same_section(tmp_path, side_results, capsys):
     assert page.read_text() == text  # rewriting the section alone gives what the whole page has
     code = report.main(["--results", str(tmp_path / "results"), "--output", str(page), "--side-by-side-only"])
     assert code == 0 and "1 pass, 1 FAIL, 10 not complete" in capsys.readouterr().out
+
+
+def test_a_continued_run_compiles_as_the_whole_run_would(monkeypatch):
+    from baselines3.common.fast import compiled
+
+    monkeypatch.setattr(compiled, "_compiler_found", lambda: True)
+    long_sac = sbs.Job("baselines3", "sac", "Hopper-v5", 0, compiled.AUTO_MIN_TIMESTEPS)
+    short_sac = sbs.Job("baselines3", "sac", "Hopper-v5", 0, compiled.AUTO_MIN_TIMESTEPS - 1)
+    long_sb3 = sbs.Job("sb3", "sac", "Hopper-v5", 0, compiled.AUTO_MIN_TIMESTEPS)
+    long_ppo = sbs.Job("baselines3", "ppo", "Hopper-v5", 0, compiled.AUTO_MIN_TIMESTEPS)
+    previous = compiled.compiled_updates_setting()
+    try:
+        compiled.set_compiled_updates(None)
+        with sbs.compiled_as_uninterrupted(long_sac):  # the automatic setting would compile the whole run
+            assert compiled.compiled_updates_setting() is True
+        assert compiled.compiled_updates_setting() is None  # restored
+        for job in (short_sac, long_sb3, long_ppo):
+            with sbs.compiled_as_uninterrupted(job):
+                assert compiled.compiled_updates_setting() is None
+        monkeypatch.setattr(compiled, "_compiler_found", lambda: False)
+        with sbs.compiled_as_uninterrupted(long_sac):  # no compiler: the automatic setting stays eager
+            assert compiled.compiled_updates_setting() is None
+        monkeypatch.setattr(compiled, "_compiler_found", lambda: True)
+        compiled.set_compiled_updates(False)  # an explicit setting wins
+        with sbs.compiled_as_uninterrupted(long_sac):
+            assert compiled.compiled_updates_setting() is False
+        assert compiled.compiled_updates_setting() is False
+    finally:
+        compiled.set_compiled_updates(previous)

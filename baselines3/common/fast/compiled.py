@@ -120,7 +120,12 @@ def _compiler_found() -> bool:
 
 def _auto_reason(model: Any) -> str | None:
     """Why the automatic setting keeps `model`'s step eager; None when it compiles it."""
-    steps = model._total_timesteps - model._num_timesteps_at_start  # this learn() call's steps
+    return auto_reason(model._total_timesteps - model._num_timesteps_at_start)  # this learn() call's steps
+
+
+def auto_reason(steps: int) -> str | None:
+    """Why the automatic setting keeps the step of a ``learn()`` call of `steps` steps eager; None when it
+    compiles it (a call of at least `AUTO_MIN_TIMESTEPS` steps, a C++ compiler found)."""
     if steps < AUTO_MIN_TIMESTEPS:
         return (
             f"a learn() call of {steps:,} steps is too short for compiling to pay off (compiled automatically from "
