@@ -856,6 +856,18 @@ def side_by_side_section(folder: pathlib.Path) -> list[str]:
             f"| {_speed(row, OURS)} / {_speed(row, THEIRS)} | {status} |"
         )
     lines.append("")
+    judged = [row for row in rows if row.verdict.status in ("pass", "FAIL")]
+    if judged:
+        passed = sum(row.verdict.status == "pass" for row in judged)
+        improvement = probability_of_improvement([r.finals(OURS) for r in judged], [r.finals(THEIRS) for r in judged])
+        lines += [
+            f"**{passed} of {len(judged)} judged {'row passes' if len(judged) == 1 else 'rows pass'}.** Over "
+            f"{'it' if len(judged) == 1 else 'them'}, the probability of improvement P(baselines3 > SB3), the chance "
+            "that a baselines3 seed scores above an SB3 seed on the same row (ties counting half, averaged over "
+            f"rows; 0.5 = neither is better): **{improvement.point:.2f}** [{improvement.low:.2f}, "
+            f"{improvement.high:.2f}] (95 % stratified bootstrap, 2,000 resamples).",
+            "",
+        ]
     running = [row for row in rows if row.verdict.status == "running"]
     not_started = [row.key for row in rows if row.verdict.status == "not started"]
     if running or not_started:

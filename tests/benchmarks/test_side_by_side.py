@@ -328,6 +328,8 @@ def test_report_section_table_verdicts_and_commands(side_results):
     ppo = line("| PPO | Hopper-v5 | 1M |")
     assert "| 1,550.0 CI n/a |" in ppo and "| 0 1 / 0 1 2 | - |" in ppo and ppo.endswith("| running |")
     assert line("| A2C | Hopper-v5 | 1M |").endswith("| - | - / - | not started |")
+    # SAC: ours 3050 beats two of SB3's three, each 3000 ties one (2 of 9); TD3: none (0 of 9); mean 1/9
+    assert line("**1 of 2 judged rows pass.**").split("): ")[1].startswith("**0.11** [")
     assert "- ppo:Hopper-v5 (running): `python -m benchmarks.side_by_side --rows ppo:Hopper-v5 --seeds 2 --libs " \
            "baselines3`" in text  # fmt: skip
     not_started = line("- not started: ")
