@@ -37,15 +37,8 @@ from benchmarks.speed import (
     cpu_model,
     label,
     run_worker,
+    set_compiled_turn,
 )
-
-
-def _set_compiled(lib_name: str, precision: str) -> None:
-    """The compiled-step switch is process-wide: on for the compiled contender's turn, off for the others'."""
-    if lib_name == "baselines3":
-        from baselines3.common.fast import compiled
-
-        compiled.set_compiled_updates(precision in COMPILED_PRECISIONS)
 
 
 def run_interleaved(
@@ -59,7 +52,7 @@ def run_interleaved(
     torch.set_num_threads(threads)
     models: dict[str, Any] = {}
     for lib_name, precision in contenders:
-        _set_compiled(lib_name, precision)
+        set_compiled_turn(lib_name, precision)
         models[label(lib_name, precision)] = build_race_model(lib_name, race_name, 0, precision).model
     rates: dict[str, list[float]] = {name: [] for name in models}
     names = list(models)
@@ -68,7 +61,7 @@ def run_interleaved(
         for name in order:
             lib_name, precision = contenders[names.index(name)]
             model = models[name]
-            _set_compiled(lib_name, precision)
+            set_compiled_turn(lib_name, precision)
             steps = round_steps + (int(getattr(model, "learning_starts", 0)) if round_index < 0 else 0)
             before = model.num_timesteps
             start = time.perf_counter()

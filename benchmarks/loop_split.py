@@ -29,9 +29,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from baselines3.common.fast.precision import PRECISIONS
 from baselines3.common.save_util import atomic_write_text
 from benchmarks.run import git_commit
-from benchmarks.speed import COMPILED_PRECISIONS, RACES, build_race_model, cpu_model, label
+from benchmarks.speed import COMPILED_PRECISIONS, RACES, build_race_model, cpu_model, label, set_compiled_turn
 
 #: The pieces of one env step, in the order printed.
 PIECES = ("total", "train", "acting", "env_step", "replay_add", "other")
@@ -113,26 +114,25 @@ def run(
 
     setting = compiled.compiled_updates_setting()
     torch.set_num_threads(threads)
-    contenders: dict[str, tuple[Any, Timers, bool]] = {}
+    contenders: dict[str, tuple[Any, Timers, str, str]] = {}
     try:
         for race in races:
             for lib in libs:
                 for precision in precisions if lib == OURS else ["fp32"]:
-                    is_compiled = precision in COMPILED_PRECISIONS
                     model = build_race_model(lib, race, 0, precision).model
-                    _set_compiled(is_compiled)
+                    set_compiled_turn(lib, precision)
                     model.learn(total_timesteps=int(model.learning_starts) + round_steps)  # warm-up (and compiling)
-                    contenders[f"{race} {label(lib, precision)}"] = (model, instrument(model), is_compiled)
+                    contenders[f"{race} {label(lib, precision)}"] = (model, instrument(model), lib, precision)
         rounds_of: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
         names = list(contenders)
         for index in range(rounds):
             for name in names if index % 2 == 0 else reversed(names):
-                model, timers, is_compiled = contenders[name]
-                _set_compiled(is_compiled)
+                model, timers, lib, precision = contenders[name]
+                set_compiled_turn(lib, precision)
                 rounds_of[name].append(split_round(model, timers, round_steps))
     finally:
         compiled.set_compiled_updates(setting)
-        for model, _, _ in contenders.values():
+        for model, *_ in contenders.values():
             model.get_env().close()
     medians = {
         name: {piece: statistics.median(split[piece] for split in splits) for piece in PIECES}
@@ -147,13 +147,6 @@ def run(
         cpu=cpu_model(),
         commit=git_commit(),
     )
-
-
-def _set_compiled(on: bool) -> None:
-    """The compiled-step switch is process-wide: on for a compiled contender's turn, off for the others'."""
-    from baselines3.common.fast import compiled
-
-    compiled.set_compiled_updates(on)
 
 
 def table(result: dict[str, Any]) -> list[str]:
@@ -178,7 +171,7 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
         "--precision",
         nargs="+",
         default=["fp32", "compiled"],
-        choices=["fp32", "bf16", *COMPILED_PRECISIONS],
+        choices=[*PRECISIONS, *COMPILED_PRECISIONS],
         help="baselines3's precision, or a compiled step (compiled = float32, compiled-bf16)",
     )
     parser.add_argument("--libs", nargs="+", default=[OURS], choices=LIBS, help="sb3: SB3's loop beside ours")

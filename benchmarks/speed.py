@@ -274,6 +274,16 @@ class RaceModel:
 COMPILED_PRECISIONS = {"compiled": "fp32", "compiled-bf16": "bf16"}
 
 
+def set_compiled_turn(lib_name: str, precision: str) -> None:
+    """Before a contender's turn among several in one process: baselines3's compiled-step switch is process-wide,
+    so it is set on for a compiled contender (one of `COMPILED_PRECISIONS`) and off for baselines3's others; other
+    libraries leave it alone."""
+    if lib_name == "baselines3":
+        from baselines3.common.fast import compiled
+
+        compiled.set_compiled_updates(precision in COMPILED_PRECISIONS)
+
+
 def build_race_model(lib_name: str, race_name: str, seed: int, precision: str = "fp32") -> RaceModel:
     """The race's model in library `lib_name`, on its training env (inside a worker subprocess). `precision` is
     baselines3's setting of that name, or one of `COMPILED_PRECISIONS` (the other libraries train in float32)."""
