@@ -56,7 +56,7 @@ from benchmarks.run import (
     zoo_budget,
 )
 from zoo.config import HYPERPARAMS_DIR, ConfigError, load_experiment, read_file
-from zoo.tune import best_entry, default_study_name, trial_seeds
+from zoo.tune import best_entry, counted_trials, default_study_name, seed_number, trial_seeds
 
 TUNING_DIR = DEFAULT_RUNS / "tuning"
 TUNED_RESULTS = REPO / "benchmarks" / "results_tuned"
@@ -244,7 +244,7 @@ def _trial_record(trial: Any, spec: SearchSpec) -> dict[str, Any]:
     """A trial's figures. `evaluations`: every evaluation as reported to the pruner, seed after seed; with several
     seeds per trial, `seeds` and `seed_values` (each seed's last evaluation; the trial's value is their mean)."""
     params = trial.user_attrs.get("zoo_params")
-    seeds = spec.seeds(trial.number)
+    seeds = spec.seeds(seed_number(trial))
     record: dict[str, Any] = {"number": trial.number, "value": float(trial.value)}
     if spec.trial_seeds == 1:
         record["seed"] = seeds[0]
@@ -276,7 +276,9 @@ def _searched(summary: dict[str, Any]) -> int:
 
 def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib.Path = TUNING_DIR) -> dict[str, Any]:
     """The search's figures: settings, trial counts by state, steps per trial, seeds, the best trials."""
-    trials = sorted(study.get_trials(deepcopy=False), key=lambda trial: trial.number)
+    every_trial = study.get_trials(deepcopy=False)
+    # a trial whose process died and was queued again counts once, as its rerun
+    trials = sorted(counted_trials(every_trial), key=lambda trial: trial.number)
     states = Counter(_state(trial) for trial in trials)
     complete = sorted((t for t in trials if _state(t) == "complete"), key=lambda t: (-float(t.value), t.number))
     threshold = row.threshold
@@ -302,17 +304,18 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
             "pruned": states["pruned"],
             "failed": states["fail"],
             "running": states["running"] + states["waiting"],
+            "rerun": len(every_trial) - len(trials),
         },
         "steps_per_trial": spec.budget(row),
         # the entry's n_timesteps: steps_per_trial below it is a search at a shorter budget, whose candidates train
         # (and are validated at) steps_per_trial
         "published_budget": spec.published_budget(row),
-        "evaluation_steps": _evaluation_steps(row, spec, tuning_dir, complete[0].number) if complete else None,
+        "evaluation_steps": _evaluation_steps(row, spec, tuning_dir, complete[0]) if complete else None,
         "eval_episodes": spec.eval_episodes,
         "objective": _objective(spec),
         # every seed a trial trained with (trial k: seeds_per_trial of them from seed + k * seeds_per_trial)
         "seeds_per_trial": spec.trial_seeds,
-        "trial_seeds": [seed for trial in trials for seed in spec.seeds(trial.number)],
+        "trial_seeds": [seed for trial in trials for seed in spec.seeds(seed_number(trial))],
         "best": {"number": top[0]["number"], "value": top[0]["value"]} if top else None,
         "top_trials": top,
         "at_or_above_threshold": reached,
@@ -326,10 +329,10 @@ def summarize_search(row: Row, study: Any, spec: SearchSpec, tuning_dir: pathlib
     }
 
 
-def _evaluation_steps(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path, number: int) -> list[int] | None:
-    """The steps at which trial `number` evaluated (its first seed's, with several: each seed evaluates alike)."""
-    seed = None if spec.trial_seeds == 1 else spec.seeds(number)[0]
-    return evaluation_steps(spec.log_path(row, tuning_dir), number, seed)
+def _evaluation_steps(row: Row, spec: SearchSpec, tuning_dir: pathlib.Path, trial: Any) -> list[int] | None:
+    """The steps at which `trial` evaluated (its first seed's, with several: each seed evaluates alike)."""
+    seed = None if spec.trial_seeds == 1 else spec.seeds(seed_number(trial))[0]
+    return evaluation_steps(spec.log_path(row, tuning_dir), trial.number, seed)
 
 
 def _objective(spec: SearchSpec) -> str:
@@ -423,15 +426,15 @@ def _seeds_text(seeds: list[int]) -> str:
 
 def search_origin(row: Row, study: Any, trial: Any, spec: SearchSpec) -> str:
     """Where a trial's settings come from, in one sentence."""
-    trials = study.get_trials(deepcopy=False)
+    trials = counted_trials(study.get_trials(deepcopy=False))
     states = Counter(_state(t) for t in trials)
-    searched = _seeds_text([seed for t in trials for seed in spec.seeds(t.number)])
+    searched = _seeds_text([seed for t in trials for seed in spec.seeds(seed_number(t))])
     text = (
         f"trial {trial.number} of study {spec.study_name(row)!r}: Optuna search of {len(trials)} trials "
         f"({states['complete']} complete, {states['pruned']} pruned, {states['fail']} failed) of "
         f"{spec.budget(row):,} steps each, {spec.sampler} sampler, {spec.pruner} pruner, "
     )
-    seeds = spec.seeds(trial.number)
+    seeds = spec.seeds(seed_number(trial))
     if spec.trial_seeds == 1:
         return (
             f"{text}trial seeds {searched}; this trial (seed {seeds[0]}) scored {float(trial.value):.1f} at its last "
@@ -750,6 +753,7 @@ def _search_cell(summary: dict[str, Any]) -> str:
         f"{counts['total']} trials of {steps if n_seeds == 1 else f'{n_seeds} seeds x {steps}'} ({counts['complete']} "
         f"complete, {counts['pruned']} pruned, {counts['failed']} failed"
         + (f", {counts['running']} running" if counts.get("running") else "")
+        + (f"; {counts['rerun']} more cut short and run again" if counts.get("rerun") else "")
         + ")"
         + (", one seed each" if n_seeds == 1 else ", scored by the mean over the seeds")
     )

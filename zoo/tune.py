@@ -7,7 +7,9 @@
 Each trial draws hyperparameters from `zoo.search_spaces`, applies them on top of the entry (and `-params`),
 trains for the per-trial budget (`-n`, else the entry's n_timesteps) and evaluates `--n-evaluations` times
 evenly over it; every evaluation is reported to Optuna, which may stop (prune) the trial there. A trial that
-crashes is recorded as failed and the study goes on. Trials write no run folders unless
+crashes is recorded as failed and the study goes on. In a database storage, a trial whose process died (a stopped
+machine, a kill) is marked failed by the next process that starts a trial and queued to run again with the same
+settings and seeds. Trials write no run folders unless
 `--optimization-log-path` names a folder for them; the results are `trials.csv`, `best_hyperparams.yml` (an entry
 ready for `zoo/hyperparams/<algo>.yml`) and Optuna's plots as PNGs (with matplotlib; `--no-optim-plots` skips
 them) in `<log-folder>/<algo>/<env>_optimize_<study name>/`.
@@ -26,7 +28,7 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import yaml
@@ -45,6 +47,9 @@ DEFAULT_N_EVALUATIONS = 5
 #: Seconds between a running trial's heartbeats, and how long without one before the trial counts as dead.
 HEARTBEAT_INTERVAL_S = 60
 HEARTBEAT_GRACE_S = 180
+#: Times a trial whose process died is queued to run again, with its settings and seeds (a rerun that dies too
+#: counts as one of them): a stopped machine costs the trial's progress, not its place in the search.
+DEAD_TRIAL_RERUNS = 2
 #: Tries to open a database storage (several processes may be creating its tables at the same moment).
 STORAGE_ATTEMPTS = 5
 
@@ -62,7 +67,8 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-total-trials",
         type=int,
         default=None,
-        help="stop once the study (all processes together) has this many finished or running trials",
+        help="stop once the study (all processes together) has this many finished, running or queued trials (one "
+        "whose process died counts once, through its rerun)",
     )
     group.add_argument("--n-jobs", type=int, default=1, help="trials run in parallel threads of this process")
     group.add_argument("--sampler", choices=["tpe", "random", "cmaes"], default="tpe")
@@ -172,13 +178,16 @@ def make_storage(spec: str | None) -> Any:
     for attempt in range(STORAGE_ATTEMPTS):
         try:
             # heartbeats: a trial whose process died (a lost machine, a kill) is marked failed by the next
-            # process that starts a trial, instead of staying RUNNING forever
-            return optuna.storages.RDBStorage(
-                spec,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                grace_period=HEARTBEAT_GRACE_S,
-            )
+            # process that starts a trial, instead of staying RUNNING forever, and queued to run again
+            with warnings.catch_warnings():  # Optuna marks both experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    spec,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                    grace_period=HEARTBEAT_GRACE_S,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(DEAD_TRIAL_RERUNS),
+                )
         except ImportError as error:
             # SQLAlchemy 2.1 reads postgresql:// with psycopg 3 (postgresql+psycopg2:// asks for psycopg2)
             hint = ' (pip install "psycopg[binary]")' if spec.startswith("postgresql://") else ""
@@ -194,6 +203,40 @@ def make_storage(spec: str | None) -> Any:
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
             raise ConfigError(f"--storage {spec!r} cannot be used: {type(error).__name__}: {error}") from None
     raise AssertionError("unreachable")
+
+
+def seed_number(trial: Any) -> int:
+    """The trial number a (frozen) trial's seeds come from: its own, or for the rerun of a trial whose process died,
+    the first trial's, so that the rerun trains the seeds the search gave that trial."""
+    first = trial.system_attrs.get("failed_trial")
+    return trial.number if first is None else int(first)
+
+
+def replaced_trials(trials: Iterable[Any]) -> set[int]:
+    """Numbers of the trials whose process died and that a later trial runs again (in a rerun's retry history)."""
+    return {int(number) for trial in trials for number in trial.system_attrs.get("retry_history", [])}
+
+
+def counted_trials(trials: Iterable[Any]) -> list[Any]:
+    """The trials a search counts: all but those that died and were queued to run again (their reruns count)."""
+    trials = list(trials)
+    replaced = replaced_trials(trials)
+    return [trial for trial in trials if trial.number not in replaced]
+
+
+class StopAtTotalTrials:
+    """Optuna callback for --max-total-trials: stops the study once its counted trials (finished, running or queued,
+    by every process together) reach `max_trials`."""
+
+    def __init__(self, max_trials: int) -> None:
+        self.max_trials = max_trials
+
+    def reached(self, study: Any) -> bool:
+        return len(counted_trials(study.get_trials(deepcopy=False))) >= self.max_trials
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        if self.reached(study):
+            study.stop()
 
 
 def make_sampler(name: str, n_startup_trials: int, seed: int | None) -> Any:
@@ -337,7 +380,9 @@ class Objective:
         folder = trial_folder(args.optimization_log_path, trial.number, {"env_id": args.env, **experiment.raw})
         n_seeds = args.trial_seeds
         values = []
-        for index, seed in enumerate(trial_seeds(args.seed, trial.number, n_seeds)):
+        # a rerun of a trial whose process died trains that trial's seeds
+        frozen = next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number)
+        for index, seed in enumerate(trial_seeds(args.seed, seed_number(frozen), n_seeds)):
             seed_folder = folder if folder is None or n_seeds == 1 else str(pathlib.Path(folder) / f"seed_{seed}")
             values.append(self._train(trial, experiment, seed, seed_folder, 1 + index * self.n_evaluations))
             trial.set_user_attr("seed_values", values)
@@ -453,7 +498,6 @@ def optimize(args: argparse.Namespace) -> int:
     or every trial of this process failed."""
     try:
         import optuna
-        from optuna.trial import TrialState
     except ImportError:
         raise ConfigError("-optimize needs Optuna: pip install 'baselines3[zoo]' (or optuna and cmaes)") from None
 
@@ -517,9 +561,9 @@ def optimize(args: argparse.Namespace) -> int:
     try:
         callbacks = []
         if args.max_total_trials is not None:  # counts every process's trials, so a shared study stops as a whole
-            states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-            callbacks.append(optuna.study.MaxTrialsCallback(args.max_total_trials, states=states))
-            if len(study.get_trials(deepcopy=False, states=states)) >= args.max_total_trials:
+            stop_at_total = StopAtTotalTrials(args.max_total_trials)
+            callbacks.append(stop_at_total)
+            if stop_at_total.reached(study):
                 print(f"The study already has {args.max_total_trials} trials (--max-total-trials): none run")
                 return _report(study, objective, args, base, study_name)
         study.optimize(
@@ -543,11 +587,14 @@ def _report(study: Any, objective: Objective, args: argparse.Namespace, base: Ex
     folder.mkdir(parents=True, exist_ok=True)
     # several processes of one study may write the same file: each write replaces it whole
     atomic_write_text(folder / "trials.csv", study.trials_dataframe().to_csv(index=False))
-    counts = {state: sum(t.state == state for t in trials) for state in TrialState}
+    counted = counted_trials(trials)
+    counts = {state: sum(t.state == state for t in counted) for state in TrialState}
+    rerun = len(trials) - len(counted)
     print(
-        f"Study {study_name!r}: {len(trials)} trials ({counts[TrialState.COMPLETE]} complete, "
+        f"Study {study_name!r}: {len(counted)} trials ({counts[TrialState.COMPLETE]} complete, "
         f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} "
-        f"running); this process ran "
+        f"running{f', {counts[TrialState.WAITING]} queued' if counts[TrialState.WAITING] else ''}"
+        f"{f'; {rerun} more cut short by a dead process and run again' if rerun else ''}); this process ran "
         f"{len(objective.trial_numbers)}. Trials: {folder / 'trials.csv'}"
     )
     mine = [t for t in trials if t.number in set(objective.trial_numbers)]

@@ -72,7 +72,7 @@ def test_search_summary_reads_the_study(search, tmp_path, capsys):
     assert str(path) in capsys.readouterr().out
     summary = json.loads(path.read_text())
     assert summary["study"] == STUDY and summary["published_budget"] == 50_000
-    assert summary["trials"] == {"total": 2, "complete": 2, "pruned": 0, "failed": 0, "running": 0}
+    assert summary["trials"] == {"total": 2, "complete": 2, "pruned": 0, "failed": 0, "running": 0, "rerun": 0}
     assert (summary["sampler"], summary["pruner"], summary["n_trials_asked"]) == ("tpe", "median", 2)
     assert summary["steps_per_trial"] == 300 and summary["evaluation_steps"] == [300]
     assert summary["trial_seeds"] == [1000, 1001] and summary["threshold"] == pytest.approx(ROW.threshold)
@@ -86,6 +86,28 @@ def test_search_summary_reads_the_study(search, tmp_path, capsys):
     assert {"learning_rate", "gamma", "policy_kwargs"} <= set(top[0]["params"])  # the zoo's names, not Optuna's
     assert summary["at_or_above_threshold"] == []  # 300 steps of DQN do not balance a pole
     assert summary["finding"].startswith("no trial reached the threshold 452.2 (best: trial")
+
+
+def test_a_trial_run_again_after_its_process_died_counts_once_with_its_first_seed(search, tmp_path, capsys):
+    import optuna
+
+    shutil.copy(search / f"{STUDY}.db", tmp_path / f"{STUDY}.db")
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp_path / STUDY}.db")
+    done = study.trials[0]
+    # what zoo.tune's storage records when trial 2's process dies and the next process reruns it as trial 3
+    study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.FAIL, params=done.params,
+                                        distributions=done.distributions, user_attrs=done.user_attrs))  # fmt: skip
+    rerun = {"failed_trial": 2, "retry_history": [2]}
+    study.add_trial(optuna.create_trial(value=-1.0, params=done.params, distributions=done.distributions,
+                                        user_attrs=done.user_attrs, system_attrs=rerun))  # fmt: skip
+    assert main("search-summary", "--row", ROW.key, "--tuning-dir", tmp_path, "--results", tmp_path) == 0
+    summary = json.loads((tmp_path / "searches" / f"{STUDY}.json").read_text())
+    assert summary["trials"] == {"total": 3, "complete": 3, "pruned": 0, "failed": 0, "running": 0, "rerun": 1}
+    assert summary["trial_seeds"] == [1000, 1001, 1002]  # trial 3 trained trial 2's seed
+    assert [t["seed"] for t in summary["top_trials"] if t["number"] == 3] == [1002]
+    assert "3 trials of 300 steps (3 complete, 0 pruned, 0 failed; 1 more cut short and run again)" in (
+        tuned._search_cell(summary)
+    )
 
 
 def test_search_summary_names_a_missing_database_or_study(search, tmp_path, capsys):

@@ -422,6 +422,45 @@ def test_database_storage_fails_the_trials_of_a_dead_process(tmp_path, monkeypat
     time.sleep(2.5)
     optuna.storages.fail_stale_trials(study)  # what the next process does before its own trial
     assert study.trials[0].state == TrialState.FAIL
+    assert study.trials[1].state == TrialState.WAITING  # queued to run again
+
+
+def test_a_trial_whose_process_died_runs_again_with_its_settings_and_seed(tmp_path, monkeypatch, capsys):
+    """A stopped machine costs a trial its progress, not its place: the next process reruns it (same values, same
+    seeds), and --max-total-trials and the report count it once."""
+    monkeypatch.setattr(tune, "HEARTBEAT_INTERVAL_S", 1)
+    monkeypatch.setattr(tune, "HEARTBEAT_GRACE_S", 1)
+    seen = []
+    real_train = tune.Objective._train
+
+    def recording_train(self, trial, experiment, seed, folder, first_report):
+        seen.append((trial.number, seed, experiment.algo_kwargs["gamma"]))
+        return real_train(self, trial, experiment, seed, folder, first_report)
+
+    monkeypatch.setattr(tune.Objective, "_train", recording_train)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    common = [*TINY, "--storage", url, "--study-name", "dead", "--seed", "7", "-f", str(tmp_path / "logs")]
+    assert main([*common, "--n-trials", "1"]) == 0
+    study = optuna.load_study(study_name="dead", storage=tune.make_storage(url))
+    first = study.trials[0]
+    # trial 1 starts with other values and its process dies: it stays RUNNING and its heartbeat stops
+    gamma = 0.9 if first.params["gamma"] != 0.9 else 0.95  # a value of the search space trial 0 did not use
+    values = {**first.params, "gamma": gamma}
+    study.enqueue_trial(values, user_attrs={"zoo_params": {**first.user_attrs["zoo_params"], "gamma": gamma}})
+    orphan = study.ask()
+    sample_hyperparams("a2c", orphan, SearchContext(n_envs=2, n_timesteps=128, use_sde=False, her=False))
+    tune.make_storage(url).record_heartbeat(orphan._trial_id)
+    time.sleep(2.5)
+    seen.clear()
+    assert main([*common, "--n-trials", "5", "--max-total-trials", "3"]) == 0
+    trials = optuna.load_study(study_name="dead", storage=url).trials
+    assert [trial.state for trial in trials] == [TrialState.COMPLETE, TrialState.FAIL, *[TrialState.COMPLETE] * 2]
+    assert trials[2].params == trials[1].params and trials[2].params["gamma"] == gamma
+    # the rerun (trial 2) trains trial 1's seed, 7 + 1; trial 3 its own; then the study holds 3 counted trials
+    assert seen == [(2, 8, gamma), (3, 10, trials[3].params["gamma"])]
+    assert [trial.number for trial in tune.counted_trials(trials)] == [0, 2, 3]
+    assert tune.seed_number(trials[2]) == 1 and tune.seed_number(trials[3]) == 3
+    assert "3 trials (3 complete, 0 pruned, 0 failed, 0 running; 1 more cut short" in capsys.readouterr().out
 
 
 def test_optimization_log_path_and_plots(tmp_path, capsys):
