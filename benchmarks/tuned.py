@@ -145,7 +145,9 @@ class SearchSpec:
         command = [python, "-m", "zoo.train", "--algo", row.algo, "--env", row.env]
         if self.n_timesteps is not None:
             command += ["-n", str(self.n_timesteps)]
-        command += ["-optimize", "--n-trials", str(self.n_trials), "--sampler", self.sampler, "--pruner", self.pruner]
+        # --max-total-trials: run again after a stop (or beside a running one), the command goes on to n_trials in all
+        command += ["-optimize", "--n-trials", str(self.n_trials), "--max-total-trials", str(self.n_trials)]
+        command += ["--sampler", self.sampler, "--pruner", self.pruner]
         if self.n_evaluations is not None:
             command += ["--n-evaluations", str(self.n_evaluations)]
         command += ["--seed", str(self.seed)]
@@ -793,7 +795,8 @@ def _search_status(row: Row, summary: dict[str, Any], validated: bool) -> tuple[
     this search has validation results (none passed and none is incomplete)."""
     steps, n_seeds = key = summary_key(summary)
     if summary["trials"].get("running"):
-        return "search running", None
+        # its trials may be running, or their process stopped: the command goes on either way (to the same total)
+        return "search running", shlex.join(SearchSpec(trial_seeds=n_seeds, n_timesteps=steps).command(row))
     asked = summary.get("n_trials_asked", 0)
     if not (validated or summary["at_or_above_threshold"]) and _searched(summary) < asked:
         # a stopped search has not shown that nothing works: it goes on from its study

@@ -59,7 +59,7 @@ def test_the_search_command_is_the_zoo_tuning_command():
     command = tuned.SearchSpec().command(ROW)
     assert command[:7] == ["python", "-m", "zoo.train", "--algo", "dqn", "--env", "CartPole-v1"]
     text = " ".join(command)
-    assert "-optimize --n-trials 30 --sampler tpe --pruner median --seed 1000" in text
+    assert "-optimize --n-trials 30 --max-total-trials 30 --sampler tpe --pruner median --seed 1000" in text
     assert "--storage sqlite:///benchmarks/runs/tuning/dqn-CartPole-v1.db --study-name dqn-CartPole-v1" in text
     assert "--optimization-log-path benchmarks/runs/tuning/dqn-CartPole-v1" in text and " -n " not in text
     assert text.endswith("--num-threads 1 --eval-episodes 10 --no-optim-plots")
@@ -373,6 +373,13 @@ def test_report_section_shows_the_rl_zoo_entry_the_search_and_the_tuned_entry(tm
     lunar_line = next(line for line in lines if line.startswith("| a2c:"))
     assert lunar_line.endswith("| search stopped after 2 of 30 trials |")
     assert any(line.startswith("- a2c:LunarLander-v3: `python -m zoo.train --algo a2c") for line in lines)
+    # a trial still marked running (its process may have stopped): the same command goes on to 30 in all
+    running = {**stopped, "trials": {**stopped["trials"], "running": 1}}
+    run.write_json(tuned_dir / "searches" / "a2c-LunarLander-v3.json", running)
+    lines = tuned.tuned_section(rl_zoo, tuned_dir, entries)
+    assert next(line for line in lines if line.startswith("| a2c:")).endswith("| search running |")
+    go_on = [line for line in lines if line.startswith("- a2c:LunarLander-v3: `python -m zoo.train --algo a2c")]
+    assert len(go_on) == 1 and "--n-trials 30 --max-total-trials 30" in go_on[0]
 
     # a validated trial below the threshold: no setting found, even though the search pointed at it
     for seed in range(5):
@@ -408,8 +415,9 @@ def test_a_multi_seed_search_has_its_own_study_and_files_and_one_seed_keeps_toda
     )  # fmt: skip
     # the command the DQN CartPole search of 3 seeds per trial runs with, as given to zoo.train
     assert " ".join(three.command(ROW)) == (
-        "python -m zoo.train --algo dqn --env CartPole-v1 -optimize --n-trials 30 --sampler tpe --pruner median "
-        "--seed 1000 --trial-seeds 3 --storage sqlite:///benchmarks/runs/tuning/dqn-CartPole-v1-3seeds.db "
+        "python -m zoo.train --algo dqn --env CartPole-v1 -optimize --n-trials 30 --max-total-trials 30 --sampler tpe "
+        "--pruner median --seed 1000 --trial-seeds 3 "
+        "--storage sqlite:///benchmarks/runs/tuning/dqn-CartPole-v1-3seeds.db "
         "--study-name dqn-CartPole-v1-3seeds --optimization-log-path benchmarks/runs/tuning/dqn-CartPole-v1-3seeds "
         "--num-threads 1 --eval-episodes 10 --no-optim-plots"
     )
@@ -565,8 +573,8 @@ def test_a_shorter_budget_search_has_its_own_study_and_files():
     )  # fmt: skip
     # the command the TD3 MountainCarContinuous search at 50k steps per trial runs with, as given to zoo.train
     assert " ".join(short.command(TD3)) == (
-        "python -m zoo.train --algo td3 --env MountainCarContinuous-v0 -n 50000 -optimize --n-trials 30 --sampler tpe "
-        "--pruner median --seed 1000 --storage sqlite:///benchmarks/runs/tuning/td3-MountainCarContinuous-v0-50000steps"
+        "python -m zoo.train --algo td3 --env MountainCarContinuous-v0 -n 50000 -optimize --n-trials 30 "
+        "--max-total-trials 30 --sampler tpe --pruner median --seed 1000 --storage sqlite:///benchmarks/runs/tuning/td3-MountainCarContinuous-v0-50000steps"
         ".db --study-name td3-MountainCarContinuous-v0-50000steps --optimization-log-path "
         "benchmarks/runs/tuning/td3-MountainCarContinuous-v0-50000steps --num-threads 1 --eval-episodes 10 "
         "--no-optim-plots"
