@@ -67,8 +67,8 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-total-trials",
         type=int,
         default=None,
-        help="stop once the study (all processes together) has this many finished, running or queued trials (one "
-        "whose process died counts once, through its rerun)",
+        help="stop once the study (all processes together) has this many finished or running trials (one whose "
+        "process died counts once, through its rerun, which still runs)",
     )
     group.add_argument("--n-jobs", type=int, default=1, help="trials run in parallel threads of this process")
     group.add_argument("--sampler", choices=["tpe", "random", "cmaes"], default="tpe")
@@ -225,14 +225,18 @@ def counted_trials(trials: Iterable[Any]) -> list[Any]:
 
 
 class StopAtTotalTrials:
-    """Optuna callback for --max-total-trials: stops the study once its counted trials (finished, running or queued,
-    by every process together) reach `max_trials`."""
+    """Optuna callback for --max-total-trials: stops the study once its counted trials that have started (finished or
+    running, by every process together) reach `max_trials`. A trial queued to run again (a dead trial's rerun) is
+    not a new one: it still runs, and counts once started."""
 
     def __init__(self, max_trials: int) -> None:
         self.max_trials = max_trials
 
     def reached(self, study: Any) -> bool:
-        return len(counted_trials(study.get_trials(deepcopy=False))) >= self.max_trials
+        from optuna.trial import TrialState
+
+        started = [t for t in counted_trials(study.get_trials(deepcopy=False)) if t.state != TrialState.WAITING]
+        return len(started) >= self.max_trials
 
     def __call__(self, study: Any, trial: Any) -> None:
         if self.reached(study):
@@ -563,6 +567,11 @@ def optimize(args: argparse.Namespace) -> int:
         if args.max_total_trials is not None:  # counts every process's trials, so a shared study stops as a whole
             stop_at_total = StopAtTotalTrials(args.max_total_trials)
             callbacks.append(stop_at_total)
+            # a trial whose process died would still count as running: mark it failed and queue its rerun first
+            # (Optuna does this before each trial; the cap is checked before the first one)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
             if stop_at_total.reached(study):
                 print(f"The study already has {args.max_total_trials} trials (--max-total-trials): none run")
                 return _report(study, objective, args, base, study_name)

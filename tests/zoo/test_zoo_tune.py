@@ -462,6 +462,21 @@ def test_a_trial_whose_process_died_runs_again_with_its_settings_and_seed(tmp_pa
     assert tune.seed_number(trials[2]) == 1 and tune.seed_number(trials[3]) == 3
     assert "3 trials (3 complete, 0 pruned, 0 failed, 0 running; 1 more cut short" in capsys.readouterr().out
 
+    # the last trial of a capped search dies: run again, the command reruns it instead of finding the cap reached
+    study = optuna.load_study(study_name="dead", storage=tune.make_storage(url))
+    study.enqueue_trial(values, user_attrs={"zoo_params": {**first.user_attrs["zoo_params"], "gamma": gamma}})
+    last = study.ask()  # trial 4, the 4th of a cap of 4
+    sample_hyperparams("a2c", last, SearchContext(n_envs=2, n_timesteps=128, use_sde=False, her=False))
+    tune.make_storage(url).record_heartbeat(last._trial_id)
+    time.sleep(2.5)
+    seen.clear()
+    assert main([*common, "--n-trials", "5", "--max-total-trials", "4"]) == 0
+    trials = optuna.load_study(study_name="dead", storage=url).trials
+    assert [trial.state for trial in trials[4:]] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert seen == [(5, 11, gamma)]  # trial 4's seed, 7 + 4; then the cap of 4 counted trials stops the study
+    assert main([*common, "--n-trials", "5", "--max-total-trials", "4"]) == 0
+    assert "already has 4 trials" in capsys.readouterr().out
+
 
 def test_optimization_log_path_and_plots(tmp_path, capsys):
     flags = [*TINY[:-1], "--n-trials", "2", "--seed", "0", "-f", str(tmp_path / "logs")]
