@@ -443,15 +443,20 @@ def test_a_trial_whose_process_died_runs_again_with_its_settings_and_seed(tmp_pa
     assert main([*common, "--n-trials", "1"]) == 0
     study = optuna.load_study(study_name="dead", storage=tune.make_storage(url))
     first = study.trials[0]
-    # trial 1 starts with other values and its process dies: it stays RUNNING and its heartbeat stops
     gamma = 0.9 if first.params["gamma"] != 0.9 else 0.95  # a value of the search space trial 0 did not use
     values = {**first.params, "gamma": gamma}
-    study.enqueue_trial(values, user_attrs={"zoo_params": {**first.user_attrs["zoo_params"], "gamma": gamma}})
-    orphan = study.ask()
-    sample_hyperparams("a2c", orphan, SearchContext(n_envs=2, n_timesteps=128, use_sde=False, her=False))
-    tune.make_storage(url).record_heartbeat(orphan._trial_id)
-    time.sleep(2.5)
-    seen.clear()
+
+    def start_a_trial_whose_process_dies():
+        """A trial with `values` starts and its process dies: it stays RUNNING and its heartbeat stops."""
+        study = optuna.load_study(study_name="dead", storage=tune.make_storage(url))
+        study.enqueue_trial(values, user_attrs={"zoo_params": {**first.user_attrs["zoo_params"], "gamma": gamma}})
+        orphan = study.ask()
+        sample_hyperparams("a2c", orphan, SearchContext(n_envs=2, n_timesteps=128, use_sde=False, her=False))
+        tune.make_storage(url).record_heartbeat(orphan._trial_id)
+        time.sleep(2.5)
+        seen.clear()
+
+    start_a_trial_whose_process_dies()  # trial 1
     assert main([*common, "--n-trials", "5", "--max-total-trials", "3"]) == 0
     trials = optuna.load_study(study_name="dead", storage=url).trials
     assert [trial.state for trial in trials] == [TrialState.COMPLETE, TrialState.FAIL, *[TrialState.COMPLETE] * 2]
@@ -463,13 +468,7 @@ def test_a_trial_whose_process_died_runs_again_with_its_settings_and_seed(tmp_pa
     assert "3 trials (3 complete, 0 pruned, 0 failed, 0 running; 1 more cut short" in capsys.readouterr().out
 
     # the last trial of a capped search dies: run again, the command reruns it instead of finding the cap reached
-    study = optuna.load_study(study_name="dead", storage=tune.make_storage(url))
-    study.enqueue_trial(values, user_attrs={"zoo_params": {**first.user_attrs["zoo_params"], "gamma": gamma}})
-    last = study.ask()  # trial 4, the 4th of a cap of 4
-    sample_hyperparams("a2c", last, SearchContext(n_envs=2, n_timesteps=128, use_sde=False, her=False))
-    tune.make_storage(url).record_heartbeat(last._trial_id)
-    time.sleep(2.5)
-    seen.clear()
+    start_a_trial_whose_process_dies()  # trial 4, the 4th of a cap of 4
     assert main([*common, "--n-trials", "5", "--max-total-trials", "4"]) == 0
     trials = optuna.load_study(study_name="dead", storage=url).trials
     assert [trial.state for trial in trials[4:]] == [TrialState.FAIL, TrialState.COMPLETE]
