@@ -794,14 +794,14 @@ def _search_status(row: Row, summary: dict[str, Any], validated: bool) -> tuple[
     """Where one search of a row stands: (status, the command still to run or None). `validated`: some trial of
     this search has validation results (none passed and none is incomplete)."""
     steps, n_seeds = key = summary_key(summary)
+    # the search's own command goes on from its study, to the same total of trials
+    go_on = shlex.join(SearchSpec(trial_seeds=n_seeds, n_timesteps=steps).command(row))
     if summary["trials"].get("running"):
-        # its trials may be running, or their process stopped: the command goes on either way (to the same total)
-        return "search running", shlex.join(SearchSpec(trial_seeds=n_seeds, n_timesteps=steps).command(row))
+        return "search running", go_on  # its trials may be running, or their process stopped
     asked = summary.get("n_trials_asked", 0)
     if not (validated or summary["at_or_above_threshold"]) and _searched(summary) < asked:
-        # a stopped search has not shown that nothing works: it goes on from its study
-        command = shlex.join(SearchSpec(trial_seeds=n_seeds, n_timesteps=steps).command(row))
-        return f"search stopped after {_searched(summary)} of {asked} trials", command
+        # a stopped search has not shown that nothing works
+        return f"search stopped after {_searched(summary)} of {asked} trials", go_on
     if validated or not summary["at_or_above_threshold"]:
         return NOTHING_FOUND, None
     command = _validate_command(row, summary["best"]["number"], key)

@@ -18,6 +18,7 @@ them) in `<log-folder>/<algo>/<env>_optimize_<study name>/`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import math
 import os
@@ -28,7 +29,7 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import yaml
@@ -151,6 +152,17 @@ def output_folder(log_folder: str, algo: str, env_id: str, study_name: str) -> p
     return pathlib.Path(log_folder) / algo / f"{runs.env_folder_name(env_id)}_optimize_{_slug(study_name)}"
 
 
+@contextlib.contextmanager
+def _optuna_experimental() -> Iterator[None]:
+    """Quiet Optuna's ExperimentalWarning for the features used here that it marks experimental (heartbeats, the
+    rerun of dead trials, its matplotlib plots)."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
 def make_storage(spec: str | None) -> Any:
     """The Optuna storage `--storage` names: None (in memory), a path ending in `.log` or `.journal` (a journal
     file, safe for several processes on one file system) or a database URL (sqlite:///, postgresql://,
@@ -179,8 +191,7 @@ def make_storage(spec: str | None) -> Any:
         try:
             # heartbeats: a trial whose process died (a lost machine, a kill) is marked failed by the next
             # process that starts a trial, instead of staying RUNNING forever, and queued to run again
-            with warnings.catch_warnings():  # Optuna marks both experimental
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            with _optuna_experimental():
                 return optuna.storages.RDBStorage(
                     spec,
                     engine_kwargs=engine_kwargs,
@@ -569,8 +580,7 @@ def optimize(args: argparse.Namespace) -> int:
             callbacks.append(stop_at_total)
             # a trial whose process died would still count as running: mark it failed and queue its rerun first
             # (Optuna does this before each trial; the cap is checked before the first one)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            with _optuna_experimental():
                 optuna.storages.fail_stale_trials(study)
             if stop_at_total.reached(study):
                 print(f"The study already has {args.max_total_trials} trials (--max-total-trials): none run")
@@ -645,7 +655,6 @@ def write_plots(study: Any, folder: pathlib.Path) -> list[pathlib.Path]:
         if "matplotlib.pyplot" not in sys.modules:  # files only: no window, also on machines without a display
             matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        import optuna
         import optuna.visualization.matplotlib as optuna_plots
     except ImportError as error:
         print(f"No tuning plots: they need matplotlib ({error}); pip install matplotlib, or pass --no-optim-plots")
@@ -658,8 +667,7 @@ def write_plots(study: Any, folder: pathlib.Path) -> list[pathlib.Path]:
     for name, draw in plots.items():
         path = folder / f"{name}.png"
         try:
-            with warnings.catch_warnings():  # Optuna marks its matplotlib plots experimental
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            with _optuna_experimental():
                 figure = draw(study).figure  # the Axes of the plot
             figure.savefig(path, dpi=100, bbox_inches="tight")
             plt.close(figure)
