@@ -58,6 +58,8 @@ from benchmarks.run import (
     run_in_pool,
     write_json,
 )
+from zoo import checkpoints
+from zoo.checkpoints import Checkpoint, checkpoint_folders
 from zoo.config import ConfigError, Experiment, load_experiment
 
 #: The two libraries: our name for each and the package it imports.
@@ -78,7 +80,6 @@ EVAL_EPISODES = 10
 #: The final evaluation's env is seeded with this plus the run's seed (as in benchmarks.run).
 EVAL_SEED_OFFSET = 10_000
 SCHEMA = 1
-MANIFEST = "checkpoint.json"
 #: Exit code of a training process that stopped after a checkpoint because --stop-after asked it to.
 STOPPED = 3
 #: what a sweep's worker reports for a run that another process is training (not an exit code)
@@ -196,52 +197,15 @@ def sweep_command(rows: Sequence[str], seeds: Sequence[int], libraries: Sequence
 # ---------------------------------------------------------------- checkpoints
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    """A complete checkpoint: its folder, the steps it was saved at and its manifest."""
-
-    folder: pathlib.Path
-    steps: int
-    manifest: dict[str, Any]
-
-    def file(self, kind: str) -> pathlib.Path | None:
-        name = self.manifest["files"].get(kind)
-        return None if name is None else self.folder / name
-
-    @property
-    def final(self) -> bool:
-        return bool(self.manifest.get("final"))
-
-
-def checkpoint_folders(run_dir: pathlib.Path) -> list[pathlib.Path]:
-    return sorted(pathlib.Path(run_dir).glob("checkpoint_*"))
+def job_identity(job: Job) -> dict[str, Any]:
+    """What a checkpoint's manifest must hold to be continued by `job`: its library, algo, env, seed and budget."""
+    return {"library": job.library, "algo": job.algo, "env": job.env, "seed": job.seed, "budget": job.budget}
 
 
 def newest_checkpoint(run_dir: pathlib.Path, job: Job) -> Checkpoint | None:
-    """The checkpoint with the most steps among the complete ones: its manifest (written last) is there, is the
-    same run (library, algo, env, seed, budget) and every file it lists exists. A process stopped while saving
-    leaves a folder without a manifest, which is passed over."""
-    best: Checkpoint | None = None
-    for folder in checkpoint_folders(run_dir):
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text())
-        except (OSError, ValueError):
-            continue
-        identity = {key: manifest.get(key) for key in ("library", "algo", "env", "seed", "budget")}
-        if identity != {
-            "library": job.library,
-            "algo": job.algo,
-            "env": job.env,
-            "seed": job.seed,
-            "budget": job.budget,
-        }:
-            continue
-        if not all((folder / name).exists() for name in manifest.get("files", {}).values()):
-            continue
-        steps = int(manifest["steps"])
-        if best is None or steps > best.steps:
-            best = Checkpoint(folder, steps, manifest)
-    return best
+    """The complete checkpoint of `job` with the most steps in `run_dir` (a process stopped while saving leaves a
+    folder without a manifest, which is passed over)."""
+    return checkpoints.newest_checkpoint([run_dir], job_identity(job))
 
 
 @dataclass
@@ -281,23 +245,12 @@ def compiled_step(model: Any) -> bool | None:
     return compiled.compile_seconds(model) is not None if isinstance(model, (SAC, TD3)) else None
 
 
-@contextlib.contextmanager
-def compiled_as_uninterrupted(job: Job) -> Iterator[None]:
-    """Inside: baselines3's SAC/TD3 step compiled where the whole uninterrupted run would compile it under the
-    automatic setting, also when a continued run's own learn() call is shorter than the setting's threshold
-    (otherwise the rest of a stopped run would train eagerly). An explicit setting is left as it is."""
-    if job.library != "baselines3" or job.algo not in ("sac", "td3"):
-        yield
-        return
-    from baselines3.common.fast import compiled
-
-    setting = compiled.compiled_updates_setting()
-    if setting is None and compiled.auto_reason(job.budget) is None:
-        compiled.set_compiled_updates(True)
-    try:
-        yield
-    finally:
-        compiled.set_compiled_updates(setting)
+def compiled_as_uninterrupted(job: Job) -> contextlib.AbstractContextManager[None]:
+    """baselines3's SAC/TD3 step compiled where the whole uninterrupted run would compile it (see
+    `zoo.checkpoints.compiled_as_uninterrupted`); other libraries are left as they are."""
+    if job.library != "baselines3":
+        return contextlib.nullcontext()
+    return checkpoints.compiled_as_uninterrupted(job.algo, job.budget)
 
 
 def save_checkpoint(
@@ -306,35 +259,14 @@ def save_checkpoint(
     """Save the model at its step count with the library's own functions (plus its replay buffer, unless final,
     and its VecNormalize statistics), then the manifest that makes the checkpoint complete; then delete every
     other checkpoint folder (older ones, or a stale incomplete one)."""
-    steps = int(model.num_timesteps)
-    folder = pathlib.Path(run_dir) / f"checkpoint_{steps:012d}"
-    shutil.rmtree(folder, ignore_errors=True)  # an incomplete save of an earlier process at the same step
-    folder.mkdir(parents=True)
-    files = {"model": "model.zip"}
-    model.save(folder / files["model"])
-    if job.algo in OFF_POLICY and not final:
-        files["replay_buffer"] = f"replay_buffer{api.replay_suffix}"
-        model.save_replay_buffer(folder / files["replay_buffer"])
-    normalize = model.get_vec_normalize_env()
-    if normalize is not None:
-        files["vecnormalize"] = f"vecnormalize{api.normalize_suffix}"
-        normalize.save(str(folder / files["vecnormalize"]))
-    manifest = {
-        "library": job.library,
-        "algo": job.algo,
-        "env": job.env,
-        "seed": job.seed,
-        "budget": job.budget,
-        "steps": steps,
-        "final": final,
-        "files": files,
-        "segments": segments,
-    }
-    write_json(folder / MANIFEST, manifest)
-    for other in checkpoint_folders(run_dir):
-        if other != folder:
-            shutil.rmtree(other, ignore_errors=True)
-    return folder
+    return checkpoints.save_checkpoint(
+        model,
+        run_dir,
+        {**job_identity(job), "final": final, "segments": segments},
+        save_replay_buffer=job.algo in OFF_POLICY and not final,
+        replay_suffix=api.replay_suffix,
+        normalize_suffix=api.normalize_suffix,
+    )
 
 
 # ---------------------------------------------------------------- the two libraries

@@ -174,17 +174,20 @@ def build_env(
     normalize_stats: pathlib.Path | None = None,
     training: bool = True,
     gym_packages: Sequence[str] = (),
+    append_monitor: bool = False,
 ) -> VecEnv:
     """The env an entry describes, in the RL Zoo's order: env wrappers (inside Monitor), vec-env wrappers,
     VecNormalize (fresh, or `normalize_stats` when given), frame stacking. Without `training`, normalization
     statistics are frozen and rewards are left as they are (evaluation and replay). `gym_packages` are imported
-    wherever an env is made (also in subprocess workers)."""
+    wherever an env is made (also in subprocess workers). With `append_monitor` the Monitor CSVs in `monitor_dir`
+    are continued rather than started afresh (a run that goes on from a checkpoint)."""
     vec_env_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
     env: VecEnv = make_vec_env(
         PackageEnv(experiment.env_id, tuple(gym_packages)) if gym_packages else experiment.env_id,
         n_envs=n_envs,
         seed=seed,
         monitor_dir=monitor_dir,
+        monitor_kwargs={"override_existing": False} if append_monitor else None,
         wrapper_class=chain(experiment.env_wrapper),
         env_kwargs=env_kwargs,
         vec_env_cls=vec_env_cls,

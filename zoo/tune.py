@@ -9,10 +9,10 @@ trains for the per-trial budget (`-n`, else the entry's n_timesteps) and evaluat
 evenly over it; every evaluation is reported to Optuna, which may stop (prune) the trial there. A trial that
 crashes is recorded as failed and the study goes on. In a database storage, a trial whose process died (a stopped
 machine, a kill) is marked failed by the next process that starts a trial and queued to run again with the same
-settings and seeds. Trials write no run folders unless
-`--optimization-log-path` names a folder for them; the results are `trials.csv`, `best_hyperparams.yml` (an entry
-ready for `zoo/hyperparams/<algo>.yml`) and Optuna's plots as PNGs (with matplotlib; `--no-optim-plots` skips
-them) in `<log-folder>/<algo>/<env>_optimize_<study name>/`.
+settings and seeds; with `--optimization-log-path` it goes on from the checkpoint the dead trial saved after its
+last evaluation. Trials write no run folders unless `--optimization-log-path` names a folder for them; the results
+are `trials.csv`, `best_hyperparams.yml` (an entry ready for `zoo/hyperparams/<algo>.yml`) and Optuna's plots as
+PNGs (with matplotlib; `--no-optim-plots` skips them) in `<log-folder>/<algo>/<env>_optimize_<study name>/`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import json
 import math
 import os
 import pathlib
 import random
 import re
+import shutil
 import socket
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -38,7 +40,7 @@ from baselines3 import HerReplayBuffer
 from baselines3.common.callbacks import EvalCallback
 from baselines3.common.save_util import atomic_write_text
 from baselines3.common.vec_env import VecEnv
-from zoo import runs
+from zoo import checkpoints, runs
 from zoo.command import Command, action_noise, check_numbers, resolve_command
 from zoo.config import ConfigError, Experiment, algorithm_class, load_experiment, parse_policy_kwargs
 
@@ -48,8 +50,9 @@ DEFAULT_N_EVALUATIONS = 5
 #: Seconds between a running trial's heartbeats, and how long without one before the trial counts as dead.
 HEARTBEAT_INTERVAL_S = 60
 HEARTBEAT_GRACE_S = 180
-#: Times a trial whose process died is queued to run again, with its settings and seeds (a rerun that dies too
-#: counts as one of them): a stopped machine costs the trial's progress, not its place in the search.
+#: Times in a row a trial whose process died is queued to run again (with its settings and seeds) although it
+#: saved no checkpoint since its last start: a stopped machine costs the trial's progress, not its place in the
+#: search, and a trial that kills its process (out of memory, say) is given up after this many tries.
 DEAD_TRIAL_RERUNS = 2
 #: Tries to open a database storage (several processes may be creating its tables at the same moment).
 STORAGE_ATTEMPTS = 5
@@ -97,8 +100,15 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
         "--optimization-log-path",
         default=None,
         metavar="FOLDER",
-        help="write each trial's files to FOLDER/trial_<N>: its resolved entry, monitor CSVs, evaluations.npz and "
-        "best_model.zip",
+        help="write each trial's files to FOLDER/trial_<N>: its resolved entry, monitor CSVs, evaluations.npz, "
+        "best_model.zip and the checkpoint a rerun of the trial goes on from",
+    )
+    group.add_argument(
+        "--no-trial-checkpoints",
+        action="store_false",
+        dest="trial_checkpoints",
+        help="with --optimization-log-path: do not save a checkpoint after each evaluation (a trial whose process "
+        "died then runs again from its first step)",
     )
     group.add_argument(
         "--no-optim-plots",
@@ -197,7 +207,7 @@ def make_storage(spec: str | None) -> Any:
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=HEARTBEAT_INTERVAL_S,
                     grace_period=HEARTBEAT_GRACE_S,
-                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(DEAD_TRIAL_RERUNS),
+                    heartbeat_stale_trial_callback=RerunDeadTrial(DEAD_TRIAL_RERUNS),
                 )
         except ImportError as error:
             # SQLAlchemy 2.1 reads postgresql:// with psycopg 3 (postgresql+psycopg2:// asks for psycopg2)
@@ -214,6 +224,46 @@ def make_storage(spec: str | None) -> Any:
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
             raise ConfigError(f"--storage {spec!r} cannot be used: {type(error).__name__}: {error}") from None
     raise AssertionError("unreachable")
+
+
+class RerunDeadTrial:
+    """What happens to a trial whose process died (Optuna's heartbeat-stale callback) or that Ctrl-C stopped: it is
+    queued to run again with its values, seeds and attributes, as Optuna's RetryHeartbeatStaleTrialCallback does
+    (the same `failed_trial` and `retry_history` system attributes), but given up only after `max_stalls` such
+    ends in a row without progress (no checkpoint saved since its last start), so that a long trial may be
+    stopped any number of times. Unlike Optuna's callback it leaves the dead trial's attributes as they are (with
+    `get_trials(deepcopy=False)` they are the study's cached copy)."""
+
+    def __init__(self, max_stalls: int) -> None:
+        self.max_stalls = max_stalls
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        self.rerun(study, trial)
+
+    def rerun(self, study: Any, trial: Any) -> bool:
+        """Queue `trial` to run again; False when it is given up."""
+        import optuna
+
+        progressed = int(trial.user_attrs.get("checkpoints_saved", 0)) > 0
+        stalls = 0 if progressed else int(trial.system_attrs.get("stalled_reruns", 0)) + 1
+        if stalls > self.max_stalls:
+            return False
+        system_attrs = {
+            **trial.system_attrs,
+            "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
+            "retry_history": [*trial.system_attrs.get("retry_history", []), trial.number],
+            "stalled_reruns": stalls,
+        }
+        study.add_trial(
+            optuna.create_trial(
+                state=optuna.trial.TrialState.WAITING,
+                params=trial.params,
+                distributions=trial.distributions,
+                user_attrs=trial.user_attrs,
+                system_attrs=system_attrs,
+            )
+        )
+        return True
 
 
 def seed_number(trial: Any) -> int:
@@ -319,6 +369,7 @@ class TrialEvalCallback(EvalCallback):
         eval_freq: int,
         folder: str | None = None,
         first_report: int = 1,
+        on_checkpoint: Callable[[TrialEvalCallback], None] | None = None,
     ) -> None:
         # with a folder (--optimization-log-path): evaluations.npz and best_model.zip of the trial go there
         super().__init__(
@@ -333,6 +384,11 @@ class TrialEvalCallback(EvalCallback):
         self.evaluations_done = 0
         self.first_report = first_report  # the step its first evaluation is reported at (later seeds go on)
         self.pruned = False
+        self.values: list[float] = []  # the mean return of each evaluation, as reported
+        # called at the first rollout start after each evaluation the trial goes on from: between an update and the
+        # next collection, so that a checkpoint saved there loses nothing collected
+        self.on_checkpoint = on_checkpoint
+        self.checkpoint_due = False
 
     def _on_step(self) -> bool:
         if self.eval_freq <= 0 or self.n_calls % self.eval_freq != 0:
@@ -341,9 +397,50 @@ class TrialEvalCallback(EvalCallback):
         self.evaluations_done += 1
         if not math.isfinite(self.last_mean_reward):
             raise FloatingPointError(f"evaluation {self.evaluations_done} returned {self.last_mean_reward}")
+        self.values.append(float(self.last_mean_reward))
         self.trial.report(self.last_mean_reward, self.first_report + self.evaluations_done - 1)
         self.pruned = self.trial.should_prune()
+        self.checkpoint_due = not self.pruned
         return not self.pruned
+
+    def _on_rollout_start(self) -> None:
+        if self.checkpoint_due and self.on_checkpoint is not None:
+            self.checkpoint_due = False
+            self.on_checkpoint(self)
+
+    def progress(self) -> dict[str, Any]:
+        """What a run continued from a checkpoint needs of this callback (JSON): its step count, the evaluations
+        so far and the best mean return (its best_model.zip)."""
+        return {
+            "calls": self.n_calls,
+            "values": self.values,
+            "timesteps": self.evaluations_timesteps,
+            "results": self.evaluations_results,
+            "lengths": self.evaluations_length,
+            "successes": self.evaluations_successes,
+            "best_mean_reward": float(self.best_mean_reward),
+        }
+
+    def go_on_from(self, progress: dict[str, Any]) -> None:
+        """Take up `progress` (from `progress()` of the run a checkpoint was saved in) and report its evaluations
+        to the trial again, so that the trial's curve and evaluations.npz hold them all."""
+        self.n_calls = int(progress["calls"])
+        self.values = [float(value) for value in progress["values"]]
+        self.evaluations_timesteps = [int(step) for step in progress["timesteps"]]
+        self.evaluations_results = [list(result) for result in progress["results"]]
+        self.evaluations_length = [list(length) for length in progress["lengths"]]
+        self.evaluations_successes = [list(success) for success in progress["successes"]]
+        self.best_mean_reward = float(progress["best_mean_reward"])
+        self.evaluations_done = len(self.values)
+        if self.values:
+            self.last_mean_reward = self.values[-1]
+        report_values(self.trial, self.values, self.first_report)
+
+
+def report_values(trial: Any, values: list[float], first_report: int) -> None:
+    """Report `values` to `trial` as its evaluations from step `first_report` on."""
+    for index, value in enumerate(values):
+        trial.report(value, first_report + index)
 
 
 class Objective:
@@ -373,15 +470,20 @@ class Objective:
             her=isinstance(buffer_class, type) and issubclass(buffer_class, HerReplayBuffer),
         )
         self.trial_numbers: list[int] = []  # trials this process ran
+        self.interrupted: list[int] = []  # those of them stopped by Ctrl-C
 
     def __call__(self, trial: Any) -> float:
         self.trial_numbers.append(trial.number)
+        trial.set_user_attr("checkpoints_saved", 0)  # since this start (a rerun inherits its dead trial's count)
         trial.set_user_attr("pid", os.getpid())
         trial.set_user_attr("host", socket.gethostname())
         try:
             return self._run(trial)
         except TRIAL_ERRORS as error:
             trial.set_user_attr("error", f"{type(error).__name__}: {error}"[:1000])
+            raise
+        except KeyboardInterrupt:
+            self.interrupted.append(trial.number)  # queued to run again (see queue_interrupted_trials)
             raise
 
     def _run(self, trial: Any) -> float:
@@ -395,32 +497,76 @@ class Objective:
         folder = trial_folder(args.optimization_log_path, trial.number, {"env_id": args.env, **experiment.raw})
         n_seeds = args.trial_seeds
         values = []
-        # a rerun of a trial whose process died trains that trial's seeds
+        # a rerun of a trial whose process died trains that trial's seeds, from the newest checkpoint of the trials
+        # it runs again (the latest first)
         frozen = next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number)
+        earlier = [int(number) for number in reversed(frozen.system_attrs.get("retry_history", []))]
         for index, seed in enumerate(trial_seeds(args.seed, seed_number(frozen), n_seeds)):
-            seed_folder = folder if folder is None or n_seeds == 1 else str(pathlib.Path(folder) / f"seed_{seed}")
-            values.append(self._train(trial, experiment, seed, seed_folder, 1 + index * self.n_evaluations))
+            seed_part = "" if n_seeds == 1 else f"seed_{seed}"
+            seed_folder = None if folder is None else str(pathlib.Path(folder) / seed_part)
+            earlier_folders = [
+                pathlib.Path(args.optimization_log_path) / f"trial_{number}" / seed_part
+                for number in (earlier if args.optimization_log_path is not None else [])
+            ]
+            first_report = 1 + index * self.n_evaluations
+            values.append(self._train(trial, experiment, seed, seed_folder, first_report, earlier_folders))
             trial.set_user_attr("seed_values", values)
         return sum(values) / len(values)
 
+    def checkpoint_identity(self, trial: Any, seed: int | None) -> dict[str, Any]:
+        """What a trial checkpoint's manifest must hold to be continued: the search's settings, the seed and the
+        trial's sampled values (a rerun has its dead trial's)."""
+        return {
+            "algo": self.args.algo,
+            "env": self.args.env,
+            "seed": seed,
+            "n_timesteps": self.n_timesteps,
+            "n_evaluations": self.n_evaluations,
+            "eval_episodes": self.args.eval_episodes,
+            "params": json.loads(json.dumps(trial.params)),
+        }
+
     def _train(
-        self, trial: Any, experiment: Experiment, seed: int | None, folder: str | None, first_report: int
+        self,
+        trial: Any,
+        experiment: Experiment,
+        seed: int | None,
+        folder: str | None,
+        first_report: int,
+        earlier_folders: Sequence[pathlib.Path] = (),
     ) -> float:
-        """Train `experiment` on `seed` and return its final mean evaluation return."""
+        """Train `experiment` on `seed` and return its final mean evaluation return. With a folder and trial
+        checkpoints, go on from the newest checkpoint of this run in `folder` or `earlier_folders` (the same run in
+        trials whose process died) and save one at the first rollout start after each evaluation."""
         import optuna
 
         args = self.args
+        saving = folder is not None and args.trial_checkpoints
+        identity = self.checkpoint_identity(trial, seed)
+        checkpoint = None
+        if folder is not None and saving:
+            checkpoint = checkpoints.newest_checkpoint([folder, *earlier_folders], identity)
+            if checkpoint is not None and checkpoint.folder.parent != pathlib.Path(folder):
+                copy_run_files(checkpoint.folder.parent, pathlib.Path(folder))
+        if checkpoint is not None and checkpoint.final:  # this seed had finished: its result stands
+            report_values(trial, checkpoint.manifest["progress"]["values"], first_report)
+            return float(checkpoint.manifest["value"])
+        done = 0 if checkpoint is None else checkpoint.steps
+        # a continued run is reseeded from seed + steps done, so that it does not replay the first episodes
+        run_seed = None if seed is None else seed + done
         envs: list[VecEnv] = []
         try:
             packages = args.gym_packages
             env = runs.build_env(
                 experiment,
                 experiment.n_envs,
-                seed,
+                run_seed,
                 monitor_dir=folder,
                 vec_env=args.vec_env,
                 env_kwargs=self.command.env_kwargs,
                 gym_packages=packages,
+                normalize_stats=None if checkpoint is None else checkpoint.file("vecnormalize"),
+                append_monitor=checkpoint is not None,
             )
             envs.append(env)
             eval_seed = None if seed is None else seed + 1000
@@ -433,28 +579,83 @@ class Objective:
                 gym_packages=packages,
             )
             envs.append(eval_env)
-            kwargs = dict(experiment.algo_kwargs)
-            if "action_noise" in kwargs:
-                kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
-            model = algorithm_class(args.algo)(
-                experiment.policy, env, seed=seed, device=args.device, verbose=0, **kwargs
-            )
+            algorithm = algorithm_class(args.algo)
+            if checkpoint is None:
+                kwargs = dict(experiment.algo_kwargs)
+                if "action_noise" in kwargs:
+                    kwargs["action_noise"] = action_noise(kwargs["action_noise"], env)
+                model = algorithm(experiment.policy, env, seed=seed, device=args.device, verbose=0, **kwargs)
+            else:
+                saved = checkpoint.file("model")
+                if saved is None:
+                    raise RuntimeError(f"the trial checkpoint {checkpoint.folder} holds no model to go on from")
+                model = algorithm.load(saved, env=env, device=args.device)
+                replay = checkpoint.file("replay_buffer")
+                if replay is not None:
+                    model.load_replay_buffer(replay)
+                if run_seed is not None:
+                    model.set_random_seed(run_seed)
+
+            def save(evaluations: TrialEvalCallback) -> None:
+                manifest = {**identity, "final": False, "progress": evaluations.progress()}
+                has_buffer = getattr(model, "replay_buffer", None) is not None
+                checkpoints.save_checkpoint(model, str(folder), manifest, save_replay_buffer=has_buffer)
+                count_checkpoint(trial)
+
             calls = max(self.n_timesteps // experiment.n_envs, 1)
             eval_freq = max(calls // self.n_evaluations, 1)
-            callback = TrialEvalCallback(eval_env, trial, args.eval_episodes, eval_freq, folder, first_report)
+            callback = TrialEvalCallback(
+                eval_env, trial, args.eval_episodes, eval_freq, folder, first_report, save if saving else None
+            )
+            if checkpoint is not None:
+                callback.go_on_from(checkpoint.manifest["progress"])
             callbacks = [spec() for spec in experiment.callback] + [callback]
-            model.learn(self.n_timesteps, callback=callbacks)  # type: ignore[attr-defined]
+            with checkpoints.compiled_as_uninterrupted(args.algo, self.n_timesteps):
+                model.learn(  # type: ignore[attr-defined]
+                    self.n_timesteps - done, callback=callbacks, reset_num_timesteps=checkpoint is None
+                )
             if callback.pruned:
                 raise optuna.TrialPruned(f"pruned after evaluation {callback.evaluations_done}")
             if callback.evaluations_done == 0:  # training ended early (an entry's callback): evaluate now
                 callback.evaluate()
             value = float(callback.last_mean_reward)
+            if not math.isfinite(value):
+                raise FloatingPointError(f"the final evaluation returned {value}")
+            if saving:  # the seed's result, for a rerun of a trial whose process dies in a later seed
+                manifest = {**identity, "final": True, "value": value, "progress": callback.progress()}
+                checkpoints.save_checkpoint(model, str(folder), manifest, save_model=False)
+                count_checkpoint(trial)
+        except (optuna.TrialPruned, *TRIAL_ERRORS):  # type: ignore[misc]  # (a tuple built from a tuple)
+            if folder is not None:  # the trial ends here: nothing goes on from its checkpoints
+                for run_dir in [pathlib.Path(folder), *earlier_folders]:
+                    remove_checkpoints(run_dir)
+            raise
         finally:
             for opened in envs:
                 opened.close()
-        if not math.isfinite(value):
-            raise FloatingPointError(f"the final evaluation returned {value}")
+        for run_dir in earlier_folders:
+            remove_checkpoints(run_dir)
         return value
+
+
+def count_checkpoint(trial: Any) -> None:
+    """Count a checkpoint the trial saved since it started: its progress, should its process die (RerunDeadTrial)."""
+    trial.set_user_attr("checkpoints_saved", int(trial.user_attrs.get("checkpoints_saved", 0)) + 1)
+
+
+def copy_run_files(source: pathlib.Path, target: pathlib.Path) -> None:
+    """Copy the files of a dead trial's run (evaluations.npz, best_model.zip, monitor CSVs) into its rerun's
+    folder, which goes on from the dead trial's checkpoint: its files hold the whole run."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.is_file() and path.name != "config.yml":
+            shutil.copy2(path, target / path.name)
+
+
+def remove_checkpoints(run_dir: str | pathlib.Path) -> None:
+    """Delete the checkpoint folders of a run that nothing goes on from."""
+    for folder in checkpoints.checkpoint_folders(run_dir):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def sampler_seed(args: argparse.Namespace) -> int | None:
@@ -595,7 +796,26 @@ def optimize(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         print("Interrupted: writing the results so far", file=sys.stderr)
+        if args.storage is not None:
+            for number in queue_interrupted_trials(study, objective.interrupted):
+                print(f"Trial {number} was interrupted: the next process on this study runs it again", file=sys.stderr)
     return _report(study, objective, args, base, study_name)
+
+
+def queue_interrupted_trials(study: Any, numbers: Iterable[int]) -> list[int]:
+    """Queue the trials `numbers`, stopped by an interrupt (Ctrl-C), to run again as the trials of a dead process
+    are (`RerunDeadTrial`: same settings and seeds; from the checkpoint after their last evaluation, with
+    --optimization-log-path), so that stopping a search and starting it again loses no trial. Returns the numbers
+    of those queued."""
+    from optuna.trial import TrialState
+
+    wanted = set(numbers)
+    rerun = RerunDeadTrial(DEAD_TRIAL_RERUNS)
+    return [
+        trial.number
+        for trial in study.get_trials(deepcopy=False)
+        if trial.number in wanted and trial.state == TrialState.FAIL and rerun.rerun(study, trial)
+    ]
 
 
 def _report(study: Any, objective: Objective, args: argparse.Namespace, base: Experiment, study_name: str) -> int:
@@ -613,7 +833,7 @@ def _report(study: Any, objective: Objective, args: argparse.Namespace, base: Ex
         f"Study {study_name!r}: {len(counted)} trials ({counts[TrialState.COMPLETE]} complete, "
         f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} "
         f"running{f', {counts[TrialState.WAITING]} queued' if counts[TrialState.WAITING] else ''}"
-        f"{f'; {rerun} more cut short by a dead process and run again' if rerun else ''}); this process ran "
+        f"{f'; {rerun} more cut short (a dead process or Ctrl-C) and run again' if rerun else ''}); this process ran "
         f"{len(objective.trial_numbers)}. Trials: {folder / 'trials.csv'}"
     )
     mine = [t for t in trials if t.number in set(objective.trial_numbers)]

@@ -13,6 +13,7 @@ import torch
 
 from benchmarks import report, run
 from benchmarks import side_by_side as sbs
+from zoo.checkpoints import MANIFEST
 
 needs_sb3 = pytest.mark.skipif(importlib.util.find_spec("stable_baselines3") is None, reason="needs SB3")
 
@@ -85,7 +86,7 @@ def _fake_checkpoint(run_dir, job, steps, files=("model.zip",), write=None, **ch
         (folder / name).write_bytes(b"x")
     manifest = {"library": job.library, "algo": job.algo, "env": job.env, "seed": job.seed, "budget": job.budget}
     manifest |= {"steps": steps, "final": False, "segments": [], "files": {name.split(".")[0]: name for name in files}}
-    run.write_json(folder / sbs.MANIFEST, manifest | changes)
+    run.write_json(folder / MANIFEST, manifest | changes)
     return folder
 
 
@@ -96,11 +97,11 @@ def test_resume_picks_the_newest_complete_checkpoint(tmp_path):
     _fake_checkpoint(tmp_path, job, 20_000, both)
     _fake_checkpoint(tmp_path, job, 40_000, both)
     _fake_checkpoint(tmp_path, job, 60_000, both, write=("model.zip",))  # stopped before the buffer was saved
-    (_fake_checkpoint(tmp_path, job, 80_000, both) / sbs.MANIFEST).unlink()  # stopped before the manifest
+    (_fake_checkpoint(tmp_path, job, 80_000, both) / MANIFEST).unlink()  # stopped before the manifest
     _fake_checkpoint(tmp_path, job, 100_000, both, budget=300)  # another budget's run
     _fake_checkpoint(tmp_path, job, 120_000, both, seed=2)  # another seed's run
     (tmp_path / "checkpoint_000000140000").mkdir()
-    (tmp_path / "checkpoint_000000140000" / sbs.MANIFEST).write_text('{"steps": 14')  # cut mid-write
+    (tmp_path / "checkpoint_000000140000" / MANIFEST).write_text('{"steps": 14')  # cut mid-write
     found = sbs.newest_checkpoint(tmp_path, job)
     assert found is not None and found.steps == 40_000 and not found.final
     assert found.file("replay_buffer") == tmp_path / "checkpoint_000000040000" / "replay_buffer.npz"
@@ -134,11 +135,11 @@ def test_a_checkpoint_holds_what_resuming_needs_and_replaces_the_older_ones(tmp_
     old = _fake_checkpoint(tmp_path, job, 100)
     folder = sbs.save_checkpoint(api, _Model(200, False), job, tmp_path, [{"from_timestep": 0}], final=False)
     assert not old.exists() and sbs.checkpoint_folders(tmp_path) == [folder]
-    manifest = json.loads((folder / sbs.MANIFEST).read_text())
+    manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["files"] == {"model": "model.zip", "replay_buffer": "replay_buffer.npz"}
     assert (manifest["steps"], manifest["final"], manifest["segments"]) == (200, False, [{"from_timestep": 0}])
     final = sbs.save_checkpoint(api, _Model(1000, False), job, tmp_path, [], final=True)
-    assert json.loads((final / sbs.MANIFEST).read_text())["files"] == {"model": "model.zip"}  # no buffer at the end
+    assert json.loads((final / MANIFEST).read_text())["files"] == {"model": "model.zip"}  # no buffer at the end
     assert sbs.newest_checkpoint(tmp_path, job).final
     ppo = sbs.Job("sb3", "ppo", "Hopper-v5", 0, 1000)
     folder = sbs.save_checkpoint(sbs.library_api("sb3"), _Model(300, True), ppo, tmp_path / "ppo", [], final=False)
@@ -215,7 +216,7 @@ def test_a_stopped_run_continues_from_its_checkpoint(tmp_path, library, algo, bu
     assert result["command"].endswith(f"--libs {library} --n-timesteps {budget}")
     assert sbs.LIBRARIES[library] in result["versions"] and result["hyperparams"]["n_timesteps"] == budget
     left = sbs.checkpoint_folders(job.run_dir(runs))
-    assert len(left) == 1 and set(json.loads((left[0] / sbs.MANIFEST).read_text())["files"]) <= {
+    assert len(left) == 1 and set(json.loads((left[0] / MANIFEST).read_text())["files"]) <= {
         "model",
         "vecnormalize",
     }  # the final model stays, the replay buffer goes

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import importlib.util
+import json
 import os
 import pathlib
 import shutil
@@ -15,12 +16,14 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import optuna
 import pytest
 import yaml
 from optuna.trial import TrialState
 
-from zoo import runs, search_spaces, tune
+from baselines3 import DQN
+from zoo import checkpoints, runs, search_spaces, tune
 from zoo.config import algorithm_class, load_experiment, parse_policy_kwargs
 from zoo.search_spaces import SearchContext, policy_kwargs_text, sample_hyperparams
 from zoo.train import action_noise, main
@@ -253,8 +256,8 @@ def test_trial_seeds_score_a_trial_by_the_mean_over_its_seeds(tmp_path, monkeypa
     seen = []
     real_train = tune.Objective._train
 
-    def recording_train(self, trial, experiment, seed, folder, first_report):
-        value = real_train(self, trial, experiment, seed, folder, first_report)
+    def recording_train(self, trial, experiment, seed, folder, first_report, *rest):
+        value = real_train(self, trial, experiment, seed, folder, first_report, *rest)
         seen.append((trial.number, seed, first_report, pathlib.Path(folder).name, value))
         return value
 
@@ -433,9 +436,9 @@ def test_a_trial_whose_process_died_runs_again_with_its_settings_and_seed(tmp_pa
     seen = []
     real_train = tune.Objective._train
 
-    def recording_train(self, trial, experiment, seed, folder, first_report):
+    def recording_train(self, trial, experiment, seed, *rest):
         seen.append((trial.number, seed, experiment.algo_kwargs["gamma"]))
-        return real_train(self, trial, experiment, seed, folder, first_report)
+        return real_train(self, trial, experiment, seed, *rest)
 
     monkeypatch.setattr(tune.Objective, "_train", recording_train)
     url = f"sqlite:///{tmp_path / 'study.db'}"
@@ -475,6 +478,140 @@ def test_a_trial_whose_process_died_runs_again_with_its_settings_and_seed(tmp_pa
     assert seen == [(5, 11, gamma)]  # trial 4's seed, 7 + 4; then the cap of 4 counted trials stops the study
     assert main([*common, "--n-trials", "5", "--max-total-trials", "4"]) == 0
     assert "already has 4 trials" in capsys.readouterr().out
+
+
+def test_a_dead_trial_is_given_up_only_after_runs_in_a_row_without_a_checkpoint():
+    study = optuna.create_study(direction="maximize")
+    distribution = optuna.distributions.FloatDistribution(0.0, 1.0)
+    first = optuna.create_trial(state=TrialState.FAIL, params={"x": 0.5}, distributions={"x": distribution})
+    study.add_trial(first)  # died without a checkpoint
+    rerun = tune.RerunDeadTrial(max_stalls=2)
+
+    def die(checkpoints_saved):
+        """The newest trial (queued) starts, saves `checkpoints_saved` checkpoints and dies; True if queued again."""
+        newest = study.get_trials(deepcopy=False)[-1]
+        if newest.state == TrialState.WAITING:
+            storage, trial_id = study._storage, newest._trial_id
+            storage.set_trial_state_values(trial_id, TrialState.RUNNING)
+            storage.set_trial_user_attr(trial_id, "checkpoints_saved", checkpoints_saved)
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        return rerun.rerun(study, study.get_trials(deepcopy=False)[-1])
+
+    assert [die(0), die(0)] == [True, True]  # two deaths without progress: queued again each time
+    assert die(3) and die(0) and die(0)  # progress resets the count
+    history = study.get_trials(deepcopy=False)[-1].system_attrs["retry_history"]
+    assert not die(0)  # a third death in a row without a checkpoint: given up
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 6 and all(trial.params == {"x": 0.5} for trial in trials)
+    assert history == [0, 1, 2, 3, 4] and trials[-1].system_attrs["retry_history"] == history  # left as it was
+    assert {tune.seed_number(trial) for trial in trials} == {0}  # every rerun trains the first trial's seeds
+
+
+# A DQN trial whose values are fixed (enqueued): 400 steps, an evaluation every 100 and a rollout every 4 steps, so
+# that a checkpoint follows each evaluation
+DQN_VALUES = {"gamma": 0.99, "learning_rate": 1e-3, "batch_size": 16, "buffer_size": 10_000,
+              "exploration_final_eps": 0.05, "exploration_fraction": 0.2, "target_update_interval": 1,
+              "learning_starts": 0, "train_freq": 4, "subsample_steps": 1, "net_arch": "tiny"}  # fmt: skip
+
+
+def _resumable_search(tmp_path, *extra):
+    """The flags of a one-trial DQN search in an SQLite study with trial folders (checkpoints), its trial queued."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.create_study(storage=url, study_name="resume", direction="maximize").enqueue_trial(DQN_VALUES)
+    return url, ["--algo", "dqn", "--env", "CartPole-v1", "-n", "400", "-params", "n_envs:1", "-optimize",
+                 "--n-evaluations", "4", "--eval-episodes", "1", "--verbose", "0", "--no-optim-plots",
+                 "--storage", url, "--study-name", "resume", "--seed", "3", "-f", str(tmp_path / "logs"),
+                 "--optimization-log-path", str(tmp_path / "trials"), "--n-trials", "1", *extra]  # fmt: skip
+
+
+def _interrupt_at(monkeypatch, when):
+    """Ctrl-C right after the first trial checkpoint whose manifest satisfies `when`."""
+    real_save = checkpoints.save_checkpoint
+
+    def save_then_interrupt(model, run_dir, manifest, **kwargs):
+        folder = real_save(model, run_dir, manifest, **kwargs)
+        if when(manifest):
+            monkeypatch.setattr(checkpoints, "save_checkpoint", real_save)
+            raise KeyboardInterrupt
+        return folder
+
+    monkeypatch.setattr(checkpoints, "save_checkpoint", save_then_interrupt)
+
+
+def _recording_learn(monkeypatch):
+    """Record each DQN learn() call of the trials: (steps asked, reset_num_timesteps, steps done, buffer size)."""
+    calls = []
+
+    real_learn = DQN.learn
+
+    def recording_learn(self, total_timesteps, *args, reset_num_timesteps=True, **kwargs):
+        calls.append((total_timesteps, reset_num_timesteps, self.num_timesteps, self.replay_buffer.size()))
+        return real_learn(self, total_timesteps, *args, reset_num_timesteps=reset_num_timesteps, **kwargs)
+
+    monkeypatch.setattr(DQN, "learn", recording_learn)
+    return calls
+
+
+def test_an_interrupted_trial_goes_on_from_its_checkpoint(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in a trial queues it to run again; the next search's rerun goes on from the checkpoint saved after its
+    last evaluation (model, replay buffer, the evaluations so far) and trains only the steps left."""
+    url, flags = _resumable_search(tmp_path)
+    _interrupt_at(monkeypatch, lambda manifest: len(manifest["progress"]["values"]) == 2)
+    assert main(flags) == 1  # no trial completed
+    assert "Trial 0 was interrupted: the next process on this study runs it again" in capsys.readouterr().err
+    dead, rerun = optuna.load_study(study_name="resume", storage=url).trials
+    assert (dead.state, rerun.state) == (TrialState.FAIL, TrialState.WAITING) and rerun.params == dead.params
+    [saved] = checkpoints.checkpoint_folders(tmp_path / "trials" / "trial_0")
+    manifest = json.loads((saved / checkpoints.MANIFEST).read_text())
+    steps = manifest["steps"]
+    assert set(manifest["files"]) == {"model", "replay_buffer"} and 200 <= steps < 300  # after evaluation 2
+
+    calls = _recording_learn(monkeypatch)
+    assert main(flags) == 0
+    dead, rerun = optuna.load_study(study_name="resume", storage=url).trials
+    assert rerun.state == TrialState.COMPLETE
+    assert calls == [(400 - steps, False, steps, steps)]  # the steps left, on the checkpoint's model and buffer
+    assert sorted(rerun.intermediate_values) == [1, 2, 3, 4]  # the checkpoint's two evaluations, then two more
+    assert [rerun.intermediate_values[step] for step in (1, 2)] == [dead.intermediate_values[step] for step in (1, 2)]
+    evaluations = np.load(tmp_path / "trials" / "trial_1" / "evaluations.npz")
+    assert list(evaluations["timesteps"]) == [100, 200, 300, 400]
+    assert rerun.value == pytest.approx(evaluations["results"][-1].mean())
+    # nothing big is left: the dead trial's checkpoint is gone, the rerun keeps its result alone
+    assert checkpoints.checkpoint_folders(tmp_path / "trials" / "trial_0") == []
+    [final] = checkpoints.checkpoint_folders(tmp_path / "trials" / "trial_1")
+    assert json.loads((final / checkpoints.MANIFEST).read_text())["files"] == {}
+
+
+def test_the_rerun_of_a_several_seed_trial_keeps_the_seeds_that_finished(tmp_path, monkeypatch):
+    url, flags = _resumable_search(tmp_path, "--trial-seeds", "2")
+    first_seed = 3 + 0 * 2
+    _interrupt_at(monkeypatch, lambda manifest: manifest["seed"] == first_seed + 1)  # in the second seed
+    assert main(flags) == 1
+    calls = _recording_learn(monkeypatch)
+    assert main(flags) == 0
+    dead, rerun = optuna.load_study(study_name="resume", storage=url).trials
+    assert [call[1] for call in calls] == [False]  # the first seed is not trained again; the second goes on
+    assert dead.user_attrs["seed_values"] == rerun.user_attrs["seed_values"][:1]
+    assert sorted(rerun.intermediate_values) == list(range(1, 9))
+    assert rerun.value == pytest.approx(sum(rerun.user_attrs["seed_values"]) / 2)
+
+
+def test_without_trial_checkpoints_a_rerun_starts_from_the_first_step(tmp_path, monkeypatch):
+    url, flags = _resumable_search(tmp_path, "--no-trial-checkpoints")
+    real_report = optuna.Trial.report
+
+    def report_then_interrupt(trial, value, step):
+        real_report(trial, value, step)
+        if step == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(optuna.Trial, "report", report_then_interrupt)
+    assert main(flags) == 1
+    monkeypatch.setattr(optuna.Trial, "report", real_report)
+    calls = _recording_learn(monkeypatch)
+    assert main(flags) == 0
+    assert calls == [(400, True, 0, 0)]  # from the first step
+    assert not list((tmp_path / "trials").rglob("checkpoint_*"))
 
 
 def test_optimization_log_path_and_plots(tmp_path, capsys):
