@@ -524,15 +524,19 @@ def _resumable_search(tmp_path, *extra):
                  "--optimization-log-path", str(tmp_path / "trials"), "--n-trials", "1", *extra]  # fmt: skip
 
 
-def _interrupt_at(monkeypatch, when):
-    """Ctrl-C right after the first trial checkpoint whose manifest satisfies `when`."""
+class ProcessKilled(BaseException):
+    """Stands for the process being killed: nothing in the search handles it, so its trial stays RUNNING."""
+
+
+def _interrupt_at(monkeypatch, when, stop=KeyboardInterrupt):
+    """Ctrl-C (or `stop`) right after the first trial checkpoint whose manifest satisfies `when`."""
     real_save = checkpoints.save_checkpoint
 
     def save_then_interrupt(model, run_dir, manifest, **kwargs):
         folder = real_save(model, run_dir, manifest, **kwargs)
         if when(manifest):
             monkeypatch.setattr(checkpoints, "save_checkpoint", real_save)
-            raise KeyboardInterrupt
+            raise stop
         return folder
 
     monkeypatch.setattr(checkpoints, "save_checkpoint", save_then_interrupt)
@@ -580,6 +584,28 @@ def test_an_interrupted_trial_goes_on_from_its_checkpoint(tmp_path, monkeypatch,
     assert checkpoints.checkpoint_folders(tmp_path / "trials" / "trial_0") == []
     [final] = checkpoints.checkpoint_folders(tmp_path / "trials" / "trial_1")
     assert json.loads((final / checkpoints.MANIFEST).read_text())["files"] == {}
+
+
+def test_a_trial_whose_process_was_killed_goes_on_from_its_checkpoint(tmp_path, monkeypatch):
+    """The heartbeat path: the trial of a killed process stays RUNNING; the next search marks it failed, queues it
+    (it had saved a checkpoint, so it has not stalled) and its rerun trains only the steps left."""
+    monkeypatch.setattr(tune, "HEARTBEAT_INTERVAL_S", 1)
+    monkeypatch.setattr(tune, "HEARTBEAT_GRACE_S", 1)
+    url, flags = _resumable_search(tmp_path)
+    _interrupt_at(monkeypatch, lambda manifest: len(manifest["progress"]["values"]) == 2, ProcessKilled)
+    with pytest.raises(ProcessKilled):
+        main(flags)
+    [dead] = optuna.load_study(study_name="resume", storage=url).trials
+    assert dead.state == TrialState.RUNNING and dead.user_attrs["checkpoints_saved"] == 1  # the second one was cut
+    [saved] = checkpoints.checkpoint_folders(tmp_path / "trials" / "trial_0")
+    steps = json.loads((saved / checkpoints.MANIFEST).read_text())["steps"]
+    time.sleep(2.5)  # no heartbeat for longer than the grace period
+    calls = _recording_learn(monkeypatch)
+    assert main(flags) == 0
+    dead, rerun = optuna.load_study(study_name="resume", storage=url).trials
+    assert (dead.state, rerun.state, rerun.system_attrs["stalled_reruns"]) == (TrialState.FAIL, TrialState.COMPLETE, 0)
+    assert calls == [(400 - steps, False, steps, steps)] and 200 <= steps < 300
+    assert sorted(rerun.intermediate_values) == [1, 2, 3, 4]
 
 
 def test_the_rerun_of_a_several_seed_trial_keeps_the_seeds_that_finished(tmp_path, monkeypatch):
