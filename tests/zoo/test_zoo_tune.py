@@ -622,6 +622,16 @@ def test_the_rerun_of_a_several_seed_trial_keeps_the_seeds_that_finished(tmp_pat
     assert rerun.value == pytest.approx(sum(rerun.user_attrs["seed_values"]) / 2)
 
 
+def test_a_trial_that_fails_leaves_no_checkpoint_behind(tmp_path, monkeypatch):
+    url, flags = _resumable_search(tmp_path)
+    _interrupt_at(monkeypatch, lambda manifest: len(manifest["progress"]["values"]) == 2, FloatingPointError("nan"))
+    assert main(flags) == 1
+    [failed] = optuna.load_study(study_name="resume", storage=url).trials
+    assert failed.state == TrialState.FAIL and "FloatingPointError: nan" in failed.user_attrs["error"]
+    assert checkpoints.checkpoint_folders(tmp_path / "trials" / "trial_0") == []  # nothing goes on from it
+    assert (tmp_path / "trials" / "trial_0" / "evaluations.npz").is_file()  # the run's own files stay
+
+
 def test_without_trial_checkpoints_a_rerun_starts_from_the_first_step(tmp_path, monkeypatch):
     url, flags = _resumable_search(tmp_path, "--no-trial-checkpoints")
     real_report = optuna.Trial.report
