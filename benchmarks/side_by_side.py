@@ -33,7 +33,6 @@ import os
 import pathlib
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
 import threading
@@ -59,7 +58,7 @@ from benchmarks.run import (
     write_json,
 )
 from zoo import checkpoints
-from zoo.checkpoints import Checkpoint, checkpoint_folders
+from zoo.checkpoints import Checkpoint
 from zoo.config import ConfigError, Experiment, load_experiment
 
 #: The two libraries: our name for each and the package it imports.
@@ -512,9 +511,7 @@ def run_one(
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         write_json(job.result_path(results), result)
-        for folder in checkpoint_folders(run_dir):  # the final model stays; replay buffers are gone already
-            if folder != checkpoint.folder:
-                shutil.rmtree(folder, ignore_errors=True)
+        checkpoints.remove_checkpoints(run_dir, keep=checkpoint.folder)  # the final model stays
         return result
 
 

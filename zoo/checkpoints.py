@@ -77,10 +77,15 @@ def save_checkpoint(
         files["replay_buffer"] = f"replay_buffer{replay_suffix}"
         model.save_replay_buffer(folder / files["replay_buffer"])
     atomic_write_text(folder / MANIFEST, json.dumps({**manifest, "steps": steps, "files": files}, indent=1) + "\n")
-    for other in checkpoint_folders(run_dir):
-        if other != folder:
-            shutil.rmtree(other, ignore_errors=True)
+    remove_checkpoints(run_dir, keep=folder)
     return folder
+
+
+def remove_checkpoints(run_dir: str | pathlib.Path, keep: pathlib.Path | None = None) -> None:
+    """Delete the checkpoint folders of `run_dir` (complete or not), all but `keep`."""
+    for folder in checkpoint_folders(run_dir):
+        if folder != keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def newest_checkpoint(run_dirs: Iterable[str | pathlib.Path], identity: dict[str, Any]) -> Checkpoint | None:

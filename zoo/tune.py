@@ -628,13 +628,13 @@ class Objective:
         except (optuna.TrialPruned, *TRIAL_ERRORS):  # type: ignore[misc]  # (a tuple built from a tuple)
             if folder is not None:  # the trial ends here: nothing goes on from its checkpoints
                 for run_dir in [pathlib.Path(folder), *earlier_folders]:
-                    remove_checkpoints(run_dir)
+                    checkpoints.remove_checkpoints(run_dir)
             raise
         finally:
             for opened in envs:
                 opened.close()
-        for run_dir in earlier_folders:
-            remove_checkpoints(run_dir)
+        for run_dir in earlier_folders:  # nothing goes on from them now
+            checkpoints.remove_checkpoints(run_dir)
         return value
 
 
@@ -650,12 +650,6 @@ def copy_run_files(source: pathlib.Path, target: pathlib.Path) -> None:
     for path in source.iterdir():
         if path.is_file() and path.name != "config.yml":
             shutil.copy2(path, target / path.name)
-
-
-def remove_checkpoints(run_dir: str | pathlib.Path) -> None:
-    """Delete the checkpoint folders of a run that nothing goes on from."""
-    for folder in checkpoints.checkpoint_folders(run_dir):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def sampler_seed(args: argparse.Namespace) -> int | None:

@@ -13,7 +13,7 @@ import torch
 
 from benchmarks import report, run
 from benchmarks import side_by_side as sbs
-from zoo.checkpoints import MANIFEST
+from zoo.checkpoints import MANIFEST, checkpoint_folders
 
 needs_sb3 = pytest.mark.skipif(importlib.util.find_spec("stable_baselines3") is None, reason="needs SB3")
 
@@ -134,7 +134,7 @@ def test_a_checkpoint_holds_what_resuming_needs_and_replaces_the_older_ones(tmp_
     job = sbs.Job("baselines3", "sac", "Hopper-v5", 0, 1000)
     old = _fake_checkpoint(tmp_path, job, 100)
     folder = sbs.save_checkpoint(api, _Model(200, False), job, tmp_path, [{"from_timestep": 0}], final=False)
-    assert not old.exists() and sbs.checkpoint_folders(tmp_path) == [folder]
+    assert not old.exists() and checkpoint_folders(tmp_path) == [folder]
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["files"] == {"model": "model.zip", "replay_buffer": "replay_buffer.npz"}
     assert (manifest["steps"], manifest["final"], manifest["segments"]) == (200, False, [{"from_timestep": 0}])
@@ -215,7 +215,7 @@ def test_a_stopped_run_continues_from_its_checkpoint(tmp_path, library, algo, bu
     assert result["steps_per_s"] > 0 and result["git_commit"] == segments[-1]["git_commit"]
     assert result["command"].endswith(f"--libs {library} --n-timesteps {budget}")
     assert sbs.LIBRARIES[library] in result["versions"] and result["hyperparams"]["n_timesteps"] == budget
-    left = sbs.checkpoint_folders(job.run_dir(runs))
+    left = checkpoint_folders(job.run_dir(runs))
     assert len(left) == 1 and set(json.loads((left[0] / MANIFEST).read_text())["files"]) <= {
         "model",
         "vecnormalize",
